@@ -1,0 +1,502 @@
+//! The ticket document: its schema, a strict reader and the writers every peer uses.
+//!
+//! A ticket is one Automerge document whose root map holds exactly these keys
+//! (T = Automerge text object, S = scalar string, I = scalar int, TS = scalar timestamp in ms):
+//!
+//! | key | type | written by |
+//! |---|---|---|
+//! | `schema` | S `"stufe.ticket/1"` | creator |
+//! | `id`, `site`, `category` | S | creator |
+//! | `subject`, `description` | T | creator; the customer may edit while status is `new` |
+//! | `email` | S, optional | creator |
+//! | `priority` | S `low`/`normal`/`high`/`urgent` | staff (creator: `normal`) |
+//! | `status` | S `new`/`open`/`pending`/`resolved`/`closed` | staff (creator: `new`) |
+//! | `tier` | I 1–3 | staff (creator: 1) |
+//! | `created_at`, `first_response_due`, `resolution_due` | TS | server, right after creation |
+//! | `first_response_at` | TS, optional | server, on the first staff reply |
+//! | `messages` | list of maps `{id: S, author: S customer/staff, name: S, body: T, at: TS}` | append-only |
+//! | `rating` | map `{score: I 1–5, comment: T}`, optional | customer, once resolved |
+
+use automerge::transaction::Transactable;
+use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+
+use crate::ids::TicketId;
+
+pub const SCHEMA: &str = "stufe.ticket/1";
+
+/// Everything a ticket holds, read from its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: String,
+    pub site: String,
+    pub subject: String,
+    pub description: String,
+    pub email: Option<String>,
+    pub category: String,
+    pub priority: Priority,
+    pub status: Status,
+    pub tier: Tier,
+    pub created_at: Option<i64>,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub messages: Vec<Message>,
+    pub rating: Option<Rating>,
+}
+
+/// One message in a ticket's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub author: Author,
+    pub name: String,
+    pub body: String,
+    pub at: i64,
+}
+
+/// The customer's rating of a resolved ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    pub score: i64,
+    pub comment: String,
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Where a ticket is in its life.
+    Status { New = "new", Open = "open", Pending = "pending", Resolved = "resolved", Closed = "closed" }
+);
+string_enum!(
+    /// How urgent staff judge a ticket to be.
+    Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
+);
+string_enum!(
+    /// Who wrote a message.
+    Author { Customer = "customer", Staff = "staff" }
+);
+
+/// The support tier working a ticket: 1 general, 2 technical, 3 advanced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Tier(u8);
+
+impl Tier {
+    pub const ONE: Tier = Tier(1);
+    pub fn new(tier: i64) -> Option<Tier> {
+        (1..=3).contains(&tier).then(|| Tier(tier as u8))
+    }
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// Why a document is not a well-formed ticket.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    #[error("missing field `{0}`")]
+    Missing(&'static str),
+    #[error("field `{0}` has the wrong type")]
+    WrongType(String),
+    #[error("field `{0}` has conflicting concurrent values")]
+    Conflict(String),
+    #[error("field `{0}` has an unknown value")]
+    BadValue(String),
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    #[error("document is not a ticket (schema is not {SCHEMA})")]
+    NotATicket,
+    #[error("automerge: {0}")]
+    Automerge(String),
+}
+
+impl From<AutomergeError> for SchemaError {
+    fn from(err: AutomergeError) -> Self {
+        SchemaError::Automerge(err.to_string())
+    }
+}
+
+const ROOT_KEYS: &[&str] = &[
+    "schema",
+    "id",
+    "site",
+    "subject",
+    "description",
+    "email",
+    "category",
+    "priority",
+    "status",
+    "tier",
+    "created_at",
+    "first_response_due",
+    "resolution_due",
+    "first_response_at",
+    "messages",
+    "rating",
+];
+const MESSAGE_KEYS: &[&str] = &["id", "author", "name", "body", "at"];
+const RATING_KEYS: &[&str] = &["score", "comment"];
+
+/// Reads a ticket strictly: `Ok(None)` for an empty document, an error for
+/// anything that does not match the schema exactly (unknown keys, wrong
+/// types, concurrent conflicting values).
+pub fn read_ticket<R: ReadDoc>(doc: &R) -> Result<Option<Ticket>, SchemaError> {
+    if doc.length(ROOT) == 0 {
+        return Ok(None);
+    }
+    only_known_keys(doc, &ROOT, ROOT_KEYS, "")?;
+    if string(doc, &ROOT, "schema")? != SCHEMA {
+        return Err(SchemaError::NotATicket);
+    }
+    let messages_obj = object(doc, &ROOT, "messages", ObjType::List)?
+        .ok_or(SchemaError::Missing("messages"))?;
+    let mut messages = Vec::with_capacity(doc.length(&messages_obj));
+    for index in 0..doc.length(&messages_obj) {
+        let path = format!("messages[{index}]");
+        let (value, obj) = doc
+            .get(&messages_obj, index)?
+            .ok_or_else(|| SchemaError::WrongType(path.clone()))?;
+        if value != Value::Object(ObjType::Map) {
+            return Err(SchemaError::WrongType(path));
+        }
+        only_known_keys(doc, &obj, MESSAGE_KEYS, &path)?;
+        let author = string(doc, &obj, "author")?;
+        messages.push(Message {
+            id: string(doc, &obj, "id")?,
+            author: Author::parse(&author).ok_or(SchemaError::BadValue(format!("{path}.author")))?,
+            name: string(doc, &obj, "name")?,
+            body: text(doc, &obj, "body")?,
+            at: timestamp(doc, &obj, "at")?.ok_or(SchemaError::Missing("at"))?,
+        });
+    }
+    let rating = match object(doc, &ROOT, "rating", ObjType::Map)? {
+        None => None,
+        Some(obj) => {
+            only_known_keys(doc, &obj, RATING_KEYS, "rating")?;
+            Some(Rating {
+                score: int(doc, &obj, "score")?,
+                comment: text(doc, &obj, "comment")?,
+            })
+        }
+    };
+    let status = string(doc, &ROOT, "status")?;
+    let priority = string(doc, &ROOT, "priority")?;
+    Ok(Some(Ticket {
+        id: string(doc, &ROOT, "id")?,
+        site: string(doc, &ROOT, "site")?,
+        subject: text(doc, &ROOT, "subject")?,
+        description: text(doc, &ROOT, "description")?,
+        email: optional_string(doc, &ROOT, "email")?,
+        category: string(doc, &ROOT, "category")?,
+        priority: Priority::parse(&priority).ok_or(SchemaError::BadValue("priority".into()))?,
+        status: Status::parse(&status).ok_or(SchemaError::BadValue("status".into()))?,
+        tier: Tier::new(int(doc, &ROOT, "tier")?).ok_or(SchemaError::BadValue("tier".into()))?,
+        created_at: timestamp(doc, &ROOT, "created_at")?,
+        first_response_due: timestamp(doc, &ROOT, "first_response_due")?,
+        resolution_due: timestamp(doc, &ROOT, "resolution_due")?,
+        first_response_at: timestamp(doc, &ROOT, "first_response_at")?,
+        messages,
+        rating,
+    }))
+}
+
+fn only_known_keys<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    known: &[&str],
+    path: &str,
+) -> Result<(), SchemaError> {
+    match doc.keys(obj).find(|key| !known.contains(&key.as_str())) {
+        Some(key) if path.is_empty() => Err(SchemaError::UnknownField(key)),
+        Some(key) => Err(SchemaError::UnknownField(format!("{path}.{key}"))),
+        None => Ok(()),
+    }
+}
+
+/// The single value under `key`, or an error when concurrent writes left several.
+fn single<'a, R: ReadDoc>(
+    doc: &'a R,
+    obj: &ObjId,
+    key: &str,
+) -> Result<Option<(Value<'a>, ObjId)>, SchemaError> {
+    let mut all = doc.get_all(obj, key)?;
+    match all.len() {
+        0 => Ok(None),
+        1 => Ok(all.pop()),
+        _ => Err(SchemaError::Conflict(key.to_owned())),
+    }
+}
+
+fn scalar<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<ScalarValue>, SchemaError> {
+    match single(doc, obj, key)? {
+        None => Ok(None),
+        Some((Value::Scalar(value), _)) => Ok(Some(value.into_owned())),
+        Some(_) => Err(SchemaError::WrongType(key.to_owned())),
+    }
+}
+
+fn optional_string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<String>, SchemaError> {
+    match scalar(doc, obj, key)? {
+        None => Ok(None),
+        Some(ScalarValue::Str(s)) => Ok(Some(s.to_string())),
+        Some(_) => Err(SchemaError::WrongType(key.to_owned())),
+    }
+}
+
+fn string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &'static str) -> Result<String, SchemaError> {
+    optional_string(doc, obj, key)?.ok_or(SchemaError::Missing(key))
+}
+
+fn int<R: ReadDoc>(doc: &R, obj: &ObjId, key: &'static str) -> Result<i64, SchemaError> {
+    match scalar(doc, obj, key)? {
+        None => Err(SchemaError::Missing(key)),
+        Some(ScalarValue::Int(i)) => Ok(i),
+        Some(ScalarValue::Uint(u)) => i64::try_from(u).map_err(|_| SchemaError::BadValue(key.into())),
+        Some(_) => Err(SchemaError::WrongType(key.to_owned())),
+    }
+}
+
+fn timestamp<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<i64>, SchemaError> {
+    match scalar(doc, obj, key)? {
+        None => Ok(None),
+        Some(ScalarValue::Timestamp(ms)) => Ok(Some(ms)),
+        Some(_) => Err(SchemaError::WrongType(key.to_owned())),
+    }
+}
+
+fn object<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+    kind: ObjType,
+) -> Result<Option<ObjId>, SchemaError> {
+    match single(doc, obj, key)? {
+        None => Ok(None),
+        Some((Value::Object(found), id)) if found == kind => Ok(Some(id)),
+        Some(_) => Err(SchemaError::WrongType(key.to_owned())),
+    }
+}
+
+fn text<R: ReadDoc>(doc: &R, obj: &ObjId, key: &'static str) -> Result<String, SchemaError> {
+    let id = object(doc, obj, key, ObjType::Text)?.ok_or(SchemaError::Missing(key))?;
+    Ok(doc.text(&id)?)
+}
+
+/// What a customer fills in to open a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub id: TicketId,
+    pub site: String,
+    pub subject: String,
+    pub description: String,
+    pub email: Option<String>,
+    pub category: String,
+}
+
+/// A message to append to a ticket's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub id: String,
+    pub author: Author,
+    pub name: String,
+    pub body: String,
+    pub at: i64,
+}
+
+/// Writes a new ticket into an empty document.
+pub fn create<D: Transactable>(doc: &mut D, new: &NewTicket) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "schema", SCHEMA)?;
+    doc.put(ROOT, "id", new.id.to_string())?;
+    doc.put(ROOT, "site", new.site.as_str())?;
+    let subject = doc.put_object(ROOT, "subject", ObjType::Text)?;
+    doc.splice_text(&subject, 0, 0, &new.subject)?;
+    let description = doc.put_object(ROOT, "description", ObjType::Text)?;
+    doc.splice_text(&description, 0, 0, &new.description)?;
+    if let Some(email) = &new.email {
+        doc.put(ROOT, "email", email.as_str())?;
+    }
+    doc.put(ROOT, "category", new.category.as_str())?;
+    doc.put(ROOT, "priority", Priority::Normal.as_str())?;
+    doc.put(ROOT, "status", Status::New.as_str())?;
+    doc.put(ROOT, "tier", 1_i64)?;
+    doc.put_object(ROOT, "messages", ObjType::List)?;
+    Ok(())
+}
+
+/// Appends a message at the end of the thread.
+pub fn append_message<D: Transactable>(doc: &mut D, message: &NewMessage) -> Result<(), AutomergeError> {
+    let messages = match doc.get(ROOT, "messages")? {
+        Some((Value::Object(ObjType::List), id)) => id,
+        _ => return Err(AutomergeError::InvalidOp(ObjType::List)),
+    };
+    let at = doc.length(&messages);
+    let obj = doc.insert_object(&messages, at, ObjType::Map)?;
+    doc.put(&obj, "id", message.id.as_str())?;
+    doc.put(&obj, "author", message.author.as_str())?;
+    doc.put(&obj, "name", message.name.as_str())?;
+    let body = doc.put_object(&obj, "body", ObjType::Text)?;
+    doc.splice_text(&body, 0, 0, &message.body)?;
+    doc.put(&obj, "at", ScalarValue::Timestamp(message.at))?;
+    Ok(())
+}
+
+/// Stamps the server's creation time and SLA due times.
+pub fn stamp_sla<D: Transactable>(
+    doc: &mut D,
+    created_at: i64,
+    first_response_due: i64,
+    resolution_due: i64,
+) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "created_at", ScalarValue::Timestamp(created_at))?;
+    doc.put(ROOT, "first_response_due", ScalarValue::Timestamp(first_response_due))?;
+    doc.put(ROOT, "resolution_due", ScalarValue::Timestamp(resolution_due))?;
+    Ok(())
+}
+
+pub fn set_first_response_at<D: Transactable>(doc: &mut D, at: i64) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "first_response_at", ScalarValue::Timestamp(at))
+}
+
+pub fn set_status<D: Transactable>(doc: &mut D, status: Status) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "status", status.as_str())
+}
+
+pub fn set_tier<D: Transactable>(doc: &mut D, tier: Tier) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "tier", i64::from(tier.get()))
+}
+
+pub fn set_priority<D: Transactable>(doc: &mut D, priority: Priority) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "priority", priority.as_str())
+}
+
+/// Records the customer's rating of a resolved ticket.
+pub fn rate<D: Transactable>(doc: &mut D, score: i64, comment: &str) -> Result<(), AutomergeError> {
+    let rating = doc.put_object(ROOT, "rating", ObjType::Map)?;
+    doc.put(&rating, "score", score)?;
+    let text = doc.put_object(&rating, "comment", ObjType::Text)?;
+    doc.splice_text(&text, 0, 0, comment)?;
+    Ok(())
+}
+
+/// Replaces the subject text, keeping concurrent edits mergeable.
+pub fn edit_subject<D: Transactable>(doc: &mut D, subject: &str) -> Result<(), AutomergeError> {
+    edit_text(doc, "subject", subject)
+}
+
+/// Replaces the description text, keeping concurrent edits mergeable.
+pub fn edit_description<D: Transactable>(doc: &mut D, description: &str) -> Result<(), AutomergeError> {
+    edit_text(doc, "description", description)
+}
+
+fn edit_text<D: Transactable>(doc: &mut D, key: &str, value: &str) -> Result<(), AutomergeError> {
+    match doc.get(ROOT, key)? {
+        Some((Value::Object(ObjType::Text), id)) => doc.update_text(&id, value),
+        _ => Err(AutomergeError::InvalidOp(ObjType::Text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::AutoCommit;
+
+    pub(crate) fn sample() -> NewTicket {
+        NewTicket {
+            id: "00112233445566778899aabbccddeeff".parse().unwrap(),
+            site: "demo".into(),
+            subject: "Printer offline".into(),
+            description: "It blinks red.".into(),
+            email: Some("ada@example.com".into()),
+            category: "technical".into(),
+        }
+    }
+
+    #[test]
+    fn a_created_ticket_reads_back() {
+        let mut doc = AutoCommit::new();
+        assert_eq!(read_ticket(&doc).unwrap(), None);
+        create(&mut doc, &sample()).unwrap();
+        append_message(
+            &mut doc,
+            &NewMessage {
+                id: "m1".into(),
+                author: Author::Customer,
+                name: "Ada".into(),
+                body: "Hello".into(),
+                at: 5,
+            },
+        )
+        .unwrap();
+        let ticket = read_ticket(&doc).unwrap().unwrap();
+        assert_eq!(ticket.subject, "Printer offline");
+        assert_eq!(ticket.status, Status::New);
+        assert_eq!(ticket.tier, Tier::ONE);
+        assert_eq!(ticket.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(ticket.messages.len(), 1);
+        assert_eq!(ticket.messages[0].body, "Hello");
+        assert_eq!(ticket.messages[0].author, Author::Customer);
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_schema_errors() {
+        let mut doc = AutoCommit::new();
+        create(&mut doc, &sample()).unwrap();
+        let mut extra = doc.clone();
+        extra.put(ROOT, "is_admin", true).unwrap();
+        assert_eq!(
+            read_ticket(&extra),
+            Err(SchemaError::UnknownField("is_admin".into()))
+        );
+        let mut wrong = doc.clone();
+        wrong.put_object(ROOT, "status", ObjType::Text).unwrap();
+        assert_eq!(read_ticket(&wrong), Err(SchemaError::WrongType("status".into())));
+        let mut bad = doc.clone();
+        bad.put(ROOT, "tier", 9_i64).unwrap();
+        assert_eq!(read_ticket(&bad), Err(SchemaError::BadValue("tier".into())));
+    }
+
+    #[test]
+    fn concurrent_values_on_a_field_are_a_conflict() {
+        let mut doc = AutoCommit::new();
+        create(&mut doc, &sample()).unwrap();
+        let mut other = doc.fork();
+        set_status(&mut doc, Status::Open).unwrap();
+        set_status(&mut other, Status::Closed).unwrap();
+        doc.merge(&mut other).unwrap();
+        assert_eq!(read_ticket(&doc), Err(SchemaError::Conflict("status".into())));
+    }
+
+    #[test]
+    fn text_edits_merge_instead_of_overwriting() {
+        let mut doc = AutoCommit::new();
+        create(&mut doc, &sample()).unwrap();
+        let mut other = doc.fork();
+        edit_subject(&mut doc, "Printer offline again").unwrap();
+        edit_subject(&mut other, "Office printer offline").unwrap();
+        doc.merge(&mut other).unwrap();
+        let subject = read_ticket(&doc).unwrap().unwrap().subject;
+        assert_eq!(subject, "Office printer offline again");
+    }
+}

@@ -1,0 +1,320 @@
+//! Who may change what in a ticket. The server applies every incoming change
+//! to a fork, reads the ticket before and after, and calls
+//! [`check_ticket_change`]; any error rejects the whole sync message.
+
+use crate::ticket::{Author, Message, Priority, Status, Ticket, Tier};
+
+pub const MAX_SUBJECT_CHARS: usize = 200;
+pub const MAX_TEXT_CHARS: usize = 10_000;
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_MESSAGES: usize = 500;
+
+/// The role of the peer whose change is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A widget holding the ticket's capability token.
+    Customer,
+    /// Support staff (and the server acting for them).
+    Staff,
+}
+
+/// Site settings that the rules depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRules {
+    /// Category ids a ticket may be filed under.
+    pub categories: Vec<String>,
+}
+
+/// Why a change was refused. The message is safe to show to the sender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejection(pub String);
+
+fn reject<T>(why: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection(why.into()))
+}
+
+/// Checks that going from `before` (None: the document was empty) to `after`
+/// is allowed for `role`.
+pub fn check_ticket_change(
+    role: Role,
+    before: Option<&Ticket>,
+    after: &Ticket,
+    rules: &SiteRules,
+) -> Result<(), Rejection> {
+    check_limits(after)?;
+    match before {
+        None => check_creation(role, after, rules),
+        Some(before) => match role {
+            Role::Customer => check_customer_update(before, after),
+            Role::Staff => check_staff_update(before, after),
+        },
+    }
+}
+
+fn check_limits(t: &Ticket) -> Result<(), Rejection> {
+    let chars = |s: &str| s.chars().count();
+    if t.subject.trim().is_empty() {
+        return reject("the subject must not be empty");
+    }
+    if chars(&t.subject) > MAX_SUBJECT_CHARS {
+        return reject(format!("the subject is longer than {MAX_SUBJECT_CHARS} characters"));
+    }
+    if chars(&t.description) > MAX_TEXT_CHARS {
+        return reject(format!("the description is longer than {MAX_TEXT_CHARS} characters"));
+    }
+    if let Some(email) = &t.email {
+        if chars(email) > MAX_EMAIL_CHARS || !email.contains('@') {
+            return reject("the email address is not valid");
+        }
+    }
+    if t.messages.len() > MAX_MESSAGES {
+        return reject(format!("a ticket holds at most {MAX_MESSAGES} messages"));
+    }
+    for m in &t.messages {
+        if m.body.trim().is_empty() {
+            return reject("a message must not be empty");
+        }
+        if chars(&m.body) > MAX_TEXT_CHARS {
+            return reject(format!("a message is longer than {MAX_TEXT_CHARS} characters"));
+        }
+        if chars(&m.name) > MAX_NAME_CHARS || m.id.is_empty() || m.id.len() > 64 {
+            return reject("a message has an invalid id or name");
+        }
+    }
+    if let Some(rating) = &t.rating {
+        if !(1..=5).contains(&rating.score) {
+            return reject("a rating is between 1 and 5");
+        }
+        if chars(&rating.comment) > MAX_TEXT_CHARS {
+            return reject("the rating comment is too long");
+        }
+    }
+    Ok(())
+}
+
+fn check_creation(role: Role, t: &Ticket, rules: &SiteRules) -> Result<(), Rejection> {
+    if role != Role::Customer {
+        return reject("tickets are created by customers");
+    }
+    if !rules.categories.iter().any(|c| *c == t.category) {
+        return reject(format!("unknown category {:?}", t.category));
+    }
+    if t.status != Status::New || t.tier != Tier::ONE || t.priority != Priority::Normal {
+        return reject("a new ticket starts with status new, tier 1 and priority normal");
+    }
+    if t.created_at.is_some()
+        || t.first_response_due.is_some()
+        || t.resolution_due.is_some()
+        || t.first_response_at.is_some()
+    {
+        return reject("only the server sets times and SLA due dates");
+    }
+    if t.rating.is_some() {
+        return reject("a new ticket cannot be rated");
+    }
+    if t.messages.iter().any(|m| m.author != Author::Customer) {
+        return reject("customers may only write messages as the customer");
+    }
+    Ok(())
+}
+
+/// Fields that neither customers nor staff may change after creation.
+fn check_identity_unchanged(before: &Ticket, after: &Ticket) -> Result<(), Rejection> {
+    if before.id != after.id || before.site != after.site {
+        return reject("a ticket's id and site cannot change");
+    }
+    Ok(())
+}
+
+/// Existing messages stay exactly as they are; returns the new ones.
+fn appended_messages<'a>(before: &Ticket, after: &'a Ticket) -> Result<&'a [Message], Rejection> {
+    let kept = after.messages.get(..before.messages.len());
+    if kept != Some(before.messages.as_slice()) {
+        return reject("existing messages cannot be edited, removed or reordered");
+    }
+    Ok(&after.messages[before.messages.len()..])
+}
+
+fn check_customer_update(before: &Ticket, after: &Ticket) -> Result<(), Rejection> {
+    check_identity_unchanged(before, after)?;
+    if before.status != after.status {
+        return reject("customers cannot change a ticket's status");
+    }
+    if before.tier != after.tier {
+        return reject("customers cannot change a ticket's tier");
+    }
+    if before.priority != after.priority || before.category != after.category {
+        return reject("customers cannot change a ticket's priority or category");
+    }
+    if before.email != after.email {
+        return reject("customers cannot change a ticket's email");
+    }
+    if before.created_at != after.created_at
+        || before.first_response_due != after.first_response_due
+        || before.resolution_due != after.resolution_due
+        || before.first_response_at != after.first_response_at
+    {
+        return reject("customers cannot change times or SLA due dates");
+    }
+    if (before.subject != after.subject || before.description != after.description)
+        && before.status != Status::New
+    {
+        return reject("the subject and description can only be edited while the ticket is new");
+    }
+    if appended_messages(before, after)?
+        .iter()
+        .any(|m| m.author != Author::Customer)
+    {
+        return reject("customers may only write messages as the customer");
+    }
+    match (&before.rating, &after.rating) {
+        (None, None) => Ok(()),
+        (Some(b), Some(a)) if a == b => Ok(()),
+        (None, Some(_)) if matches!(after.status, Status::Resolved | Status::Closed) => Ok(()),
+        (None, Some(_)) => reject("only a resolved ticket can be rated"),
+        _ => reject("a rating cannot be changed once given"),
+    }
+}
+
+fn check_staff_update(before: &Ticket, after: &Ticket) -> Result<(), Rejection> {
+    check_identity_unchanged(before, after)?;
+    appended_messages(before, after)?;
+    if before.rating != after.rating {
+        return reject("only the customer rates a ticket");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::{self, NewMessage, NewTicket};
+    use automerge::AutoCommit;
+
+    fn rules() -> SiteRules {
+        SiteRules {
+            categories: vec!["technical".into(), "billing".into()],
+        }
+    }
+
+    fn new_doc() -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        ticket::create(
+            &mut doc,
+            &NewTicket {
+                id: "00112233445566778899aabbccddeeff".parse().unwrap(),
+                site: "demo".into(),
+                subject: "Printer offline".into(),
+                description: "It blinks red.".into(),
+                email: None,
+                category: "technical".into(),
+            },
+        )
+        .unwrap();
+        doc
+    }
+
+    fn read(doc: &AutoCommit) -> Ticket {
+        ticket::read_ticket(doc).unwrap().unwrap()
+    }
+
+    fn message(author: Author, body: &str) -> NewMessage {
+        NewMessage {
+            id: body.into(),
+            author,
+            name: "x".into(),
+            body: body.into(),
+            at: 1,
+        }
+    }
+
+    /// Applies `edit` to a copy of `doc` and checks the result for `role`.
+    fn check(doc: &AutoCommit, role: Role, edit: impl FnOnce(&mut AutoCommit)) -> Result<(), Rejection> {
+        let mut after = doc.clone();
+        edit(&mut after);
+        check_ticket_change(role, Some(&read(doc)), &read(&after), &rules())
+    }
+
+    #[test]
+    fn customers_create_only_plain_new_tickets() {
+        let doc = new_doc();
+        assert_eq!(check_ticket_change(Role::Customer, None, &read(&doc), &rules()), Ok(()));
+        let mut escalated = doc.clone();
+        ticket::set_tier(&mut escalated, Tier::new(3).unwrap()).unwrap();
+        assert!(check_ticket_change(Role::Customer, None, &read(&escalated), &rules()).is_err());
+        let mut stamped = doc.clone();
+        ticket::stamp_sla(&mut stamped, 1, 2, 3).unwrap();
+        assert!(check_ticket_change(Role::Customer, None, &read(&stamped), &rules()).is_err());
+        let mut elsewhere = read(&doc);
+        elsewhere.category = "secret".into();
+        assert!(check_ticket_change(Role::Customer, None, &elsewhere, &rules()).is_err());
+    }
+
+    #[test]
+    fn customers_cannot_touch_status_tier_or_sla() {
+        let doc = new_doc();
+        assert!(check(&doc, Role::Customer, |d| ticket::set_status(d, Status::Resolved).unwrap()).is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::set_tier(d, Tier::new(2).unwrap()).unwrap()).is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::set_priority(d, Priority::Urgent).unwrap()).is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::set_first_response_at(d, 9).unwrap()).is_err());
+        assert_eq!(check(&doc, Role::Staff, |d| ticket::set_status(d, Status::Open).unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn customers_append_only_their_own_messages() {
+        let doc = new_doc();
+        let ok = check(&doc, Role::Customer, |d| {
+            ticket::append_message(d, &message(Author::Customer, "more info")).unwrap()
+        });
+        assert_eq!(ok, Ok(()));
+        let forged = check(&doc, Role::Customer, |d| {
+            ticket::append_message(d, &message(Author::Staff, "all fixed")).unwrap()
+        });
+        assert!(forged.is_err());
+    }
+
+    #[test]
+    fn nobody_edits_existing_messages() {
+        let mut doc = new_doc();
+        ticket::append_message(&mut doc, &message(Author::Staff, "try a restart")).unwrap();
+        let edit_staff_message = |d: &mut AutoCommit| {
+            use automerge::{transaction::Transactable, ReadDoc, ROOT};
+            let (_, list) = d.get(ROOT, "messages").unwrap().unwrap();
+            let (_, msg) = d.get(&list, 0).unwrap().unwrap();
+            let (_, body) = d.get(&msg, "body").unwrap().unwrap();
+            d.splice_text(&body, 0, 3, "don't").unwrap();
+        };
+        assert!(check(&doc, Role::Customer, edit_staff_message).is_err());
+        assert!(check(&doc, Role::Staff, edit_staff_message).is_err());
+    }
+
+    #[test]
+    fn subject_edits_only_while_new() {
+        let mut doc = new_doc();
+        assert_eq!(check(&doc, Role::Customer, |d| ticket::edit_subject(d, "Printer dead").unwrap()), Ok(()));
+        ticket::set_status(&mut doc, Status::Open).unwrap();
+        assert!(check(&doc, Role::Customer, |d| ticket::edit_subject(d, "Printer dead").unwrap()).is_err());
+    }
+
+    #[test]
+    fn ratings_only_once_resolved_and_only_once() {
+        let mut doc = new_doc();
+        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "great").unwrap()).is_err());
+        ticket::set_status(&mut doc, Status::Resolved).unwrap();
+        assert_eq!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "great").unwrap()), Ok(()));
+        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 9, "great").unwrap()).is_err());
+        ticket::rate(&mut doc, 4, "ok").unwrap();
+        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "better").unwrap()).is_err());
+        assert!(check(&doc, Role::Staff, |d| ticket::rate(d, 5, "better").unwrap()).is_err());
+    }
+
+    #[test]
+    fn limits_hold_for_everyone() {
+        let doc = new_doc();
+        let long = "x".repeat(MAX_SUBJECT_CHARS + 1);
+        assert!(check(&doc, Role::Staff, |d| ticket::edit_subject(d, &long).unwrap()).is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::edit_subject(d, "  ").unwrap()).is_err());
+    }
+}
