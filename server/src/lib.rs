@@ -1,1 +1,84 @@
+//! Stufe's sync server: one axum binary that serves the widget, syncs ticket
+//! documents with widgets over WebSocket, and offers the staff API.
+//!
+//! # Layout
+//!
+//! - [`config`]: `STUFE_*` environment settings.
+//! - [`storage`]: the [`storage::Storage`] trait and its SQLite implementation.
+//! - [`sync`]: the sync hub (validation by role, commit, fan-out) and WebSocket sessions.
+//! - [`routes`]: HTTP routes, one module per area.
+//! - [`seed`]: demo data for a fresh database.
+//!
+//! [`run`] takes its listener and shutdown signal from the caller, so tests bind port 0.
 
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod seed;
+pub mod storage;
+pub mod sync;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::Config;
+use storage::{SqliteStorage, Storage};
+use sync::Hub;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    pub storage: Arc<dyn Storage>,
+    pub config: Arc<Config>,
+    pub public_url: String,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+/// What starting the server found or did.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The demo staff token, when this start seeded a fresh database.
+    pub seeded_staff_token: Option<String>,
+}
+
+/// Opens storage (seeding it if empty and asked to) and returns a future that
+/// serves until `shutdown` is cancelled, then drains WebSocket sessions.
+pub async fn start(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Started, impl std::future::Future<Output = std::io::Result<()>>)> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?);
+    let mut seeded_staff_token = None;
+    if config.seed_demo && storage.is_empty()? {
+        let token = seed::seed_demo(storage.as_ref(), config.demo_staff_token.clone())?;
+        tracing::info!("seeded the demo site and staff account");
+        seeded_staff_token = Some(token);
+    }
+    let local = listener.local_addr()?;
+    let state = AppState {
+        hub: Arc::new(Hub::new(storage.clone())),
+        storage,
+        public_url: config.public_url_for(local),
+        config: Arc::new(config),
+        shutdown: shutdown.clone(),
+        tracker: TaskTracker::new(),
+    };
+    let tracker = state.tracker.clone();
+    let app = routes::router(state);
+    let serve = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await?;
+        tracker.close();
+        tracker.wait().await;
+        Ok(())
+    };
+    Ok((Started { seeded_staff_token }, serve))
+}

@@ -6,6 +6,7 @@
 //!
 //! - [`ids`]: newtype ids (`TicketId`, `DocId`, `SiteKey`) with `FromStr`/`Display`.
 //! - [`protocol`]: WebSocket framing — JSON control frames and binary sync frames — and limits.
+//! - [`site`]: a site's public configuration (categories, SLA, brand)
 //! - [`ticket`]: the ticket document schema, reading it strictly and writing it.
 //! - [`validate`]: who may change what in a ticket, checked on before/after states.
 //!
@@ -30,6 +31,7 @@
 
 pub mod ids;
 pub mod protocol;
+pub mod site;
 pub mod ticket;
 pub mod validate;
 

@@ -25,7 +25,7 @@ use crate::ids::TicketId;
 pub const SCHEMA: &str = "stufe.ticket/1";
 
 /// Everything a ticket holds, read from its document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Ticket {
     pub id: String,
     pub site: String,
@@ -45,7 +45,7 @@ pub struct Ticket {
 }
 
 /// One message in a ticket's thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Message {
     pub id: String,
     pub author: Author,
@@ -55,7 +55,7 @@ pub struct Message {
 }
 
 /// The customer's rating of a resolved ticket.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rating {
     pub score: i64,
     pub comment: String,

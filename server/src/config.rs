@@ -1,0 +1,45 @@
+//! Server configuration, read from `STUFE_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the SQLite file lives (`STUFE_DATA`, default `./data`).
+    pub data_dir: PathBuf,
+    /// The built widget assets (`STUFE_SITE_DIR`, default `target/site`, as in `Leptos.toml`).
+    pub site_dir: PathBuf,
+    /// The URL host pages load the widget from (`STUFE_PUBLIC_URL`); by default
+    /// `http://127.0.0.1:PORT`, while the demo page is opened via `localhost`,
+    /// so the demo shows a real cross-origin embed.
+    pub public_url: Option<String>,
+    /// Seed the demo site, staff account and data into an empty database.
+    pub seed_demo: bool,
+    /// The demo staff account's API token (`STUFE_DEMO_STAFF_TOKEN`); random when unset.
+    pub demo_staff_token: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            data_dir: var("STUFE_DATA").unwrap_or_else(|| "data".into()).into(),
+            site_dir: var("STUFE_SITE_DIR").unwrap_or_else(|| "target/site".into()).into(),
+            public_url: var("STUFE_PUBLIC_URL"),
+            seed_demo: var("STUFE_SEED_DEMO").is_none_or(|v| v != "0"),
+            demo_staff_token: var("STUFE_DEMO_STAFF_TOKEN"),
+        }
+    }
+
+    /// The address to listen on (`STUFE_ADDR`, default `127.0.0.1:8080`).
+    pub fn addr_from_env() -> String {
+        std::env::var("STUFE_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into())
+    }
+
+    pub fn public_url_for(&self, local: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://127.0.0.1:{}", local.port()),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! [`AppError`]: what every HTTP handler returns on failure. The cause is
+//! logged; the client gets a clear, sanitised message and the right status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::storage::StorageError;
+use crate::sync::HubError;
+
+#[derive(Debug)]
+pub struct AppError {
+    status: StatusCode,
+    message: String,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "a valid staff token is required")
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(err: StorageError) -> Self {
+        tracing::error!(cause = %err, "storage failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; nothing was changed")
+    }
+}
+
+impl From<HubError> for AppError {
+    fn from(err: HubError) -> Self {
+        match err {
+            HubError::Storage(err) => err.into(),
+            HubError::NotFound | HubError::Forbidden => Self::not_found("no such ticket"),
+            HubError::Rejected(_) | HubError::InvalidSyncMessage(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
+            }
+            HubError::DocTooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}

@@ -1,0 +1,44 @@
+//! The widget's static files, built by `cargo xtask build` into the site dir:
+//! `/widget.js` (the loader; short cache, it is the URL site owners paste) and
+//! `/w/*` (frame page, hashed JS glue, wasm, CSS; hashed names cache forever).
+//! Pre-compressed `.br` and `.gz` siblings are served with `Content-Encoding`.
+
+use std::path::Path;
+
+use axum::extract::Request;
+use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::AppState;
+
+pub fn router(site_dir: &Path) -> Router<AppState> {
+    let loader = ServeFile::new(site_dir.join("widget.js"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let assets = ServeDir::new(site_dir.join("w"))
+        .precompressed_br()
+        .precompressed_gzip();
+    Router::new()
+        .route_service("/widget.js", loader)
+        .nest_service("/w", assets)
+        .layer(middleware::from_fn(cache_headers))
+}
+
+async fn cache_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    if response.status().is_success() {
+        let policy = if path.starts_with("/w/") && !path.ends_with(".html") {
+            "public, max-age=31536000, immutable"
+        } else if path == "/widget.js" {
+            "public, max-age=300"
+        } else {
+            "no-cache"
+        };
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}

@@ -1,0 +1,159 @@
+//! The staff JSON API (bearer token): list tickets, change status/tier/priority, reply.
+//! Every change goes through the hub, so it is validated, stored, and reaches
+//! open widgets live.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::Rng;
+use serde::Deserialize;
+use stufe_shared::ticket::{self, Author, NewMessage, Priority, Status, Ticket, Tier};
+use stufe_shared::TicketId;
+
+use crate::error::AppError;
+use crate::storage::{self, StaffMember, TicketFilter, TicketSummary};
+use crate::sync::hub::{now_ms, token_hash};
+use crate::sync::HubError;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/staff/me", get(me))
+        .route("/api/staff/tickets", get(list))
+        .route("/api/staff/tickets/{id}", get(show).patch(update))
+        .route("/api/staff/tickets/{id}/messages", post(reply))
+}
+
+/// The authenticated staff member (`Authorization: Bearer <token>`).
+pub struct Staff(pub StaffMember);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(AppError::unauthorized)?;
+        let hash = token_hash(token.trim());
+        storage::blocking(&state.storage, move |s| s.staff_by_token_hash(&hash))
+            .await?
+            .map(Staff)
+            .ok_or_else(AppError::unauthorized)
+    }
+}
+
+fn ticket_id(text: &str) -> Result<TicketId, AppError> {
+    text.parse().map_err(|_| AppError::not_found("no such ticket"))
+}
+
+async fn me(Staff(member): Staff) -> Json<StaffMember> {
+    Json(member)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    site: Option<String>,
+    status: Option<String>,
+    tier: Option<u8>,
+}
+
+async fn list(
+    _: Staff,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<TicketSummary>>, AppError> {
+    if let Some(status) = &query.status {
+        Status::parse(status).ok_or_else(|| AppError::bad_request(format!("unknown status {status:?}")))?;
+    }
+    let filter = TicketFilter {
+        site: query.site,
+        status: query.status,
+        tier: query.tier,
+    };
+    Ok(Json(storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?))
+}
+
+async fn show(_: Staff, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Ticket>, AppError> {
+    Ok(Json(state.hub.read_ticket(ticket_id(&id)?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Update {
+    status: Option<Status>,
+    tier: Option<u8>,
+    priority: Option<Priority>,
+}
+
+async fn update(
+    _: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(update): Json<Update>,
+) -> Result<Json<Ticket>, AppError> {
+    let tier = update
+        .tier
+        .map(|t| Tier::new(i64::from(t)).ok_or_else(|| AppError::bad_request("tier is 1, 2 or 3")))
+        .transpose()?;
+    let ticket = state
+        .hub
+        .staff_change(ticket_id(&id)?, |doc, _| {
+            let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
+            if let Some(status) = update.status {
+                ticket::set_status(doc, status).map_err(fail)?;
+            }
+            if let Some(tier) = tier {
+                ticket::set_tier(doc, tier).map_err(fail)?;
+            }
+            if let Some(priority) = update.priority {
+                ticket::set_priority(doc, priority).map_err(fail)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Json(ticket))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reply {
+    body: String,
+}
+
+async fn reply(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(reply): Json<Reply>,
+) -> Result<Json<Ticket>, AppError> {
+    if reply.body.trim().is_empty() {
+        return Err(AppError::bad_request("a reply must not be empty"));
+    }
+    let now = now_ms();
+    let message = NewMessage {
+        id: hex::encode(rand::rng().random::<[u8; 8]>()),
+        author: Author::Staff,
+        name: member.name.clone(),
+        body: reply.body,
+        at: now,
+    };
+    let ticket = state
+        .hub
+        .staff_change(ticket_id(&id)?, |doc, before| {
+            let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
+            ticket::append_message(doc, &message).map_err(fail)?;
+            if before.first_response_at.is_none() {
+                ticket::set_first_response_at(doc, now).map_err(fail)?;
+            }
+            if before.status == Status::New {
+                ticket::set_status(doc, Status::Open).map_err(fail)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Json(ticket))
+}

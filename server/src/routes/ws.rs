@@ -1,0 +1,49 @@
+//! `GET /ws?site=KEY`: the customer sync socket.
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use stufe_shared::protocol::MAX_FRAME_BYTES;
+use stufe_shared::validate::Role;
+use stufe_shared::SiteKey;
+
+use crate::error::AppError;
+use crate::storage;
+use crate::sync::session::{self, SessionContext};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(upgrade))
+}
+
+#[derive(Deserialize)]
+struct WsQuery {
+    site: String,
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<WsQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let site: SiteKey = query.site.parse().map_err(|_| AppError::bad_request("bad site key"))?;
+    let lookup = site.clone();
+    let config = storage::blocking(&state.storage, move |s| s.site(&lookup))
+        .await?
+        .ok_or_else(|| AppError::not_found("unknown site"))?;
+    let ctx = SessionContext {
+        hub: state.hub.clone(),
+        site,
+        config,
+        role: Role::Customer,
+        shutdown: state.shutdown.clone(),
+    };
+    let tracker = state.tracker.clone();
+    // Frames up to 4x our own limit reach the session, which answers them with a
+    // clear `frame_too_large` error; anything larger is closed by the socket layer.
+    Ok(ws
+        .max_message_size(4 * MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| tracker.track_future(session::run(socket, ctx))))
+}

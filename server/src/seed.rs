@@ -1,0 +1,83 @@
+//! Demo data for a fresh database: the `demo` site, a staff account, and one
+//! sample ticket in the staff queue.
+
+use automerge::AutoCommit;
+use rand::Rng;
+use stufe_shared::site::{Category, SiteConfig, Sla};
+use stufe_shared::ticket::{self, Author, NewMessage, NewTicket};
+use stufe_shared::{SiteKey, TicketId};
+
+use crate::storage::{Storage, StorageError, TicketWrite};
+use crate::sync::hub::{now_ms, summarize, token_hash};
+
+pub const DEMO_SITE: &str = "demo";
+
+pub fn demo_site() -> SiteConfig {
+    let category = |id: &str, en: &str, de: &str| Category {
+        id: id.into(),
+        label_en: en.into(),
+        label_de: de.into(),
+    };
+    SiteConfig {
+        name: "Acme Gadgets".into(),
+        brand_color: "#0b5fff".into(),
+        locale: "en".into(),
+        categories: vec![
+            category("general", "General question", "Allgemeine Frage"),
+            category("technical", "Technical problem", "Technisches Problem"),
+            category("billing", "Billing", "Rechnung"),
+        ],
+        sla: Sla {
+            first_response_minutes: 4 * 60,
+            resolution_minutes: 48 * 60,
+        },
+        announcement: None,
+    }
+}
+
+pub fn random_token() -> String {
+    hex::encode(rand::rng().random::<[u8; 32]>())
+}
+
+/// Seeds the demo site and staff account; returns the staff API token.
+pub fn seed_demo(storage: &dyn Storage, staff_token: Option<String>) -> Result<String, StorageError> {
+    let site: SiteKey = DEMO_SITE.parse().expect("valid site key");
+    storage.put_site(&site, &demo_site())?;
+    let token = staff_token.unwrap_or_else(random_token);
+    storage.add_staff("Sam Support", "admin", &token_hash(&token))?;
+
+    let id = TicketId::from_bytes(rand::rng().random());
+    let mut doc = AutoCommit::new();
+    let now = now_ms();
+    let sample = NewTicket {
+        id,
+        site: DEMO_SITE.into(),
+        subject: "Where is my order #1042?".into(),
+        description: "I ordered a gadget a week ago and the tracking page shows nothing.".into(),
+        email: Some("jo@example.com".into()),
+        category: "general".into(),
+    };
+    let corrupt = |err: automerge::AutomergeError| StorageError::Corrupt(err.to_string());
+    ticket::create(&mut doc, &sample).map_err(corrupt)?;
+    ticket::stamp_sla(&mut doc, now, now + 4 * 3_600_000, now + 48 * 3_600_000).map_err(corrupt)?;
+    ticket::append_message(
+        &mut doc,
+        &NewMessage {
+            id: "seed-1".into(),
+            author: Author::Customer,
+            name: "Jo".into(),
+            body: "It was a birthday present, so it is a bit urgent.".into(),
+            at: now,
+        },
+    )
+    .map_err(corrupt)?;
+    let read = ticket::read_ticket(&doc)
+        .map_err(|err| StorageError::Corrupt(err.to_string()))?
+        .expect("just created");
+    storage.save_ticket(&TicketWrite {
+        token_hash: &token_hash(&random_token()),
+        bytes: &doc.save(),
+        summary: &summarize(&read, now),
+    })?;
+    Ok(token)
+}

@@ -1,0 +1,107 @@
+//! Storage: the seam between the sync hub and a database.
+//!
+//! [`Storage`] is what the rest of the server sees; [`SqliteStorage`] is the
+//! embedded default (one file, WAL). The trait is blocking on purpose: callers
+//! run it on tokio's blocking pool with [`blocking`], so a PostgreSQL
+//! implementation can use a blocking client or a pool behind the same calls.
+//! Writing a ticket stores the Automerge bytes and the relational projection
+//! in one transaction, so the index never disagrees with the document.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use stufe_shared::site::SiteConfig;
+use stufe_shared::{SiteKey, TicketId};
+
+pub use sqlite::SqliteStorage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("storage task failed: {0}")]
+    Task(String),
+}
+
+/// A stored ticket document and who may open it.
+#[derive(Debug, Clone)]
+pub struct StoredTicket {
+    pub site: SiteKey,
+    /// SHA-256 (hex) of the ticket's capability token.
+    pub token_hash: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The relational projection of a ticket, kept for listing and triage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketSummary {
+    pub id: String,
+    pub site: String,
+    pub subject: String,
+    pub status: String,
+    pub tier: u8,
+    pub priority: String,
+    pub category: String,
+    pub email: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub first_response_due: Option<i64>,
+    pub message_count: u32,
+}
+
+/// Everything written when a ticket changes.
+#[derive(Debug, Clone)]
+pub struct TicketWrite<'a> {
+    pub token_hash: &'a str,
+    pub bytes: &'a [u8],
+    pub summary: &'a TicketSummary,
+}
+
+/// Which tickets to list.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub site: Option<String>,
+    pub status: Option<String>,
+    pub tier: Option<u8>,
+}
+
+/// A staff account as the API sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffMember {
+    pub id: i64,
+    pub name: String,
+    /// `tier1`, `tier2`, `tier3` or `admin`.
+    pub role: String,
+}
+
+pub trait Storage: Send + Sync + 'static {
+    fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, StorageError>;
+    fn put_site(&self, key: &SiteKey, config: &SiteConfig) -> Result<(), StorageError>;
+    fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError>;
+    /// Stores the document and its projection atomically.
+    fn save_ticket(&self, write: &TicketWrite<'_>) -> Result<(), StorageError>;
+    fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketSummary>, StorageError>;
+    fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<StaffMember>, StorageError>;
+    fn add_staff(&self, name: &str, role: &str, token_hash: &str) -> Result<StaffMember, StorageError>;
+    /// True when no site exists yet (a fresh database to seed).
+    fn is_empty(&self) -> Result<bool, StorageError>;
+}
+
+/// Runs a storage call on the blocking pool.
+pub async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Result<T, StorageError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+{
+    let storage = Arc::clone(storage);
+    tokio::task::spawn_blocking(move || call(storage.as_ref()))
+        .await
+        .map_err(|err| StorageError::Task(err.to_string()))?
+}
+
+#[cfg(test)]
+mod conformance;

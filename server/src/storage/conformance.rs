@@ -1,0 +1,113 @@
+//! The storage conformance suite: every `Storage` implementation must pass it.
+//! Each implementation adds one `#[test]` that calls [`run_all`].
+
+use stufe_shared::site::{Category, SiteConfig, Sla};
+use stufe_shared::{SiteKey, TicketId};
+
+use super::{SqliteStorage, Storage, TicketFilter, TicketSummary, TicketWrite};
+
+fn site() -> SiteConfig {
+    SiteConfig {
+        name: "Shop".into(),
+        brand_color: "#123456".into(),
+        locale: "en".into(),
+        categories: vec![Category {
+            id: "billing".into(),
+            label_en: "Billing".into(),
+            label_de: "Rechnung".into(),
+        }],
+        sla: Sla {
+            first_response_minutes: 60,
+            resolution_minutes: 600,
+        },
+        announcement: None,
+    }
+}
+
+fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
+    TicketSummary {
+        id: id.into(),
+        site: "shop".into(),
+        subject: format!("subject {id}"),
+        status: status.into(),
+        tier,
+        priority: "normal".into(),
+        category: "billing".into(),
+        email: None,
+        created_at,
+        updated_at: created_at,
+        first_response_due: Some(created_at + 60),
+        message_count: 0,
+    }
+}
+
+pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
+    sites_round_trip(make().as_ref());
+    tickets_round_trip_and_update_in_place(make().as_ref());
+    tickets_filter_by_status_and_tier(make().as_ref());
+    staff_are_found_by_token_hash(make().as_ref());
+}
+
+fn sites_round_trip(s: &dyn Storage) {
+    let key: SiteKey = "shop".parse().unwrap();
+    assert!(s.is_empty().unwrap());
+    assert_eq!(s.site(&key).unwrap(), None);
+    s.put_site(&key, &site()).unwrap();
+    assert_eq!(s.site(&key).unwrap(), Some(site()));
+    assert!(!s.is_empty().unwrap());
+}
+
+fn tickets_round_trip_and_update_in_place(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let id: TicketId = "000102030405060708090a0b0c0d0e0f".parse().unwrap();
+    assert!(s.ticket(id).unwrap().is_none());
+    let mut sum = summary(&id.to_string(), "new", 1, 10);
+    s.save_ticket(&TicketWrite { token_hash: "h", bytes: b"v1", summary: &sum }).unwrap();
+    sum.status = "open".into();
+    s.save_ticket(&TicketWrite { token_hash: "h", bytes: b"v2", summary: &sum }).unwrap();
+    let stored = s.ticket(id).unwrap().unwrap();
+    assert_eq!(stored.bytes, b"v2");
+    assert_eq!(stored.token_hash, "h");
+    assert_eq!(stored.site.as_str(), "shop");
+    assert_eq!(s.list_tickets(&TicketFilter::default()).unwrap(), vec![sum]);
+}
+
+fn tickets_filter_by_status_and_tier(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let rows = [
+        summary("a", "new", 1, 1),
+        summary("b", "open", 2, 2),
+        summary("c", "open", 1, 3),
+    ];
+    for row in &rows {
+        s.save_ticket(&TicketWrite { token_hash: "h", bytes: b"", summary: row }).unwrap();
+    }
+    let ids = |f: TicketFilter| -> Vec<String> {
+        s.list_tickets(&f).unwrap().into_iter().map(|t| t.id).collect()
+    };
+    assert_eq!(ids(TicketFilter::default()), ["c", "b", "a"]);
+    let open = TicketFilter { status: Some("open".into()), ..Default::default() };
+    assert_eq!(ids(open), ["c", "b"]);
+    let tier1 = TicketFilter { tier: Some(1), ..Default::default() };
+    assert_eq!(ids(tier1), ["c", "a"]);
+    let other = TicketFilter { site: Some("other".into()), ..Default::default() };
+    assert!(ids(other).is_empty());
+}
+
+fn staff_are_found_by_token_hash(s: &dyn Storage) {
+    let added = s.add_staff("Sam", "tier3", "abc").unwrap();
+    assert_eq!(s.staff_by_token_hash("abc").unwrap(), Some(added));
+    assert_eq!(s.staff_by_token_hash("abd").unwrap(), None);
+    assert!(s.add_staff("Sam", "boss", "xyz").is_err(), "unknown roles are refused");
+}
+
+#[test]
+fn sqlite_storage_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = std::cell::Cell::new(0);
+    run_all(&|| {
+        counter.set(counter.get() + 1);
+        let path = dir.path().join(format!("db{}.sqlite", counter.get()));
+        Box::new(SqliteStorage::open(&path).unwrap())
+    });
+}

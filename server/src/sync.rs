@@ -1,0 +1,22 @@
+//! The sync hub: per-document state, validation of every incoming change by
+//! role, persistence before acknowledgement, and fan-out to subscribers.
+//!
+//! - [`hub`]: [`Hub`] owns the live ticket documents. An incoming sync message
+//!   is applied to a *fork* of the document and the sync state; the ticket is
+//!   read before and after and checked with
+//!   [`stufe_shared::validate::check_ticket_change`]; only if that passes and
+//!   the database write returns is the fork adopted, the sender acked and the
+//!   other subscribers notified. Anything else leaves the document, the sync
+//!   state and the database as they were.
+//! - [`session`]: one WebSocket connection: framing, open/close, heartbeats,
+//!   rate and size limits.
+//!
+//! Fan-out is in-process: each subscriber registers a channel with the
+//! documents it has open and is told "document X changed"; it then generates
+//! its own sync message from its own sync state. A multi-node deployment puts
+//! a pub/sub (e.g. PostgreSQL `LISTEN/NOTIFY`) behind the same notification.
+
+pub mod hub;
+pub mod session;
+
+pub use hub::{Hub, HubError};

@@ -1,0 +1,332 @@
+//! [`Hub`]: the live ticket documents and the commit path every change takes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+use sha2::{Digest, Sha256};
+use stufe_shared::protocol::{ErrorCode, MAX_TICKET_DOC_BYTES};
+use stufe_shared::site::SiteConfig;
+use stufe_shared::ticket::{self, Ticket};
+use stufe_shared::validate::{check_ticket_change, Role, SiteRules};
+use stufe_shared::{SiteKey, TicketId};
+use tokio::sync::{mpsc, Mutex};
+
+use crate::storage::{self, Storage, StorageError, TicketSummary, TicketWrite};
+
+/// Identifies one subscriber (a WebSocket session) for fan-out.
+pub type SubscriberId = u64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("not an automerge sync message: {0}")]
+    InvalidSyncMessage(String),
+    #[error("change rejected: {0}")]
+    Rejected(String),
+    #[error("this token does not open this ticket")]
+    Forbidden,
+    #[error("the document would exceed {MAX_TICKET_DOC_BYTES} bytes")]
+    DocTooLarge,
+    #[error("no such ticket")]
+    NotFound,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl HubError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HubError::InvalidSyncMessage(_) => ErrorCode::InvalidSyncMessage,
+            HubError::Rejected(_) => ErrorCode::RejectedChange,
+            HubError::Forbidden | HubError::NotFound => ErrorCode::Forbidden,
+            HubError::DocTooLarge => ErrorCode::DocTooLarge,
+            HubError::Storage(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// SHA-256 of a capability token, hex. Only hashes are stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub struct Hub {
+    storage: Arc<dyn Storage>,
+    tickets: Mutex<HashMap<TicketId, Weak<TicketEntry>>>,
+}
+
+/// One live ticket document and its subscribers.
+pub struct TicketEntry {
+    pub id: TicketId,
+    state: Mutex<TicketState>,
+    subscribers: std::sync::Mutex<HashMap<SubscriberId, mpsc::UnboundedSender<TicketId>>>,
+}
+
+struct TicketState {
+    doc: AutoCommit,
+    /// Set once stored, or once the first opener of a new id claimed it.
+    token_hash: Option<String>,
+    site: Option<SiteKey>,
+    stored: bool,
+}
+
+/// What applying a sync message did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Only sync bookkeeping, no new changes.
+    NothingNew,
+    /// New changes were validated and committed; these are the new heads (hex).
+    Committed(Vec<String>),
+}
+
+/// Who opened a ticket.
+pub struct Opened {
+    pub exists: bool,
+}
+
+impl Hub {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self {
+            storage,
+            tickets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The live entry for a ticket, loading it from storage when nobody holds it.
+    pub async fn ticket(&self, id: TicketId) -> Result<Arc<TicketEntry>, HubError> {
+        let mut tickets = self.tickets.lock().await;
+        if let Some(entry) = tickets.get(&id).and_then(Weak::upgrade) {
+            return Ok(entry);
+        }
+        tickets.retain(|_, weak| weak.strong_count() > 0);
+        let stored = storage::blocking(&self.storage, move |s| s.ticket(id)).await?;
+        let state = match stored {
+            Some(stored) => TicketState {
+                doc: AutoCommit::load(&stored.bytes)
+                    .map_err(|err| StorageError::Corrupt(format!("ticket {id}: {err}")))?,
+                token_hash: Some(stored.token_hash),
+                site: Some(stored.site),
+                stored: true,
+            },
+            None => TicketState {
+                doc: AutoCommit::new(),
+                token_hash: None,
+                site: None,
+                stored: false,
+            },
+        };
+        let entry = Arc::new(TicketEntry {
+            id,
+            state: Mutex::new(state),
+            subscribers: std::sync::Mutex::new(HashMap::new()),
+        });
+        tickets.insert(id, Arc::downgrade(&entry));
+        Ok(entry)
+    }
+
+    /// Applies a customer's (or staff client's) sync message to a fork and
+    /// commits it only if every change in it is allowed.
+    pub async fn receive(
+        &self,
+        entry: &TicketEntry,
+        peer: &mut sync::State,
+        role: Role,
+        site: &SiteKey,
+        config: &SiteConfig,
+        message: &[u8],
+        origin: SubscriberId,
+    ) -> Result<Received, HubError> {
+        let message = sync::Message::decode(message)
+            .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
+        let mut st = entry.state.lock().await;
+        if st.site.as_ref().is_some_and(|s| s != site) {
+            return Err(HubError::Forbidden);
+        }
+        let mut fork = st.doc.clone();
+        let mut fork_peer = peer.clone();
+        fork.sync()
+            .receive_sync_message(&mut fork_peer, message)
+            .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
+        if fork.get_heads() == st.doc.get_heads() {
+            *peer = fork_peer;
+            return Ok(Received::NothingNew);
+        }
+        let before = read(&st.doc)?;
+        let after = ticket::read_ticket(&fork)
+            .map_err(|err| HubError::Rejected(err.to_string()))?
+            .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;
+        if after.site != site.as_str() || after.id != entry.id.to_string() {
+            return Err(HubError::Rejected("the ticket's id or site does not match".into()));
+        }
+        check_ticket_change(role, before.as_ref(), &after, &config.rules())
+            .map_err(|rejection| HubError::Rejected(rejection.0))?;
+        if before.is_none() {
+            let now = now_ms();
+            let minute = 60_000;
+            ticket::stamp_sla(
+                &mut fork,
+                now,
+                now + i64::from(config.sla.first_response_minutes) * minute,
+                now + i64::from(config.sla.resolution_minutes) * minute,
+            )
+            .map_err(|err| HubError::Rejected(err.to_string()))?;
+            st.site = Some(site.clone());
+        }
+        let heads = self.commit(entry, &mut st, fork, Some(origin)).await?;
+        *peer = fork_peer;
+        Ok(Received::Committed(heads))
+    }
+
+    /// Makes a change as staff through the server (the staff API), with the
+    /// same validation and commit path as synced changes.
+    pub async fn staff_change<F>(&self, id: TicketId, edit: F) -> Result<Ticket, HubError>
+    where
+        F: FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError>,
+    {
+        let entry = self.ticket(id).await?;
+        let mut st = entry.state.lock().await;
+        let before = read(&st.doc)?.ok_or(HubError::NotFound)?;
+        if !st.stored {
+            return Err(HubError::NotFound);
+        }
+        let mut fork = st.doc.clone();
+        edit(&mut fork, &before)?;
+        let after = read(&fork)?.ok_or(HubError::NotFound)?;
+        let rules = SiteRules { categories: vec![] };
+        check_ticket_change(Role::Staff, Some(&before), &after, &rules)
+            .map_err(|rejection| HubError::Rejected(rejection.0))?;
+        self.commit(&entry, &mut st, fork, None).await?;
+        Ok(after)
+    }
+
+    /// The current ticket, if stored.
+    pub async fn read_ticket(&self, id: TicketId) -> Result<Ticket, HubError> {
+        let entry = self.ticket(id).await?;
+        let st = entry.state.lock().await;
+        if !st.stored {
+            return Err(HubError::NotFound);
+        }
+        read(&st.doc)?.ok_or(HubError::NotFound)
+    }
+
+    /// Stores `fork` and adopts it; then tells every other subscriber.
+    async fn commit(
+        &self,
+        entry: &TicketEntry,
+        st: &mut TicketState,
+        mut fork: AutoCommit,
+        origin: Option<SubscriberId>,
+    ) -> Result<Vec<String>, HubError> {
+        let bytes = fork.save();
+        if bytes.len() > MAX_TICKET_DOC_BYTES {
+            return Err(HubError::DocTooLarge);
+        }
+        let ticket = read(&fork)?.ok_or(HubError::NotFound)?;
+        let token_hash = st.token_hash.clone().ok_or(HubError::Forbidden)?;
+        let summary = summarize(&ticket, now_ms());
+        storage::blocking(&self.storage, move |s| {
+            s.save_ticket(&TicketWrite {
+                token_hash: &token_hash,
+                bytes: &bytes,
+                summary: &summary,
+            })
+        })
+        .await?;
+        st.doc = fork;
+        st.stored = true;
+        entry.notify(origin);
+        Ok(hex_heads(&mut st.doc))
+    }
+}
+
+impl TicketEntry {
+    /// Checks `token` against the ticket; for an id never stored, the first
+    /// opener's token claims it until the creating change is committed.
+    pub async fn authorize(&self, site: &SiteKey, token: &str) -> Result<Opened, HubError> {
+        let hash = token_hash(token);
+        let mut st = self.state.lock().await;
+        if st.site.as_ref().is_some_and(|s| s != site) {
+            return Err(HubError::Forbidden);
+        }
+        match &st.token_hash {
+            Some(known) if *known == hash => Ok(Opened { exists: st.stored }),
+            Some(_) => Err(HubError::Forbidden),
+            None => {
+                st.token_hash = Some(hash);
+                Ok(Opened { exists: false })
+            }
+        }
+    }
+
+    pub fn subscribe(&self, id: SubscriberId, tx: mpsc::UnboundedSender<TicketId>) {
+        self.subscribers().insert(id, tx);
+    }
+
+    pub fn unsubscribe(&self, id: SubscriberId) {
+        self.subscribers().remove(&id);
+    }
+
+    fn subscribers(&self) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, mpsc::UnboundedSender<TicketId>>> {
+        self.subscribers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn notify(&self, origin: Option<SubscriberId>) {
+        for (id, tx) in self.subscribers().iter() {
+            if Some(*id) != origin {
+                // A closed channel means the session is ending; it unsubscribes itself.
+                let _ = tx.send(self.id);
+            }
+        }
+    }
+
+    /// The next sync message for a peer, if it lacks anything.
+    pub async fn generate(&self, peer: &mut sync::State) -> Option<Vec<u8>> {
+        let mut st = self.state.lock().await;
+        let message = st.doc.sync().generate_sync_message(peer);
+        message.map(|m| m.encode())
+    }
+
+    /// Committed heads, or None while the ticket is not stored.
+    pub async fn committed_heads(&self) -> Option<Vec<String>> {
+        let mut st = self.state.lock().await;
+        st.stored.then(|| hex_heads(&mut st.doc))
+    }
+}
+
+fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {
+    doc.get_heads().iter().map(|h| h.to_string()).collect()
+}
+
+fn read(doc: &AutoCommit) -> Result<Option<Ticket>, HubError> {
+    // Stored documents were validated when committed; failing here means corruption.
+    ticket::read_ticket(doc).map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))
+}
+
+pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
+    TicketSummary {
+        id: t.id.clone(),
+        site: t.site.clone(),
+        subject: t.subject.clone(),
+        status: t.status.to_string(),
+        tier: t.tier.get(),
+        priority: t.priority.to_string(),
+        category: t.category.clone(),
+        email: t.email.clone(),
+        created_at: t.created_at.unwrap_or(updated_at),
+        updated_at,
+        first_response_due: t.first_response_due,
+        message_count: u32::try_from(t.messages.len()).unwrap_or(u32::MAX),
+    }
+}

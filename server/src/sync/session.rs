@@ -1,0 +1,284 @@
+//! One WebSocket connection: control frames, sync frames, limits and heartbeats.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use automerge::sync;
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use stufe_shared::protocol::{
+    encode_sync_frame, is_well_formed_token, ClientFrame, ErrorCode, ServerFrame, SyncFrame,
+    MAX_FRAMES_PER_SECOND, MAX_FRAME_BYTES, MAX_OPEN_DOCS, PROTOCOL_VERSION,
+};
+use stufe_shared::site::SiteConfig;
+use stufe_shared::validate::Role;
+use stufe_shared::{DocId, SiteKey, TicketId};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::hub::{Hub, HubError, Received, SubscriberId, TicketEntry};
+
+const PING_EVERY: Duration = Duration::from_secs(20);
+const DEAD_AFTER: Duration = Duration::from_secs(60);
+
+static NEXT_SUBSCRIBER: AtomicU64 = AtomicU64::new(1);
+
+/// Everything a session needs that outlives it.
+pub struct SessionContext {
+    pub hub: Arc<Hub>,
+    pub site: SiteKey,
+    pub config: SiteConfig,
+    pub role: Role,
+    pub shutdown: CancellationToken,
+}
+
+struct OpenDoc {
+    entry: Arc<TicketEntry>,
+    peer: sync::State,
+}
+
+/// A token bucket: `rate` frames per second, bursts up to twice that.
+struct RateLimit {
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new() -> Self {
+        Self {
+            tokens: f64::from(MAX_FRAMES_PER_SECOND) * 2.0,
+            last: Instant::now(),
+        }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        let rate = f64::from(MAX_FRAMES_PER_SECOND);
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(rate * 2.0);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Session {
+    ctx: SessionContext,
+    id: SubscriberId,
+    open: HashMap<TicketId, OpenDoc>,
+    changed_tx: mpsc::UnboundedSender<TicketId>,
+    out: futures_util::stream::SplitSink<WebSocket, Message>,
+}
+
+/// Runs one connection until the peer leaves, goes silent, or the server shuts down.
+pub async fn run(socket: WebSocket, ctx: SessionContext) {
+    let (out, mut incoming) = socket.split();
+    let (changed_tx, mut changed_rx) = mpsc::unbounded_channel();
+    let mut session = Session {
+        id: NEXT_SUBSCRIBER.fetch_add(1, Ordering::Relaxed),
+        ctx,
+        open: HashMap::new(),
+        changed_tx,
+        out,
+    };
+    let span = tracing::info_span!("sync_session", id = session.id, site = %session.ctx.site);
+    let _guard = span.enter();
+    let hello = ServerFrame::Hello {
+        protocol: PROTOCOL_VERSION,
+        max_frame_bytes: MAX_FRAME_BYTES,
+    };
+    let mut alive = session.send_control(&hello).await;
+    let mut last_seen = Instant::now();
+    let mut limit = RateLimit::new();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let shutdown = session.ctx.shutdown.clone();
+    while alive {
+        tokio::select! {
+            message = incoming.next() => {
+                let Some(Ok(message)) = message else { break };
+                last_seen = Instant::now();
+                alive = match message {
+                    Message::Text(_) | Message::Binary(_) if !limit.allow() => {
+                        session.send_error(None, ErrorCode::RateLimited, "too many frames; slow down").await
+                    }
+                    Message::Text(text) => session.on_text(text.as_str()).await,
+                    Message::Binary(bytes) => session.on_binary(&bytes).await,
+                    Message::Close(_) => false,
+                    Message::Ping(_) | Message::Pong(_) => true,
+                };
+            }
+            Some(id) = changed_rx.recv() => {
+                alive = session.push(id).await && session.ack(id).await;
+            }
+            _ = ping.tick() => {
+                alive = last_seen.elapsed() < DEAD_AFTER
+                    && session.out.send(Message::Ping(Vec::new().into())).await.is_ok();
+            }
+            () = shutdown.cancelled() => {
+                let _ = session.out.send(Message::Close(None)).await;
+                break;
+            }
+        }
+    }
+    for doc in session.open.values() {
+        doc.entry.unsubscribe(session.id);
+    }
+    tracing::debug!("session ended");
+}
+
+impl Session {
+    async fn send_control(&mut self, frame: &ServerFrame) -> bool {
+        let json = serde_json::to_string(frame).expect("server frames serialize");
+        self.out.send(Message::Text(json.into())).await.is_ok()
+    }
+
+    async fn send_error(&mut self, doc: Option<&DocId>, code: ErrorCode, message: &str) -> bool {
+        tracing::info!(?code, doc = ?doc.map(ToString::to_string), "refused: {message}");
+        let frame = ServerFrame::Error {
+            doc: doc.map(ToString::to_string),
+            code,
+            message: message.to_owned(),
+        };
+        self.send_control(&frame).await
+    }
+
+    async fn on_text(&mut self, text: &str) -> bool {
+        if text.len() > MAX_FRAME_BYTES {
+            return self.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await;
+        }
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(err) => {
+                return self.send_error(None, ErrorCode::BadFrame, &format!("bad control frame: {err}")).await
+            }
+        };
+        match frame {
+            ClientFrame::Open { doc, token } => self.open(&doc, &token).await,
+            ClientFrame::Close { doc } => {
+                if let Ok(DocId::Ticket(id)) = doc.parse() {
+                    if let Some(open) = self.open.remove(&id) {
+                        open.entry.unsubscribe(self.id);
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    async fn open(&mut self, doc: &str, token: &str) -> bool {
+        let doc_id: DocId = match doc.parse() {
+            Ok(id) => id,
+            Err(err) => return self.send_error(None, ErrorCode::BadFrame, &err.to_string()).await,
+        };
+        let DocId::Ticket(id) = doc_id;
+        if self.open.contains_key(&id) {
+            return self.push(id).await;
+        }
+        if self.open.len() >= MAX_OPEN_DOCS {
+            return self
+                .send_error(Some(&doc_id), ErrorCode::TooManyDocs, "too many open documents")
+                .await;
+        }
+        if !is_well_formed_token(token) {
+            return self
+                .send_error(Some(&doc_id), ErrorCode::Forbidden, "a ticket token is 64 hex characters")
+                .await;
+        }
+        let opened = match self.ctx.hub.ticket(id).await {
+            Ok(entry) => entry.authorize(&self.ctx.site, token).await.map(|o| (entry, o)),
+            Err(err) => Err(err),
+        };
+        let (entry, opened) = match opened {
+            Ok(ok) => ok,
+            Err(err) => return self.send_error(Some(&doc_id), err.code(), &err.to_string()).await,
+        };
+        entry.subscribe(self.id, self.changed_tx.clone());
+        self.open.insert(
+            id,
+            OpenDoc {
+                entry,
+                peer: sync::State::new(),
+            },
+        );
+        let opened = ServerFrame::Opened {
+            doc: doc_id.to_string(),
+            exists: opened.exists,
+        };
+        self.send_control(&opened).await && self.push(id).await && self.ack(id).await
+    }
+
+    async fn on_binary(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() > MAX_FRAME_BYTES {
+            return self.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await;
+        }
+        let frame = match SyncFrame::decode(bytes) {
+            Ok(frame) => frame,
+            Err(err) => return self.send_error(None, ErrorCode::BadFrame, &err.to_string()).await,
+        };
+        let DocId::Ticket(id) = frame.doc;
+        let Some(open) = self.open.get_mut(&id) else {
+            return self
+                .send_error(Some(&frame.doc), ErrorCode::NotOpen, "open the document before syncing it")
+                .await;
+        };
+        let ctx = &self.ctx;
+        let result = ctx
+            .hub
+            .receive(&open.entry, &mut open.peer, ctx.role, &ctx.site, &ctx.config, &frame.message, self.id)
+            .await;
+        match result {
+            Ok(Received::NothingNew) => self.push(id).await,
+            Ok(Received::Committed(heads)) => {
+                let ack = ServerFrame::Ack {
+                    doc: frame.doc.to_string(),
+                    heads,
+                };
+                // Send our side of the sync first so the acked heads are known when the ack arrives.
+                self.push(id).await && self.send_control(&ack).await
+            }
+            Err(err) => {
+                if let HubError::Storage(cause) = &err {
+                    tracing::error!(%cause, "storage failed while committing a change");
+                    return self
+                        .send_error(Some(&frame.doc), ErrorCode::Internal, "the change could not be stored; retry later")
+                        .await;
+                }
+                self.send_error(Some(&frame.doc), err.code(), &err.to_string()).await
+            }
+        }
+    }
+
+    /// Tells the peer which heads are committed, if the ticket is stored.
+    async fn ack(&mut self, id: TicketId) -> bool {
+        let Some(open) = self.open.get(&id) else {
+            return true;
+        };
+        match open.entry.committed_heads().await {
+            Some(heads) => {
+                let doc = DocId::Ticket(id).to_string();
+                self.send_control(&ServerFrame::Ack { doc, heads }).await
+            }
+            None => true,
+        }
+    }
+
+    /// Sends the peer what it lacks of a document.
+    async fn push(&mut self, id: TicketId) -> bool {
+        let Some(open) = self.open.get_mut(&id) else {
+            return true;
+        };
+        let doc_id = DocId::Ticket(id);
+        if let Some(message) = open.entry.generate(&mut open.peer).await {
+            let frame = encode_sync_frame(&doc_id, &message);
+            if self.out.send(Message::Binary(frame.into())).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
