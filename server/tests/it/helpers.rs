@@ -1,0 +1,255 @@
+//! Spawning the app and a minimal Automerge sync client for tests.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use stufe_server::Config;
+use stufe_shared::protocol::{encode_sync_frame, ServerFrame, SyncFrame};
+use stufe_shared::ticket::{self, NewTicket, Ticket};
+use stufe_shared::{DocId, TicketId};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+pub const STAFF_TOKEN: &str = "test-staff-token";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(data_dir: &Path) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Config {
+            data_dir: data_dir.to_path_buf(),
+            site_dir: data_dir.join("no-site"),
+            public_url: None,
+            seed_demo: true,
+            demo_staff_token: Some(STAFF_TOKEN.into()),
+        };
+        let shutdown = CancellationToken::new();
+        let (_, serve) = stufe_server::start(listener, config, shutdown.clone()).await.unwrap();
+        TestApp {
+            addr,
+            shutdown,
+            handle: tokio::spawn(serve),
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has drained.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.handle.await.unwrap().unwrap();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn client(&self) -> Client {
+        let url = format!("ws://{}/ws?site=demo", self.addr);
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut client = Client { ws };
+        match client.next_control().await {
+            Some(ServerFrame::Hello { protocol: 1, .. }) => client,
+            other => panic!("expected hello, got {other:?}"),
+        }
+    }
+
+    pub fn staff(&self) -> reqwest::RequestBuilder {
+        reqwest::Client::new().get(self.url("/api/staff/tickets"))
+    }
+
+    /// The ticket as staff see it through the API.
+    pub async fn staff_ticket(&self, id: TicketId) -> serde_json::Value {
+        let response = reqwest::Client::new()
+            .get(self.url(&format!("/api/staff/tickets/{id}")))
+            .bearer_auth(STAFF_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn staff_patch(&self, id: TicketId, body: serde_json::Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .patch(self.url(&format!("/api/staff/tickets/{id}")))
+            .bearer_auth(STAFF_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn staff_reply(&self, id: TicketId, body: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url(&format!("/api/staff/tickets/{id}/messages")))
+            .bearer_auth(STAFF_TOKEN)
+            .json(&serde_json::json!({ "body": body }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn random_ticket() -> (TicketId, String) {
+    let mut rng = rand::rng();
+    (TicketId::from_bytes(rng.random()), hex::encode(rng.random::<[u8; 32]>()))
+}
+
+pub fn new_ticket_doc(id: TicketId) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    ticket::create(
+        &mut doc,
+        &NewTicket {
+            id,
+            site: "demo".into(),
+            subject: "Printer offline".into(),
+            description: "It blinks red.".into(),
+            email: Some("ada@example.com".into()),
+            category: "technical".into(),
+        },
+    )
+    .unwrap();
+    doc
+}
+
+pub fn read(doc: &AutoCommit) -> Ticket {
+    ticket::read_ticket(doc).unwrap().expect("a ticket")
+}
+
+/// One peer: a WebSocket plus the sync state of each document it syncs.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// A document a client holds locally.
+pub struct LocalDoc {
+    pub id: TicketId,
+    pub doc: AutoCommit,
+    pub peer: sync::State,
+}
+
+impl LocalDoc {
+    pub fn new(id: TicketId, doc: AutoCommit) -> Self {
+        Self {
+            id,
+            doc,
+            peer: sync::State::new(),
+        }
+    }
+}
+
+const QUIET: Duration = Duration::from_millis(400);
+
+impl Client {
+    pub async fn next_control(&mut self) -> Option<ServerFrame> {
+        loop {
+            match tokio::time::timeout(QUIET, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(Some(Ok(other))) => panic!("expected a control frame, got {other:?}"),
+                _ => return None,
+            }
+        }
+    }
+
+    pub async fn send_json(&mut self, value: serde_json::Value) {
+        self.ws.send(Message::Text(value.to_string().into())).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.ws.send(Message::Binary(bytes.into())).await.unwrap();
+    }
+
+    /// Opens a document; returns the frames the server answered with until it went quiet.
+    pub async fn open(&mut self, local: &mut LocalDoc, token: &str) -> Vec<ServerFrame> {
+        let doc = DocId::Ticket(local.id).to_string();
+        self.send_json(serde_json::json!({ "type": "open", "doc": doc, "token": token })).await;
+        self.exchange(local, false).await
+    }
+
+    /// Runs the sync protocol until the server is quiet; returns the control frames seen.
+    pub async fn sync(&mut self, local: &mut LocalDoc) -> Vec<ServerFrame> {
+        self.exchange(local, true).await
+    }
+
+    async fn exchange(&mut self, local: &mut LocalDoc, speak_first: bool) -> Vec<ServerFrame> {
+        let doc_id = DocId::Ticket(local.id);
+        let mut controls = Vec::new();
+        if speak_first {
+            self.send_ours(local, &doc_id).await;
+        }
+        loop {
+            match tokio::time::timeout(QUIET, self.ws.next()).await {
+                Ok(Some(Ok(Message::Binary(bytes)))) => {
+                    let frame = SyncFrame::decode(&bytes).unwrap();
+                    assert_eq!(frame.doc, doc_id);
+                    let message = sync::Message::decode(&frame.message).unwrap();
+                    local.doc.sync().receive_sync_message(&mut local.peer, message).unwrap();
+                    self.send_ours(local, &doc_id).await;
+                }
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let frame: ServerFrame = serde_json::from_str(&text).unwrap();
+                    let opened = matches!(frame, ServerFrame::Opened { .. });
+                    controls.push(frame);
+                    if opened {
+                        self.send_ours(local, &doc_id).await;
+                    }
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) => break,
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(err))) => panic!("socket error: {err}"),
+                Err(_) => break,
+            }
+        }
+        controls
+    }
+
+    async fn send_ours(&mut self, local: &mut LocalDoc, doc_id: &DocId) {
+        if let Some(message) = local.doc.sync().generate_sync_message(&mut local.peer) {
+            self.send_binary(encode_sync_frame(doc_id, &message.encode())).await;
+        }
+    }
+}
+
+/// The error codes among some control frames.
+pub fn error_codes(frames: &[ServerFrame]) -> Vec<String> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Error { code, .. } => Some(serde_json::to_value(code).unwrap().as_str().unwrap().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The last acked heads among some control frames.
+pub fn last_ack(frames: &[ServerFrame]) -> Option<Vec<String>> {
+    frames.iter().rev().find_map(|f| match f {
+        ServerFrame::Ack { heads, .. } => Some(heads.clone()),
+        _ => None,
+    })
+}
+
+/// Creates a ticket through a fresh client and returns it with its token.
+pub async fn create_ticket(app: &TestApp) -> (LocalDoc, String) {
+    let (id, token) = random_ticket();
+    let mut local = LocalDoc::new(id, new_ticket_doc(id));
+    let mut client = app.client().await;
+    let frames = client.open(&mut local, &token).await;
+    assert!(error_codes(&frames).is_empty(), "creation refused: {frames:?}");
+    assert!(last_ack(&frames).is_some(), "creation not acked: {frames:?}");
+    (local, token)
+}
