@@ -1,0 +1,7 @@
+//! Plain-Rust stores and logic of the widget, free of the DOM so they are
+//! unit-tested natively: the customer's tickets, the sans-IO sync client, and
+//! the key-value persistence they write through.
+
+pub mod kv;
+pub mod sync_client;
+pub mod tickets;

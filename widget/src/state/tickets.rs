@@ -1,0 +1,428 @@
+//! [`TicketBook`]: the customer's tickets on this device — Automerge documents,
+//! their capability tokens, what the server has acknowledged — persisted after
+//! every change so nothing is lost across reloads or while offline.
+
+use std::collections::{BTreeMap, HashSet};
+
+use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, Value, ROOT};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use stufe_shared::ticket::{self, Author, NewMessage, NewTicket, Status, Ticket};
+use stufe_shared::TicketId;
+
+use super::kv::KeyValue;
+
+/// One ticket as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketView {
+    pub id: TicketId,
+    pub subject: String,
+    pub description: String,
+    pub category: String,
+    pub status: Status,
+    pub tier: u8,
+    pub created_at: Option<i64>,
+    pub first_response_due: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub messages: Vec<MessageView>,
+    /// The ticket itself has not reached the server yet.
+    pub waiting_to_send: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    pub id: String,
+    pub author: Author,
+    pub name: String,
+    pub body: String,
+    pub at: i64,
+    pub waiting_to_send: bool,
+}
+
+/// What a customer types into the new-ticket form (also the saved draft).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketForm {
+    pub subject: String,
+    pub description: String,
+    pub email: String,
+    pub category: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("subject")]
+    MissingSubject,
+    #[error("description")]
+    MissingDescription,
+    #[error("email")]
+    BadEmail,
+    #[error("category")]
+    MissingCategory,
+}
+
+impl TicketForm {
+    pub fn validate(&self) -> Result<(), FormError> {
+        if self.subject.trim().is_empty() {
+            return Err(FormError::MissingSubject);
+        }
+        if self.description.trim().is_empty() {
+            return Err(FormError::MissingDescription);
+        }
+        let email = self.email.trim();
+        if !email.is_empty() && !(email.contains('@') && email.len() <= 254) {
+            return Err(FormError::BadEmail);
+        }
+        if self.category.is_empty() {
+            return Err(FormError::MissingCategory);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IndexEntry {
+    id: String,
+    token: String,
+    #[serde(default)]
+    acked: Vec<String>,
+}
+
+struct LocalTicket {
+    token: String,
+    doc: AutoCommit,
+    acked: Vec<ChangeHash>,
+}
+
+/// The customer's tickets for one site, written through to a [`KeyValue`] store.
+pub struct TicketBook<K: KeyValue> {
+    kv: K,
+    site: String,
+    tickets: BTreeMap<TicketId, LocalTicket>,
+}
+
+impl<K: KeyValue> TicketBook<K> {
+    /// Loads whatever this device kept for `site`.
+    pub fn load(kv: K, site: &str) -> Self {
+        let mut book = Self {
+            kv,
+            site: site.to_owned(),
+            tickets: BTreeMap::new(),
+        };
+        let index: Vec<IndexEntry> = book
+            .kv
+            .get(&book.key("tickets"))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        for entry in index {
+            let Ok(id) = entry.id.parse::<TicketId>() else { continue };
+            let doc = book
+                .kv
+                .get(&book.key(&format!("doc:{id}")))
+                .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+                .and_then(|bytes| AutoCommit::load(&bytes).ok());
+            if let Some(doc) = doc {
+                let acked = entry.acked.iter().filter_map(|h| h.parse().ok()).collect();
+                book.tickets.insert(
+                    id,
+                    LocalTicket {
+                        token: entry.token,
+                        doc,
+                        acked,
+                    },
+                );
+            }
+        }
+        book
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("stufe:{}:{name}", self.site)
+    }
+
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    pub fn ids(&self) -> Vec<TicketId> {
+        self.tickets.keys().copied().collect()
+    }
+
+    pub fn token(&self, id: TicketId) -> Option<&str> {
+        self.tickets.get(&id).map(|t| t.token.as_str())
+    }
+
+    pub fn doc_mut(&mut self, id: TicketId) -> Option<&mut AutoCommit> {
+        self.tickets.get_mut(&id).map(|t| &mut t.doc)
+    }
+
+    /// Creates a ticket locally (online or not) and persists it.
+    pub fn create(&mut self, form: &TicketForm, id: TicketId, token: String) -> Result<TicketId, FormError> {
+        form.validate()?;
+        let email = form.email.trim();
+        let mut doc = AutoCommit::new();
+        ticket::create(
+            &mut doc,
+            &NewTicket {
+                id,
+                site: self.site.clone(),
+                subject: form.subject.trim().to_owned(),
+                description: form.description.trim().to_owned(),
+                email: (!email.is_empty()).then(|| email.to_owned()),
+                category: form.category.clone(),
+            },
+        )
+        .expect("writing a fresh document cannot fail");
+        self.tickets.insert(
+            id,
+            LocalTicket {
+                token,
+                doc,
+                acked: Vec::new(),
+            },
+        );
+        self.persist(id);
+        self.kv.remove(&self.key("draft"));
+        Ok(id)
+    }
+
+    /// Appends the customer's reply; returns false for an unknown ticket or an empty reply.
+    pub fn reply(&mut self, id: TicketId, message_id: String, name: &str, body: &str, at: i64) -> bool {
+        let body = body.trim();
+        let Some(local) = self.tickets.get_mut(&id) else { return false };
+        if body.is_empty() {
+            return false;
+        }
+        let message = NewMessage {
+            id: message_id,
+            author: Author::Customer,
+            name: name.to_owned(),
+            body: body.to_owned(),
+            at,
+        };
+        if ticket::append_message(&mut local.doc, &message).is_err() {
+            return false;
+        }
+        self.persist(id);
+        self.kv.remove(&self.key(&format!("reply:{id}")));
+        true
+    }
+
+    /// Records that the server committed everything up to `heads`.
+    pub fn acknowledge(&mut self, id: TicketId, heads: &[String]) {
+        if let Some(local) = self.tickets.get_mut(&id) {
+            local.acked = heads.iter().filter_map(|h| h.parse().ok()).collect();
+            self.persist(id);
+        }
+    }
+
+    /// Writes one ticket's document and the index.
+    pub fn persist(&mut self, id: TicketId) {
+        if let Some(local) = self.tickets.get_mut(&id) {
+            let bytes = local.doc.save();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            let key = format!("stufe:{}:doc:{id}", self.site);
+            self.kv.set(&key, &b64);
+        }
+        let index: Vec<IndexEntry> = self
+            .tickets
+            .iter()
+            .map(|(id, t)| IndexEntry {
+                id: id.to_string(),
+                token: t.token.clone(),
+                acked: t.acked.iter().map(ToString::to_string).collect(),
+            })
+            .collect();
+        let json = serde_json::to_string(&index).expect("index serializes");
+        self.kv.set(&self.key("tickets"), &json);
+    }
+
+    /// All tickets, newest first, as the UI shows them.
+    pub fn views(&mut self) -> Vec<TicketView> {
+        let mut views: Vec<TicketView> = self
+            .tickets
+            .iter_mut()
+            .filter_map(|(id, local)| view_of(*id, local))
+            .collect();
+        views.sort_by_key(|v| std::cmp::Reverse(v.created_at.unwrap_or(i64::MAX)));
+        views
+    }
+
+    pub fn draft(&self) -> TicketForm {
+        self.kv
+            .get(&self.key("draft"))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save_draft(&self, form: &TicketForm) {
+        let json = serde_json::to_string(form).expect("form serializes");
+        self.kv.set(&self.key("draft"), &json);
+    }
+
+    pub fn reply_draft(&self, id: TicketId) -> String {
+        self.kv.get(&self.key(&format!("reply:{id}"))).unwrap_or_default()
+    }
+
+    pub fn save_reply_draft(&self, id: TicketId, text: &str) {
+        self.kv.set(&self.key(&format!("reply:{id}")), text);
+    }
+}
+
+/// Changes the server has not acknowledged yet.
+fn unacked(local: &mut LocalTicket) -> HashSet<ChangeHash> {
+    let known: Vec<ChangeHash> = local
+        .acked
+        .iter()
+        .copied()
+        .filter(|h| local.doc.get_change_by_hash(h).is_some())
+        .collect();
+    local.doc.get_changes(&known).iter().map(|c| c.hash()).collect()
+}
+
+fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
+    let ticket: Ticket = ticket::read_ticket(&local.doc).ok()??;
+    let unacked = unacked(local);
+    let doc = &local.doc;
+    let created_by = |key: &str, obj: &automerge::ObjId| -> Option<ChangeHash> {
+        let (_, exid) = doc.get(obj, key).ok()??;
+        doc.hash_for_opid(&exid)
+    };
+    let waiting_to_send = created_by("subject", &ROOT).is_some_and(|h| unacked.contains(&h));
+    let list = match doc.get(ROOT, "messages").ok()? {
+        Some((Value::Object(ObjType::List), list)) => list,
+        _ => return None,
+    };
+    let messages = ticket
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(index, m)| {
+            let pending = m.author == Author::Customer
+                && doc
+                    .get(&list, index)
+                    .ok()
+                    .flatten()
+                    .and_then(|(_, obj)| doc.hash_for_opid(&obj))
+                    .is_some_and(|h| unacked.contains(&h));
+            MessageView {
+                id: m.id.clone(),
+                author: m.author,
+                name: m.name.clone(),
+                body: m.body.clone(),
+                at: m.at,
+                waiting_to_send: pending,
+            }
+        })
+        .collect();
+    Some(TicketView {
+        id,
+        subject: ticket.subject,
+        description: ticket.description,
+        category: ticket.category,
+        status: ticket.status,
+        tier: ticket.tier.get(),
+        created_at: ticket.created_at,
+        first_response_due: ticket.first_response_due,
+        first_response_at: ticket.first_response_at,
+        messages,
+        waiting_to_send,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::kv::MemoryKv;
+    use std::rc::Rc;
+
+    /// A store shared between two books, like one browser's localStorage across reloads.
+    #[derive(Clone, Default)]
+    struct SharedKv(Rc<MemoryKv>);
+    impl KeyValue for SharedKv {
+        fn get(&self, key: &str) -> Option<String> {
+            self.0.get(key)
+        }
+        fn set(&self, key: &str, value: &str) -> bool {
+            self.0.set(key, value)
+        }
+        fn remove(&self, key: &str) {
+            self.0.remove(key)
+        }
+    }
+
+    fn form() -> TicketForm {
+        TicketForm {
+            subject: " Printer offline ".into(),
+            description: "It blinks red.".into(),
+            email: "".into(),
+            category: "technical".into(),
+        }
+    }
+
+    fn id(n: u8) -> TicketId {
+        TicketId::from_bytes([n; 16])
+    }
+
+    #[test]
+    fn the_form_is_validated_before_anything_is_stored() {
+        let mut book = TicketBook::load(MemoryKv::default(), "demo");
+        let mut bad = form();
+        bad.subject = "  ".into();
+        assert_eq!(book.create(&bad, id(1), "t".into()), Err(FormError::MissingSubject));
+        bad = form();
+        bad.email = "not-an-email".into();
+        assert_eq!(book.create(&bad, id(1), "t".into()), Err(FormError::BadEmail));
+        assert!(book.views().is_empty());
+    }
+
+    #[test]
+    fn tickets_replies_and_drafts_survive_a_reload() {
+        let kv = SharedKv::default();
+        let mut book = TicketBook::load(kv.clone(), "demo");
+        book.save_draft(&TicketForm {
+            subject: "half-typed".into(),
+            ..Default::default()
+        });
+        assert_eq!(TicketBook::load(kv.clone(), "demo").draft().subject, "half-typed");
+        book.create(&form(), id(1), "token".into()).unwrap();
+        assert!(book.reply(id(1), "m1".into(), "Ada", "More detail", 7));
+        book.save_reply_draft(id(1), "unsent words");
+
+        let mut reloaded = TicketBook::load(kv.clone(), "demo");
+        let views = reloaded.views();
+        assert_eq!(views.len(), 1);
+        assert_eq!(views[0].subject, "Printer offline");
+        assert_eq!(views[0].messages[0].body, "More detail");
+        assert_eq!(reloaded.token(id(1)), Some("token"));
+        assert_eq!(reloaded.reply_draft(id(1)), "unsent words");
+        assert_eq!(reloaded.draft(), TicketForm::default(), "submitting cleared the draft");
+        assert!(TicketBook::load(kv, "other-site").views().is_empty());
+    }
+
+    #[test]
+    fn changes_wait_to_send_until_acknowledged() {
+        let mut book = TicketBook::load(MemoryKv::default(), "demo");
+        book.create(&form(), id(1), "t".into()).unwrap();
+        assert!(book.views()[0].waiting_to_send);
+        let created: Vec<String> = book.doc_mut(id(1)).unwrap().get_heads().iter().map(ToString::to_string).collect();
+        book.acknowledge(id(1), &created);
+        assert!(!book.views()[0].waiting_to_send);
+
+        book.reply(id(1), "m1".into(), "Ada", "Still broken", 9);
+        let view = &book.views()[0];
+        assert!(!view.waiting_to_send);
+        assert!(view.messages[0].waiting_to_send);
+        let heads: Vec<String> = book.doc_mut(id(1)).unwrap().get_heads().iter().map(ToString::to_string).collect();
+        book.acknowledge(id(1), &heads);
+        assert!(!book.views()[0].messages[0].waiting_to_send);
+    }
+
+    #[test]
+    fn empty_replies_are_ignored() {
+        let mut book = TicketBook::load(MemoryKv::default(), "demo");
+        book.create(&form(), id(1), "t".into()).unwrap();
+        assert!(!book.reply(id(1), "m1".into(), "Ada", "   ", 9));
+        assert!(!book.reply(id(2), "m1".into(), "Ada", "hi", 9));
+        assert!(book.views()[0].messages.is_empty());
+    }
+}
