@@ -24,7 +24,9 @@ impl Config {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
             data_dir: var("STUFE_DATA").unwrap_or_else(|| "data".into()).into(),
-            site_dir: var("STUFE_SITE_DIR").unwrap_or_else(|| "target/site".into()).into(),
+            site_dir: var("STUFE_SITE_DIR")
+                .unwrap_or_else(|| "target/site".into())
+                .into(),
             public_url: var("STUFE_PUBLIC_URL"),
             seed_demo: var("STUFE_SEED_DEMO").is_none_or(|v| v != "0"),
             demo_staff_token: var("STUFE_DEMO_STAFF_TOKEN"),

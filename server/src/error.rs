@@ -38,7 +38,10 @@ impl AppError {
 impl From<StorageError> for AppError {
     fn from(err: StorageError) -> Self {
         tracing::error!(cause = %err, "storage failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; nothing was changed")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error; nothing was changed",
+        )
     }
 }
 
@@ -57,6 +60,10 @@ impl From<HubError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
     }
 }

@@ -52,9 +52,13 @@ pub async fn start(
     listener: TcpListener,
     config: Config,
     shutdown: CancellationToken,
-) -> anyhow::Result<(Started, impl std::future::Future<Output = std::io::Result<()>>)> {
+) -> anyhow::Result<(
+    Started,
+    impl std::future::Future<Output = std::io::Result<()>>,
+)> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?);
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?);
     let mut seeded_staff_token = None;
     if config.seed_demo && storage.is_empty()? {
         let token = seed::seed_demo(storage.as_ref(), config.demo_staff_token.clone())?;

@@ -8,7 +8,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+        )
         .init();
     let config = Config::from_env();
     let addr = Config::addr_from_env();
@@ -22,7 +25,8 @@ async fn main() -> anyhow::Result<()> {
     if let Some(token) = &started.seeded_staff_token {
         std::fs::write(&token_file, token).context("cannot write the demo staff token")?;
     }
-    let staff_token = std::fs::read_to_string(&token_file).unwrap_or_else(|_| "(see your staff accounts)".into());
+    let staff_token =
+        std::fs::read_to_string(&token_file).unwrap_or_else(|_| "(see your staff accounts)".into());
     let port = local.port();
     println!(
         "\nStufe is running.\n  demo host page : http://localhost:{port}/demo\n  site config    : http://127.0.0.1:{port}/api/sites/demo/config\n  staff API      : http://127.0.0.1:{port}/api/staff/tickets  (Authorization: Bearer {token})\n  staff token in : {file}\nStop with Ctrl-C.\n",

@@ -40,7 +40,10 @@ pub fn random_token() -> String {
 }
 
 /// Seeds the demo site and staff account; returns the staff API token.
-pub fn seed_demo(storage: &dyn Storage, staff_token: Option<String>) -> Result<String, StorageError> {
+pub fn seed_demo(
+    storage: &dyn Storage,
+    staff_token: Option<String>,
+) -> Result<String, StorageError> {
     let site: SiteKey = DEMO_SITE.parse().expect("valid site key");
     storage.put_site(&site, &demo_site())?;
     let token = staff_token.unwrap_or_else(random_token);

@@ -86,7 +86,12 @@ pub trait Storage: Send + Sync + 'static {
     fn save_ticket(&self, write: &TicketWrite<'_>) -> Result<(), StorageError>;
     fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketSummary>, StorageError>;
     fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<StaffMember>, StorageError>;
-    fn add_staff(&self, name: &str, role: &str, token_hash: &str) -> Result<StaffMember, StorageError>;
+    fn add_staff(
+        &self,
+        name: &str,
+        role: &str,
+        token_hash: &str,
+    ) -> Result<StaffMember, StorageError>;
     /// True when no site exists yet (a fresh database to seed).
     fn is_empty(&self) -> Result<bool, StorageError>;
 }

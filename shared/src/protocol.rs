@@ -37,7 +37,10 @@ pub enum ClientFrame {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// First frame on every connection.
-    Hello { protocol: u32, max_frame_bytes: usize },
+    Hello {
+        protocol: u32,
+        max_frame_bytes: usize,
+    },
     /// The document is open; sync messages for it may flow. `exists` is false
     /// for a ticket id the server has not stored yet.
     Opened { doc: String, exists: bool },
@@ -132,7 +135,10 @@ pub fn encode_sync_frame(doc: &DocId, message: &[u8]) -> Vec<u8> {
 
 /// A capability token: 32 random bytes as 64 lowercase hex characters.
 pub fn is_well_formed_token(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    token.len() == 64
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]

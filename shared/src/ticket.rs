@@ -170,8 +170,8 @@ pub fn read_ticket<R: ReadDoc>(doc: &R) -> Result<Option<Ticket>, SchemaError> {
     if string(doc, &ROOT, "schema")? != SCHEMA {
         return Err(SchemaError::NotATicket);
     }
-    let messages_obj = object(doc, &ROOT, "messages", ObjType::List)?
-        .ok_or(SchemaError::Missing("messages"))?;
+    let messages_obj =
+        object(doc, &ROOT, "messages", ObjType::List)?.ok_or(SchemaError::Missing("messages"))?;
     let mut messages = Vec::with_capacity(doc.length(&messages_obj));
     for index in 0..doc.length(&messages_obj) {
         let path = format!("messages[{index}]");
@@ -185,7 +185,8 @@ pub fn read_ticket<R: ReadDoc>(doc: &R) -> Result<Option<Ticket>, SchemaError> {
         let author = string(doc, &obj, "author")?;
         messages.push(Message {
             id: string(doc, &obj, "id")?,
-            author: Author::parse(&author).ok_or(SchemaError::BadValue(format!("{path}.author")))?,
+            author: Author::parse(&author)
+                .ok_or(SchemaError::BadValue(format!("{path}.author")))?,
             name: string(doc, &obj, "name")?,
             body: text(doc, &obj, "body")?,
             at: timestamp(doc, &obj, "at")?.ok_or(SchemaError::Missing("at"))?,
@@ -257,7 +258,11 @@ fn scalar<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<ScalarVa
     }
 }
 
-fn optional_string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<String>, SchemaError> {
+fn optional_string<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    key: &str,
+) -> Result<Option<String>, SchemaError> {
     match scalar(doc, obj, key)? {
         None => Ok(None),
         Some(ScalarValue::Str(s)) => Ok(Some(s.to_string())),
@@ -273,7 +278,9 @@ fn int<R: ReadDoc>(doc: &R, obj: &ObjId, key: &'static str) -> Result<i64, Schem
     match scalar(doc, obj, key)? {
         None => Err(SchemaError::Missing(key)),
         Some(ScalarValue::Int(i)) => Ok(i),
-        Some(ScalarValue::Uint(u)) => i64::try_from(u).map_err(|_| SchemaError::BadValue(key.into())),
+        Some(ScalarValue::Uint(u)) => {
+            i64::try_from(u).map_err(|_| SchemaError::BadValue(key.into()))
+        }
         Some(_) => Err(SchemaError::WrongType(key.to_owned())),
     }
 }
@@ -346,7 +353,10 @@ pub fn create<D: Transactable>(doc: &mut D, new: &NewTicket) -> Result<(), Autom
 }
 
 /// Appends a message at the end of the thread.
-pub fn append_message<D: Transactable>(doc: &mut D, message: &NewMessage) -> Result<(), AutomergeError> {
+pub fn append_message<D: Transactable>(
+    doc: &mut D,
+    message: &NewMessage,
+) -> Result<(), AutomergeError> {
     let messages = match doc.get(ROOT, "messages")? {
         Some((Value::Object(ObjType::List), id)) => id,
         _ => return Err(AutomergeError::InvalidOp(ObjType::List)),
@@ -370,8 +380,16 @@ pub fn stamp_sla<D: Transactable>(
     resolution_due: i64,
 ) -> Result<(), AutomergeError> {
     doc.put(ROOT, "created_at", ScalarValue::Timestamp(created_at))?;
-    doc.put(ROOT, "first_response_due", ScalarValue::Timestamp(first_response_due))?;
-    doc.put(ROOT, "resolution_due", ScalarValue::Timestamp(resolution_due))?;
+    doc.put(
+        ROOT,
+        "first_response_due",
+        ScalarValue::Timestamp(first_response_due),
+    )?;
+    doc.put(
+        ROOT,
+        "resolution_due",
+        ScalarValue::Timestamp(resolution_due),
+    )?;
     Ok(())
 }
 
@@ -387,7 +405,10 @@ pub fn set_tier<D: Transactable>(doc: &mut D, tier: Tier) -> Result<(), Automerg
     doc.put(ROOT, "tier", i64::from(tier.get()))
 }
 
-pub fn set_priority<D: Transactable>(doc: &mut D, priority: Priority) -> Result<(), AutomergeError> {
+pub fn set_priority<D: Transactable>(
+    doc: &mut D,
+    priority: Priority,
+) -> Result<(), AutomergeError> {
     doc.put(ROOT, "priority", priority.as_str())
 }
 
@@ -406,7 +427,10 @@ pub fn edit_subject<D: Transactable>(doc: &mut D, subject: &str) -> Result<(), A
 }
 
 /// Replaces the description text, keeping concurrent edits mergeable.
-pub fn edit_description<D: Transactable>(doc: &mut D, description: &str) -> Result<(), AutomergeError> {
+pub fn edit_description<D: Transactable>(
+    doc: &mut D,
+    description: &str,
+) -> Result<(), AutomergeError> {
     edit_text(doc, "description", description)
 }
 
@@ -471,7 +495,10 @@ mod tests {
         );
         let mut wrong = doc.clone();
         wrong.put_object(ROOT, "status", ObjType::Text).unwrap();
-        assert_eq!(read_ticket(&wrong), Err(SchemaError::WrongType("status".into())));
+        assert_eq!(
+            read_ticket(&wrong),
+            Err(SchemaError::WrongType("status".into()))
+        );
         let mut bad = doc.clone();
         bad.put(ROOT, "tier", 9_i64).unwrap();
         assert_eq!(read_ticket(&bad), Err(SchemaError::BadValue("tier".into())));
@@ -485,7 +512,10 @@ mod tests {
         set_status(&mut doc, Status::Open).unwrap();
         set_status(&mut other, Status::Closed).unwrap();
         doc.merge(&mut other).unwrap();
-        assert_eq!(read_ticket(&doc), Err(SchemaError::Conflict("status".into())));
+        assert_eq!(
+            read_ticket(&doc),
+            Err(SchemaError::Conflict("status".into()))
+        );
     }
 
     #[test]

@@ -59,10 +59,14 @@ fn check_limits(t: &Ticket) -> Result<(), Rejection> {
         return reject("the subject must not be empty");
     }
     if chars(&t.subject) > MAX_SUBJECT_CHARS {
-        return reject(format!("the subject is longer than {MAX_SUBJECT_CHARS} characters"));
+        return reject(format!(
+            "the subject is longer than {MAX_SUBJECT_CHARS} characters"
+        ));
     }
     if chars(&t.description) > MAX_TEXT_CHARS {
-        return reject(format!("the description is longer than {MAX_TEXT_CHARS} characters"));
+        return reject(format!(
+            "the description is longer than {MAX_TEXT_CHARS} characters"
+        ));
     }
     if let Some(email) = &t.email {
         if chars(email) > MAX_EMAIL_CHARS || !email.contains('@') {
@@ -77,7 +81,9 @@ fn check_limits(t: &Ticket) -> Result<(), Rejection> {
             return reject("a message must not be empty");
         }
         if chars(&m.body) > MAX_TEXT_CHARS {
-            return reject(format!("a message is longer than {MAX_TEXT_CHARS} characters"));
+            return reject(format!(
+                "a message is longer than {MAX_TEXT_CHARS} characters"
+            ));
         }
         if chars(&m.name) > MAX_NAME_CHARS || m.id.is_empty() || m.id.len() > 64 {
             return reject("a message has an invalid id or name");
@@ -231,7 +237,11 @@ mod tests {
     }
 
     /// Applies `edit` to a copy of `doc` and checks the result for `role`.
-    fn check(doc: &AutoCommit, role: Role, edit: impl FnOnce(&mut AutoCommit)) -> Result<(), Rejection> {
+    fn check(
+        doc: &AutoCommit,
+        role: Role,
+        edit: impl FnOnce(&mut AutoCommit),
+    ) -> Result<(), Rejection> {
         let mut after = doc.clone();
         edit(&mut after);
         check_ticket_change(role, Some(&read(doc)), &read(&after), &rules())
@@ -240,7 +250,10 @@ mod tests {
     #[test]
     fn customers_create_only_plain_new_tickets() {
         let doc = new_doc();
-        assert_eq!(check_ticket_change(Role::Customer, None, &read(&doc), &rules()), Ok(()));
+        assert_eq!(
+            check_ticket_change(Role::Customer, None, &read(&doc), &rules()),
+            Ok(())
+        );
         let mut escalated = doc.clone();
         ticket::set_tier(&mut escalated, Tier::new(3).unwrap()).unwrap();
         assert!(check_ticket_change(Role::Customer, None, &read(&escalated), &rules()).is_err());
@@ -255,11 +268,36 @@ mod tests {
     #[test]
     fn customers_cannot_touch_status_tier_or_sla() {
         let doc = new_doc();
-        assert!(check(&doc, Role::Customer, |d| ticket::set_status(d, Status::Resolved).unwrap()).is_err());
-        assert!(check(&doc, Role::Customer, |d| ticket::set_tier(d, Tier::new(2).unwrap()).unwrap()).is_err());
-        assert!(check(&doc, Role::Customer, |d| ticket::set_priority(d, Priority::Urgent).unwrap()).is_err());
-        assert!(check(&doc, Role::Customer, |d| ticket::set_first_response_at(d, 9).unwrap()).is_err());
-        assert_eq!(check(&doc, Role::Staff, |d| ticket::set_status(d, Status::Open).unwrap()), Ok(()));
+        assert!(check(&doc, Role::Customer, |d| ticket::set_status(
+            d,
+            Status::Resolved
+        )
+        .unwrap())
+        .is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::set_tier(
+            d,
+            Tier::new(2).unwrap()
+        )
+        .unwrap())
+        .is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::set_priority(
+            d,
+            Priority::Urgent
+        )
+        .unwrap())
+        .is_err());
+        assert!(
+            check(&doc, Role::Customer, |d| ticket::set_first_response_at(
+                d, 9
+            )
+            .unwrap())
+            .is_err()
+        );
+        assert_eq!(
+            check(&doc, Role::Staff, |d| ticket::set_status(d, Status::Open)
+                .unwrap()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -293,20 +331,42 @@ mod tests {
     #[test]
     fn subject_edits_only_while_new() {
         let mut doc = new_doc();
-        assert_eq!(check(&doc, Role::Customer, |d| ticket::edit_subject(d, "Printer dead").unwrap()), Ok(()));
+        assert_eq!(
+            check(&doc, Role::Customer, |d| ticket::edit_subject(
+                d,
+                "Printer dead"
+            )
+            .unwrap()),
+            Ok(())
+        );
         ticket::set_status(&mut doc, Status::Open).unwrap();
-        assert!(check(&doc, Role::Customer, |d| ticket::edit_subject(d, "Printer dead").unwrap()).is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::edit_subject(
+            d,
+            "Printer dead"
+        )
+        .unwrap())
+        .is_err());
     }
 
     #[test]
     fn ratings_only_once_resolved_and_only_once() {
         let mut doc = new_doc();
-        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "great").unwrap()).is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "great")
+            .unwrap())
+        .is_err());
         ticket::set_status(&mut doc, Status::Resolved).unwrap();
-        assert_eq!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "great").unwrap()), Ok(()));
-        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 9, "great").unwrap()).is_err());
+        assert_eq!(
+            check(&doc, Role::Customer, |d| ticket::rate(d, 5, "great")
+                .unwrap()),
+            Ok(())
+        );
+        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 9, "great")
+            .unwrap())
+        .is_err());
         ticket::rate(&mut doc, 4, "ok").unwrap();
-        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "better").unwrap()).is_err());
+        assert!(check(&doc, Role::Customer, |d| ticket::rate(d, 5, "better")
+            .unwrap())
+        .is_err());
         assert!(check(&doc, Role::Staff, |d| ticket::rate(d, 5, "better").unwrap()).is_err());
     }
 
@@ -314,7 +374,13 @@ mod tests {
     fn limits_hold_for_everyone() {
         let doc = new_doc();
         let long = "x".repeat(MAX_SUBJECT_CHARS + 1);
-        assert!(check(&doc, Role::Staff, |d| ticket::edit_subject(d, &long).unwrap()).is_err());
-        assert!(check(&doc, Role::Customer, |d| ticket::edit_subject(d, "  ").unwrap()).is_err());
+        assert!(check(&doc, Role::Staff, |d| ticket::edit_subject(d, &long)
+            .unwrap())
+        .is_err());
+        assert!(
+            check(&doc, Role::Customer, |d| ticket::edit_subject(d, "  ")
+                .unwrap())
+            .is_err()
+        );
     }
 }

@@ -1,1 +1,169 @@
-pub fn x(){}
+//! English and German texts. One struct per language, so a missing
+//! translation is a compile error rather than a blank label.
+
+use stufe_shared::ticket::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    De,
+}
+
+impl Lang {
+    /// Picks a language from a BCP 47 tag such as `de-AT`; None if unsupported.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        match tag.split(['-', '_']).next()?.to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "de" => Some(Lang::De),
+            _ => None,
+        }
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::De => &DE,
+        }
+    }
+}
+
+pub struct Texts {
+    pub close: &'static str,
+    pub new_ticket: &'static str,
+    pub my_tickets: &'static str,
+    pub subject: &'static str,
+    pub description: &'static str,
+    pub email_optional: &'static str,
+    pub category: &'static str,
+    pub choose_category: &'static str,
+    pub submit: &'static str,
+    pub submitted: &'static str,
+    pub submitted_offline: &'static str,
+    pub missing_subject: &'static str,
+    pub missing_description: &'static str,
+    pub bad_email: &'static str,
+    pub missing_category: &'static str,
+    pub no_tickets: &'static str,
+    pub waiting_to_send: &'static str,
+    pub offline: &'static str,
+    pub connecting: &'static str,
+    pub tier: &'static str,
+    pub expected_reply: &'static str,
+    pub answered: &'static str,
+    pub back: &'static str,
+    pub reply_placeholder: &'static str,
+    pub send: &'static str,
+    pub you: &'static str,
+    pub support: &'static str,
+    pub refused: &'static str,
+    pub status_new: &'static str,
+    pub status_open: &'static str,
+    pub status_pending: &'static str,
+    pub status_resolved: &'static str,
+    pub status_closed: &'static str,
+}
+
+impl Texts {
+    pub fn status(&self, status: Status) -> &'static str {
+        match status {
+            Status::New => self.status_new,
+            Status::Open => self.status_open,
+            Status::Pending => self.status_pending,
+            Status::Resolved => self.status_resolved,
+            Status::Closed => self.status_closed,
+        }
+    }
+}
+
+pub static EN: Texts = Texts {
+    close: "Close",
+    new_ticket: "New request",
+    my_tickets: "My requests",
+    subject: "Subject",
+    description: "How can we help?",
+    email_optional: "Email (optional, for replies by email)",
+    category: "Topic",
+    choose_category: "Choose a topic…",
+    submit: "Send request",
+    submitted: "Thanks! Your request is on its way to our team.",
+    submitted_offline:
+        "You are offline. Your request is saved and will be sent when you are back online.",
+    missing_subject: "Please enter a subject.",
+    missing_description: "Please describe your problem.",
+    bad_email: "Please enter a valid email address or leave it empty.",
+    missing_category: "Please choose a topic.",
+    no_tickets: "You have no requests yet.",
+    waiting_to_send: "Waiting to send",
+    offline: "Offline — your changes are saved and will be sent later.",
+    connecting: "Connecting…",
+    tier: "Level",
+    expected_reply: "Expected reply by",
+    answered: "Answered",
+    back: "Back",
+    reply_placeholder: "Write a reply…",
+    send: "Send",
+    you: "You",
+    support: "Support",
+    refused: "The server refused a change:",
+    status_new: "Received",
+    status_open: "In progress",
+    status_pending: "Waiting for you",
+    status_resolved: "Resolved",
+    status_closed: "Closed",
+};
+
+pub static DE: Texts = Texts {
+    close: "Schließen",
+    new_ticket: "Neue Anfrage",
+    my_tickets: "Meine Anfragen",
+    subject: "Betreff",
+    description: "Wie können wir helfen?",
+    email_optional: "E-Mail (optional, für Antworten per E-Mail)",
+    category: "Thema",
+    choose_category: "Thema wählen…",
+    submit: "Anfrage senden",
+    submitted: "Danke! Ihre Anfrage ist auf dem Weg zu unserem Team.",
+    submitted_offline: "Sie sind offline. Ihre Anfrage ist gespeichert und wird gesendet, sobald Sie wieder online sind.",
+    missing_subject: "Bitte geben Sie einen Betreff ein.",
+    missing_description: "Bitte beschreiben Sie Ihr Problem.",
+    bad_email: "Bitte geben Sie eine gültige E-Mail-Adresse ein oder lassen Sie das Feld leer.",
+    missing_category: "Bitte wählen Sie ein Thema.",
+    no_tickets: "Sie haben noch keine Anfragen.",
+    waiting_to_send: "Wartet auf Versand",
+    offline: "Offline — Ihre Änderungen sind gespeichert und werden später gesendet.",
+    connecting: "Verbinde…",
+    tier: "Stufe",
+    expected_reply: "Antwort erwartet bis",
+    answered: "Beantwortet",
+    back: "Zurück",
+    reply_placeholder: "Antwort schreiben…",
+    send: "Senden",
+    you: "Sie",
+    support: "Support",
+    refused: "Der Server hat eine Änderung abgelehnt:",
+    status_new: "Eingegangen",
+    status_open: "In Bearbeitung",
+    status_pending: "Wartet auf Sie",
+    status_resolved: "Gelöst",
+    status_closed: "Geschlossen",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_tags_pick_a_language() {
+        assert_eq!(Lang::from_tag("de-AT"), Some(Lang::De));
+        assert_eq!(Lang::from_tag("EN_us"), Some(Lang::En));
+        assert_eq!(Lang::from_tag("fr"), None);
+        assert_eq!(Lang::De.texts().status(Status::Pending), "Wartet auf Sie");
+    }
+}

@@ -1,1 +1,150 @@
-fn main(){}
+//! Stufe's task runner.
+//!
+//! - `cargo xtask run`: install what is missing, build the widget, start the server with demo data.
+//! - `cargo xtask test`: every check and test — fmt, clippy (native and wasm32), unit,
+//!   integration and browser end-to-end tests. CI runs exactly this.
+//! - `cargo xtask build`: build the widget into the site dir (see `Leptos.toml`).
+//! - `cargo xtask bench`: print measured figures (widget payload sizes).
+
+mod sizes;
+mod tools;
+mod widget;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Stufe's task runner")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the widget and run the server with demo data.
+    Run,
+    /// Run every check and test (what CI runs).
+    Test,
+    /// Build the widget into the site dir.
+    Build,
+    /// Print measured figures: widget payload sizes (raw, gzip, brotli).
+    Bench,
+}
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match Cli::parse().task {
+        Task::Run => run(&root),
+        Task::Test => test(&root),
+        Task::Build => {
+            let site = widget::build(&root)?;
+            sizes::print(&site)
+        }
+        Task::Bench => {
+            let site = widget::build(&root)?;
+            sizes::print(&site)
+        }
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command, failing with its name when it fails.
+pub fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(root: &Path) -> Result<()> {
+    let site = widget::build(root)?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--package", "stufe-server"])
+        .env("STUFE_SITE_DIR", &site);
+    run_cmd(&mut cmd)
+}
+
+fn test(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    let mut timings = Vec::new();
+    let mut step = |name: &str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        println!("\n==> {name}");
+        let t = Instant::now();
+        f()?;
+        timings.push((name.to_owned(), t.elapsed()));
+        Ok(())
+    };
+    step("cargo fmt --check", &mut || {
+        run_cmd(cargo().args(["fmt", "--all", "--check"]))
+    })?;
+    step("clippy (native, all targets)", &mut || {
+        run_cmd(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step("clippy (wasm32: shared, widget)", &mut || {
+        tools::ensure_wasm_target()?;
+        run_cmd(cargo().args([
+            "clippy",
+            "--package",
+            "stufe-shared",
+            "--package",
+            "stufe-widget",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    let mut site = PathBuf::new();
+    step("build widget", &mut || {
+        site = widget::build(root)?;
+        Ok(())
+    })?;
+    let mut browser = None;
+    step("browser for end-to-end tests", &mut || {
+        browser = Some(tools::ensure_chromium()?);
+        Ok(())
+    })?;
+    let browser = browser.expect("set by the step");
+    step("cargo test (unit, integration, end-to-end)", &mut || {
+        run_cmd(
+            cargo()
+                .args(["test", "--workspace"])
+                .env("STUFE_SITE_DIR", &site)
+                .env("STUFE_CHROMIUM", &browser.chromium)
+                .env("STUFE_CHROMEDRIVER", &browser.chromedriver),
+        )
+    })?;
+    println!("\nAll checks passed in {:.0?}:", started.elapsed());
+    for (name, took) in &timings {
+        println!("  {took:>8.1?}  {name}");
+    }
+    Ok(())
+}

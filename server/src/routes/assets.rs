@@ -38,7 +38,9 @@ async fn cache_headers(request: Request, next: Next) -> Response {
         } else {
             "no-cache"
         };
-        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
 }

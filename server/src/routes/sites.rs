@@ -14,8 +14,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/sites/{site}/config", get(site_config))
 }
 
-async fn site_config(State(state): State<AppState>, Path(site): Path<String>) -> Result<Json<SiteConfig>, AppError> {
-    let key: SiteKey = site.parse().map_err(|_| AppError::bad_request("bad site key"))?;
+async fn site_config(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Json<SiteConfig>, AppError> {
+    let key: SiteKey = site
+        .parse()
+        .map_err(|_| AppError::bad_request("bad site key"))?;
     let config = storage::blocking(&state.storage, move |s| s.site(&key)).await?;
-    config.map(Json).ok_or_else(|| AppError::not_found("unknown site"))
+    config
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("unknown site"))
 }

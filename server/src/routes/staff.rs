@@ -47,7 +47,8 @@ impl FromRequestParts<AppState> for Staff {
 }
 
 fn ticket_id(text: &str) -> Result<TicketId, AppError> {
-    text.parse().map_err(|_| AppError::not_found("no such ticket"))
+    text.parse()
+        .map_err(|_| AppError::not_found("no such ticket"))
 }
 
 async fn me(Staff(member): Staff) -> Json<StaffMember> {
@@ -67,17 +68,24 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<TicketSummary>>, AppError> {
     if let Some(status) = &query.status {
-        Status::parse(status).ok_or_else(|| AppError::bad_request(format!("unknown status {status:?}")))?;
+        Status::parse(status)
+            .ok_or_else(|| AppError::bad_request(format!("unknown status {status:?}")))?;
     }
     let filter = TicketFilter {
         site: query.site,
         status: query.status,
         tier: query.tier,
     };
-    Ok(Json(storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?))
+    Ok(Json(
+        storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?,
+    ))
 }
 
-async fn show(_: Staff, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Ticket>, AppError> {
+async fn show(
+    _: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Ticket>, AppError> {
     Ok(Json(state.hub.read_ticket(ticket_id(&id)?).await?))
 }
 

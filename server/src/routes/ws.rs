@@ -28,7 +28,10 @@ async fn upgrade(
     Query(query): Query<WsQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    let site: SiteKey = query.site.parse().map_err(|_| AppError::bad_request("bad site key"))?;
+    let site: SiteKey = query
+        .site
+        .parse()
+        .map_err(|_| AppError::bad_request("bad site key"))?;
     let lookup = site.clone();
     let config = storage::blocking(&state.storage, move |s| s.site(&lookup))
         .await?

@@ -62,9 +62,19 @@ fn tickets_round_trip_and_update_in_place(s: &dyn Storage) {
     let id: TicketId = "000102030405060708090a0b0c0d0e0f".parse().unwrap();
     assert!(s.ticket(id).unwrap().is_none());
     let mut sum = summary(&id.to_string(), "new", 1, 10);
-    s.save_ticket(&TicketWrite { token_hash: "h", bytes: b"v1", summary: &sum }).unwrap();
+    s.save_ticket(&TicketWrite {
+        token_hash: "h",
+        bytes: b"v1",
+        summary: &sum,
+    })
+    .unwrap();
     sum.status = "open".into();
-    s.save_ticket(&TicketWrite { token_hash: "h", bytes: b"v2", summary: &sum }).unwrap();
+    s.save_ticket(&TicketWrite {
+        token_hash: "h",
+        bytes: b"v2",
+        summary: &sum,
+    })
+    .unwrap();
     let stored = s.ticket(id).unwrap().unwrap();
     assert_eq!(stored.bytes, b"v2");
     assert_eq!(stored.token_hash, "h");
@@ -80,17 +90,35 @@ fn tickets_filter_by_status_and_tier(s: &dyn Storage) {
         summary("c", "open", 1, 3),
     ];
     for row in &rows {
-        s.save_ticket(&TicketWrite { token_hash: "h", bytes: b"", summary: row }).unwrap();
+        s.save_ticket(&TicketWrite {
+            token_hash: "h",
+            bytes: b"",
+            summary: row,
+        })
+        .unwrap();
     }
     let ids = |f: TicketFilter| -> Vec<String> {
-        s.list_tickets(&f).unwrap().into_iter().map(|t| t.id).collect()
+        s.list_tickets(&f)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect()
     };
     assert_eq!(ids(TicketFilter::default()), ["c", "b", "a"]);
-    let open = TicketFilter { status: Some("open".into()), ..Default::default() };
+    let open = TicketFilter {
+        status: Some("open".into()),
+        ..Default::default()
+    };
     assert_eq!(ids(open), ["c", "b"]);
-    let tier1 = TicketFilter { tier: Some(1), ..Default::default() };
+    let tier1 = TicketFilter {
+        tier: Some(1),
+        ..Default::default()
+    };
     assert_eq!(ids(tier1), ["c", "a"]);
-    let other = TicketFilter { site: Some("other".into()), ..Default::default() };
+    let other = TicketFilter {
+        site: Some("other".into()),
+        ..Default::default()
+    };
     assert!(ids(other).is_empty());
 }
 
@@ -98,7 +126,10 @@ fn staff_are_found_by_token_hash(s: &dyn Storage) {
     let added = s.add_staff("Sam", "tier3", "abc").unwrap();
     assert_eq!(s.staff_by_token_hash("abc").unwrap(), Some(added));
     assert_eq!(s.staff_by_token_hash("abd").unwrap(), None);
-    assert!(s.add_staff("Sam", "boss", "xyz").is_err(), "unknown roles are refused");
+    assert!(
+        s.add_staff("Sam", "boss", "xyz").is_err(),
+        "unknown roles are refused"
+    );
 }
 
 #[test]

@@ -8,7 +8,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::{SiteKey, TicketId};
 
-use super::{StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary, TicketWrite};
+use super::{
+    StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary, TicketWrite,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sites (
@@ -61,7 +63,9 @@ impl SqliteStorage {
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written
         // (transactions roll back), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -92,12 +96,15 @@ impl Storage for SqliteStorage {
                 |row| row.get(0),
             )
             .optional()?;
-        json.map(|json| serde_json::from_str(&json).map_err(|err| StorageError::Corrupt(err.to_string())))
-            .transpose()
+        json.map(|json| {
+            serde_json::from_str(&json).map_err(|err| StorageError::Corrupt(err.to_string()))
+        })
+        .transpose()
     }
 
     fn put_site(&self, key: &SiteKey, config: &SiteConfig) -> Result<(), StorageError> {
-        let json = serde_json::to_string(config).map_err(|err| StorageError::Corrupt(err.to_string()))?;
+        let json =
+            serde_json::to_string(config).map_err(|err| StorageError::Corrupt(err.to_string()))?;
         self.conn().execute(
             "INSERT INTO sites (key, config_json) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET config_json = excluded.config_json",
@@ -117,7 +124,9 @@ impl Storage for SqliteStorage {
             .optional()?;
         row.map(|(site, token_hash, bytes)| {
             Ok(StoredTicket {
-                site: site.parse().map_err(|_| StorageError::Corrupt(format!("site key {site:?}")))?,
+                site: site
+                    .parse()
+                    .map_err(|_| StorageError::Corrupt(format!("site key {site:?}")))?,
                 token_hash,
                 bytes,
             })
@@ -165,7 +174,10 @@ impl Storage for SqliteStorage {
              ORDER BY created_at DESC, id
              LIMIT 500",
         )?;
-        let rows = stmt.query_map(params![filter.site, filter.status, filter.tier], summary_from_row)?;
+        let rows = stmt.query_map(
+            params![filter.site, filter.status, filter.tier],
+            summary_from_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -186,7 +198,12 @@ impl Storage for SqliteStorage {
             .optional()?)
     }
 
-    fn add_staff(&self, name: &str, role: &str, token_hash: &str) -> Result<StaffMember, StorageError> {
+    fn add_staff(
+        &self,
+        name: &str,
+        role: &str,
+        token_hash: &str,
+    ) -> Result<StaffMember, StorageError> {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO staff (name, role, token_hash) VALUES (?1, ?2, ?3)",

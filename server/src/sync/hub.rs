@@ -168,7 +168,9 @@ impl Hub {
             .map_err(|err| HubError::Rejected(err.to_string()))?
             .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;
         if after.site != site.as_str() || after.id != entry.id.to_string() {
-            return Err(HubError::Rejected("the ticket's id or site does not match".into()));
+            return Err(HubError::Rejected(
+                "the ticket's id or site does not match".into(),
+            ));
         }
         check_ticket_change(role, before.as_ref(), &after, &config.rules())
             .map_err(|rejection| HubError::Rejected(rejection.0))?;
@@ -278,8 +280,12 @@ impl TicketEntry {
         self.subscribers().remove(&id);
     }
 
-    fn subscribers(&self) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, mpsc::UnboundedSender<TicketId>>> {
-        self.subscribers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn subscribers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, mpsc::UnboundedSender<TicketId>>> {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn notify(&self, origin: Option<SubscriberId>) {
@@ -311,7 +317,8 @@ fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {
 
 fn read(doc: &AutoCommit) -> Result<Option<Ticket>, HubError> {
     // Stored documents were validated when committed; failing here means corruption.
-    ticket::read_ticket(doc).map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))
+    ticket::read_ticket(doc)
+        .map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))
 }
 
 pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {

@@ -56,7 +56,8 @@ impl RateLimit {
     fn allow(&mut self) -> bool {
         let now = Instant::now();
         let rate = f64::from(MAX_FRAMES_PER_SECOND);
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(rate * 2.0);
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(rate * 2.0);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -149,12 +150,24 @@ impl Session {
 
     async fn on_text(&mut self, text: &str) -> bool {
         if text.len() > MAX_FRAME_BYTES {
-            return self.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await;
+            return self
+                .send_error(
+                    None,
+                    ErrorCode::FrameTooLarge,
+                    "frame exceeds the size limit",
+                )
+                .await;
         }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(err) => {
-                return self.send_error(None, ErrorCode::BadFrame, &format!("bad control frame: {err}")).await
+                return self
+                    .send_error(
+                        None,
+                        ErrorCode::BadFrame,
+                        &format!("bad control frame: {err}"),
+                    )
+                    .await
             }
         };
         match frame {
@@ -173,7 +186,11 @@ impl Session {
     async fn open(&mut self, doc: &str, token: &str) -> bool {
         let doc_id: DocId = match doc.parse() {
             Ok(id) => id,
-            Err(err) => return self.send_error(None, ErrorCode::BadFrame, &err.to_string()).await,
+            Err(err) => {
+                return self
+                    .send_error(None, ErrorCode::BadFrame, &err.to_string())
+                    .await
+            }
         };
         let DocId::Ticket(id) = doc_id;
         if self.open.contains_key(&id) {
@@ -181,21 +198,36 @@ impl Session {
         }
         if self.open.len() >= MAX_OPEN_DOCS {
             return self
-                .send_error(Some(&doc_id), ErrorCode::TooManyDocs, "too many open documents")
+                .send_error(
+                    Some(&doc_id),
+                    ErrorCode::TooManyDocs,
+                    "too many open documents",
+                )
                 .await;
         }
         if !is_well_formed_token(token) {
             return self
-                .send_error(Some(&doc_id), ErrorCode::Forbidden, "a ticket token is 64 hex characters")
+                .send_error(
+                    Some(&doc_id),
+                    ErrorCode::Forbidden,
+                    "a ticket token is 64 hex characters",
+                )
                 .await;
         }
         let opened = match self.ctx.hub.ticket(id).await {
-            Ok(entry) => entry.authorize(&self.ctx.site, token).await.map(|o| (entry, o)),
+            Ok(entry) => entry
+                .authorize(&self.ctx.site, token)
+                .await
+                .map(|o| (entry, o)),
             Err(err) => Err(err),
         };
         let (entry, opened) = match opened {
             Ok(ok) => ok,
-            Err(err) => return self.send_error(Some(&doc_id), err.code(), &err.to_string()).await,
+            Err(err) => {
+                return self
+                    .send_error(Some(&doc_id), err.code(), &err.to_string())
+                    .await
+            }
         };
         entry.subscribe(self.id, self.changed_tx.clone());
         self.open.insert(
@@ -214,22 +246,44 @@ impl Session {
 
     async fn on_binary(&mut self, bytes: &[u8]) -> bool {
         if bytes.len() > MAX_FRAME_BYTES {
-            return self.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await;
+            return self
+                .send_error(
+                    None,
+                    ErrorCode::FrameTooLarge,
+                    "frame exceeds the size limit",
+                )
+                .await;
         }
         let frame = match SyncFrame::decode(bytes) {
             Ok(frame) => frame,
-            Err(err) => return self.send_error(None, ErrorCode::BadFrame, &err.to_string()).await,
+            Err(err) => {
+                return self
+                    .send_error(None, ErrorCode::BadFrame, &err.to_string())
+                    .await
+            }
         };
         let DocId::Ticket(id) = frame.doc;
         let Some(open) = self.open.get_mut(&id) else {
             return self
-                .send_error(Some(&frame.doc), ErrorCode::NotOpen, "open the document before syncing it")
+                .send_error(
+                    Some(&frame.doc),
+                    ErrorCode::NotOpen,
+                    "open the document before syncing it",
+                )
                 .await;
         };
         let ctx = &self.ctx;
         let result = ctx
             .hub
-            .receive(&open.entry, &mut open.peer, ctx.role, &ctx.site, &ctx.config, &frame.message, self.id)
+            .receive(
+                &open.entry,
+                &mut open.peer,
+                ctx.role,
+                &ctx.site,
+                &ctx.config,
+                &frame.message,
+                self.id,
+            )
             .await;
         match result {
             Ok(Received::NothingNew) => self.push(id).await,
@@ -245,10 +299,15 @@ impl Session {
                 if let HubError::Storage(cause) = &err {
                     tracing::error!(%cause, "storage failed while committing a change");
                     return self
-                        .send_error(Some(&frame.doc), ErrorCode::Internal, "the change could not be stored; retry later")
+                        .send_error(
+                            Some(&frame.doc),
+                            ErrorCode::Internal,
+                            "the change could not be stored; retry later",
+                        )
                         .await;
                 }
-                self.send_error(Some(&frame.doc), err.code(), &err.to_string()).await
+                self.send_error(Some(&frame.doc), err.code(), &err.to_string())
+                    .await
             }
         }
     }

@@ -38,7 +38,9 @@ impl TestApp {
             demo_staff_token: Some(STAFF_TOKEN.into()),
         };
         let shutdown = CancellationToken::new();
-        let (_, serve) = stufe_server::start(listener, config, shutdown.clone()).await.unwrap();
+        let (_, serve) = stufe_server::start(listener, config, shutdown.clone())
+            .await
+            .unwrap();
         TestApp {
             addr,
             shutdown,
@@ -105,7 +107,10 @@ impl TestApp {
 
 pub fn random_ticket() -> (TicketId, String) {
     let mut rng = rand::rng();
-    (TicketId::from_bytes(rng.random()), hex::encode(rng.random::<[u8; 32]>()))
+    (
+        TicketId::from_bytes(rng.random()),
+        hex::encode(rng.random::<[u8; 32]>()),
+    )
 }
 
 pub fn new_ticket_doc(id: TicketId) -> AutoCommit {
@@ -157,7 +162,9 @@ impl Client {
     pub async fn next_control(&mut self) -> Option<ServerFrame> {
         loop {
             match tokio::time::timeout(QUIET, self.ws.next()).await {
-                Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Some(serde_json::from_str(&text).unwrap())
+                }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 Ok(Some(Ok(other))) => panic!("expected a control frame, got {other:?}"),
                 _ => return None,
@@ -166,7 +173,10 @@ impl Client {
     }
 
     pub async fn send_json(&mut self, value: serde_json::Value) {
-        self.ws.send(Message::Text(value.to_string().into())).await.unwrap();
+        self.ws
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .unwrap();
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
@@ -176,7 +186,8 @@ impl Client {
     /// Opens a document; returns the frames the server answered with until it went quiet.
     pub async fn open(&mut self, local: &mut LocalDoc, token: &str) -> Vec<ServerFrame> {
         let doc = DocId::Ticket(local.id).to_string();
-        self.send_json(serde_json::json!({ "type": "open", "doc": doc, "token": token })).await;
+        self.send_json(serde_json::json!({ "type": "open", "doc": doc, "token": token }))
+            .await;
         self.exchange(local, false).await
     }
 
@@ -197,7 +208,11 @@ impl Client {
                     let frame = SyncFrame::decode(&bytes).unwrap();
                     assert_eq!(frame.doc, doc_id);
                     let message = sync::Message::decode(&frame.message).unwrap();
-                    local.doc.sync().receive_sync_message(&mut local.peer, message).unwrap();
+                    local
+                        .doc
+                        .sync()
+                        .receive_sync_message(&mut local.peer, message)
+                        .unwrap();
                     self.send_ours(local, &doc_id).await;
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
@@ -219,7 +234,8 @@ impl Client {
 
     async fn send_ours(&mut self, local: &mut LocalDoc, doc_id: &DocId) {
         if let Some(message) = local.doc.sync().generate_sync_message(&mut local.peer) {
-            self.send_binary(encode_sync_frame(doc_id, &message.encode())).await;
+            self.send_binary(encode_sync_frame(doc_id, &message.encode()))
+                .await;
         }
     }
 }
@@ -229,7 +245,13 @@ pub fn error_codes(frames: &[ServerFrame]) -> Vec<String> {
     frames
         .iter()
         .filter_map(|f| match f {
-            ServerFrame::Error { code, .. } => Some(serde_json::to_value(code).unwrap().as_str().unwrap().to_owned()),
+            ServerFrame::Error { code, .. } => Some(
+                serde_json::to_value(code)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
             _ => None,
         })
         .collect()
@@ -249,7 +271,13 @@ pub async fn create_ticket(app: &TestApp) -> (LocalDoc, String) {
     let mut local = LocalDoc::new(id, new_ticket_doc(id));
     let mut client = app.client().await;
     let frames = client.open(&mut local, &token).await;
-    assert!(error_codes(&frames).is_empty(), "creation refused: {frames:?}");
-    assert!(last_ack(&frames).is_some(), "creation not acked: {frames:?}");
+    assert!(
+        error_codes(&frames).is_empty(),
+        "creation refused: {frames:?}"
+    );
+    assert!(
+        last_ack(&frames).is_some(),
+        "creation not acked: {frames:?}"
+    );
     (local, token)
 }

@@ -22,14 +22,23 @@ async fn assert_refused_change_is_nowhere(
 ) {
     let (client, watched) = watcher;
     client.sync(watched).await;
-    assert!(watched.doc.get_change_by_hash(&refused).is_none(), "refused change was forwarded");
-    assert_eq!(app.staff_ticket(watched.id).await["status"], expected_status);
+    assert!(
+        watched.doc.get_change_by_hash(&refused).is_none(),
+        "refused change was forwarded"
+    );
+    assert_eq!(
+        app.staff_ticket(watched.id).await["status"],
+        expected_status
+    );
     app.stop().await;
     let app = TestApp::spawn(dir).await;
     let mut fresh = LocalDoc::new(watched.id, AutoCommit::new());
     app.client().await.open(&mut fresh, token).await;
     assert!(read(&fresh.doc).messages.len() <= read(&watched.doc).messages.len());
-    assert!(fresh.doc.get_change_by_hash(&refused).is_none(), "refused change was stored");
+    assert!(
+        fresh.doc.get_change_by_hash(&refused).is_none(),
+        "refused change was stored"
+    );
     app.stop().await;
 }
 
@@ -61,10 +70,13 @@ async fn a_customer_cannot_change_status() {
     let app = TestApp::spawn(dir.path()).await;
     let (mut local, token) = create_ticket(&app).await;
     let (mut wc, mut wd) = watcher_for(&app, local.id, &token).await;
-    let (hash, codes) =
-        push_edit(&app, &mut local, &token, |d| ticket::set_status(d, Status::Resolved).unwrap()).await;
+    let (hash, codes) = push_edit(&app, &mut local, &token, |d| {
+        ticket::set_status(d, Status::Resolved).unwrap()
+    })
+    .await;
     assert_eq!(codes, ["rejected_change"]);
-    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, hash, "new").await;
+    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, hash, "new")
+        .await;
 }
 
 #[tokio::test]
@@ -73,10 +85,13 @@ async fn a_customer_cannot_change_tier() {
     let app = TestApp::spawn(dir.path()).await;
     let (mut local, token) = create_ticket(&app).await;
     let (mut wc, mut wd) = watcher_for(&app, local.id, &token).await;
-    let (hash, codes) =
-        push_edit(&app, &mut local, &token, |d| ticket::set_tier(d, Tier::new(3).unwrap()).unwrap()).await;
+    let (hash, codes) = push_edit(&app, &mut local, &token, |d| {
+        ticket::set_tier(d, Tier::new(3).unwrap()).unwrap()
+    })
+    .await;
     assert_eq!(codes, ["rejected_change"]);
-    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, hash, "new").await;
+    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, hash, "new")
+        .await;
 }
 
 #[tokio::test]
@@ -84,7 +99,12 @@ async fn a_customer_cannot_edit_a_staff_message() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let (mut local, token) = create_ticket(&app).await;
-    assert_eq!(app.staff_reply(local.id, "Your refund is declined.").await.status(), 200);
+    assert_eq!(
+        app.staff_reply(local.id, "Your refund is declined.")
+            .await
+            .status(),
+        200
+    );
     let (mut wc, mut wd) = watcher_for(&app, local.id, &token).await;
     let (hash, codes) = push_edit(&app, &mut local, &token, |d| {
         let (_, list) = d.get(ROOT, "messages").unwrap().unwrap();
@@ -98,7 +118,8 @@ async fn a_customer_cannot_edit_a_staff_message() {
         app.staff_ticket(local.id).await["messages"][0]["body"],
         "Your refund is declined."
     );
-    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, hash, "open").await;
+    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, hash, "open")
+        .await;
 }
 
 #[tokio::test]
@@ -120,11 +141,15 @@ async fn a_customer_cannot_write_as_staff_or_add_unknown_fields() {
     .await;
     assert_eq!(codes, ["rejected_change"]);
     let (mut other, _) = (LocalDoc::new(local.id, AutoCommit::new()), ());
-    let (injected, codes) = push_edit(&app, &mut other, &token, |d| d.put(ROOT, "is_vip", true).unwrap()).await;
+    let (injected, codes) = push_edit(&app, &mut other, &token, |d| {
+        d.put(ROOT, "is_vip", true).unwrap()
+    })
+    .await;
     assert_eq!(codes, ["rejected_change"]);
     wc.sync(&mut wd).await;
     assert!(wd.doc.get_change_by_hash(&injected).is_none());
-    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, forged, "new").await;
+    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, forged, "new")
+        .await;
 }
 
 #[tokio::test]
@@ -138,7 +163,10 @@ async fn a_new_ticket_cannot_start_resolved() {
     let frames = app.client().await.open(&mut local, &token).await;
     let codes = error_codes(&frames);
     // The sync protocol may offer the change again after the server's first reply; each offer is refused.
-    assert!(!codes.is_empty() && codes.iter().all(|c| c == "rejected_change"), "{codes:?}");
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| c == "rejected_change"),
+        "{codes:?}"
+    );
     assert!(last_ack(&frames).is_none(), "nothing was acked");
     let response = reqwest::Client::new()
         .get(app.url(&format!("/api/staff/tickets/{id}")))
@@ -171,7 +199,8 @@ async fn a_ticket_cannot_be_synced_without_its_token() {
     let mut forged = LocalDoc::new(local.id, forged);
     let frames = thief.sync(&mut forged).await;
     assert_eq!(error_codes(&frames), ["not_open"]);
-    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, refused, "new").await;
+    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, refused, "new")
+        .await;
 }
 
 #[tokio::test]
@@ -185,17 +214,35 @@ async fn oversized_and_garbage_frames_get_clear_errors_and_the_socket_lives_on()
     client.open(&mut mine, &token).await;
     let heads_before = mine.doc.get_heads();
 
-    client.send_binary(encode_sync_frame(&doc, &vec![0x42; MAX_FRAME_BYTES + 1])).await;
-    assert_eq!(error_codes(&[client.next_control().await.unwrap()]), ["frame_too_large"]);
+    client
+        .send_binary(encode_sync_frame(&doc, &vec![0x42; MAX_FRAME_BYTES + 1]))
+        .await;
+    assert_eq!(
+        error_codes(&[client.next_control().await.unwrap()]),
+        ["frame_too_large"]
+    );
 
-    client.send_binary(encode_sync_frame(&doc, b"\x42not a sync message at all")).await;
-    assert_eq!(error_codes(&[client.next_control().await.unwrap()]), ["invalid_sync_message"]);
+    client
+        .send_binary(encode_sync_frame(&doc, b"\x42not a sync message at all"))
+        .await;
+    assert_eq!(
+        error_codes(&[client.next_control().await.unwrap()]),
+        ["invalid_sync_message"]
+    );
 
     client.send_binary(b"\xffgarbage".to_vec()).await;
-    assert_eq!(error_codes(&[client.next_control().await.unwrap()]), ["bad_frame"]);
+    assert_eq!(
+        error_codes(&[client.next_control().await.unwrap()]),
+        ["bad_frame"]
+    );
 
-    client.send_json(serde_json::json!({ "type": "open", "doc": "ticket:nope" })).await;
-    assert_eq!(error_codes(&[client.next_control().await.unwrap()]), ["bad_frame"]);
+    client
+        .send_json(serde_json::json!({ "type": "open", "doc": "ticket:nope" }))
+        .await;
+    assert_eq!(
+        error_codes(&[client.next_control().await.unwrap()]),
+        ["bad_frame"]
+    );
 
     // The connection still works and the ticket is unchanged.
     let frames = client.sync(&mut mine).await;

@@ -7,8 +7,24 @@ async fn staff_api_needs_a_valid_token() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     assert_eq!(app.staff().send().await.unwrap().status(), 401);
-    assert_eq!(app.staff().bearer_auth("wrong").send().await.unwrap().status(), 401);
-    assert_eq!(app.staff().bearer_auth(STAFF_TOKEN).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.staff()
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.staff()
+            .bearer_auth(STAFF_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     app.stop().await;
 }
 
@@ -17,14 +33,21 @@ async fn tickets_are_listed_by_status_and_tier() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let (local, _) = create_ticket(&app).await;
-    assert_eq!(app.staff_patch(local.id, serde_json::json!({ "tier": 3 })).await.status(), 200);
+    assert_eq!(
+        app.staff_patch(local.id, serde_json::json!({ "tier": 3 }))
+            .await
+            .status(),
+        200
+    );
     let list = |query: &'static str| {
         let request = reqwest::Client::new()
             .get(app.url(&format!("/api/staff/tickets?{query}")))
             .bearer_auth(STAFF_TOKEN);
         async move {
             let rows: Vec<serde_json::Value> = request.send().await.unwrap().json().await.unwrap();
-            rows.into_iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            rows.into_iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
         }
     };
     let id = local.id.to_string();
@@ -40,15 +63,27 @@ async fn bad_staff_input_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let (local, _) = create_ticket(&app).await;
-    let bad_tier = app.staff_patch(local.id, serde_json::json!({ "tier": 7 })).await;
+    let bad_tier = app
+        .staff_patch(local.id, serde_json::json!({ "tier": 7 }))
+        .await;
     assert_eq!(bad_tier.status(), 400);
-    let bad_status = app.staff_patch(local.id, serde_json::json!({ "status": "done" })).await;
+    let bad_status = app
+        .staff_patch(local.id, serde_json::json!({ "status": "done" }))
+        .await;
     assert_eq!(bad_status.status(), 422);
     assert_eq!(app.staff_reply(local.id, "   ").await.status(), 400);
     let unknown = "ffffffffffffffffffffffffffffffff".parse().unwrap();
-    assert_eq!(app.staff_patch(unknown, serde_json::json!({ "tier": 2 })).await.status(), 404);
+    assert_eq!(
+        app.staff_patch(unknown, serde_json::json!({ "tier": 2 }))
+            .await
+            .status(),
+        404
+    );
     let ticket = app.staff_ticket(local.id).await;
-    assert_eq!((ticket["status"].as_str(), ticket["tier"].as_u64()), (Some("new"), Some(1)));
+    assert_eq!(
+        (ticket["status"].as_str(), ticket["tier"].as_u64()),
+        (Some("new"), Some(1))
+    );
     assert!(ticket["messages"].as_array().unwrap().is_empty());
     app.stop().await;
 }

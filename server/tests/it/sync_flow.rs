@@ -12,29 +12,47 @@ async fn a_created_ticket_is_acked_and_reaches_a_second_client() {
     let app = TestApp::spawn(dir.path()).await;
     let (id, token) = random_ticket();
     let mut local = LocalDoc::new(id, new_ticket_doc(id));
-    let created_heads: Vec<String> = local.doc.get_heads().iter().map(ToString::to_string).collect();
+    let created_heads: Vec<String> = local
+        .doc
+        .get_heads()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
 
     let mut first = app.client().await;
     let frames = first.open(&mut local, &token).await;
-    assert!(matches!(&frames[0], ServerFrame::Opened { exists: false, .. }), "{frames:?}");
+    assert!(
+        matches!(&frames[0], ServerFrame::Opened { exists: false, .. }),
+        "{frames:?}"
+    );
     let acked = last_ack(&frames).expect("an ack");
     // The server adds its own change (SLA stamps) on top of ours, so the ack covers ours.
     let mut acked_doc = local.doc.clone();
-    let acked_hashes: Vec<automerge::ChangeHash> = acked.iter().map(|h| h.parse().unwrap()).collect();
+    let acked_hashes: Vec<automerge::ChangeHash> =
+        acked.iter().map(|h| h.parse().unwrap()).collect();
     for head in &created_heads {
         let hash: automerge::ChangeHash = head.parse().unwrap();
         assert!(
-            acked_doc.get_changes(&acked_hashes).iter().all(|c| c.hash() != hash),
+            acked_doc
+                .get_changes(&acked_hashes)
+                .iter()
+                .all(|c| c.hash() != hash),
             "our change is part of the acked history"
         );
     }
     let ticket = read(&local.doc);
-    assert!(ticket.first_response_due.is_some(), "server stamped the SLA and synced it back");
+    assert!(
+        ticket.first_response_due.is_some(),
+        "server stamped the SLA and synced it back"
+    );
 
     let mut second = app.client().await;
     let mut copy = LocalDoc::new(id, AutoCommit::new());
     let frames = second.open(&mut copy, &token).await;
-    assert!(matches!(&frames[0], ServerFrame::Opened { exists: true, .. }), "{frames:?}");
+    assert!(
+        matches!(&frames[0], ServerFrame::Opened { exists: true, .. }),
+        "{frames:?}"
+    );
     assert_eq!(read(&copy.doc), read(&local.doc));
     app.stop().await;
 }
@@ -51,15 +69,23 @@ async fn customer_replies_and_staff_changes_fan_out_live() {
     watcher.open(&mut watched, &token).await;
 
     // Staff change status and tier and reply; the open watcher sees all of it.
-    let response = app.staff_patch(id, serde_json::json!({ "status": "pending", "tier": 2 })).await;
+    let response = app
+        .staff_patch(id, serde_json::json!({ "status": "pending", "tier": 2 }))
+        .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(app.staff_reply(id, "Please try a restart.").await.status(), 200);
+    assert_eq!(
+        app.staff_reply(id, "Please try a restart.").await.status(),
+        200
+    );
     watcher.sync(&mut watched).await;
     let seen = read(&watched.doc);
     assert_eq!(seen.status, Status::Pending);
     assert_eq!(seen.tier.get(), 2);
     let reply = seen.messages.last().expect("staff reply arrived");
-    assert_eq!((reply.author, reply.body.as_str()), (Author::Staff, "Please try a restart."));
+    assert_eq!(
+        (reply.author, reply.body.as_str()),
+        (Author::Staff, "Please try a restart.")
+    );
     assert!(seen.first_response_at.is_some());
 
     // The customer replies from the first client; the watcher receives it.
@@ -80,8 +106,17 @@ async fn customer_replies_and_staff_changes_fan_out_live() {
     assert!(error_codes(&frames).is_empty(), "{frames:?}");
     assert!(last_ack(&frames).is_some());
     watcher.sync(&mut watched).await;
-    assert_eq!(read(&watched.doc).messages.last().unwrap().body, "Restarted, still red.");
-    assert_eq!(app.staff_ticket(id).await["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        read(&watched.doc).messages.last().unwrap().body,
+        "Restarted, still red."
+    );
+    assert_eq!(
+        app.staff_ticket(id).await["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     app.stop().await;
 }
 
@@ -96,10 +131,17 @@ async fn tickets_survive_a_server_restart() {
     let mut client = app.client().await;
     let mut copy = LocalDoc::new(local.id, AutoCommit::new());
     let frames = client.open(&mut copy, &token).await;
-    assert!(matches!(&frames[0], ServerFrame::Opened { exists: true, .. }), "{frames:?}");
+    assert!(
+        matches!(&frames[0], ServerFrame::Opened { exists: true, .. }),
+        "{frames:?}"
+    );
     assert_eq!(read(&copy.doc).subject, "Printer offline");
     let listed = app.staff().bearer_auth(STAFF_TOKEN).send().await.unwrap();
     let listed: serde_json::Value = listed.json().await.unwrap();
-    assert!(listed.as_array().unwrap().iter().any(|t| t["id"] == local.id.to_string()));
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == local.id.to_string()));
     app.stop().await;
 }

@@ -26,7 +26,11 @@ pub enum Event {
     /// A ticket's document or acknowledgement state changed.
     Changed(TicketId),
     /// The server refused something.
-    Refused { doc: Option<TicketId>, code: ErrorCode, message: String },
+    Refused {
+        doc: Option<TicketId>,
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 #[derive(Default)]
@@ -46,7 +50,10 @@ impl SyncClient {
         self.connected = true;
         self.peers.clear();
         self.opened.clear();
-        book.ids().into_iter().filter_map(|id| open_frame(book, id)).collect()
+        book.ids()
+            .into_iter()
+            .filter_map(|id| open_frame(book, id))
+            .collect()
     }
 
     pub fn disconnected(&mut self) {
@@ -56,7 +63,11 @@ impl SyncClient {
     }
 
     /// A ticket was created or changed locally.
-    pub fn local_change<K: KeyValue>(&mut self, book: &mut TicketBook<K>, id: TicketId) -> Vec<Outgoing> {
+    pub fn local_change<K: KeyValue>(
+        &mut self,
+        book: &mut TicketBook<K>,
+        id: TicketId,
+    ) -> Vec<Outgoing> {
         if !self.connected {
             return Vec::new();
         }
@@ -70,14 +81,25 @@ impl SyncClient {
         self.generate(book, id).into_iter().collect()
     }
 
-    fn generate<K: KeyValue>(&mut self, book: &mut TicketBook<K>, id: TicketId) -> Option<Outgoing> {
+    fn generate<K: KeyValue>(
+        &mut self,
+        book: &mut TicketBook<K>,
+        id: TicketId,
+    ) -> Option<Outgoing> {
         let peer = self.peers.entry(id).or_default();
         let doc = book.doc_mut(id)?;
         let message = doc.sync().generate_sync_message(peer)?;
-        Some(Outgoing::Binary(encode_sync_frame(&DocId::Ticket(id), &message.encode())))
+        Some(Outgoing::Binary(encode_sync_frame(
+            &DocId::Ticket(id),
+            &message.encode(),
+        )))
     }
 
-    pub fn on_text<K: KeyValue>(&mut self, book: &mut TicketBook<K>, text: &str) -> (Vec<Outgoing>, Vec<Event>) {
+    pub fn on_text<K: KeyValue>(
+        &mut self,
+        book: &mut TicketBook<K>,
+        text: &str,
+    ) -> (Vec<Outgoing>, Vec<Event>) {
         let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
             return (Vec::new(), Vec::new());
         };
@@ -88,12 +110,16 @@ impl SyncClient {
         match frame {
             ServerFrame::Hello { .. } => (Vec::new(), Vec::new()),
             ServerFrame::Opened { doc, .. } => {
-                let Some(id) = ticket(&doc) else { return (Vec::new(), Vec::new()) };
+                let Some(id) = ticket(&doc) else {
+                    return (Vec::new(), Vec::new());
+                };
                 self.opened.insert(id);
                 (self.generate(book, id).into_iter().collect(), Vec::new())
             }
             ServerFrame::Ack { doc, heads } => {
-                let Some(id) = ticket(&doc) else { return (Vec::new(), Vec::new()) };
+                let Some(id) = ticket(&doc) else {
+                    return (Vec::new(), Vec::new());
+                };
                 book.acknowledge(id, &heads);
                 (Vec::new(), vec![Event::Changed(id)])
             }
@@ -104,7 +130,11 @@ impl SyncClient {
         }
     }
 
-    pub fn on_binary<K: KeyValue>(&mut self, book: &mut TicketBook<K>, bytes: &[u8]) -> (Vec<Outgoing>, Vec<Event>) {
+    pub fn on_binary<K: KeyValue>(
+        &mut self,
+        book: &mut TicketBook<K>,
+        bytes: &[u8],
+    ) -> (Vec<Outgoing>, Vec<Event>) {
         let Ok(SyncFrame {
             doc: DocId::Ticket(id),
             message,
@@ -128,7 +158,11 @@ impl SyncClient {
             book.persist(id);
         }
         let out = self.generate(book, id).into_iter().collect();
-        let events = if changed { vec![Event::Changed(id)] } else { Vec::new() };
+        let events = if changed {
+            vec![Event::Changed(id)]
+        } else {
+            Vec::new()
+        };
         (out, events)
     }
 }
@@ -139,7 +173,9 @@ fn open_frame<K: KeyValue>(book: &TicketBook<K>, id: TicketId) -> Option<Outgoin
         doc: DocId::Ticket(id).to_string(),
         token,
     };
-    Some(Outgoing::Text(serde_json::to_string(&frame).expect("frames serialize")))
+    Some(Outgoing::Text(
+        serde_json::to_string(&frame).expect("frames serialize"),
+    ))
 }
 
 #[cfg(test)]
@@ -159,14 +195,23 @@ mod tests {
 
     impl FakeServer {
         /// Feeds the client's frames to the server until both sides are quiet.
-        fn run_until_quiet(&mut self, client: &mut SyncClient, book: &mut TicketBook<MemoryKv>, mut out: Vec<Outgoing>) {
+        fn run_until_quiet(
+            &mut self,
+            client: &mut SyncClient,
+            book: &mut TicketBook<MemoryKv>,
+            mut out: Vec<Outgoing>,
+        ) {
             for _ in 0..20 {
                 let mut replies = Vec::new();
                 let mut to_client = Vec::new();
                 for frame in out.drain(..) {
                     match frame {
                         Outgoing::Text(text) => {
-                            let ClientFrame::Open { doc, .. } = serde_json::from_str(&text).unwrap() else { panic!() };
+                            let ClientFrame::Open { doc, .. } =
+                                serde_json::from_str(&text).unwrap()
+                            else {
+                                panic!()
+                            };
                             let opened = ServerFrame::Opened { doc, exists: true };
                             replies.push(serde_json::to_string(&opened).unwrap());
                         }
@@ -174,15 +219,28 @@ mod tests {
                             let frame = SyncFrame::decode(&bytes).unwrap();
                             let message = sync::Message::decode(&frame.message).unwrap();
                             let before = self.doc.get_heads();
-                            self.doc.sync().receive_sync_message(&mut self.peer, message).unwrap();
+                            self.doc
+                                .sync()
+                                .receive_sync_message(&mut self.peer, message)
+                                .unwrap();
                             if self.doc.get_heads() != before {
                                 self.received += 1;
-                                let heads = self.doc.get_heads().iter().map(ToString::to_string).collect();
-                                let ack = ServerFrame::Ack { doc: frame.doc.to_string(), heads };
+                                let heads = self
+                                    .doc
+                                    .get_heads()
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect();
+                                let ack = ServerFrame::Ack {
+                                    doc: frame.doc.to_string(),
+                                    heads,
+                                };
                                 replies.push(serde_json::to_string(&ack).unwrap());
                             }
                             if let Some(m) = self.doc.sync().generate_sync_message(&mut self.peer) {
-                                let id = match frame.doc { DocId::Ticket(id) => id };
+                                let id = match frame.doc {
+                                    DocId::Ticket(id) => id,
+                                };
                                 to_client.push(encode_sync_frame(&DocId::Ticket(id), &m.encode()));
                             }
                         }
@@ -220,14 +278,24 @@ mod tests {
         let mut client = SyncClient::default();
         let id = TicketId::from_bytes([7; 16]);
         book.create(&form(), id, "ab".repeat(32)).unwrap();
-        assert!(client.local_change(&mut book, id).is_empty(), "offline: nothing to send");
+        assert!(
+            client.local_change(&mut book, id).is_empty(),
+            "offline: nothing to send"
+        );
         assert!(book.views()[0].waiting_to_send);
 
-        let mut server = FakeServer { doc: AutoCommit::new(), peer: sync::State::new(), received: 0 };
+        let mut server = FakeServer {
+            doc: AutoCommit::new(),
+            peer: sync::State::new(),
+            received: 0,
+        };
         let out = client.connected(&book);
         assert_eq!(out.len(), 1, "one open frame per ticket");
         server.run_until_quiet(&mut client, &mut book, out);
-        assert_eq!(ticket::read_ticket(&server.doc).unwrap().unwrap().subject, "Printer offline");
+        assert_eq!(
+            ticket::read_ticket(&server.doc).unwrap().unwrap().subject,
+            "Printer offline"
+        );
         assert!(!book.views()[0].waiting_to_send, "acked");
 
         // Reconnecting sends nothing new: the server already has every change.
@@ -243,7 +311,11 @@ mod tests {
     fn a_reply_made_while_online_reaches_the_server() {
         let mut book = TicketBook::load(MemoryKv::default(), "demo");
         let mut client = SyncClient::default();
-        let mut server = FakeServer { doc: AutoCommit::new(), peer: sync::State::new(), received: 0 };
+        let mut server = FakeServer {
+            doc: AutoCommit::new(),
+            peer: sync::State::new(),
+            received: 0,
+        };
         let out = client.connected(&book);
         assert!(out.is_empty());
         let id = TicketId::from_bytes([8; 16]);

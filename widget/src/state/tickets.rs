@@ -114,7 +114,9 @@ impl<K: KeyValue> TicketBook<K> {
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default();
         for entry in index {
-            let Ok(id) = entry.id.parse::<TicketId>() else { continue };
+            let Ok(id) = entry.id.parse::<TicketId>() else {
+                continue;
+            };
             let doc = book
                 .kv
                 .get(&book.key(&format!("doc:{id}")))
@@ -139,6 +141,11 @@ impl<K: KeyValue> TicketBook<K> {
         format!("stufe:{}:{name}", self.site)
     }
 
+    /// The store behind the book, for other per-site data (e.g. the cached site config).
+    pub fn kv(&self) -> &K {
+        &self.kv
+    }
+
     pub fn site(&self) -> &str {
         &self.site
     }
@@ -156,7 +163,12 @@ impl<K: KeyValue> TicketBook<K> {
     }
 
     /// Creates a ticket locally (online or not) and persists it.
-    pub fn create(&mut self, form: &TicketForm, id: TicketId, token: String) -> Result<TicketId, FormError> {
+    pub fn create(
+        &mut self,
+        form: &TicketForm,
+        id: TicketId,
+        token: String,
+    ) -> Result<TicketId, FormError> {
         form.validate()?;
         let email = form.email.trim();
         let mut doc = AutoCommit::new();
@@ -186,9 +198,18 @@ impl<K: KeyValue> TicketBook<K> {
     }
 
     /// Appends the customer's reply; returns false for an unknown ticket or an empty reply.
-    pub fn reply(&mut self, id: TicketId, message_id: String, name: &str, body: &str, at: i64) -> bool {
+    pub fn reply(
+        &mut self,
+        id: TicketId,
+        message_id: String,
+        name: &str,
+        body: &str,
+        at: i64,
+    ) -> bool {
         let body = body.trim();
-        let Some(local) = self.tickets.get_mut(&id) else { return false };
+        let Some(local) = self.tickets.get_mut(&id) else {
+            return false;
+        };
         if body.is_empty() {
             return false;
         }
@@ -260,7 +281,9 @@ impl<K: KeyValue> TicketBook<K> {
     }
 
     pub fn reply_draft(&self, id: TicketId) -> String {
-        self.kv.get(&self.key(&format!("reply:{id}"))).unwrap_or_default()
+        self.kv
+            .get(&self.key(&format!("reply:{id}")))
+            .unwrap_or_default()
     }
 
     pub fn save_reply_draft(&self, id: TicketId, text: &str) {
@@ -276,7 +299,12 @@ fn unacked(local: &mut LocalTicket) -> HashSet<ChangeHash> {
         .copied()
         .filter(|h| local.doc.get_change_by_hash(h).is_some())
         .collect();
-    local.doc.get_changes(&known).iter().map(|c| c.hash()).collect()
+    local
+        .doc
+        .get_changes(&known)
+        .iter()
+        .map(|c| c.hash())
+        .collect()
 }
 
 fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
@@ -368,10 +396,16 @@ mod tests {
         let mut book = TicketBook::load(MemoryKv::default(), "demo");
         let mut bad = form();
         bad.subject = "  ".into();
-        assert_eq!(book.create(&bad, id(1), "t".into()), Err(FormError::MissingSubject));
+        assert_eq!(
+            book.create(&bad, id(1), "t".into()),
+            Err(FormError::MissingSubject)
+        );
         bad = form();
         bad.email = "not-an-email".into();
-        assert_eq!(book.create(&bad, id(1), "t".into()), Err(FormError::BadEmail));
+        assert_eq!(
+            book.create(&bad, id(1), "t".into()),
+            Err(FormError::BadEmail)
+        );
         assert!(book.views().is_empty());
     }
 
@@ -383,7 +417,10 @@ mod tests {
             subject: "half-typed".into(),
             ..Default::default()
         });
-        assert_eq!(TicketBook::load(kv.clone(), "demo").draft().subject, "half-typed");
+        assert_eq!(
+            TicketBook::load(kv.clone(), "demo").draft().subject,
+            "half-typed"
+        );
         book.create(&form(), id(1), "token".into()).unwrap();
         assert!(book.reply(id(1), "m1".into(), "Ada", "More detail", 7));
         book.save_reply_draft(id(1), "unsent words");
@@ -395,7 +432,11 @@ mod tests {
         assert_eq!(views[0].messages[0].body, "More detail");
         assert_eq!(reloaded.token(id(1)), Some("token"));
         assert_eq!(reloaded.reply_draft(id(1)), "unsent words");
-        assert_eq!(reloaded.draft(), TicketForm::default(), "submitting cleared the draft");
+        assert_eq!(
+            reloaded.draft(),
+            TicketForm::default(),
+            "submitting cleared the draft"
+        );
         assert!(TicketBook::load(kv, "other-site").views().is_empty());
     }
 
@@ -404,7 +445,13 @@ mod tests {
         let mut book = TicketBook::load(MemoryKv::default(), "demo");
         book.create(&form(), id(1), "t".into()).unwrap();
         assert!(book.views()[0].waiting_to_send);
-        let created: Vec<String> = book.doc_mut(id(1)).unwrap().get_heads().iter().map(ToString::to_string).collect();
+        let created: Vec<String> = book
+            .doc_mut(id(1))
+            .unwrap()
+            .get_heads()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         book.acknowledge(id(1), &created);
         assert!(!book.views()[0].waiting_to_send);
 
@@ -412,7 +459,13 @@ mod tests {
         let view = &book.views()[0];
         assert!(!view.waiting_to_send);
         assert!(view.messages[0].waiting_to_send);
-        let heads: Vec<String> = book.doc_mut(id(1)).unwrap().get_heads().iter().map(ToString::to_string).collect();
+        let heads: Vec<String> = book
+            .doc_mut(id(1))
+            .unwrap()
+            .get_heads()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         book.acknowledge(id(1), &heads);
         assert!(!book.views()[0].messages[0].waiting_to_send);
     }

@@ -1,0 +1,67 @@
+/* Stufe loader: the one script a host page includes.
+   <script src="https://HOST/widget.js" data-site="SITE" async></script>
+   Draws the launcher in a shadow root, loads the widget (an iframe) on first
+   open or when the browser is idle, and queues Stufe(...) calls made earlier.
+   No framework, no cookies, no globals besides window.Stufe. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__stufeLoaded) return;
+  window.__stufeLoaded = true;
+  var origin = new URL(script.src).origin;
+  var site = script.getAttribute("data-site") || "";
+  var color = script.getAttribute("data-color") || "#0b5fff";
+  var queued = (window.Stufe && window.Stufe.q) || [];
+  var host = document.createElement("div");
+  host.id = "stufe-widget";
+  host.style.cssText = "all:initial!important;position:fixed!important;right:0!important;bottom:0!important;z-index:2147483000!important;";
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>:host{all:initial}" +
+    "button{all:initial;position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;background:" + color + ";" +
+    "box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;display:flex;align-items:center;justify-content:center}" +
+    "button:focus-visible{outline:3px solid #111;outline-offset:3px}" +
+    "iframe{all:initial;position:fixed;right:20px;bottom:88px;width:380px;height:min(620px,calc(100vh - 108px));border:0;border-radius:12px;" +
+    "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none}" +
+    "iframe.open{display:block}" +
+    "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;border-radius:0}}</style>" +
+    '<button type="button" data-testid="launcher" aria-label="Support" aria-expanded="false">' +
+    '<svg width="28" height="28" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16v12H7l-3 3z"/></svg></button>';
+  var button = root.querySelector("button");
+  var frame = null;
+  var isOpen = false;
+
+  function ensureFrame() {
+    if (frame) return;
+    frame = document.createElement("iframe");
+    frame.title = "Support";
+    frame.setAttribute("data-testid", "widget-frame");
+    frame.src = origin + "/w/frame.html?site=" + encodeURIComponent(site);
+    root.appendChild(frame);
+  }
+  function setOpen(open) {
+    if (open) ensureFrame();
+    isOpen = open;
+    if (frame) frame.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", String(open));
+    if (open) frame.focus(); else button.focus();
+  }
+  var api = function (command) {
+    if (command === "open") setOpen(true);
+    else if (command === "close") setOpen(false);
+    else if (command === "toggle") setOpen(!isOpen);
+  };
+  button.addEventListener("click", function () { api("toggle"); });
+  window.addEventListener("message", function (event) {
+    if (frame && event.source === frame.contentWindow && event.origin === origin &&
+        event.data && event.data.stufe === "close") setOpen(false);
+  });
+  function mount() {
+    document.body.appendChild(host);
+    window.Stufe = api;
+    for (var i = 0; i < queued.length; i++) api.apply(null, queued[i]);
+    var idle = window.requestIdleCallback || function (f) { setTimeout(f, 3000); };
+    idle(ensureFrame, { timeout: 10000 });
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();

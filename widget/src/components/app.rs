@@ -1,0 +1,82 @@
+//! `App`: the widget's frame — header, connection state, tabs, and the current screen.
+
+use leptos::prelude::*;
+
+use super::ticket_form::TicketForm;
+use super::ticket_list::TicketList;
+use super::ticket_thread::TicketThread;
+use crate::browser::{close_widget, Screen, Ui};
+
+#[component]
+pub fn App() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let t = move || ui.lang.get().texts();
+    let brand = move || {
+        ui.config
+            .get()
+            .map(|c| c.brand_color)
+            .filter(|c| {
+                c.starts_with('#')
+                    && c.len() <= 9
+                    && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
+            })
+            .unwrap_or_else(|| "#0b5fff".into())
+    };
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            close_widget();
+        }
+    };
+    let tab = move |screen: Screen,
+                    label: fn(&crate::i18n::Texts) -> &'static str,
+                    testid: &'static str| {
+        let selected = move || match (ui.screen.get(), screen) {
+            (Screen::Thread(_), Screen::MyTickets) => true,
+            (current, wanted) => current == wanted,
+        };
+        view! {
+            <button
+                type="button"
+                role="tab"
+                class="tab"
+                data-testid=testid
+                aria-selected=move || selected().to_string()
+                on:click=move |_| ui.screen.set(screen)
+            >
+                {move || label(t())}
+                {move || (screen == Screen::MyTickets).then(|| {
+                    let n = ui.tickets.get().len();
+                    (n > 0).then(|| view! { <span class="count">{n}</span> })
+                })}
+            </button>
+        }
+    };
+    view! {
+        <div class="widget" style:--brand=brand on:keydown=on_key lang=move || ui.lang.get().tag()>
+            <header class="header">
+                <h1>{move || ui.config.get().map(|c| c.name).unwrap_or_default()}</h1>
+                <button type="button" class="icon" data-testid="close" aria-label=move || t().close on:click=move |_| close_widget()>
+                    "×"
+                </button>
+            </header>
+            {move || ui.config.get().and_then(|c| c.announcement).map(|text| view! { <p class="announcement" role="status">{text}</p> })}
+            <p class="connection" data-testid="connection" data-online=move || ui.online.get().to_string() role="status" aria-live="polite">
+                {move || (!ui.online.get()).then(|| t().offline)}
+            </p>
+            {move || ui.notice.get().map(|text| view! {
+                <p class="notice" role="alert" data-testid="notice" on:click=move |_| ui.notice.set(None)>{text}</p>
+            })}
+            <nav class="tabs" role="tablist">
+                {tab(Screen::NewTicket, |t| t.new_ticket, "new-ticket-tab")}
+                {tab(Screen::MyTickets, |t| t.my_tickets, "my-tickets-tab")}
+            </nav>
+            <main class="body">
+                {move || match ui.screen.get() {
+                    Screen::NewTicket => view! { <TicketForm/> }.into_any(),
+                    Screen::MyTickets => view! { <TicketList/> }.into_any(),
+                    Screen::Thread(id) => view! { <TicketThread id=id/> }.into_any(),
+                }}
+            </main>
+        </div>
+    }
+}

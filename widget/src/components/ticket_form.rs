@@ -1,0 +1,89 @@
+//! `TicketForm`: subject, description, optional email and topic. The draft is
+//! saved as the customer types, so a reload or crash loses nothing.
+
+use leptos::prelude::*;
+
+use crate::browser::{self, Screen, Ui};
+use crate::state::tickets::{FormError, TicketForm as Form};
+
+#[component]
+pub fn TicketForm() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let t = move || ui.lang.get().texts();
+    let form = RwSignal::new(browser::draft());
+    let error = RwSignal::new(None::<FormError>);
+    let edit = move |apply: fn(&mut Form, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            form.update(|f| apply(f, value));
+            browser::save_draft(&form.get_untracked());
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match browser::submit_ticket(&form.get_untracked()) {
+            Ok(_) => {
+                let texts = t();
+                let message = if browser::is_connected() {
+                    texts.submitted
+                } else {
+                    texts.submitted_offline
+                };
+                ui.notice.set(Some(message.to_owned()));
+                form.set(Form::default());
+                error.set(None);
+                ui.screen.set(Screen::MyTickets);
+            }
+            Err(err) => error.set(Some(err)),
+        }
+    };
+    let error_text = move || {
+        error.get().map(|err| {
+            let texts = t();
+            match err {
+                FormError::MissingSubject => texts.missing_subject,
+                FormError::MissingDescription => texts.missing_description,
+                FormError::BadEmail => texts.bad_email,
+                FormError::MissingCategory => texts.missing_category,
+            }
+        })
+    };
+    let categories = move || ui.config.get().map(|c| c.categories).unwrap_or_default();
+    view! {
+        <form class="ticket-form" data-testid="ticket-form" on:submit=submit novalidate>
+            <label>
+                <span>{move || t().subject}</span>
+                <input type="text" data-testid="subject" maxlength="200" required
+                    prop:value=move || form.with(|f| f.subject.clone()) on:input=edit(|f, v| f.subject = v)/>
+            </label>
+            <label>
+                <span>{move || t().category}</span>
+                <select data-testid="category" required
+                    prop:value=move || form.with(|f| f.category.clone()) on:change=edit(|f, v| f.category = v)>
+                    <option value="">{move || t().choose_category}</option>
+                    {move || {
+                        let lang = ui.lang.get();
+                        let chosen = form.with_untracked(|f| f.category.clone());
+                        categories().into_iter().map(|c| {
+                            let label = if lang == crate::i18n::Lang::De { c.label_de } else { c.label_en };
+                            let selected = c.id == chosen;
+                            view! { <option value=c.id selected=selected>{label}</option> }
+                        }).collect_view()
+                    }}
+                </select>
+            </label>
+            <label>
+                <span>{move || t().description}</span>
+                <textarea data-testid="description" rows="5" maxlength="10000" required
+                    prop:value=move || form.with(|f| f.description.clone()) on:input=edit(|f, v| f.description = v)></textarea>
+            </label>
+            <label>
+                <span>{move || t().email_optional}</span>
+                <input type="email" data-testid="email" autocomplete="email"
+                    prop:value=move || form.with(|f| f.email.clone()) on:input=edit(|f, v| f.email = v)/>
+            </label>
+            {move || error_text().map(|text| view! { <p class="error" role="alert" data-testid="form-error">{text}</p> })}
+            <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
+        </form>
+    }
+}

@@ -1,0 +1,49 @@
+//! `TicketList`: the customer's tickets with live status, tier and expected reply.
+
+use leptos::prelude::*;
+
+use crate::browser::{format_time, Screen, Ui};
+
+#[component]
+pub fn TicketList() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let t = move || ui.lang.get().texts();
+    view! {
+        <ul class="ticket-list" data-testid="ticket-list">
+            {move || {
+                let tickets = ui.tickets.get();
+                if tickets.is_empty() {
+                    return view! { <li class="empty">{t().no_tickets}</li> }.into_any();
+                }
+                let lang = ui.lang.get();
+                tickets.into_iter().map(|ticket| {
+                    let id = ticket.id;
+                    let texts = lang.texts();
+                    let reply = match (ticket.first_response_at, ticket.first_response_due) {
+                        (Some(_), _) => Some(texts.answered.to_owned()),
+                        (None, Some(due)) => Some(format!("{} {}", texts.expected_reply, format_time(due, lang))),
+                        (None, None) => None,
+                    };
+                    view! {
+                        <li>
+                            <button type="button" class="ticket-item" data-testid="ticket-item" data-ticket-id=id.to_string()
+                                on:click=move |_| ui.screen.set(Screen::Thread(id))>
+                                <span class="subject" data-testid="ticket-subject">{ticket.subject}</span>
+                                <span class="meta">
+                                    <span class="status" data-testid="ticket-status" data-status=ticket.status.as_str()>
+                                        {texts.status(ticket.status)}
+                                    </span>
+                                    <span data-testid="ticket-tier">{format!("{} {}", texts.tier, ticket.tier)}</span>
+                                    {ticket.waiting_to_send.then(|| view! {
+                                        <span class="waiting" data-testid="ticket-waiting">{texts.waiting_to_send}</span>
+                                    })}
+                                </span>
+                                {reply.map(|r| view! { <span class="reply-due" data-testid="ticket-reply-due">{r}</span> })}
+                            </button>
+                        </li>
+                    }
+                }).collect_view().into_any()
+            }}
+        </ul>
+    }
+}

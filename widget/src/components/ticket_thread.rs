@@ -1,0 +1,67 @@
+//! `TicketThread`: one ticket's description and messages, live, with a reply box.
+
+use leptos::prelude::*;
+use stufe_shared::ticket::Author;
+use stufe_shared::TicketId;
+
+use crate::browser::{self, format_time, Screen, Ui};
+
+#[component]
+pub fn TicketThread(id: TicketId) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let t = move || ui.lang.get().texts();
+    let ticket = move || {
+        ui.tickets
+            .with(|all| all.iter().find(|v| v.id == id).cloned())
+    };
+    let draft = RwSignal::new(browser::reply_draft(id));
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if browser::reply(id, &draft.get_untracked()) {
+            draft.set(String::new());
+        }
+    };
+    view! {
+        <section class="thread" data-testid="thread">
+            <button type="button" class="link" data-testid="back" on:click=move |_| ui.screen.set(Screen::MyTickets)>
+                {move || format!("← {}", t().back)}
+            </button>
+            {move || ticket().map(|ticket| {
+                let lang = ui.lang.get();
+                let texts = lang.texts();
+                view! {
+                    <h2 data-testid="thread-subject">{ticket.subject.clone()}</h2>
+                    <p class="meta">
+                        <span class="status" data-testid="thread-status" data-status=ticket.status.as_str()>{texts.status(ticket.status)}</span>
+                        <span data-testid="thread-tier">{format!("{} {}", texts.tier, ticket.tier)}</span>
+                    </p>
+                    <p class="description">{ticket.description.clone()}</p>
+                    <ol class="messages" aria-live="polite">
+                        {ticket.messages.into_iter().map(|m| {
+                            let mine = m.author == Author::Customer;
+                            let who = if mine { texts.you.to_owned() } else { format!("{} ({})", m.name, texts.support) };
+                            view! {
+                                <li class=if mine { "message mine" } else { "message staff" } data-testid="message" data-author=m.author.as_str()>
+                                    <span class="who">{who}" · "{format_time(m.at, lang)}</span>
+                                    <p class="text">{m.body}</p>
+                                    {m.waiting_to_send.then(|| view! { <span class="waiting" data-testid="message-waiting">{texts.waiting_to_send}</span> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                }
+            })}
+            <form class="reply" on:submit=send>
+                <textarea data-testid="reply-body" rows="3" maxlength="10000"
+                    placeholder=move || t().reply_placeholder aria-label=move || t().reply_placeholder
+                    prop:value=move || draft.get()
+                    on:input=move |ev| {
+                        let value = event_target_value(&ev);
+                        browser::save_reply_draft(id, &value);
+                        draft.set(value);
+                    }></textarea>
+                <button type="submit" class="primary" data-testid="reply-send">{move || t().send}</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,82 @@
+//! Installing what the build and tests need on a fresh machine: the wasm32
+//! target (rustup), wasm-opt (npm `binaryen`, pinned in tools/package.json),
+//! and Chromium with its WebDriver (Debian packages).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::run_cmd;
+
+pub fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the wasm32 target")?;
+    if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
+        println!("installing the wasm32-unknown-unknown target");
+        run_cmd(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    Ok(())
+}
+
+/// The path of `wasm-opt`, installing the pinned npm package when missing.
+pub fn wasm_opt(root: &Path) -> Result<PathBuf> {
+    let tools = root.join("tools");
+    let bin = tools.join("node_modules/.bin/wasm-opt");
+    if !bin.exists() {
+        println!("installing wasm-opt (npm binaryen, pinned in tools/package-lock.json)");
+        run_cmd(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&tools),
+        )
+        .context("npm is needed to install wasm-opt")?;
+    }
+    Ok(bin)
+}
+
+pub struct Browser {
+    pub chromium: PathBuf,
+    pub chromedriver: PathBuf,
+}
+
+pub fn ensure_chromium() -> Result<Browser> {
+    let browser = Browser {
+        chromium: PathBuf::from("/usr/bin/chromium"),
+        chromedriver: PathBuf::from("/usr/bin/chromedriver"),
+    };
+    if browser.chromium.exists() && browser.chromedriver.exists() {
+        return Ok(browser);
+    }
+    println!("installing chromium and chromium-driver (Debian packages)");
+    let apt = |args: &[&str]| {
+        let mut cmd = if is_root() {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run_cmd(&mut cmd)
+    };
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])?;
+    if !browser.chromedriver.exists() {
+        bail!(
+            "chromium-driver did not install {}",
+            browser.chromedriver.display()
+        );
+    }
+    Ok(browser)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}

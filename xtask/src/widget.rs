@@ -1,0 +1,201 @@
+//! Building the widget into the site dir, as `Leptos.toml` describes:
+//! cargo (wasm32, size profile) -> wasm-bindgen (library, same version as the
+//! widget's wasm-bindgen) -> wasm-opt -Oz -> content-hashed names -> brotli
+//! and gzip siblings, plus the frame page and the `widget.js` loader.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::{cargo, run_cmd, tools};
+
+#[derive(Deserialize)]
+struct LeptosToml {
+    package: Settings,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Settings {
+    lib_package: String,
+    output_name: String,
+    site_root: PathBuf,
+    site_pkg_dir: String,
+    style_file: PathBuf,
+    loader_file: PathBuf,
+    lib_profile_release: String,
+    wasm_opt: bool,
+    #[serde(default)]
+    wasm_opt_features: Vec<String>,
+}
+
+fn settings(root: &Path) -> Result<Settings> {
+    let text = fs::read_to_string(root.join("Leptos.toml")).context("reading Leptos.toml")?;
+    Ok(toml::from_str::<LeptosToml>(&text)
+        .context("parsing Leptos.toml")?
+        .package)
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Builds the widget; returns the site dir the server should serve.
+pub fn build(root: &Path) -> Result<PathBuf> {
+    let s = settings(root)?;
+    tools::ensure_wasm_target()?;
+    println!(
+        "building the widget ({} profile, wasm32)",
+        s.lib_profile_release
+    );
+    run_cmd(cargo().args([
+        "build",
+        "--package",
+        &s.lib_package,
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        &s.lib_profile_release,
+    ]))?;
+    let target = target_dir(root);
+    let crate_file = s.lib_package.replace('-', "_");
+    let wasm = target
+        .join("wasm32-unknown-unknown")
+        .join(&s.lib_profile_release)
+        .join(format!("{crate_file}.wasm"));
+    let site = root.join(&s.site_root);
+    let pkg = site.join(&s.site_pkg_dir);
+    let css = fs::read(root.join(&s.style_file)).context("reading the style file")?;
+    let loader = fs::read(root.join(&s.loader_file)).context("reading the loader")?;
+
+    let mut fingerprint = Sha256::new();
+    for part in [
+        &fs::read(&wasm)?,
+        &css,
+        &loader,
+        &fs::read(root.join("Leptos.toml"))?,
+    ] {
+        fingerprint.update(part);
+    }
+    let fingerprint = hex::encode(fingerprint.finalize());
+    let stamp = site.join(".fingerprint");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()) {
+        println!("widget assets are up to date in {}", site.display());
+        return Ok(site);
+    }
+
+    let bindgen_out = target.join("wasm-bindgen");
+    let _ = fs::remove_dir_all(&bindgen_out);
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)?
+        .typescript(false)
+        .out_name(&s.output_name)
+        .generate(&bindgen_out)
+        .context("wasm-bindgen")?;
+    let bg_wasm = bindgen_out.join(format!("{}_bg.wasm", s.output_name));
+    if s.wasm_opt {
+        println!("optimising the wasm with wasm-opt -Oz");
+        let mut cmd = Command::new(tools::wasm_opt(root)?);
+        cmd.arg("-Oz");
+        for feature in &s.wasm_opt_features {
+            cmd.arg(format!("--enable-{feature}"));
+        }
+        cmd.arg(&bg_wasm).arg("-o").arg(&bg_wasm);
+        run_cmd(&mut cmd)?;
+    }
+
+    let _ = fs::remove_dir_all(&site);
+    fs::create_dir_all(&pkg)?;
+    let glue = write_hashed(
+        &pkg,
+        &s.output_name,
+        "js",
+        &fs::read(bindgen_out.join(format!("{}.js", s.output_name)))?,
+    )?;
+    let wasm_name = write_hashed(
+        &pkg,
+        &format!("{}_bg", s.output_name),
+        "wasm",
+        &fs::read(&bg_wasm)?,
+    )?;
+    let css_name = write_hashed(&pkg, "stufe", "css", &css)?;
+    let snippets = bindgen_out.join("snippets");
+    if snippets.exists() {
+        copy_dir(&snippets, &pkg.join("snippets"))?;
+    }
+    let frame = format!(
+        r#"<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Support</title>
+<link rel="stylesheet" href="{css_name}">
+<link rel="modulepreload" href="{glue}">
+<link rel="preload" href="{wasm_name}" as="fetch" type="application/wasm" crossorigin>
+</head><body>
+<script type="module">import init from "./{glue}"; init({{ module_or_path: "./{wasm_name}" }});</script>
+</body></html>
+"#
+    );
+    write_compressed(&pkg.join("frame.html"), frame.as_bytes())?;
+    write_compressed(&site.join("widget.js"), &loader)?;
+    fs::write(&stamp, fingerprint)?;
+    println!("widget built into {}", site.display());
+    Ok(site)
+}
+
+/// Writes `NAME-HASH.EXT` (plus .br and .gz); returns the file name.
+fn write_hashed(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<String> {
+    let hash = hex::encode(&Sha256::digest(bytes)[..5]);
+    let file = format!("{name}-{hash}.{ext}");
+    write_compressed(&dir.join(&file), bytes)?;
+    Ok(file)
+}
+
+fn write_compressed(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes)?;
+    fs::write(with_suffix(path, "br"), brotli(bytes))?;
+    fs::write(with_suffix(path, "gz"), gzip(bytes))?;
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+pub fn brotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        std::io::Write::write_all(&mut writer, bytes).expect("writing to memory");
+    }
+    out
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, bytes).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            write_compressed(&dest, &fs::read(entry.path())?)?;
+        }
+    }
+    Ok(())
+}
