@@ -1,1 +1,361 @@
+//! Helpers for Stufe's browser tests: the real server on a real port, a
+//! separate host page (another origin, as a customer's site would be) that
+//! embeds the real script tag, and headless Chromium driven over WebDriver.
+//!
+//! The tests need the built widget (`STUFE_SITE_DIR`) and Chromium with
+//! chromedriver (`STUFE_CHROMIUM`, `STUFE_CHROMEDRIVER`); `cargo xtask test`
+//! provides all three.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const STAFF_TOKEN: &str = "e2e-staff-token";
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn env_path(name: &str, default: &str) -> PathBuf {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| default.into())
+}
+
+/// The Stufe server, stoppable and restartable on the same port.
+pub struct Stufe {
+    pub port: u16,
+    data: tempfile::TempDir,
+    running: Option<(CancellationToken, JoinHandle<std::io::Result<()>>)>,
+}
+
+impl Stufe {
+    pub async fn start() -> Result<Self> {
+        let site_dir = env_path("STUFE_SITE_DIR", "target/site");
+        if !site_dir.join("widget.js").exists() {
+            bail!(
+                "the widget is not built in {}; run `cargo xtask test`",
+                site_dir.display()
+            );
+        }
+        let mut stufe = Stufe {
+            port: 0,
+            data: tempfile::tempdir()?,
+            running: None,
+        };
+        stufe.launch().await?;
+        Ok(stufe)
+    }
+
+    async fn launch(&mut self) -> Result<()> {
+        let listener = bind_retrying(self.port).await?;
+        self.port = listener.local_addr()?.port();
+        let config = stufe_server::Config {
+            data_dir: self.data.path().to_path_buf(),
+            site_dir: env_path("STUFE_SITE_DIR", "target/site"),
+            public_url: None,
+            seed_demo: true,
+            demo_staff_token: Some(STAFF_TOKEN.into()),
+        };
+        let shutdown = CancellationToken::new();
+        let (_, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;
+        self.running = Some((shutdown, tokio::spawn(serve)));
+        Ok(())
+    }
+
+    /// Stops the server (as an outage would); widgets lose their connection.
+    pub async fn stop(&mut self) -> Result<()> {
+        if let Some((shutdown, handle)) = self.running.take() {
+            shutdown.cancel();
+            handle.await??;
+        }
+        Ok(())
+    }
+
+    /// Starts it again on the same port with the same database.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop().await?;
+        self.launch().await
+    }
+
+    /// The demo host page as the server itself serves it (opened via `localhost`,
+    /// while the widget comes from `127.0.0.1`: two origins).
+    pub fn demo_url(&self) -> String {
+        format!("http://localhost:{}/demo", self.port)
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn staff_get(&self, path: &str) -> Result<serde_json::Value> {
+        let response = reqwest::Client::new()
+            .get(self.api(path))
+            .bearer_auth(STAFF_TOKEN)
+            .send()
+            .await?;
+        Ok(response.error_for_status()?.json().await?)
+    }
+
+    pub async fn staff_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<()> {
+        reqwest::Client::new()
+            .request(method, self.api(path))
+            .bearer_auth(STAFF_TOKEN)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+}
+
+async fn bind_retrying(port: u16) -> Result<TcpListener> {
+    let started = Instant::now();
+    loop {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => return Ok(listener),
+            Err(err) if started.elapsed() > Duration::from_secs(10) => return Err(err.into()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// A customer's website on its own origin, embedding Stufe with the demo page's script tag.
+pub struct HostSite {
+    pub addr: SocketAddr,
+    _server: JoinHandle<()>,
+}
+
+impl HostSite {
+    pub async fn start(stufe: &Stufe) -> Result<Self> {
+        let html = reqwest::get(stufe.demo_url())
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Html(html) }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            addr,
+            _server: server,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://localhost:{}/", self.addr.port())
+    }
+}
+
+/// Headless Chromium with a fresh profile, driven through chromedriver.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn launch() -> Result<Self> {
+        let chromium = env_path("STUFE_CHROMIUM", "/usr/bin/chromium");
+        let chromedriver = env_path("STUFE_CHROMEDRIVER", "/usr/bin/chromedriver");
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            probe.local_addr()?.port()
+        };
+        let mut driver = Command::new(&chromedriver);
+        driver.arg(format!("--port={port}"));
+        // STUFE_E2E_DRIVER_LOG=path keeps chromedriver's verbose log (with the widget's console output).
+        if let Some(log) = std::env::var_os("STUFE_E2E_DRIVER_LOG") {
+            driver.arg("--verbose").arg(format!(
+                "--log-path={}.{port}",
+                PathBuf::from(log).display()
+            ));
+        }
+        let driver = driver
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", chromedriver.display()))?;
+        let profile = tempfile::tempdir()?;
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let attempt =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(capabilities.clone())
+                    .connect(&url)
+                    .await;
+            match attempt {
+                Ok(client) => break client,
+                Err(err) if started.elapsed() > PATIENCE => {
+                    bail!("chromedriver did not start: {err}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Ok(Self {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    pub async fn quit(mut self) -> Result<()> {
+        let result = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        result.map_err(Into::into)
+    }
+
+    /// Clicks the launcher in the loader's shadow root and switches into the widget's frame.
+    pub async fn open_widget(&self) -> Result<()> {
+        let c = &self.client;
+        c.enter_parent_frame().await.ok();
+        let host = self.wait_for(Locator::Css("#stufe-widget")).await?;
+        let root = host.shadow_root().await?;
+        root.find(Locator::Css("[data-testid=launcher]"))
+            .await?
+            .click()
+            .await?;
+        let frame = root.find(Locator::Css("iframe.open")).await?;
+        frame.enter_frame().await?;
+        self.wait_for(Locator::Css("[data-testid=new-ticket-tab]"))
+            .await?;
+        Ok(())
+    }
+
+    /// Waits until an element matching `locator` exists.
+    pub async fn wait_for(&self, locator: Locator<'_>) -> Result<Element> {
+        let started = Instant::now();
+        loop {
+            match self.client.find(locator).await {
+                Ok(element) => return Ok(element),
+                Err(_) if started.elapsed() < PATIENCE => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(err) => bail!("waited {PATIENCE:?} for {locator:?}: {err}"),
+            }
+        }
+    }
+
+    /// Waits until no element matches `css`.
+    pub async fn wait_gone(&self, css: &str) -> Result<()> {
+        let started = Instant::now();
+        while !self.client.find_all(Locator::Css(css)).await?.is_empty() {
+            if started.elapsed() > PATIENCE {
+                bail!("waited {PATIENCE:?} for {css} to disappear");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits until a script returns `true`.
+    pub async fn wait_script(&self, script: &str) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            if self.client.execute(script, vec![]).await? == serde_json::Value::Bool(true) {
+                return Ok(());
+            }
+            if started.elapsed() > PATIENCE {
+                bail!("waited {PATIENCE:?} for `{script}`");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fills and submits the new-ticket form.
+    pub async fn submit_ticket(&self, subject: &str, description: &str) -> Result<()> {
+        self.wait_for(Locator::Css("[data-testid=new-ticket-tab]"))
+            .await?
+            .click()
+            .await?;
+        self.wait_for(Locator::Css(
+            "[data-testid=category] option[value=technical]",
+        ))
+        .await?;
+        self.client
+            .find(Locator::Css("[data-testid=category]"))
+            .await?
+            .select_by_value("technical")
+            .await?;
+        self.client
+            .find(Locator::Css("[data-testid=subject]"))
+            .await?
+            .send_keys(subject)
+            .await?;
+        self.client
+            .find(Locator::Css("[data-testid=description]"))
+            .await?
+            .send_keys(description)
+            .await?;
+        self.client
+            .find(Locator::Css("[data-testid=submit]"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// The `data-ticket-id` of the list item whose subject is `subject`.
+    pub async fn ticket_id(&self, subject: &str) -> Result<String> {
+        let script = format!(
+            "return [...document.querySelectorAll('[data-testid=ticket-item]')]
+                .filter(e => e.querySelector('[data-testid=ticket-subject]').textContent === {subject:?})
+                .map(e => e.dataset.ticketId)[0] || null;"
+        );
+        let started = Instant::now();
+        loop {
+            if let serde_json::Value::String(id) = self.client.execute(&script, vec![]).await? {
+                return Ok(id);
+            }
+            if started.elapsed() > PATIENCE {
+                bail!("no ticket titled {subject:?} in the list");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a screenshot under target/e2e-screenshots (for looking at, not asserting).
+    pub async fn screenshot(&self, name: &str) {
+        if let Ok(png) = self.client.screenshot().await {
+            let dir = stufe_dir().join("target/e2e-screenshots");
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        }
+    }
+}
+
+fn stufe_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}

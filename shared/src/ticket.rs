@@ -106,7 +106,7 @@ pub struct Tier(u8);
 impl Tier {
     pub const ONE: Tier = Tier(1);
     pub fn new(tier: i64) -> Option<Tier> {
-        (1..=3).contains(&tier).then(|| Tier(tier as u8))
+        (1..=3).contains(&tier).then_some(Tier(tier as u8))
     }
     pub fn get(self) -> u8 {
         self.0

@@ -104,7 +104,7 @@ fn check_creation(role: Role, t: &Ticket, rules: &SiteRules) -> Result<(), Rejec
     if role != Role::Customer {
         return reject("tickets are created by customers");
     }
-    if !rules.categories.iter().any(|c| *c == t.category) {
+    if !rules.categories.contains(&t.category) {
         return reject(format!("unknown category {:?}", t.category));
     }
     if t.status != Status::New || t.tier != Tier::ONE || t.priority != Priority::Normal {

@@ -137,7 +137,6 @@ pub fn start() {
             retry_ms: 500,
         })
     });
-    leptos::task::spawn_local(load_config(site, ui, browser_lang));
     connect();
     let on_online = Closure::<dyn FnMut()>::new(|| {
         if with_controller(|c| c.socket.is_none()).unwrap_or(false) {
@@ -150,6 +149,8 @@ pub fn start() {
         provide_context(ui);
         view! { <App/> }
     });
+    // Only after mounting: mounting sets up the executor that runs futures.
+    leptos::task::spawn_local(load_config(site, ui, browser_lang));
 }
 
 async fn load_config(site: String, ui: Ui, browser_lang: Option<Lang>) {

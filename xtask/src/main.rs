@@ -95,6 +95,7 @@ fn test(root: &Path) -> Result<()> {
         Ok(())
     };
     step("cargo fmt --check", &mut || {
+        tools::ensure_components()?;
         run_cmd(cargo().args(["fmt", "--all", "--check"]))
     })?;
     step("clippy (native, all targets)", &mut || {

@@ -9,6 +9,19 @@ use anyhow::{bail, Context, Result};
 
 use crate::run_cmd;
 
+/// rustfmt and clippy, which a minimal toolchain may lack.
+pub fn ensure_components() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["component", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add rustfmt and clippy")?;
+    let list = String::from_utf8_lossy(&installed.stdout);
+    if !list.contains("rustfmt") || !list.contains("clippy") {
+        run_cmd(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
+    }
+    Ok(())
+}
+
 pub fn ensure_wasm_target() -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])

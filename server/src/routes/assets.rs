@@ -1,6 +1,7 @@
 //! The widget's static files, built by `cargo xtask build` into the site dir:
 //! `/widget.js` (the loader; short cache, it is the URL site owners paste) and
-//! `/w/*` (frame page, hashed JS glue, wasm, CSS; hashed names cache forever).
+//! `/w/*` (frame page and service worker, always revalidated; hashed JS glue,
+//! wasm and CSS, cached forever).
 //! Pre-compressed `.br` and `.gz` siblings are served with `Content-Encoding`.
 
 use std::path::Path;
@@ -31,7 +32,8 @@ async fn cache_headers(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
     if response.status().is_success() {
-        let policy = if path.starts_with("/w/") && !path.ends_with(".html") {
+        let revalidate = path.ends_with(".html") || path == "/w/sw.js";
+        let policy = if path.starts_with("/w/") && !revalidate {
             "public, max-age=31536000, immutable"
         } else if path == "/widget.js" {
             "public, max-age=300"

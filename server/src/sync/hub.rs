@@ -78,6 +78,15 @@ struct TicketState {
     stored: bool,
 }
 
+/// Who sent a sync message, and under which site's rules it is checked.
+#[derive(Clone, Copy)]
+pub struct Sender<'a> {
+    pub id: SubscriberId,
+    pub role: Role,
+    pub site: &'a SiteKey,
+    pub config: &'a SiteConfig,
+}
+
 /// What applying a sync message did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Received {
@@ -142,12 +151,15 @@ impl Hub {
         &self,
         entry: &TicketEntry,
         peer: &mut sync::State,
-        role: Role,
-        site: &SiteKey,
-        config: &SiteConfig,
+        sender: &Sender<'_>,
         message: &[u8],
-        origin: SubscriberId,
     ) -> Result<Received, HubError> {
+        let Sender {
+            id: origin,
+            role,
+            site,
+            config,
+        } = *sender;
         let message = sync::Message::decode(message)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
         let mut st = entry.state.lock().await;

@@ -18,7 +18,7 @@ use stufe_shared::{DocId, SiteKey, TicketId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::hub::{Hub, HubError, Received, SubscriberId, TicketEntry};
+use super::hub::{Hub, HubError, Received, Sender, SubscriberId, TicketEntry};
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const DEAD_AFTER: Duration = Duration::from_secs(60);
@@ -272,18 +272,16 @@ impl Session {
                 )
                 .await;
         };
-        let ctx = &self.ctx;
-        let result = ctx
+        let sender = Sender {
+            id: self.id,
+            role: self.ctx.role,
+            site: &self.ctx.site,
+            config: &self.ctx.config,
+        };
+        let result = self
+            .ctx
             .hub
-            .receive(
-                &open.entry,
-                &mut open.peer,
-                ctx.role,
-                &ctx.site,
-                &ctx.config,
-                &frame.message,
-                self.id,
-            )
+            .receive(&open.entry, &mut open.peer, &sender, &frame.message)
             .await;
         match result {
             Ok(Received::NothingNew) => self.push(id).await,

@@ -238,10 +238,7 @@ mod tests {
                                 replies.push(serde_json::to_string(&ack).unwrap());
                             }
                             if let Some(m) = self.doc.sync().generate_sync_message(&mut self.peer) {
-                                let id = match frame.doc {
-                                    DocId::Ticket(id) => id,
-                                };
-                                to_client.push(encode_sync_frame(&DocId::Ticket(id), &m.encode()));
+                                to_client.push(encode_sync_frame(&frame.doc, &m.encode()));
                             }
                         }
                     }

@@ -1,0 +1,223 @@
+//! End-to-end: headless Chromium on a host page that embeds the real script
+//! tag, the real widget (wasm) in its iframe, the real server and SQLite file.
+//! Organised by what the customer does.
+
+use anyhow::Result;
+use fantoccini::Locator;
+use reqwest::Method;
+use stufe_e2e::{Browser, HostSite, Stufe};
+
+/// Tickets the customer created (the seeded demo ticket excluded).
+async fn tickets_titled(stufe: &Stufe, subject: &str) -> Result<Vec<serde_json::Value>> {
+    let all = stufe.staff_get("/api/staff/tickets").await?;
+    Ok(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["subject"] == subject)
+        .cloned()
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&stufe.demo_url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Printer offline", "It blinks red since this morning.")
+            .await?;
+        let id = browser.ticket_id("Printer offline").await?;
+        // Delivered and acknowledged: the "waiting to send" badge goes away.
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        let stored = tickets_titled(&stufe, "Printer offline").await?;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0]["id"], id.as_str());
+        assert_eq!(stored[0]["status"], "new");
+        browser.screenshot("1-submitted").await;
+
+        // Staff change status and tier: the open widget shows it without reload.
+        let path = format!("/api/staff/tickets/{id}");
+        stufe
+            .staff_send(
+                Method::PATCH,
+                &path,
+                serde_json::json!({ "status": "pending", "tier": 2 }),
+            )
+            .await?;
+        let item = format!("[data-ticket-id='{id}']");
+        browser
+            .wait_for(Locator::Css(&format!(
+                "{item} [data-testid=ticket-status][data-status=pending]"
+            )))
+            .await?;
+        let tier = browser
+            .client
+            .find(Locator::Css(&format!("{item} [data-testid=ticket-tier]")))
+            .await?;
+        assert_eq!(tier.text().await?, "Level 2");
+
+        // Staff reply arrives live in the thread; the customer answers.
+        browser
+            .client
+            .find(Locator::Css(&item))
+            .await?
+            .click()
+            .await?;
+        stufe
+            .staff_send(
+                Method::POST,
+                &format!("{path}/messages"),
+                serde_json::json!({ "body": "Please restart it." }),
+            )
+            .await?;
+        let staff_message = browser
+            .wait_for(Locator::Css(
+                "[data-testid=message][data-author=staff] .text",
+            ))
+            .await?;
+        assert_eq!(staff_message.text().await?, "Please restart it.");
+        browser
+            .client
+            .find(Locator::Css("[data-testid=reply-body]"))
+            .await?
+            .send_keys("Restarted, still red.")
+            .await?;
+        browser
+            .client
+            .find(Locator::Css("[data-testid=reply-send]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=message][data-author=customer]"))
+            .await?;
+        browser.wait_gone("[data-testid=message-waiting]").await?;
+        let ticket = stufe.staff_get(&path).await?;
+        let messages = ticket["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[1]["body"], "Restarted, still red.");
+        assert_eq!(messages[1]["author"], "customer");
+        browser.screenshot("2-thread").await;
+
+        // A reload keeps "My tickets".
+        browser.client.refresh().await?;
+        browser.open_widget().await?;
+        browser
+            .wait_for(Locator::Css(&format!(
+                "{item} [data-testid=ticket-status][data-status=pending]"
+            )))
+            .await?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        browser.screenshot("failed-live").await;
+    }
+    browser.quit().await?;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()> {
+    let mut stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Login fails", "The password reset mail never comes.")
+            .await?;
+        let first = browser.ticket_id("Login fails").await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        // The widget's offline cache is in place once its service worker controls the frame.
+        browser
+            .wait_script("return navigator.serviceWorker.controller !== null;")
+            .await?;
+
+        stufe.stop().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=connection][data-online=false]"))
+            .await?;
+
+        // Offline: a new ticket and a reply to the first one are queued.
+        browser
+            .submit_ticket("Invoice missing", "I did not get an invoice for order 17.")
+            .await?;
+        let second = browser.ticket_id("Invoice missing").await?;
+        browser
+            .wait_for(Locator::Css(&format!(
+                "[data-ticket-id='{second}'] [data-testid=ticket-waiting]"
+            )))
+            .await?;
+        browser
+            .client
+            .find(Locator::Css(&format!("[data-ticket-id='{first}']")))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=reply-body]"))
+            .await?
+            .send_keys("Any news?")
+            .await?;
+        browser
+            .client
+            .find(Locator::Css("[data-testid=reply-send]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=message-waiting]"))
+            .await?;
+        browser.screenshot("3-offline").await;
+
+        // A reload while the server is still down keeps everything queued.
+        browser.client.refresh().await?;
+        browser.open_widget().await?;
+        browser
+            .wait_for(Locator::Css(&format!(
+                "[data-ticket-id='{second}'] [data-testid=ticket-waiting]"
+            )))
+            .await?;
+
+        // The server comes back: the widget reconnects and delivers, once.
+        stufe.restart().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=connection][data-online=true]"))
+            .await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        let delivered = tickets_titled(&stufe, "Invoice missing").await?;
+        assert_eq!(
+            delivered.len(),
+            1,
+            "the offline ticket arrived exactly once"
+        );
+        assert_eq!(delivered[0]["id"], second.as_str());
+        assert_eq!(tickets_titled(&stufe, "Login fails").await?.len(), 1);
+        let thread = stufe
+            .staff_get(&format!("/api/staff/tickets/{first}"))
+            .await?;
+        let bodies: Vec<&str> = thread["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            bodies,
+            ["Any news?"],
+            "the offline reply arrived exactly once"
+        );
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        browser.screenshot("failed-offline").await;
+    }
+    browser.quit().await?;
+    result
+}
