@@ -5,6 +5,7 @@
 //!
 //! - [`config`]: `STUFE_*` environment settings.
 //! - [`storage`]: the [`storage::Storage`] trait and its SQLite implementation.
+//! - [`kb`]: knowledge-base articles: Markdown rendering, search queries.
 //! - [`sync`]: the sync hub (validation by role, commit, fan-out) and WebSocket sessions.
 //! - [`routes`]: HTTP routes, one module per area.
 //! - [`seed`]: demo data for a fresh database.
@@ -13,6 +14,7 @@
 
 pub mod config;
 pub mod error;
+pub mod kb;
 pub mod routes;
 pub mod seed;
 pub mod storage;

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use stufe_shared::site::SiteConfig;
+
+use crate::kb::article::{Article, ArticleWrite, KbEvent, QueryCount, SearchHit};
 use stufe_shared::{SiteKey, TicketId};
 
 pub use sqlite::SqliteStorage;
@@ -94,6 +96,26 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<StaffMember, StorageError>;
     /// True when no site exists yet (a fresh database to seed).
     fn is_empty(&self) -> Result<bool, StorageError>;
+
+    /// Publishes articles (new, or new versions) and indexes them, all in one
+    /// transaction; returns each article's new version.
+    fn publish_articles(&self, writes: &[ArticleWrite<'_>]) -> Result<Vec<u32>, StorageError>;
+    /// Takes an article out of the knowledge base and the index; false if it was not published.
+    fn unpublish_article(&self, site: &str, id: &str) -> Result<bool, StorageError>;
+    /// A published article.
+    fn article(&self, site: &str, id: &str) -> Result<Option<Article>, StorageError>;
+    /// Ranked full-text search over a site's published articles in one locale.
+    /// `expression` comes from [`crate::kb::query::match_expression`].
+    fn search_articles(
+        &self,
+        site: &str,
+        locale: &str,
+        expression: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, StorageError>;
+    fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError>;
+    /// The most frequent searches, or only those that found nothing.
+    fn top_searches(&self, site: &str, zero_results_only: bool, limit: u32) -> Result<Vec<QueryCount>, StorageError>;
 }
 
 /// Runs a storage call on the blocking pool.

@@ -8,6 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::{SiteKey, TicketId};
 
+use crate::kb::article::{Article, ArticleWrite, KbEvent, QueryCount, SearchHit};
+use crate::kb::query::fold;
 use super::{
     StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary, TicketWrite,
 };
@@ -40,7 +42,76 @@ CREATE TABLE IF NOT EXISTS tickets (
     message_count      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tickets_by_queue ON tickets (site, status, tier, created_at);
+CREATE TABLE IF NOT EXISTS articles (
+    site           TEXT NOT NULL REFERENCES sites(key),
+    id             TEXT NOT NULL,
+    locale         TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    markdown       TEXT NOT NULL,
+    html           TEXT NOT NULL,
+    category       TEXT NOT NULL,
+    tags_json      TEXT NOT NULL,
+    sources_json   TEXT NOT NULL,
+    version        INTEGER NOT NULL,
+    published      INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    PRIMARY KEY (site, id)
+);
+-- Only published articles are in the index. `scope` is one token (hex of the
+-- site key, 'x', locale) that every query must match, so one index serves all
+-- sites and locales. Text is folded (ß -> ss) before it is written; the
+-- tokenizer folds case and diacritics; prefix indexes keep 2- and 3-letter
+-- prefix queries fast.
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    scope, title, body, tags,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+CREATE TABLE IF NOT EXISTS kb_events (
+    id       INTEGER PRIMARY KEY,
+    site     TEXT NOT NULL,
+    kind     TEXT NOT NULL CHECK (kind IN ('search', 'article_view', 'helpful', 'deflection')),
+    query    TEXT,
+    results  INTEGER,
+    article  TEXT,
+    helpful  INTEGER,
+    at       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kb_events_by_kind ON kb_events (site, kind, query);
 ";
+
+/// Title matches weigh ten times body matches; tags four times.
+const RANK: &str = "INSERT INTO articles_fts(articles_fts, rank) VALUES ('rank', 'bm25(0.0, 10.0, 1.0, 4.0)')";
+
+fn scope(site: &str, locale: &str) -> String {
+    format!("{}x{locale}", hex::encode(site))
+}
+
+/// Escapes the snippet and turns the \x01/\x02 match markers into `<mark>`.
+fn snippet_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        match c {
+            '\u{1}' => out.push_str("<mark>"),
+            '\u{2}' => out.push_str("</mark>"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
 
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
@@ -55,6 +126,7 @@ impl SqliteStorage {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute(RANK, [])?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -221,5 +293,164 @@ impl Storage for SqliteStorage {
             .conn()
             .query_row("SELECT COUNT(*) FROM sites", [], |row| row.get(0))?;
         Ok(sites == 0)
+    }
+
+    fn publish_articles(&self, writes: &[ArticleWrite<'_>]) -> Result<Vec<u32>, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut versions = Vec::with_capacity(writes.len());
+        for w in writes {
+            let a = w.article;
+            let previous: Option<(i64, u32)> = tx
+                .query_row(
+                    "SELECT rowid, version FROM articles WHERE site = ?1 AND id = ?2",
+                    params![a.site, a.id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let version = previous.map_or(1, |(_, v)| v + 1);
+            let rowid: i64 = tx.query_row(
+                "INSERT INTO articles (site, id, locale, title, markdown, html, category, tags_json,
+                                       sources_json, version, published, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11)
+                 ON CONFLICT (site, id) DO UPDATE SET
+                    locale = excluded.locale, title = excluded.title, markdown = excluded.markdown,
+                    html = excluded.html, category = excluded.category, tags_json = excluded.tags_json,
+                    sources_json = excluded.sources_json, version = excluded.version, published = 1,
+                    updated_at = excluded.updated_at
+                 RETURNING rowid",
+                params![
+                    a.site,
+                    a.id,
+                    a.locale,
+                    a.title,
+                    w.markdown,
+                    a.html,
+                    a.category,
+                    json_list(&a.tags),
+                    json_list(&a.source_tickets),
+                    version,
+                    a.updated_at,
+                ],
+                |row| row.get(0),
+            )?;
+            tx.execute("DELETE FROM articles_fts WHERE rowid = ?1", [rowid])?;
+            tx.execute(
+                "INSERT INTO articles_fts (rowid, scope, title, body, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    rowid,
+                    scope(&a.site, &a.locale),
+                    fold(&a.title),
+                    fold(w.plain_text),
+                    fold(&a.tags.join(" ")),
+                ],
+            )?;
+            versions.push(version);
+        }
+        tx.commit()?;
+        Ok(versions)
+    }
+
+    fn unpublish_article(&self, site: &str, id: &str) -> Result<bool, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let rowid: Option<i64> = tx
+            .query_row(
+                "UPDATE articles SET published = 0 WHERE site = ?1 AND id = ?2 AND published = 1 RETURNING rowid",
+                params![site, id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(rowid) = rowid {
+            tx.execute("DELETE FROM articles_fts WHERE rowid = ?1", [rowid])?;
+        }
+        tx.commit()?;
+        Ok(rowid.is_some())
+    }
+
+    fn article(&self, site: &str, id: &str) -> Result<Option<Article>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT site, id, locale, title, html, category, tags_json, sources_json, version, updated_at
+                 FROM articles WHERE site = ?1 AND id = ?2 AND published = 1",
+                params![site, id],
+                |row| {
+                    Ok(Article {
+                        site: row.get(0)?,
+                        id: row.get(1)?,
+                        locale: row.get(2)?,
+                        title: row.get(3)?,
+                        html: row.get(4)?,
+                        category: row.get(5)?,
+                        tags: parse_list(&row.get::<_, String>(6)?),
+                        source_tickets: parse_list(&row.get::<_, String>(7)?),
+                        version: row.get(8)?,
+                        updated_at: row.get(9)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn search_articles(
+        &self,
+        site: &str,
+        locale: &str,
+        expression: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, StorageError> {
+        let query = format!("scope : \"{}\" AND ({expression})", scope(site, locale));
+        let conn = self.conn();
+        // Rank and limit inside the FTS table first, then join the few hits.
+        let mut stmt = conn.prepare_cached(
+            "WITH hits AS (
+                 SELECT rowid, rank, snippet(articles_fts, 2, char(1), char(2), '…', 16) AS snippet
+                 FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY rank LIMIT ?2
+             )
+             SELECT a.id, a.title, a.category, hits.snippet
+             FROM hits JOIN articles a ON a.rowid = hits.rowid
+             ORDER BY hits.rank",
+        )?;
+        let rows = stmt.query_map(params![query, limit], |row| {
+            Ok(SearchHit {
+                id: row.get(0)?,
+                title: row.get(1)?,
+                category: row.get(2)?,
+                snippet: snippet_html(&row.get::<_, String>(3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError> {
+        let (kind, query, results, article, helpful) = match event {
+            KbEvent::Search { query, results } => ("search", Some(query.as_str()), Some(*results), None, None),
+            KbEvent::ArticleView { article } => ("article_view", None, None, Some(article.as_str()), None),
+            KbEvent::Helpful { article, helpful } => ("helpful", None, None, Some(article.as_str()), Some(*helpful)),
+            KbEvent::Deflection { article } => ("deflection", None, None, Some(article.as_str()), None),
+        };
+        self.conn().execute(
+            "INSERT INTO kb_events (site, kind, query, results, article, helpful, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![site, kind, query, results, article, helpful, at],
+        )?;
+        Ok(())
+    }
+
+    fn top_searches(&self, site: &str, zero_results_only: bool, limit: u32) -> Result<Vec<QueryCount>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT query, COUNT(*) AS n FROM kb_events
+             WHERE site = ?1 AND kind = 'search' AND (?2 = 0 OR results = 0)
+             GROUP BY query ORDER BY n DESC, query LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![site, zero_results_only, limit], |row| {
+            Ok(QueryCount {
+                query: row.get(0)?,
+                count: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
