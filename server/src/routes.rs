@@ -2,6 +2,7 @@
 
 mod assets;
 mod demo;
+mod kb;
 mod sites;
 mod staff;
 mod ws;
@@ -15,6 +16,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ws::router())
         .merge(sites::router())
         .merge(staff::router())
+        .merge(kb::router())
         .merge(demo::router())
         .merge(assets::router(&state.config.site_dir))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -115,7 +115,12 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Vec<SearchHit>, StorageError>;
     fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError>;
     /// The most frequent searches, or only those that found nothing.
-    fn top_searches(&self, site: &str, zero_results_only: bool, limit: u32) -> Result<Vec<QueryCount>, StorageError>;
+    fn top_searches(
+        &self,
+        site: &str,
+        zero_results_only: bool,
+        limit: u32,
+    ) -> Result<Vec<QueryCount>, StorageError>;
 }
 
 /// Runs a storage call on the blocking pool.

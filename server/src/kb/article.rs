@@ -18,7 +18,8 @@ impl FromStr for ArticleId {
     fn from_str(s: &str) -> Result<Self, BadArticleId> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         ok.then(|| Self(s.to_owned())).ok_or(BadArticleId)
     }
 }
@@ -67,7 +68,10 @@ impl ArticleSubmission {
         if self.body.trim().is_empty() || self.body.len() > 200_000 {
             return Err("the body must have 1-200,000 bytes".into());
         }
-        if self.category.trim().is_empty() || self.tags.len() > 20 || self.tags.iter().any(|t| t.len() > 50) {
+        if self.category.trim().is_empty()
+            || self.tags.len() > 20
+            || self.tags.iter().any(|t| t.len() > 50)
+        {
             return Err("a category is required; at most 20 tags of up to 50 bytes".into());
         }
         if self.source_tickets.len() > 100 {
@@ -114,11 +118,21 @@ pub struct SearchHit {
 /// A KB event, recorded for the insights staff see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KbEvent {
-    Search { query: String, results: u32 },
-    ArticleView { article: String },
-    Helpful { article: String, helpful: bool },
+    Search {
+        query: String,
+        results: u32,
+    },
+    ArticleView {
+        article: String,
+    },
+    Helpful {
+        article: String,
+        helpful: bool,
+    },
     /// An article was read and the widget closed without a ticket.
-    Deflection { article: String },
+    Deflection {
+        article: String,
+    },
 }
 
 /// How often a query was searched.

@@ -35,7 +35,8 @@ mod tests {
 
     #[test]
     fn markdown_renders() {
-        let html = to_safe_html("# Returns\n\nSend it **back** within [30 days](https://example.com/r).");
+        let html =
+            to_safe_html("# Returns\n\nSend it **back** within [30 days](https://example.com/r).");
         assert!(html.contains("<h1>Returns</h1>"));
         assert!(html.contains("<strong>back</strong>"));
         assert!(html.contains(r#"href="https://example.com/r""#));

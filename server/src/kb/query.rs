@@ -38,7 +38,10 @@ pub fn match_expression(input: &str) -> Option<String> {
 
 /// Normalises a query for counting it in the insights.
 pub fn normalise_for_insights(input: &str) -> String {
-    fold(&input.to_lowercase()).split_whitespace().collect::<Vec<_>>().join(" ")
+    fold(&input.to_lowercase())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -48,20 +51,29 @@ mod tests {
     #[test]
     fn the_last_word_is_a_prefix_while_typing() {
         assert_eq!(match_expression("Rückg").as_deref(), Some("\"rückg\"*"));
-        assert_eq!(match_expression("return pol").as_deref(), Some("\"return\" \"pol\"*"));
+        assert_eq!(
+            match_expression("return pol").as_deref(),
+            Some("\"return\" \"pol\"*")
+        );
         assert_eq!(match_expression("return ").as_deref(), Some("\"return\""));
         assert_eq!(match_expression("a").as_deref(), Some("\"a\""));
     }
 
     #[test]
     fn fts_syntax_and_punctuation_are_not_passed_through() {
-        assert_eq!(match_expression("NEAR(x\" OR *").as_deref(), Some("\"near\" \"x\" \"or\"*"));
+        assert_eq!(
+            match_expression("NEAR(x\" OR *").as_deref(),
+            Some("\"near\" \"x\" \"or\"*")
+        );
         assert_eq!(match_expression("  !! ").as_deref(), None);
     }
 
     #[test]
     fn sharp_s_folds_to_ss() {
         assert_eq!(match_expression("Straße").as_deref(), Some("\"strasse\"*"));
-        assert_eq!(normalise_for_insights("  Große  Rückgabe "), "grosse rückgabe");
+        assert_eq!(
+            normalise_for_insights("  Große  Rückgabe "),
+            "grosse rückgabe"
+        );
     }
 }

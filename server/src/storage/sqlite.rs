@@ -8,11 +8,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::{SiteKey, TicketId};
 
-use crate::kb::article::{Article, ArticleWrite, KbEvent, QueryCount, SearchHit};
-use crate::kb::query::fold;
 use super::{
     StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary, TicketWrite,
 };
+use crate::kb::article::{Article, ArticleWrite, KbEvent, QueryCount, SearchHit};
+use crate::kb::query::fold;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sites (
@@ -81,7 +81,8 @@ CREATE INDEX IF NOT EXISTS kb_events_by_kind ON kb_events (site, kind, query);
 ";
 
 /// Title matches weigh ten times body matches; tags four times.
-const RANK: &str = "INSERT INTO articles_fts(articles_fts, rank) VALUES ('rank', 'bm25(0.0, 10.0, 1.0, 4.0)')";
+const RANK: &str =
+    "INSERT INTO articles_fts(articles_fts, rank) VALUES ('rank', 'bm25(0.0, 10.0, 1.0, 4.0)')";
 
 fn scope(site: &str, locale: &str) -> String {
     format!("{}x{locale}", hex::encode(site))
@@ -425,10 +426,22 @@ impl Storage for SqliteStorage {
 
     fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError> {
         let (kind, query, results, article, helpful) = match event {
-            KbEvent::Search { query, results } => ("search", Some(query.as_str()), Some(*results), None, None),
-            KbEvent::ArticleView { article } => ("article_view", None, None, Some(article.as_str()), None),
-            KbEvent::Helpful { article, helpful } => ("helpful", None, None, Some(article.as_str()), Some(*helpful)),
-            KbEvent::Deflection { article } => ("deflection", None, None, Some(article.as_str()), None),
+            KbEvent::Search { query, results } => {
+                ("search", Some(query.as_str()), Some(*results), None, None)
+            }
+            KbEvent::ArticleView { article } => {
+                ("article_view", None, None, Some(article.as_str()), None)
+            }
+            KbEvent::Helpful { article, helpful } => (
+                "helpful",
+                None,
+                None,
+                Some(article.as_str()),
+                Some(*helpful),
+            ),
+            KbEvent::Deflection { article } => {
+                ("deflection", None, None, Some(article.as_str()), None)
+            }
         };
         self.conn().execute(
             "INSERT INTO kb_events (site, kind, query, results, article, helpful, at)
@@ -438,7 +451,12 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    fn top_searches(&self, site: &str, zero_results_only: bool, limit: u32) -> Result<Vec<QueryCount>, StorageError> {
+    fn top_searches(
+        &self,
+        site: &str,
+        zero_results_only: bool,
+        limit: u32,
+    ) -> Result<Vec<QueryCount>, StorageError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT query, COUNT(*) AS n FROM kb_events

@@ -1,0 +1,279 @@
+//! Knowledge-base routes. Public (widgets): search, read, "was this helpful?",
+//! deflections. Staff: publish a (new version of an) article, unpublish, and
+//! the search insights (top and zero-result searches).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use stufe_shared::SiteKey;
+
+use super::staff::Staff;
+use crate::error::AppError;
+use crate::kb::article::{
+    Article, ArticleId, ArticleSubmission, ArticleWrite, KbEvent, QueryCount, SearchHit,
+};
+use crate::kb::{markdown, query};
+use crate::storage;
+use crate::sync::hub::now_ms;
+use crate::AppState;
+
+const SEARCH_LIMIT: u32 = 10;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/sites/{site}/search", get(search))
+        .route("/api/sites/{site}/articles/{id}", get(read))
+        .route("/api/sites/{site}/articles/{id}/helpful", post(helpful))
+        .route("/api/sites/{site}/deflections", post(deflection))
+        .route("/api/staff/articles/{id}", put(publish).delete(unpublish))
+        .route("/api/staff/kb/insights", get(insights))
+}
+
+fn site_key(site: &str) -> Result<SiteKey, AppError> {
+    site.parse()
+        .map_err(|_| AppError::not_found("unknown site"))
+}
+
+fn article_id(id: &str) -> Result<ArticleId, AppError> {
+    id.parse()
+        .map_err(|err: crate::kb::article::BadArticleId| AppError::bad_request(err.to_string()))
+}
+
+async fn record(state: &AppState, site: &SiteKey, event: KbEvent) {
+    let site = site.to_string();
+    let result = storage::blocking(&state.storage, move |s| {
+        s.record_kb_event(&site, &event, now_ms())
+    })
+    .await;
+    if let Err(err) = result {
+        // Losing an analytics event must not fail the customer's request.
+        tracing::warn!(cause = %err, "could not record a KB event");
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+    locale: Option<String>,
+    /// Count this search in the insights (the widget sets it once the customer
+    /// pauses typing, so partial words are not counted).
+    #[serde(default)]
+    record: bool,
+}
+
+#[derive(Serialize)]
+struct SearchResults {
+    results: Vec<SearchHit>,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<SearchResults>, AppError> {
+    let key = site_key(&site)?;
+    if q.q.len() > 200 {
+        return Err(AppError::bad_request("a search is at most 200 bytes"));
+    }
+    let lookup = key.clone();
+    let config = storage::blocking(&state.storage, move |s| s.site(&lookup))
+        .await?
+        .ok_or_else(|| AppError::not_found("unknown site"))?;
+    let locale = q.locale.unwrap_or(config.locale);
+    let Some(expression) = query::match_expression(&q.q) else {
+        return Ok(Json(SearchResults {
+            results: Vec::new(),
+        }));
+    };
+    let site_name = key.to_string();
+    let results = storage::blocking(&state.storage, move |s| {
+        s.search_articles(&site_name, &locale, &expression, SEARCH_LIMIT)
+    })
+    .await?;
+    if q.record {
+        let event = KbEvent::Search {
+            query: query::normalise_for_insights(&q.q),
+            results: u32::try_from(results.len()).unwrap_or(u32::MAX),
+        };
+        record(&state, &key, event).await;
+    }
+    Ok(Json(SearchResults { results }))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Json<Article>, AppError> {
+    let key = site_key(&site)?;
+    let id = article_id(&id)?;
+    let (site_name, article) = (key.to_string(), id.to_string());
+    let found = storage::blocking(&state.storage, move |s| s.article(&site_name, &article))
+        .await?
+        .ok_or_else(|| AppError::not_found("no such article"))?;
+    record(
+        &state,
+        &key,
+        KbEvent::ArticleView {
+            article: id.to_string(),
+        },
+    )
+    .await;
+    Ok(Json(found))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vote {
+    helpful: bool,
+}
+
+async fn helpful(
+    State(state): State<AppState>,
+    Path((site, id)): Path<(String, String)>,
+    Json(vote): Json<Vote>,
+) -> Result<StatusCode, AppError> {
+    let key = site_key(&site)?;
+    let id = article_id(&id)?;
+    let event = KbEvent::Helpful {
+        article: id.to_string(),
+        helpful: vote.helpful,
+    };
+    record(&state, &key, event).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deflection {
+    article: String,
+}
+
+async fn deflection(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Json(body): Json<Deflection>,
+) -> Result<StatusCode, AppError> {
+    let key = site_key(&site)?;
+    let id = article_id(&body.article)?;
+    record(
+        &state,
+        &key,
+        KbEvent::Deflection {
+            article: id.to_string(),
+        },
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn require_publisher(member: &crate::storage::StaffMember) -> Result<(), AppError> {
+    if matches!(member.role.as_str(), "tier3" | "admin") {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "only tier-3 staff and admins publish articles",
+        ))
+    }
+}
+
+#[derive(Serialize)]
+struct Published {
+    id: String,
+    version: u32,
+    html: String,
+}
+
+async fn publish(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(submission): Json<ArticleSubmission>,
+) -> Result<Json<Published>, AppError> {
+    require_publisher(&member)?;
+    let id = article_id(&id)?;
+    submission.validate().map_err(AppError::bad_request)?;
+    let key = site_key(&submission.site)?;
+    let lookup = key.clone();
+    storage::blocking(&state.storage, move |s| s.site(&lookup))
+        .await?
+        .ok_or_else(|| AppError::not_found("unknown site"))?;
+    let article = Article {
+        id: id.to_string(),
+        site: key.to_string(),
+        locale: submission.locale,
+        title: submission.title.trim().to_owned(),
+        html: markdown::to_safe_html(&submission.body),
+        category: submission.category,
+        tags: submission.tags,
+        source_tickets: submission.source_tickets,
+        version: 0,
+        updated_at: now_ms(),
+    };
+    let plain_text = markdown::to_plain_text(&submission.body);
+    let markdown = submission.body;
+    let stored = article.clone();
+    let versions = storage::blocking(&state.storage, move |s| {
+        s.publish_articles(&[ArticleWrite {
+            article: &stored,
+            markdown: &markdown,
+            plain_text: &plain_text,
+        }])
+    })
+    .await?;
+    tracing::info!(article = %id, by = member.id, "article published");
+    Ok(Json(Published {
+        id: article.id,
+        version: versions.first().copied().unwrap_or(1),
+        html: article.html,
+    }))
+}
+
+#[derive(Deserialize)]
+struct SiteParam {
+    site: String,
+}
+
+async fn unpublish(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(param): Query<SiteParam>,
+) -> Result<StatusCode, AppError> {
+    require_publisher(&member)?;
+    let id = article_id(&id)?;
+    let site = site_key(&param.site)?.to_string();
+    let removed = storage::blocking(&state.storage, move |s| {
+        s.unpublish_article(&site, id.as_str())
+    })
+    .await?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::not_found("no such published article"))
+    }
+}
+
+#[derive(Serialize)]
+struct Insights {
+    top_searches: Vec<QueryCount>,
+    zero_result_searches: Vec<QueryCount>,
+}
+
+async fn insights(
+    _: Staff,
+    State(state): State<AppState>,
+    Query(param): Query<SiteParam>,
+) -> Result<Json<Insights>, AppError> {
+    let site = site_key(&param.site)?.to_string();
+    let insights = storage::blocking(&state.storage, move |s| {
+        Ok(Insights {
+            top_searches: s.top_searches(&site, false, 20)?,
+            zero_result_searches: s.top_searches(&site, true, 20)?,
+        })
+    })
+    .await?;
+    Ok(Json(insights))
+}

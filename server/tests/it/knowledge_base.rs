@@ -1,0 +1,346 @@
+//! The knowledge base over HTTP: publishing, search (ranking, German folding,
+//! prefixes), sanitising, who may publish, and the insights.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use stufe_server::storage::{SqliteStorage, Storage};
+use stufe_server::sync::hub::token_hash;
+
+use crate::helpers::*;
+
+const TIER1_TOKEN: &str = "tier1-token";
+
+fn staff_client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn publish_as(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    locale: &str,
+    title: &str,
+    body: &str,
+) -> reqwest::Response {
+    staff_client()
+        .put(app.url(&format!("/api/staff/articles/{id}")))
+        .bearer_auth(token)
+        .json(&json!({ "site": "demo", "locale": locale, "title": title, "body": body, "category": "general" }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn publish(app: &TestApp, id: &str, locale: &str, title: &str, body: &str) {
+    let response = publish_as(app, STAFF_TOKEN, id, locale, title, body).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
+/// Ids of the hits for `q`, best first.
+async fn search(app: &TestApp, locale: &str, q: &str) -> Vec<String> {
+    let url = app.url("/api/sites/demo/search");
+    let response = reqwest::Client::new()
+        .get(url)
+        .query(&[("q", q), ("locale", locale), ("record", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn published_articles_are_found_and_unpublished_ones_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "reset-password",
+        "en",
+        "Reset your password",
+        "Open *Settings* and choose **Reset**.",
+    )
+    .await;
+    assert_eq!(search(&app, "en", "password").await, ["reset-password"]);
+    assert!(
+        search(&app, "de", "password").await.is_empty(),
+        "other locales are separate"
+    );
+
+    let article: Value = reqwest::get(app.url("/api/sites/demo/articles/reset-password"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(article["title"], "Reset your password");
+    assert!(article["html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>Reset</strong>"));
+    assert_eq!(article["version"], 1);
+
+    publish(
+        &app,
+        "reset-password",
+        "en",
+        "Reset your password",
+        "Use the link *Forgot password*.",
+    )
+    .await;
+    let article: Value = reqwest::get(app.url("/api/sites/demo/articles/reset-password"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        article["version"], 2,
+        "publishing again makes a new version"
+    );
+    assert!(
+        search(&app, "en", "settings").await.is_empty(),
+        "the old text left the index"
+    );
+    assert_eq!(search(&app, "en", "forgot").await, ["reset-password"]);
+
+    let response = staff_client()
+        .delete(app.url("/api/staff/articles/reset-password?site=demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(search(&app, "en", "password").await.is_empty());
+    let gone = reqwest::get(app.url("/api/sites/demo/articles/reset-password"))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_title_match_ranks_above_a_body_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "body-mention",
+        "en",
+        "Shipping times",
+        "Parcels with a warranty card ship in two days.",
+    )
+    .await;
+    publish(
+        &app,
+        "title-match",
+        "en",
+        "Warranty",
+        "What the guarantee covers and for how long.",
+    )
+    .await;
+    assert_eq!(
+        search(&app, "en", "warranty").await,
+        ["title-match", "body-mention"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn german_search_folds_umlauts_and_sharp_s_and_matches_prefixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "rueckgabe",
+        "de",
+        "Rückgabe",
+        "So senden Sie Ihre Bestellung zurück.",
+    )
+    .await;
+    publish(
+        &app,
+        "lieferung",
+        "de",
+        "Lieferung",
+        "Wir liefern in jede Straße Deutschlands.",
+    )
+    .await;
+    assert_eq!(search(&app, "de", "ruckgabe").await, ["rueckgabe"]);
+    assert_eq!(search(&app, "de", "rückg").await, ["rueckgabe"]);
+    assert_eq!(search(&app, "de", "RÜCKGABE").await, ["rueckgabe"]);
+    assert_eq!(search(&app, "de", "strasse").await, ["lieferung"]);
+    assert_eq!(search(&app, "de", "Straße").await, ["lieferung"]);
+    assert!(
+        search(&app, "de", "r").await.is_empty(),
+        "one letter is not a prefix search"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn snippets_highlight_matches_and_escape_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "tags",
+        "en",
+        "Tags",
+        "Type <b>bold</b> literally; the warranty stays.",
+    )
+    .await;
+    let body: Value = reqwest::Client::new()
+        .get(app.url("/api/sites/demo/search"))
+        .query(&[("q", "warranty"), ("locale", "en")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let snippet = body["results"][0]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<mark>warranty</mark>"), "{snippet}");
+    assert!(!snippet.contains("<b>"), "{snippet}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_markdown_comes_out_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let corpus = [
+        "<script>alert(1)</script>",
+        "[click](javascript:alert(1))",
+        "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
+        "<img src=x onerror=alert(1)>",
+        "<div onmouseover=\"alert(1)\">hover</div>",
+        "<svg onload=alert(1)><circle/></svg>",
+        "<iframe src=\"https://evil.example\"></iframe>",
+        "<style>body{display:none}</style>",
+        "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">d</a>",
+        "![x](javascript:alert(1))",
+    ];
+    let body = corpus.join("\n\n");
+    let response = publish_as(&app, STAFF_TOKEN, "hostile", "en", "Hostile", &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let article: Value = reqwest::get(app.url("/api/sites/demo/articles/hostile"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let html = article["html"].as_str().unwrap().to_lowercase();
+    for forbidden in [
+        "<script",
+        "javascript:",
+        "onerror",
+        "onmouseover",
+        "onload",
+        "<svg",
+        "<iframe",
+        "<style",
+        "data:text",
+    ] {
+        assert!(!html.contains(forbidden), "{forbidden} survived in {html}");
+    }
+    assert!(html.contains("hover"), "harmless text is kept");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tier_one_staff_cannot_publish_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    SqliteStorage::open(&dir.path().join("stufe.sqlite"))
+        .unwrap()
+        .add_staff("Tia", "tier1", &token_hash(TIER1_TOKEN))
+        .unwrap();
+    let response = publish_as(
+        &app,
+        TIER1_TOKEN,
+        "secret",
+        "en",
+        "Internal discount codes",
+        "All of them.",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(search(&app, "en", "discount").await.is_empty());
+    let missing = reqwest::get(app.url("/api/sites/demo/articles/secret"))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    publish(
+        &app,
+        "public",
+        "en",
+        "Opening hours",
+        "We are open nine to five.",
+    )
+    .await;
+    let unpublish = staff_client()
+        .delete(app.url("/api/staff/articles/public?site=demo"))
+        .bearer_auth(TIER1_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unpublish.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        search(&app, "en", "opening").await,
+        ["public"],
+        "still published"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn insights_list_top_and_zero_result_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "invoice",
+        "en",
+        "Invoices",
+        "Download invoices from your account.",
+    )
+    .await;
+    search(&app, "en", "invoice").await;
+    search(&app, "en", "  INVOICE").await;
+    search(&app, "en", "gift wrapping").await;
+    let insights: Value = staff_client()
+        .get(app.url("/api/staff/kb/insights?site=demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        insights["top_searches"][0],
+        json!({ "query": "invoice", "count": 2 })
+    );
+    assert_eq!(
+        insights["zero_result_searches"],
+        json!([{ "query": "gift wrapping", "count": 1 }])
+    );
+    let anonymous = reqwest::get(app.url("/api/staff/kb/insights?site=demo"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
