@@ -97,6 +97,10 @@ pub trait Storage: Send + Sync + 'static {
     /// True when no site exists yet (a fresh database to seed).
     fn is_empty(&self) -> Result<bool, StorageError>;
 
+    /// A server-written document other than a ticket (e.g. `kb:demo:en`).
+    fn document(&self, doc_id: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    fn save_document(&self, doc_id: &str, bytes: &[u8]) -> Result<(), StorageError>;
+
     /// Publishes articles (new, or new versions) and indexes them, all in one
     /// transaction; returns each article's new version.
     fn publish_articles(&self, writes: &[ArticleWrite<'_>]) -> Result<Vec<u32>, StorageError>;

@@ -8,8 +8,10 @@ use std::str::FromStr;
 pub enum IdError {
     #[error("a ticket id is 32 lowercase hex characters")]
     BadTicketId,
-    #[error("unknown document kind in id {0:?} (expected `ticket:<id>`)")]
+    #[error("unknown document kind in id {0:?} (expected `ticket:<id>` or `kb:<site>:<locale>`)")]
     UnknownDocKind(String),
+    #[error("a knowledge-base locale is `en` or `de`")]
+    BadLocale,
     #[error("a site key is 1-64 characters of a-z, 0-9, '-' or '_'")]
     BadSiteKey,
 }
@@ -42,16 +44,19 @@ impl FromStr for TicketId {
     }
 }
 
-/// The id of a synced document, as it appears on the wire: `ticket:<ticket id>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The id of a synced document, as it appears on the wire:
+/// `ticket:<ticket id>` or `kb:<site>:<locale>` (a site's published knowledge base).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DocId {
     Ticket(TicketId),
+    Kb { site: SiteKey, locale: Locale },
 }
 
 impl fmt::Display for DocId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DocId::Ticket(id) => write!(f, "ticket:{id}"),
+            DocId::Kb { site, locale } => write!(f, "kb:{site}:{locale}"),
         }
     }
 }
@@ -61,7 +66,47 @@ impl FromStr for DocId {
     fn from_str(s: &str) -> Result<Self, IdError> {
         match s.split_once(':') {
             Some(("ticket", id)) => Ok(DocId::Ticket(id.parse()?)),
+            Some(("kb", rest)) => {
+                let (site, locale) = rest.split_once(':').ok_or(IdError::BadLocale)?;
+                Ok(DocId::Kb {
+                    site: site.parse()?,
+                    locale: locale.parse()?,
+                })
+            }
             _ => Err(IdError::UnknownDocKind(s.chars().take(40).collect())),
+        }
+    }
+}
+
+/// A knowledge-base language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Locale {
+    En,
+    De,
+}
+
+impl Locale {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::De => "de",
+        }
+    }
+}
+
+impl fmt::Display for Locale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Locale {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        match s {
+            "en" => Ok(Locale::En),
+            "de" => Ok(Locale::De),
+            _ => Err(IdError::BadLocale),
         }
     }
 }
@@ -125,6 +170,10 @@ mod tests {
             "site:demo".parse::<DocId>(),
             Err(IdError::UnknownDocKind(_))
         ));
+        let kb: DocId = "kb:demo-shop:de".parse().unwrap();
+        assert_eq!(kb.to_string(), "kb:demo-shop:de");
+        assert_eq!("kb:demo:fr".parse::<DocId>(), Err(IdError::BadLocale));
+        assert_eq!("kb:demo".parse::<DocId>(), Err(IdError::BadLocale));
     }
 
     #[test]

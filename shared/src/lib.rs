@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! - [`ids`]: newtype ids (`TicketId`, `DocId`, `SiteKey`) with `FromStr`/`Display`.
+//! - [`kb`]: the published knowledge-base catalogue document, and text folding for search.
 //! - [`protocol`]: WebSocket framing — JSON control frames and binary sync frames — and limits.
 //! - [`site`]: a site's public configuration (categories, SLA, brand)
 //! - [`ticket`]: the ticket document schema, reading it strictly and writing it.
@@ -30,9 +31,10 @@
 //! ```
 
 pub mod ids;
+pub mod kb;
 pub mod protocol;
 pub mod site;
 pub mod ticket;
 pub mod validate;
 
-pub use ids::{DocId, IdError, SiteKey, TicketId};
+pub use ids::{DocId, IdError, Locale, SiteKey, TicketId};

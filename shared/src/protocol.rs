@@ -24,10 +24,15 @@ pub const MAX_FRAMES_PER_SECOND: u32 = 50;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
-    /// Subscribe to a document. `token` is the ticket's capability token; a
+    /// Subscribe to a document. `token` is a ticket's capability token (a
     /// ticket id the server has never seen is created by the first valid change
-    /// sent after opening it, and the token given here becomes its token.
-    Open { doc: String, token: String },
+    /// sent after opening it, and the token given here becomes its token); a
+    /// knowledge base (`kb:<site>:<locale>`) needs none.
+    Open {
+        doc: String,
+        #[serde(default)]
+        token: String,
+    },
     /// Unsubscribe from a document.
     Close { doc: String },
 }
@@ -176,7 +181,8 @@ mod tests {
                 token: "t".into()
             }
         );
-        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"open","doc":"d"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"open"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"open","doc":"d","x":1}"#).is_err());
         let err = ServerFrame::Error {
             doc: None,
             code: ErrorCode::FrameTooLarge,

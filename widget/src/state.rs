@@ -1,7 +1,8 @@
 //! Plain-Rust stores and logic of the widget, free of the DOM so they are
-//! unit-tested natively: the customer's tickets, the sans-IO sync client, and
-//! the key-value persistence they write through.
+//! unit-tested natively: the customer's tickets, the knowledge base, the
+//! sans-IO sync client, and the key-value persistence they write through.
 
 pub mod kv;
+pub mod knowledge;
 pub mod sync_client;
 pub mod tickets;

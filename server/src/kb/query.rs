@@ -6,10 +6,8 @@
 //! quoted (no FTS syntax from users), and the last word is a prefix while the
 //! customer is still typing it.
 
-/// Folds text for indexing and querying: `ß` (and `ẞ`) become `ss`.
-pub fn fold(text: &str) -> String {
-    text.replace(['ß', 'ẞ'], "ss")
-}
+use stufe_shared::kb::fold;
+pub use stufe_shared::kb::fold_sharp_s;
 
 /// The shortest last word that is searched as a prefix (shorter ones match too
 /// much to be useful and are slow).
@@ -19,7 +17,7 @@ pub const MAX_WORDS: usize = 8;
 
 /// Builds the MATCH expression, or None when nothing searchable was typed.
 pub fn match_expression(input: &str) -> Option<String> {
-    let folded = fold(&input.to_lowercase());
+    let folded = fold(input);
     let words: Vec<&str> = folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use stufe_shared::SiteKey;
+use stufe_shared::kb::{self, CatalogueEntry};
+use stufe_shared::{Locale, SiteKey};
 
 use super::staff::Staff;
 use crate::error::AppError;
@@ -214,6 +215,7 @@ async fn publish(
     };
     let plain_text = markdown::to_plain_text(&submission.body);
     let markdown = submission.body;
+    let article_markdown = markdown.clone();
     let stored = article.clone();
     let versions = storage::blocking(&state.storage, move |s| {
         s.publish_articles(&[ArticleWrite {
@@ -223,6 +225,23 @@ async fn publish(
         }])
     })
     .await?;
+    let locale: Locale = article
+        .locale
+        .parse()
+        .map_err(|_| AppError::bad_request("bad locale"))?;
+    let entry = CatalogueEntry {
+        id: article.id.clone(),
+        title: article.title.clone(),
+        category: article.category.clone(),
+        tags: article.tags.join(" "),
+        excerpt: markdown::to_plain_text(&article_markdown),
+        version: i64::from(versions.first().copied().unwrap_or(1)),
+        updated_at: article.updated_at,
+    };
+    state
+        .hub
+        .kb_change(&key, locale, |doc| kb::put_entry(doc, &entry))
+        .await?;
     tracing::info!(article = %id, by = member.id, "article published");
     Ok(Json(Published {
         id: article.id,
@@ -244,12 +263,19 @@ async fn unpublish(
 ) -> Result<StatusCode, AppError> {
     require_publisher(&member)?;
     let id = article_id(&id)?;
-    let site = site_key(&param.site)?.to_string();
+    let key = site_key(&param.site)?;
+    let (site, article) = (key.to_string(), id.to_string());
     let removed = storage::blocking(&state.storage, move |s| {
-        s.unpublish_article(&site, id.as_str())
+        s.unpublish_article(&site, &article)
     })
     .await?;
     if removed {
+        for locale in [Locale::En, Locale::De] {
+            state
+                .hub
+                .kb_change(&key, locale, |doc| kb::remove_entry(doc, id.as_str()))
+                .await?;
+        }
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::not_found("no such published article"))

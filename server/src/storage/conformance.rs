@@ -46,6 +46,17 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     tickets_round_trip_and_update_in_place(make().as_ref());
     tickets_filter_by_status_and_tier(make().as_ref());
     staff_are_found_by_token_hash(make().as_ref());
+    documents_round_trip(make().as_ref());
+}
+
+fn documents_round_trip(s: &dyn Storage) {
+    assert_eq!(s.document("kb:shop:en").unwrap(), None);
+    s.save_document("kb:shop:en", b"one").unwrap();
+    s.save_document("kb:shop:en", b"two").unwrap();
+    assert_eq!(
+        s.document("kb:shop:en").unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
 }
 
 fn sites_round_trip(s: &dyn Storage) {

@@ -1,4 +1,5 @@
-//! [`Hub`]: the live ticket documents and the commit path every change takes.
+//! [`Hub`]: the live documents (tickets, knowledge-base catalogues) and the
+//! commit path every change takes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -6,11 +7,11 @@ use std::sync::{Arc, Weak};
 use automerge::sync::{self, SyncDoc};
 use automerge::AutoCommit;
 use sha2::{Digest, Sha256};
-use stufe_shared::protocol::{ErrorCode, MAX_TICKET_DOC_BYTES};
+use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Ticket};
 use stufe_shared::validate::{check_ticket_change, Role, SiteRules};
-use stufe_shared::{SiteKey, TicketId};
+use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{mpsc, Mutex};
 
 use crate::storage::{self, Storage, StorageError, TicketSummary, TicketWrite};
@@ -60,19 +61,19 @@ pub fn now_ms() -> i64 {
 
 pub struct Hub {
     storage: Arc<dyn Storage>,
-    tickets: Mutex<HashMap<TicketId, Weak<TicketEntry>>>,
+    docs: Mutex<HashMap<DocId, Weak<DocEntry>>>,
 }
 
-/// One live ticket document and its subscribers.
-pub struct TicketEntry {
-    pub id: TicketId,
-    state: Mutex<TicketState>,
-    subscribers: std::sync::Mutex<HashMap<SubscriberId, mpsc::UnboundedSender<TicketId>>>,
+/// One live document (a ticket or a knowledge-base catalogue) and its subscribers.
+pub struct DocEntry {
+    pub id: DocId,
+    state: Mutex<DocState>,
+    subscribers: std::sync::Mutex<HashMap<SubscriberId, mpsc::UnboundedSender<DocId>>>,
 }
 
-struct TicketState {
+struct DocState {
     doc: AutoCommit,
-    /// Set once stored, or once the first opener of a new id claimed it.
+    /// Tickets: set once stored, or once the first opener of a new id claimed it.
     token_hash: Option<String>,
     site: Option<SiteKey>,
     stored: bool,
@@ -96,7 +97,7 @@ pub enum Received {
     Committed(Vec<String>),
 }
 
-/// Who opened a ticket.
+/// Who opened a document.
 pub struct Opened {
     pub exists: bool,
 }
@@ -105,7 +106,7 @@ impl Hub {
     pub fn new(storage: Arc<dyn Storage>) -> Self {
         Self {
             storage,
-            tickets: Mutex::new(HashMap::new()),
+            docs: Mutex::new(HashMap::new()),
         }
     }
 
@@ -113,43 +114,56 @@ impl Hub {
         &self.storage
     }
 
-    /// The live entry for a ticket, loading it from storage when nobody holds it.
-    pub async fn ticket(&self, id: TicketId) -> Result<Arc<TicketEntry>, HubError> {
-        let mut tickets = self.tickets.lock().await;
-        if let Some(entry) = tickets.get(&id).and_then(Weak::upgrade) {
+    /// The live entry for a document, loading it from storage when nobody holds it.
+    pub async fn entry(&self, id: &DocId) -> Result<Arc<DocEntry>, HubError> {
+        let mut docs = self.docs.lock().await;
+        if let Some(entry) = docs.get(id).and_then(Weak::upgrade) {
             return Ok(entry);
         }
-        tickets.retain(|_, weak| weak.strong_count() > 0);
-        let stored = storage::blocking(&self.storage, move |s| s.ticket(id)).await?;
-        let state = match stored {
-            Some(stored) => TicketState {
-                doc: AutoCommit::load(&stored.bytes)
-                    .map_err(|err| StorageError::Corrupt(format!("ticket {id}: {err}")))?,
-                token_hash: Some(stored.token_hash),
-                site: Some(stored.site),
-                stored: true,
-            },
-            None => TicketState {
-                doc: AutoCommit::new(),
-                token_hash: None,
-                site: None,
-                stored: false,
-            },
+        docs.retain(|_, weak| weak.strong_count() > 0);
+        let state = match id {
+            DocId::Ticket(ticket) => {
+                let ticket = *ticket;
+                match storage::blocking(&self.storage, move |s| s.ticket(ticket)).await? {
+                    Some(stored) => DocState {
+                        doc: load(&stored.bytes, id)?,
+                        token_hash: Some(stored.token_hash),
+                        site: Some(stored.site),
+                        stored: true,
+                    },
+                    None => DocState {
+                        doc: AutoCommit::new(),
+                        token_hash: None,
+                        site: None,
+                        stored: false,
+                    },
+                }
+            }
+            DocId::Kb { site, .. } => {
+                let key = id.to_string();
+                let bytes = storage::blocking(&self.storage, move |s| s.document(&key)).await?;
+                DocState {
+                    doc: bytes.map(|b| load(&b, id)).transpose()?.unwrap_or_default(),
+                    token_hash: None,
+                    site: Some(site.clone()),
+                    stored: true,
+                }
+            }
         };
-        let entry = Arc::new(TicketEntry {
-            id,
+        let entry = Arc::new(DocEntry {
+            id: id.clone(),
             state: Mutex::new(state),
             subscribers: std::sync::Mutex::new(HashMap::new()),
         });
-        tickets.insert(id, Arc::downgrade(&entry));
+        docs.insert(id.clone(), Arc::downgrade(&entry));
         Ok(entry)
     }
 
-    /// Applies a customer's (or staff client's) sync message to a fork and
-    /// commits it only if every change in it is allowed.
+    /// Applies a peer's sync message to a fork and commits it only if every
+    /// change in it is allowed. Knowledge-base documents are read-only for peers.
     pub async fn receive(
         &self,
-        entry: &TicketEntry,
+        entry: &DocEntry,
         peer: &mut sync::State,
         sender: &Sender<'_>,
         message: &[u8],
@@ -175,11 +189,16 @@ impl Hub {
             *peer = fork_peer;
             return Ok(Received::NothingNew);
         }
+        let DocId::Ticket(ticket_id) = &entry.id else {
+            return Err(HubError::Rejected(
+                "the knowledge base is read-only for widgets".into(),
+            ));
+        };
         let before = read(&st.doc)?;
         let after = ticket::read_ticket(&fork)
             .map_err(|err| HubError::Rejected(err.to_string()))?
             .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;
-        if after.site != site.as_str() || after.id != entry.id.to_string() {
+        if after.site != site.as_str() || after.id != ticket_id.to_string() {
             return Err(HubError::Rejected(
                 "the ticket's id or site does not match".into(),
             ));
@@ -209,7 +228,7 @@ impl Hub {
     where
         F: FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError>,
     {
-        let entry = self.ticket(id).await?;
+        let entry = self.entry(&DocId::Ticket(id)).await?;
         let mut st = entry.state.lock().await;
         let before = read(&st.doc)?.ok_or(HubError::NotFound)?;
         if !st.stored {
@@ -225,9 +244,34 @@ impl Hub {
         Ok(after)
     }
 
+    /// Changes a site's knowledge-base catalogue (after staff publish or
+    /// unpublish) and pushes the change to every open widget.
+    pub async fn kb_change<F>(
+        &self,
+        site: &SiteKey,
+        locale: Locale,
+        edit: F,
+    ) -> Result<(), HubError>
+    where
+        F: FnOnce(&mut AutoCommit) -> Result<(), automerge::AutomergeError>,
+    {
+        let id = DocId::Kb {
+            site: site.clone(),
+            locale,
+        };
+        let entry = self.entry(&id).await?;
+        let mut st = entry.state.lock().await;
+        let mut fork = st.doc.clone();
+        edit(&mut fork).map_err(|err| HubError::Rejected(err.to_string()))?;
+        if fork.get_heads() != st.doc.get_heads() {
+            self.commit(&entry, &mut st, fork, None).await?;
+        }
+        Ok(())
+    }
+
     /// The current ticket, if stored.
     pub async fn read_ticket(&self, id: TicketId) -> Result<Ticket, HubError> {
-        let entry = self.ticket(id).await?;
+        let entry = self.entry(&DocId::Ticket(id)).await?;
         let st = entry.state.lock().await;
         if !st.stored {
             return Err(HubError::NotFound);
@@ -238,26 +282,34 @@ impl Hub {
     /// Stores `fork` and adopts it; then tells every other subscriber.
     async fn commit(
         &self,
-        entry: &TicketEntry,
-        st: &mut TicketState,
+        entry: &DocEntry,
+        st: &mut DocState,
         mut fork: AutoCommit,
         origin: Option<SubscriberId>,
     ) -> Result<Vec<String>, HubError> {
         let bytes = fork.save();
-        if bytes.len() > MAX_TICKET_DOC_BYTES {
-            return Err(HubError::DocTooLarge);
+        match &entry.id {
+            DocId::Ticket(_) => {
+                if bytes.len() > MAX_TICKET_DOC_BYTES {
+                    return Err(HubError::DocTooLarge);
+                }
+                let ticket = read(&fork)?.ok_or(HubError::NotFound)?;
+                let token_hash = st.token_hash.clone().ok_or(HubError::Forbidden)?;
+                let summary = summarize(&ticket, now_ms());
+                storage::blocking(&self.storage, move |s| {
+                    s.save_ticket(&TicketWrite {
+                        token_hash: &token_hash,
+                        bytes: &bytes,
+                        summary: &summary,
+                    })
+                })
+                .await?;
+            }
+            DocId::Kb { .. } => {
+                let key = entry.id.to_string();
+                storage::blocking(&self.storage, move |s| s.save_document(&key, &bytes)).await?;
+            }
         }
-        let ticket = read(&fork)?.ok_or(HubError::NotFound)?;
-        let token_hash = st.token_hash.clone().ok_or(HubError::Forbidden)?;
-        let summary = summarize(&ticket, now_ms());
-        storage::blocking(&self.storage, move |s| {
-            s.save_ticket(&TicketWrite {
-                token_hash: &token_hash,
-                bytes: &bytes,
-                summary: &summary,
-            })
-        })
-        .await?;
         st.doc = fork;
         st.stored = true;
         entry.notify(origin);
@@ -265,15 +317,22 @@ impl Hub {
     }
 }
 
-impl TicketEntry {
-    /// Checks `token` against the ticket; for an id never stored, the first
-    /// opener's token claims it until the creating change is committed.
+impl DocEntry {
+    /// Checks access: a ticket needs its token (for an id never stored, the
+    /// first opener's token claims it until the creating change is committed);
+    /// a knowledge base is open to widgets of its own site.
     pub async fn authorize(&self, site: &SiteKey, token: &str) -> Result<Opened, HubError> {
-        let hash = token_hash(token);
         let mut st = self.state.lock().await;
         if st.site.as_ref().is_some_and(|s| s != site) {
             return Err(HubError::Forbidden);
         }
+        if let DocId::Kb { .. } = self.id {
+            return Ok(Opened { exists: true });
+        }
+        if !is_well_formed_token(token) {
+            return Err(HubError::Forbidden);
+        }
+        let hash = token_hash(token);
         match &st.token_hash {
             Some(known) if *known == hash => Ok(Opened { exists: st.stored }),
             Some(_) => Err(HubError::Forbidden),
@@ -284,7 +343,7 @@ impl TicketEntry {
         }
     }
 
-    pub fn subscribe(&self, id: SubscriberId, tx: mpsc::UnboundedSender<TicketId>) {
+    pub fn subscribe(&self, id: SubscriberId, tx: mpsc::UnboundedSender<DocId>) {
         self.subscribers().insert(id, tx);
     }
 
@@ -294,7 +353,7 @@ impl TicketEntry {
 
     fn subscribers(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, mpsc::UnboundedSender<TicketId>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, mpsc::UnboundedSender<DocId>>> {
         self.subscribers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -304,7 +363,7 @@ impl TicketEntry {
         for (id, tx) in self.subscribers().iter() {
             if Some(*id) != origin {
                 // A closed channel means the session is ending; it unsubscribes itself.
-                let _ = tx.send(self.id);
+                let _ = tx.send(self.id.clone());
             }
         }
     }
@@ -316,11 +375,16 @@ impl TicketEntry {
         message.map(|m| m.encode())
     }
 
-    /// Committed heads, or None while the ticket is not stored.
+    /// Committed heads, or None while a ticket is not stored.
     pub async fn committed_heads(&self) -> Option<Vec<String>> {
         let mut st = self.state.lock().await;
         st.stored.then(|| hex_heads(&mut st.doc))
     }
+}
+
+fn load(bytes: &[u8], id: &DocId) -> Result<AutoCommit, HubError> {
+    AutoCommit::load(bytes)
+        .map_err(|err| HubError::Storage(StorageError::Corrupt(format!("{id}: {err}"))))
 }
 
 fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {

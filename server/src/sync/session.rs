@@ -9,16 +9,16 @@ use automerge::sync;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use stufe_shared::protocol::{
-    encode_sync_frame, is_well_formed_token, ClientFrame, ErrorCode, ServerFrame, SyncFrame,
-    MAX_FRAMES_PER_SECOND, MAX_FRAME_BYTES, MAX_OPEN_DOCS, PROTOCOL_VERSION,
+    encode_sync_frame, ClientFrame, ErrorCode, ServerFrame, SyncFrame, MAX_FRAMES_PER_SECOND,
+    MAX_FRAME_BYTES, MAX_OPEN_DOCS, PROTOCOL_VERSION,
 };
 use stufe_shared::site::SiteConfig;
 use stufe_shared::validate::Role;
-use stufe_shared::{DocId, SiteKey, TicketId};
+use stufe_shared::{DocId, SiteKey};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::hub::{Hub, HubError, Received, Sender, SubscriberId, TicketEntry};
+use super::hub::{DocEntry, Hub, HubError, Received, Sender, SubscriberId};
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const DEAD_AFTER: Duration = Duration::from_secs(60);
@@ -35,7 +35,7 @@ pub struct SessionContext {
 }
 
 struct OpenDoc {
-    entry: Arc<TicketEntry>,
+    entry: Arc<DocEntry>,
     peer: sync::State,
 }
 
@@ -71,8 +71,8 @@ impl RateLimit {
 struct Session {
     ctx: SessionContext,
     id: SubscriberId,
-    open: HashMap<TicketId, OpenDoc>,
-    changed_tx: mpsc::UnboundedSender<TicketId>,
+    open: HashMap<DocId, OpenDoc>,
+    changed_tx: mpsc::UnboundedSender<DocId>,
     out: futures_util::stream::SplitSink<WebSocket, Message>,
 }
 
@@ -114,7 +114,7 @@ pub async fn run(socket: WebSocket, ctx: SessionContext) {
                 };
             }
             Some(id) = changed_rx.recv() => {
-                alive = session.push(id).await && session.ack(id).await;
+                alive = session.push(&id).await && session.ack(&id).await;
             }
             _ = ping.tick() => {
                 alive = last_seen.elapsed() < DEAD_AFTER
@@ -173,7 +173,7 @@ impl Session {
         match frame {
             ClientFrame::Open { doc, token } => self.open(&doc, &token).await,
             ClientFrame::Close { doc } => {
-                if let Ok(DocId::Ticket(id)) = doc.parse() {
+                if let Ok(id) = doc.parse::<DocId>() {
                     if let Some(open) = self.open.remove(&id) {
                         open.entry.unsubscribe(self.id);
                     }
@@ -192,9 +192,8 @@ impl Session {
                     .await
             }
         };
-        let DocId::Ticket(id) = doc_id;
-        if self.open.contains_key(&id) {
-            return self.push(id).await;
+        if self.open.contains_key(&doc_id) {
+            return self.push(&doc_id).await;
         }
         if self.open.len() >= MAX_OPEN_DOCS {
             return self
@@ -205,16 +204,7 @@ impl Session {
                 )
                 .await;
         }
-        if !is_well_formed_token(token) {
-            return self
-                .send_error(
-                    Some(&doc_id),
-                    ErrorCode::Forbidden,
-                    "a ticket token is 64 hex characters",
-                )
-                .await;
-        }
-        let opened = match self.ctx.hub.ticket(id).await {
+        let opened = match self.ctx.hub.entry(&doc_id).await {
             Ok(entry) => entry
                 .authorize(&self.ctx.site, token)
                 .await
@@ -231,7 +221,7 @@ impl Session {
         };
         entry.subscribe(self.id, self.changed_tx.clone());
         self.open.insert(
-            id,
+            doc_id.clone(),
             OpenDoc {
                 entry,
                 peer: sync::State::new(),
@@ -241,7 +231,7 @@ impl Session {
             doc: doc_id.to_string(),
             exists: opened.exists,
         };
-        self.send_control(&opened).await && self.push(id).await && self.ack(id).await
+        self.send_control(&opened).await && self.push(&doc_id).await && self.ack(&doc_id).await
     }
 
     async fn on_binary(&mut self, bytes: &[u8]) -> bool {
@@ -262,7 +252,7 @@ impl Session {
                     .await
             }
         };
-        let DocId::Ticket(id) = frame.doc;
+        let id = frame.doc.clone();
         let Some(open) = self.open.get_mut(&id) else {
             return self
                 .send_error(
@@ -284,14 +274,14 @@ impl Session {
             .receive(&open.entry, &mut open.peer, &sender, &frame.message)
             .await;
         match result {
-            Ok(Received::NothingNew) => self.push(id).await,
+            Ok(Received::NothingNew) => self.push(&id).await,
             Ok(Received::Committed(heads)) => {
                 let ack = ServerFrame::Ack {
                     doc: frame.doc.to_string(),
                     heads,
                 };
                 // Send our side of the sync first so the acked heads are known when the ack arrives.
-                self.push(id).await && self.send_control(&ack).await
+                self.push(&id).await && self.send_control(&ack).await
             }
             Err(err) => {
                 if let HubError::Storage(cause) = &err {
@@ -311,13 +301,13 @@ impl Session {
     }
 
     /// Tells the peer which heads are committed, if the ticket is stored.
-    async fn ack(&mut self, id: TicketId) -> bool {
-        let Some(open) = self.open.get(&id) else {
+    async fn ack(&mut self, id: &DocId) -> bool {
+        let Some(open) = self.open.get(id) else {
             return true;
         };
         match open.entry.committed_heads().await {
             Some(heads) => {
-                let doc = DocId::Ticket(id).to_string();
+                let doc = id.to_string();
                 self.send_control(&ServerFrame::Ack { doc, heads }).await
             }
             None => true,
@@ -325,13 +315,12 @@ impl Session {
     }
 
     /// Sends the peer what it lacks of a document.
-    async fn push(&mut self, id: TicketId) -> bool {
-        let Some(open) = self.open.get_mut(&id) else {
+    async fn push(&mut self, id: &DocId) -> bool {
+        let Some(open) = self.open.get_mut(id) else {
             return true;
         };
-        let doc_id = DocId::Ticket(id);
         if let Some(message) = open.entry.generate(&mut open.peer).await {
-            let frame = encode_sync_frame(&doc_id, &message);
+            let frame = encode_sync_frame(id, &message);
             if self.out.send(Message::Binary(frame.into())).await.is_err() {
                 return false;
             }

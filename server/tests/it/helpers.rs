@@ -198,9 +198,43 @@ impl Client {
 
     async fn exchange(&mut self, local: &mut LocalDoc, speak_first: bool) -> Vec<ServerFrame> {
         let doc_id = DocId::Ticket(local.id);
+        self.exchange_doc(&doc_id, &mut local.doc, &mut local.peer, speak_first)
+            .await
+    }
+
+    /// Opens any document (e.g. a knowledge base) and syncs until quiet.
+    pub async fn open_doc(
+        &mut self,
+        doc_id: &DocId,
+        doc: &mut AutoCommit,
+        peer: &mut sync::State,
+    ) -> Vec<ServerFrame> {
+        self.send_json(serde_json::json!({ "type": "open", "doc": doc_id.to_string() }))
+            .await;
+        self.exchange_doc(doc_id, doc, peer, false).await
+    }
+
+    /// Syncs any document until the server is quiet.
+    pub async fn sync_doc(
+        &mut self,
+        doc_id: &DocId,
+        doc: &mut AutoCommit,
+        peer: &mut sync::State,
+    ) -> Vec<ServerFrame> {
+        self.exchange_doc(doc_id, doc, peer, true).await
+    }
+
+    async fn exchange_doc(
+        &mut self,
+        doc_id: &DocId,
+        doc: &mut AutoCommit,
+        peer: &mut sync::State,
+        speak_first: bool,
+    ) -> Vec<ServerFrame> {
+        let doc_id = doc_id.clone();
         let mut controls = Vec::new();
         if speak_first {
-            self.send_ours(local, &doc_id).await;
+            self.send_ours(doc, peer, &doc_id).await;
         }
         loop {
             match tokio::time::timeout(QUIET, self.ws.next()).await {
@@ -208,19 +242,15 @@ impl Client {
                     let frame = SyncFrame::decode(&bytes).unwrap();
                     assert_eq!(frame.doc, doc_id);
                     let message = sync::Message::decode(&frame.message).unwrap();
-                    local
-                        .doc
-                        .sync()
-                        .receive_sync_message(&mut local.peer, message)
-                        .unwrap();
-                    self.send_ours(local, &doc_id).await;
+                    doc.sync().receive_sync_message(peer, message).unwrap();
+                    self.send_ours(doc, peer, &doc_id).await;
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
                     let frame: ServerFrame = serde_json::from_str(&text).unwrap();
                     let opened = matches!(frame, ServerFrame::Opened { .. });
                     controls.push(frame);
                     if opened {
-                        self.send_ours(local, &doc_id).await;
+                        self.send_ours(doc, peer, &doc_id).await;
                     }
                 }
                 Ok(Some(Ok(Message::Close(_)))) | Ok(None) => break,
@@ -232,8 +262,8 @@ impl Client {
         controls
     }
 
-    async fn send_ours(&mut self, local: &mut LocalDoc, doc_id: &DocId) {
-        if let Some(message) = local.doc.sync().generate_sync_message(&mut local.peer) {
+    async fn send_ours(&mut self, doc: &mut AutoCommit, peer: &mut sync::State, doc_id: &DocId) {
+        if let Some(message) = doc.sync().generate_sync_message(peer) {
             self.send_binary(encode_sync_frame(doc_id, &message.encode()))
                 .await;
         }

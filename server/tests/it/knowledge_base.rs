@@ -1,10 +1,15 @@
 //! The knowledge base over HTTP: publishing, search (ranking, German folding,
 //! prefixes), sanitising, who may publish, and the insights.
 
+use automerge::sync;
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use stufe_server::storage::{SqliteStorage, Storage};
 use stufe_server::sync::hub::token_hash;
+use stufe_shared::kb::read_catalogue;
+use stufe_shared::DocId;
 
 use crate::helpers::*;
 
@@ -342,5 +347,120 @@ async fn insights_list_top_and_zero_result_searches() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+fn kb_doc(locale: &str) -> DocId {
+    format!("kb:demo:{locale}").parse().unwrap()
+}
+
+#[tokio::test]
+async fn open_widgets_receive_published_and_unpublished_articles_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "returns",
+        "en",
+        "Returns",
+        "Send it back within 30 days.",
+    )
+    .await;
+    let (doc_id, mut doc, mut peer) = (kb_doc("en"), AutoCommit::new(), sync::State::new());
+    let mut widget = app.client().await;
+    let frames = widget.open_doc(&doc_id, &mut doc, &mut peer).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    let titles = |doc: &AutoCommit| {
+        read_catalogue(doc)
+            .into_iter()
+            .map(|e| e.title)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(titles(&doc), ["Returns"]);
+
+    publish(&app, "shipping", "en", "Shipping", "We ship worldwide.").await;
+    widget.sync_doc(&doc_id, &mut doc, &mut peer).await;
+    assert_eq!(titles(&doc), ["Returns", "Shipping"]);
+    let shipping = read_catalogue(&doc)
+        .into_iter()
+        .find(|e| e.id == "shipping")
+        .unwrap();
+    assert_eq!(
+        (shipping.excerpt.as_str(), shipping.version),
+        ("We ship worldwide.", 1)
+    );
+
+    let response = staff_client()
+        .delete(app.url("/api/staff/articles/returns?site=demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    widget.sync_doc(&doc_id, &mut doc, &mut peer).await;
+    assert_eq!(titles(&doc), ["Shipping"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_widget_cannot_change_the_knowledge_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "returns",
+        "en",
+        "Returns",
+        "Send it back within 30 days.",
+    )
+    .await;
+    let doc_id = kb_doc("en");
+    let (mut watched, mut watched_peer) = (AutoCommit::new(), sync::State::new());
+    let mut watcher = app.client().await;
+    watcher
+        .open_doc(&doc_id, &mut watched, &mut watched_peer)
+        .await;
+
+    let (mut doc, mut peer) = (AutoCommit::new(), sync::State::new());
+    let mut vandal = app.client().await;
+    vandal.open_doc(&doc_id, &mut doc, &mut peer).await;
+    let (_, articles) = automerge::ReadDoc::get(&doc, ROOT, "articles")
+        .unwrap()
+        .unwrap();
+    let (_, entry) = automerge::ReadDoc::get(&doc, &articles, "returns")
+        .unwrap()
+        .unwrap();
+    doc.put(&entry, "title", "Returns are never accepted")
+        .unwrap();
+    let refused = doc.get_heads()[0];
+    let frames = vandal.sync_doc(&doc_id, &mut doc, &mut peer).await;
+    assert_eq!(error_codes(&frames), ["rejected_change"]);
+
+    watcher
+        .sync_doc(&doc_id, &mut watched, &mut watched_peer)
+        .await;
+    assert!(
+        watched.get_change_by_hash(&refused).is_none(),
+        "not forwarded"
+    );
+    let (mut fresh, mut fresh_peer) = (AutoCommit::new(), sync::State::new());
+    app.client()
+        .await
+        .open_doc(&doc_id, &mut fresh, &mut fresh_peer)
+        .await;
+    assert!(fresh.get_change_by_hash(&refused).is_none(), "not stored");
+    assert_eq!(read_catalogue(&fresh)[0].title, "Returns");
+
+    let other_site: DocId = "kb:elsewhere:en".parse().unwrap();
+    let frames = app
+        .client()
+        .await
+        .open_doc(&other_site, &mut AutoCommit::new(), &mut sync::State::new())
+        .await;
+    assert_eq!(
+        error_codes(&frames),
+        ["forbidden"],
+        "a widget sees only its own site's knowledge base"
+    );
     app.stop().await;
 }

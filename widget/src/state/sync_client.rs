@@ -7,9 +7,11 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
 use stufe_shared::protocol::{encode_sync_frame, ClientFrame, ErrorCode, ServerFrame, SyncFrame};
 use stufe_shared::{DocId, TicketId};
 
+use super::knowledge::KnowledgeBase;
 use super::kv::KeyValue;
 use super::tickets::TicketBook;
 
@@ -23,20 +25,70 @@ pub enum Outgoing {
 /// Something the UI should know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A ticket's document or acknowledgement state changed.
-    Changed(TicketId),
+    /// A document or its acknowledgement state changed.
+    Changed(DocId),
     /// The server refused something.
     Refused {
-        doc: Option<TicketId>,
+        doc: Option<DocId>,
         code: ErrorCode,
         message: String,
     },
 }
 
+/// The documents a widget keeps in sync.
+pub trait SyncedDocs {
+    /// Every document to open on connecting, with its token.
+    fn to_open(&self) -> Vec<(DocId, String)>;
+    fn doc_mut(&mut self, id: &DocId) -> Option<&mut AutoCommit>;
+    /// The document changed through sync; keep it.
+    fn persist(&mut self, id: &DocId);
+    /// The server committed everything up to `heads`.
+    fn acknowledge(&mut self, id: &DocId, heads: &[String]);
+}
+
+/// The customer's tickets and the site's knowledge base, together.
+pub struct Docs<K: KeyValue> {
+    pub tickets: TicketBook<K>,
+    pub kb: KnowledgeBase<K>,
+}
+
+impl<K: KeyValue> SyncedDocs for Docs<K> {
+    fn to_open(&self) -> Vec<(DocId, String)> {
+        let mut list = vec![(self.kb.doc_id(), String::new())];
+        for id in self.tickets.ids() {
+            if let Some(token) = self.tickets.token(id) {
+                list.push((DocId::Ticket(id), token.to_owned()));
+            }
+        }
+        list
+    }
+
+    fn doc_mut(&mut self, id: &DocId) -> Option<&mut AutoCommit> {
+        match id {
+            DocId::Ticket(ticket) => self.tickets.doc_mut(*ticket),
+            kb if *kb == self.kb.doc_id() => Some(self.kb.doc_mut()),
+            DocId::Kb { .. } => None,
+        }
+    }
+
+    fn persist(&mut self, id: &DocId) {
+        match id {
+            DocId::Ticket(ticket) => self.tickets.persist(*ticket),
+            DocId::Kb { .. } => self.kb.persist(),
+        }
+    }
+
+    fn acknowledge(&mut self, id: &DocId, heads: &[String]) {
+        if let DocId::Ticket(ticket) = id {
+            self.tickets.acknowledge(*ticket, heads);
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct SyncClient {
-    peers: HashMap<TicketId, sync::State>,
-    opened: HashSet<TicketId>,
+    peers: HashMap<DocId, sync::State>,
+    opened: HashSet<DocId>,
     connected: bool,
 }
 
@@ -45,14 +97,17 @@ impl SyncClient {
         self.connected
     }
 
-    /// The socket is open: open every ticket this device holds.
-    pub fn connected<K: KeyValue>(&mut self, book: &TicketBook<K>) -> Vec<Outgoing> {
+    /// The socket is open: open every document this device holds.
+    pub fn connected(&mut self, docs: &impl SyncedDocs) -> Vec<Outgoing> {
         self.connected = true;
         self.peers.clear();
         self.opened.clear();
-        book.ids()
+        docs.to_open()
             .into_iter()
-            .filter_map(|id| open_frame(book, id))
+            .filter_map(|(id, token)| {
+                self.peers.insert(id.clone(), sync::State::new());
+                open_frame(&id, token)
+            })
             .collect()
     }
 
@@ -63,90 +118,65 @@ impl SyncClient {
     }
 
     /// A ticket was created or changed locally.
-    pub fn local_change<K: KeyValue>(
-        &mut self,
-        book: &mut TicketBook<K>,
-        id: TicketId,
-    ) -> Vec<Outgoing> {
+    pub fn local_change<K: KeyValue>(&mut self, docs: &mut Docs<K>, id: TicketId) -> Vec<Outgoing> {
+        let doc_id = DocId::Ticket(id);
         if !self.connected {
             return Vec::new();
         }
-        if !self.opened.contains(&id) {
-            if self.peers.contains_key(&id) {
+        if !self.opened.contains(&doc_id) {
+            if self.peers.contains_key(&doc_id) {
                 return Vec::new(); // opening; the sync starts when `opened` arrives
             }
-            self.peers.insert(id, sync::State::new());
-            return open_frame(book, id).into_iter().collect();
+            self.peers.insert(doc_id.clone(), sync::State::new());
+            let token = docs.tickets.token(id).unwrap_or_default().to_owned();
+            return open_frame(&doc_id, token).into_iter().collect();
         }
-        self.generate(book, id).into_iter().collect()
+        self.generate(docs, &doc_id).into_iter().collect()
     }
 
-    fn generate<K: KeyValue>(
-        &mut self,
-        book: &mut TicketBook<K>,
-        id: TicketId,
-    ) -> Option<Outgoing> {
-        let peer = self.peers.entry(id).or_default();
-        let doc = book.doc_mut(id)?;
+    fn generate(&mut self, docs: &mut impl SyncedDocs, id: &DocId) -> Option<Outgoing> {
+        let peer = self.peers.entry(id.clone()).or_default();
+        let doc = docs.doc_mut(id)?;
         let message = doc.sync().generate_sync_message(peer)?;
-        Some(Outgoing::Binary(encode_sync_frame(
-            &DocId::Ticket(id),
-            &message.encode(),
-        )))
+        Some(Outgoing::Binary(encode_sync_frame(id, &message.encode())))
     }
 
-    pub fn on_text<K: KeyValue>(
-        &mut self,
-        book: &mut TicketBook<K>,
-        text: &str,
-    ) -> (Vec<Outgoing>, Vec<Event>) {
+    pub fn on_text(&mut self, docs: &mut impl SyncedDocs, text: &str) -> (Vec<Outgoing>, Vec<Event>) {
         let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
             return (Vec::new(), Vec::new());
-        };
-        let ticket = |doc: &str| match doc.parse::<DocId>() {
-            Ok(DocId::Ticket(id)) => Some(id),
-            Err(_) => None,
         };
         match frame {
             ServerFrame::Hello { .. } => (Vec::new(), Vec::new()),
             ServerFrame::Opened { doc, .. } => {
-                let Some(id) = ticket(&doc) else {
+                let Ok(id) = doc.parse::<DocId>() else {
                     return (Vec::new(), Vec::new());
                 };
-                self.opened.insert(id);
-                (self.generate(book, id).into_iter().collect(), Vec::new())
+                self.opened.insert(id.clone());
+                (self.generate(docs, &id).into_iter().collect(), Vec::new())
             }
             ServerFrame::Ack { doc, heads } => {
-                let Some(id) = ticket(&doc) else {
+                let Ok(id) = doc.parse::<DocId>() else {
                     return (Vec::new(), Vec::new());
                 };
-                book.acknowledge(id, &heads);
+                docs.acknowledge(&id, &heads);
                 (Vec::new(), vec![Event::Changed(id)])
             }
             ServerFrame::Error { doc, code, message } => {
-                let doc = doc.as_deref().and_then(ticket);
+                let doc = doc.as_deref().and_then(|d| d.parse().ok());
                 (Vec::new(), vec![Event::Refused { doc, code, message }])
             }
         }
     }
 
-    pub fn on_binary<K: KeyValue>(
-        &mut self,
-        book: &mut TicketBook<K>,
-        bytes: &[u8],
-    ) -> (Vec<Outgoing>, Vec<Event>) {
-        let Ok(SyncFrame {
-            doc: DocId::Ticket(id),
-            message,
-        }) = SyncFrame::decode(bytes)
-        else {
+    pub fn on_binary(&mut self, docs: &mut impl SyncedDocs, bytes: &[u8]) -> (Vec<Outgoing>, Vec<Event>) {
+        let Ok(SyncFrame { doc: id, message }) = SyncFrame::decode(bytes) else {
             return (Vec::new(), Vec::new());
         };
         let Ok(message) = sync::Message::decode(&message) else {
             return (Vec::new(), Vec::new());
         };
-        let peer = self.peers.entry(id).or_default();
-        let Some(doc) = book.doc_mut(id) else {
+        let peer = self.peers.entry(id.clone()).or_default();
+        let Some(doc) = docs.doc_mut(&id) else {
             return (Vec::new(), Vec::new());
         };
         let before = doc.get_heads();
@@ -155,27 +185,20 @@ impl SyncClient {
         }
         let changed = doc.get_heads() != before;
         if changed {
-            book.persist(id);
+            docs.persist(&id);
         }
-        let out = self.generate(book, id).into_iter().collect();
-        let events = if changed {
-            vec![Event::Changed(id)]
-        } else {
-            Vec::new()
-        };
+        let out = self.generate(docs, &id).into_iter().collect();
+        let events = if changed { vec![Event::Changed(id)] } else { Vec::new() };
         (out, events)
     }
 }
 
-fn open_frame<K: KeyValue>(book: &TicketBook<K>, id: TicketId) -> Option<Outgoing> {
-    let token = book.token(id)?.to_owned();
+fn open_frame(id: &DocId, token: String) -> Option<Outgoing> {
     let frame = ClientFrame::Open {
-        doc: DocId::Ticket(id).to_string(),
+        doc: id.to_string(),
         token,
     };
-    Some(Outgoing::Text(
-        serde_json::to_string(&frame).expect("frames serialize"),
-    ))
+    serde_json::to_string(&frame).ok().map(Outgoing::Text)
 }
 
 #[cfg(test)]
@@ -183,73 +206,58 @@ mod tests {
     use super::*;
     use crate::state::kv::MemoryKv;
     use crate::state::tickets::TicketForm;
-    use automerge::AutoCommit;
-    use stufe_shared::ticket;
+    use stufe_shared::{ticket, Locale};
 
     /// A bare Automerge peer standing in for the server (no validation, no IO).
     struct FakeServer {
-        doc: AutoCommit,
-        peer: sync::State,
+        docs: HashMap<DocId, (AutoCommit, sync::State)>,
         received: usize,
     }
 
     impl FakeServer {
+        fn new() -> Self {
+            Self { docs: HashMap::new(), received: 0 }
+        }
+
+        fn ticket(&self, id: TicketId) -> ticket::Ticket {
+            ticket::read_ticket(&self.docs[&DocId::Ticket(id)].0).unwrap().unwrap()
+        }
+
         /// Feeds the client's frames to the server until both sides are quiet.
-        fn run_until_quiet(
-            &mut self,
-            client: &mut SyncClient,
-            book: &mut TicketBook<MemoryKv>,
-            mut out: Vec<Outgoing>,
-        ) {
+        fn run_until_quiet(&mut self, client: &mut SyncClient, docs: &mut Docs<MemoryKv>, mut out: Vec<Outgoing>) {
             for _ in 0..20 {
-                let mut replies = Vec::new();
-                let mut to_client = Vec::new();
+                let (mut replies, mut to_client) = (Vec::new(), Vec::new());
                 for frame in out.drain(..) {
                     match frame {
                         Outgoing::Text(text) => {
-                            let ClientFrame::Open { doc, .. } =
-                                serde_json::from_str(&text).unwrap()
-                            else {
-                                panic!()
-                            };
-                            let opened = ServerFrame::Opened { doc, exists: true };
-                            replies.push(serde_json::to_string(&opened).unwrap());
+                            let ClientFrame::Open { doc, .. } = serde_json::from_str(&text).unwrap() else { panic!() };
+                            self.docs.entry(doc.parse().unwrap()).or_default().1 = sync::State::new();
+                            replies.push(serde_json::to_string(&ServerFrame::Opened { doc, exists: true }).unwrap());
                         }
                         Outgoing::Binary(bytes) => {
                             let frame = SyncFrame::decode(&bytes).unwrap();
+                            let (doc, peer) = self.docs.get_mut(&frame.doc).unwrap();
                             let message = sync::Message::decode(&frame.message).unwrap();
-                            let before = self.doc.get_heads();
-                            self.doc
-                                .sync()
-                                .receive_sync_message(&mut self.peer, message)
-                                .unwrap();
-                            if self.doc.get_heads() != before {
+                            let before = doc.get_heads();
+                            doc.sync().receive_sync_message(peer, message).unwrap();
+                            if doc.get_heads() != before {
                                 self.received += 1;
-                                let heads = self
-                                    .doc
-                                    .get_heads()
-                                    .iter()
-                                    .map(ToString::to_string)
-                                    .collect();
-                                let ack = ServerFrame::Ack {
-                                    doc: frame.doc.to_string(),
-                                    heads,
-                                };
+                                let heads = doc.get_heads().iter().map(ToString::to_string).collect();
+                                let ack = ServerFrame::Ack { doc: frame.doc.to_string(), heads };
                                 replies.push(serde_json::to_string(&ack).unwrap());
                             }
-                            if let Some(m) = self.doc.sync().generate_sync_message(&mut self.peer) {
+                            if let Some(m) = doc.sync().generate_sync_message(peer) {
                                 to_client.push(encode_sync_frame(&frame.doc, &m.encode()));
                             }
                         }
                     }
                 }
-                // Server -> client.
                 let mut next = Vec::new();
                 for bytes in to_client {
-                    next.extend(client.on_binary(book, &bytes).0);
+                    next.extend(client.on_binary(docs, &bytes).0);
                 }
                 for text in replies {
-                    next.extend(client.on_text(book, &text).0);
+                    next.extend(client.on_text(docs, &text).0);
                 }
                 if next.is_empty() {
                     return;
@@ -257,6 +265,13 @@ mod tests {
                 out = next;
             }
             panic!("sync did not settle");
+        }
+    }
+
+    fn docs() -> Docs<MemoryKv> {
+        Docs {
+            tickets: TicketBook::load(MemoryKv::default(), "demo"),
+            kb: KnowledgeBase::load(MemoryKv::default(), "demo".parse().unwrap(), Locale::En),
         }
     }
 
@@ -271,72 +286,79 @@ mod tests {
 
     #[test]
     fn an_offline_ticket_is_delivered_once_after_connecting() {
-        let mut book = TicketBook::load(MemoryKv::default(), "demo");
+        let mut docs = docs();
         let mut client = SyncClient::default();
         let id = TicketId::from_bytes([7; 16]);
-        book.create(&form(), id, "ab".repeat(32)).unwrap();
-        assert!(
-            client.local_change(&mut book, id).is_empty(),
-            "offline: nothing to send"
-        );
-        assert!(book.views()[0].waiting_to_send);
+        docs.tickets.create(&form(), id, "ab".repeat(32)).unwrap();
+        assert!(client.local_change(&mut docs, id).is_empty(), "offline: nothing to send");
+        assert!(docs.tickets.views()[0].waiting_to_send);
 
-        let mut server = FakeServer {
-            doc: AutoCommit::new(),
-            peer: sync::State::new(),
-            received: 0,
-        };
-        let out = client.connected(&book);
-        assert_eq!(out.len(), 1, "one open frame per ticket");
-        server.run_until_quiet(&mut client, &mut book, out);
-        assert_eq!(
-            ticket::read_ticket(&server.doc).unwrap().unwrap().subject,
-            "Printer offline"
-        );
-        assert!(!book.views()[0].waiting_to_send, "acked");
+        let mut server = FakeServer::new();
+        let out = client.connected(&docs);
+        assert_eq!(out.len(), 2, "one open frame for the knowledge base and one per ticket");
+        server.run_until_quiet(&mut client, &mut docs, out);
+        assert_eq!(server.ticket(id).subject, "Printer offline");
+        assert!(!docs.tickets.views()[0].waiting_to_send, "acked");
 
         // Reconnecting sends nothing new: the server already has every change.
         client.disconnected();
         let received = server.received;
-        server.peer = sync::State::new();
-        let out = client.connected(&book);
-        server.run_until_quiet(&mut client, &mut book, out);
+        let out = client.connected(&docs);
+        server.run_until_quiet(&mut client, &mut docs, out);
         assert_eq!(server.received, received, "nothing sent twice");
     }
 
     #[test]
     fn a_reply_made_while_online_reaches_the_server() {
-        let mut book = TicketBook::load(MemoryKv::default(), "demo");
+        let mut docs = docs();
         let mut client = SyncClient::default();
-        let mut server = FakeServer {
-            doc: AutoCommit::new(),
-            peer: sync::State::new(),
-            received: 0,
-        };
-        let out = client.connected(&book);
-        assert!(out.is_empty());
+        let mut server = FakeServer::new();
+        let out = client.connected(&docs);
+        server.run_until_quiet(&mut client, &mut docs, out);
         let id = TicketId::from_bytes([8; 16]);
-        book.create(&form(), id, "ab".repeat(32)).unwrap();
-        let out = client.local_change(&mut book, id);
-        server.run_until_quiet(&mut client, &mut book, out);
-        book.reply(id, "m1".into(), "Ada", "Any news?", 3);
-        let out = client.local_change(&mut book, id);
-        server.run_until_quiet(&mut client, &mut book, out);
-        let on_server = ticket::read_ticket(&server.doc).unwrap().unwrap();
-        assert_eq!(on_server.messages[0].body, "Any news?");
-        assert!(!book.views()[0].messages[0].waiting_to_send);
+        docs.tickets.create(&form(), id, "ab".repeat(32)).unwrap();
+        let out = client.local_change(&mut docs, id);
+        server.run_until_quiet(&mut client, &mut docs, out);
+        docs.tickets.reply(id, "m1".into(), "Ada", "Any news?", 3);
+        let out = client.local_change(&mut docs, id);
+        server.run_until_quiet(&mut client, &mut docs, out);
+        assert_eq!(server.ticket(id).messages[0].body, "Any news?");
+        assert!(!docs.tickets.views()[0].messages[0].waiting_to_send);
+    }
+
+    #[test]
+    fn the_knowledge_base_arrives_and_is_kept() {
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        let mut server = FakeServer::new();
+        let kb_id = docs.kb.doc_id();
+        let mut published = AutoCommit::new();
+        let entry = stufe_shared::kb::CatalogueEntry {
+            id: "returns".into(),
+            title: "Returns".into(),
+            category: "general".into(),
+            tags: String::new(),
+            excerpt: "Send it back".into(),
+            version: 1,
+            updated_at: 1,
+        };
+        stufe_shared::kb::put_entry(&mut published, &entry).unwrap();
+        server.docs.insert(kb_id, (published, sync::State::new()));
+        let out = client.connected(&docs);
+        server.run_until_quiet(&mut client, &mut docs, out);
+        assert_eq!(docs.kb.entries(), vec![entry]);
     }
 
     #[test]
     fn refusals_are_reported_to_the_ui() {
-        let mut book = TicketBook::load(MemoryKv::default(), "demo");
+        let mut docs = docs();
         let mut client = SyncClient::default();
         let text = r#"{"type":"error","doc":"ticket:07070707070707070707070707070707","code":"forbidden","message":"no"}"#;
-        let (_, events) = client.on_text(&mut book, text);
+        let (_, events) = client.on_text(&mut docs, text);
         assert_eq!(
             events,
             vec![Event::Refused {
-                doc: Some(TicketId::from_bytes([7; 16])),
+                doc: Some(DocId::Ticket(TicketId::from_bytes([7; 16]))),
                 code: ErrorCode::Forbidden,
                 message: "no".into()
             }]
