@@ -221,3 +221,87 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
     browser.quit().await?;
     result
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_finds_a_just_published_article_and_gets_it_suggested() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&stufe.demo_url()).await?;
+        browser.open_widget().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=kb-search]"))
+            .await?;
+
+        // Staff publish while the widget is open.
+        let article = serde_json::json!({
+            "site": "demo", "locale": "en", "title": "Reset the printer",
+            "body": "Hold the **power** button for ten seconds until the light blinks green.",
+            "category": "technical"
+        });
+        stufe
+            .staff_send(Method::PUT, "/api/staff/articles/printer-reset", article)
+            .await?;
+
+        // The synced catalogue shows it under its category, without reload.
+        let link = browser
+            .wait_for(Locator::Css("[data-testid=kb-article-link]"))
+            .await?;
+        assert_eq!(link.text().await?, "Reset the printer");
+
+        // Search as you type finds it, with the match highlighted.
+        browser
+            .client
+            .find(Locator::Css("[data-testid=kb-search]"))
+            .await?
+            .send_keys("pow")
+            .await?;
+        let hit = browser
+            .wait_for(Locator::Css(
+                "[data-testid=kb-result][data-article-id=printer-reset]",
+            ))
+            .await?;
+        assert!(hit.html(true).await?.contains("<mark>power</mark>"));
+        browser.screenshot("4-search").await;
+        hit.click().await?;
+        let body = browser
+            .wait_for(Locator::Css("[data-testid=article-body]"))
+            .await?;
+        assert!(body.html(true).await?.contains("<strong>power</strong>"));
+        browser
+            .client
+            .find(Locator::Css("[data-testid=helpful-yes]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=helpful-thanks]"))
+            .await?;
+
+        // Describing a problem in the ticket form suggests the article.
+        browser
+            .client
+            .find(Locator::Css("[data-testid=new-ticket-tab]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=description]"))
+            .await?
+            .send_keys("My printer shows a red light")
+            .await?;
+        browser
+            .wait_for(Locator::Css(
+                "[data-testid=kb-suggestion][data-article-id=printer-reset]",
+            ))
+            .await?;
+        browser.screenshot("5-suggestion").await;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        browser.screenshot("failed-kb").await;
+    }
+    browser.quit().await?;
+    result
+}

@@ -45,6 +45,7 @@
     if (frame) frame.classList.toggle("open", open);
     button.setAttribute("aria-expanded", String(open));
     if (open) frame.focus(); else button.focus();
+    if (!open && frame && frame.contentWindow) frame.contentWindow.postMessage({ stufe: "closed" }, origin);
   }
   var api = function (command) {
     if (command === "open") setOpen(true);

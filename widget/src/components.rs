@@ -1,6 +1,9 @@
 //! The widget's Leptos components, one per file.
 
 pub mod app;
+mod article_view;
+mod help;
+mod search_results;
 mod ticket_form;
 mod ticket_list;
 mod ticket_thread;

@@ -2,7 +2,7 @@
 //! unit-tested natively: the customer's tickets, the knowledge base, the
 //! sans-IO sync client, and the key-value persistence they write through.
 
-pub mod kv;
 pub mod knowledge;
+pub mod kv;
 pub mod sync_client;
 pub mod tickets;

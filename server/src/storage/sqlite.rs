@@ -435,7 +435,13 @@ impl Storage for SqliteStorage {
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY rank LIMIT ?2",
         )?;
         let mut rowids: Vec<i64> = ranked
-            .query_map(params![format!("scope : \"{scope}\" AND title : ({expression})"), limit], |row| row.get(0))?
+            .query_map(
+                params![
+                    format!("scope : \"{scope}\" AND title : ({expression})"),
+                    limit
+                ],
+                |row| row.get(0),
+            )?
             .collect::<Result<_, _>>()?;
         if rowids.len() < limit as usize {
             let everywhere = format!("scope : \"{scope}\" AND ({expression})");

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use super::article_view::ArticleView;
+use super::help::Help;
 use super::ticket_form::TicketForm;
 use super::ticket_list::TicketList;
 use super::ticket_thread::TicketThread;
@@ -30,10 +32,24 @@ pub fn App() -> impl IntoView {
     let tab = move |screen: Screen,
                     label: fn(&crate::i18n::Texts) -> &'static str,
                     testid: &'static str| {
-        let selected = move || match (ui.screen.get(), screen) {
+        let wanted = screen.clone();
+        let selected = move || match (ui.screen.get(), &wanted) {
             (Screen::Thread(_), Screen::MyTickets) => true,
-            (current, wanted) => current == wanted,
+            (
+                Screen::Article {
+                    suggested: false, ..
+                },
+                Screen::Help,
+            ) => true,
+            (
+                Screen::Article {
+                    suggested: true, ..
+                },
+                Screen::NewTicket,
+            ) => true,
+            (current, wanted) => current == *wanted,
         };
+        let is_my_tickets = screen == Screen::MyTickets;
         view! {
             <button
                 type="button"
@@ -41,10 +57,10 @@ pub fn App() -> impl IntoView {
                 class="tab"
                 data-testid=testid
                 aria-selected=move || selected().to_string()
-                on:click=move |_| ui.screen.set(screen)
+                on:click=move |_| ui.screen.set(screen.clone())
             >
                 {move || label(t())}
-                {move || (screen == Screen::MyTickets).then(|| {
+                {move || is_my_tickets.then(|| {
                     let n = ui.tickets.get().len();
                     (n > 0).then(|| view! { <span class="count">{n}</span> })
                 })}
@@ -67,11 +83,14 @@ pub fn App() -> impl IntoView {
                 <p class="notice" role="alert" data-testid="notice" on:click=move |_| ui.notice.set(None)>{text}</p>
             })}
             <nav class="tabs" role="tablist">
+                {tab(Screen::Help, |t| t.help, "help-tab")}
                 {tab(Screen::NewTicket, |t| t.new_ticket, "new-ticket-tab")}
                 {tab(Screen::MyTickets, |t| t.my_tickets, "my-tickets-tab")}
             </nav>
             <main class="body">
                 {move || match ui.screen.get() {
+                    Screen::Help => view! { <Help/> }.into_any(),
+                    Screen::Article { id, suggested } => view! { <ArticleView id=id suggested=suggested/> }.into_any(),
                     Screen::NewTicket => view! { <TicketForm/> }.into_any(),
                     Screen::MyTickets => view! { <TicketList/> }.into_any(),
                     Screen::Thread(id) => view! { <TicketThread id=id/> }.into_any(),

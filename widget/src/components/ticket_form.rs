@@ -3,7 +3,18 @@
 
 use leptos::prelude::*;
 
-use crate::browser::{self, Screen, Ui};
+use super::search_results::SearchResults;
+use crate::browser::{self, Hit, Screen, Ui};
+
+const SUGGESTIONS: usize = 5;
+const SUGGEST_AFTER_MS: i32 = 300;
+
+/// The words to suggest articles for: the subject and the end of the description.
+fn suggestion_query(form: &Form) -> String {
+    let text = format!("{} {}", form.subject, form.description);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words[words.len().saturating_sub(6)..].join(" ")
+}
 use crate::state::tickets::{FormError, TicketForm as Form};
 
 #[component]
@@ -12,6 +23,33 @@ pub fn TicketForm() -> impl IntoView {
     let t = move || ui.lang.get().texts();
     let form = RwSignal::new(browser::draft());
     let error = RwSignal::new(None::<FormError>);
+    let suggestions = RwSignal::new(Vec::<Hit>::new());
+    // Suggest articles as the customer describes the problem (any word may match).
+    Effect::new(move |_| {
+        let q = form.with(suggestion_query);
+        ui.kb.track();
+        if q.chars().count() < 3 {
+            suggestions.set(Vec::new());
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            browser::sleep(SUGGEST_AFTER_MS).await;
+            if form.with_untracked(suggestion_query) != q {
+                return;
+            }
+            let mut found = Vec::new();
+            for word in q.split_whitespace().rev() {
+                for hit in browser::search(word.to_owned(), SUGGESTIONS, false).await {
+                    if found.len() < SUGGESTIONS && !found.iter().any(|h: &Hit| h.id == hit.id) {
+                        found.push(hit);
+                    }
+                }
+            }
+            if form.with_untracked(suggestion_query) == q {
+                suggestions.set(found);
+            }
+        });
+    });
     let edit = move |apply: fn(&mut Form, String)| {
         move |ev: leptos::ev::Event| {
             let value = event_target_value(&ev);
@@ -82,6 +120,15 @@ pub fn TicketForm() -> impl IntoView {
                 <input type="email" data-testid="email" autocomplete="email"
                     prop:value=move || form.with(|f| f.email.clone()) on:input=edit(|f, v| f.email = v)/>
             </label>
+            {move || {
+                let found = suggestions.get();
+                (!found.is_empty()).then(|| view! {
+                    <div class="suggestions" data-testid="suggestions" aria-live="polite">
+                        <p>{t().suggestions}</p>
+                        <SearchResults hits=found suggested=true testid="kb-suggestion"/>
+                    </div>
+                })
+            }}
             {move || error_text().map(|text| view! { <p class="error" role="alert" data-testid="form-error">{text}</p> })}
             <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
         </form>

@@ -35,7 +35,12 @@ impl<K: KeyValue> KnowledgeBase<K> {
             .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
             .and_then(|bytes| AutoCommit::load(&bytes).ok())
             .unwrap_or_default();
-        Self { kv, site, locale, doc }
+        Self {
+            kv,
+            site,
+            locale,
+            doc,
+        }
     }
 
     pub fn doc_id(&self) -> DocId {
@@ -55,7 +60,8 @@ impl<K: KeyValue> KnowledgeBase<K> {
 
     pub fn persist(&mut self) {
         let b64 = base64::engine::general_purpose::STANDARD.encode(self.doc.save());
-        self.kv.set(&format!("stufe:{}:kb:{}", self.site, self.locale), &b64);
+        self.kv
+            .set(&format!("stufe:{}:kb:{}", self.site, self.locale), &b64);
     }
 
     pub fn entries(&self) -> Vec<CatalogueEntry> {
@@ -65,7 +71,11 @@ impl<K: KeyValue> KnowledgeBase<K> {
     /// Search without the server: over titles, tags and excerpts.
     pub fn search_offline(&self, query: &str, limit: usize) -> Vec<CatalogueEntry> {
         let entries = self.entries();
-        search_catalogue(&entries, query).into_iter().take(limit).cloned().collect()
+        search_catalogue(&entries, query)
+            .into_iter()
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     fn article_key(&self, id: &str) -> String {
@@ -131,7 +141,10 @@ mod tests {
         let reloaded = KnowledgeBase::load(kv, site, Locale::De);
         assert_eq!(reloaded.doc_id().to_string(), "kb:demo:de");
         assert_eq!(reloaded.search_offline("ruckg", 5), vec![entry]);
-        assert_eq!(reloaded.cached_article("rueckgabe").unwrap().html, "<p>So</p>");
+        assert_eq!(
+            reloaded.cached_article("rueckgabe").unwrap().html,
+            "<p>So</p>"
+        );
         assert!(reloaded.cached_article("other").is_none());
     }
 }

@@ -141,7 +141,11 @@ impl SyncClient {
         Some(Outgoing::Binary(encode_sync_frame(id, &message.encode())))
     }
 
-    pub fn on_text(&mut self, docs: &mut impl SyncedDocs, text: &str) -> (Vec<Outgoing>, Vec<Event>) {
+    pub fn on_text(
+        &mut self,
+        docs: &mut impl SyncedDocs,
+        text: &str,
+    ) -> (Vec<Outgoing>, Vec<Event>) {
         let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
             return (Vec::new(), Vec::new());
         };
@@ -168,7 +172,11 @@ impl SyncClient {
         }
     }
 
-    pub fn on_binary(&mut self, docs: &mut impl SyncedDocs, bytes: &[u8]) -> (Vec<Outgoing>, Vec<Event>) {
+    pub fn on_binary(
+        &mut self,
+        docs: &mut impl SyncedDocs,
+        bytes: &[u8],
+    ) -> (Vec<Outgoing>, Vec<Event>) {
         let Ok(SyncFrame { doc: id, message }) = SyncFrame::decode(bytes) else {
             return (Vec::new(), Vec::new());
         };
@@ -188,7 +196,11 @@ impl SyncClient {
             docs.persist(&id);
         }
         let out = self.generate(docs, &id).into_iter().collect();
-        let events = if changed { vec![Event::Changed(id)] } else { Vec::new() };
+        let events = if changed {
+            vec![Event::Changed(id)]
+        } else {
+            Vec::new()
+        };
         (out, events)
     }
 }
@@ -216,23 +228,41 @@ mod tests {
 
     impl FakeServer {
         fn new() -> Self {
-            Self { docs: HashMap::new(), received: 0 }
+            Self {
+                docs: HashMap::new(),
+                received: 0,
+            }
         }
 
         fn ticket(&self, id: TicketId) -> ticket::Ticket {
-            ticket::read_ticket(&self.docs[&DocId::Ticket(id)].0).unwrap().unwrap()
+            ticket::read_ticket(&self.docs[&DocId::Ticket(id)].0)
+                .unwrap()
+                .unwrap()
         }
 
         /// Feeds the client's frames to the server until both sides are quiet.
-        fn run_until_quiet(&mut self, client: &mut SyncClient, docs: &mut Docs<MemoryKv>, mut out: Vec<Outgoing>) {
+        fn run_until_quiet(
+            &mut self,
+            client: &mut SyncClient,
+            docs: &mut Docs<MemoryKv>,
+            mut out: Vec<Outgoing>,
+        ) {
             for _ in 0..20 {
                 let (mut replies, mut to_client) = (Vec::new(), Vec::new());
                 for frame in out.drain(..) {
                     match frame {
                         Outgoing::Text(text) => {
-                            let ClientFrame::Open { doc, .. } = serde_json::from_str(&text).unwrap() else { panic!() };
-                            self.docs.entry(doc.parse().unwrap()).or_default().1 = sync::State::new();
-                            replies.push(serde_json::to_string(&ServerFrame::Opened { doc, exists: true }).unwrap());
+                            let ClientFrame::Open { doc, .. } =
+                                serde_json::from_str(&text).unwrap()
+                            else {
+                                panic!()
+                            };
+                            self.docs.entry(doc.parse().unwrap()).or_default().1 =
+                                sync::State::new();
+                            replies.push(
+                                serde_json::to_string(&ServerFrame::Opened { doc, exists: true })
+                                    .unwrap(),
+                            );
                         }
                         Outgoing::Binary(bytes) => {
                             let frame = SyncFrame::decode(&bytes).unwrap();
@@ -242,8 +272,12 @@ mod tests {
                             doc.sync().receive_sync_message(peer, message).unwrap();
                             if doc.get_heads() != before {
                                 self.received += 1;
-                                let heads = doc.get_heads().iter().map(ToString::to_string).collect();
-                                let ack = ServerFrame::Ack { doc: frame.doc.to_string(), heads };
+                                let heads =
+                                    doc.get_heads().iter().map(ToString::to_string).collect();
+                                let ack = ServerFrame::Ack {
+                                    doc: frame.doc.to_string(),
+                                    heads,
+                                };
                                 replies.push(serde_json::to_string(&ack).unwrap());
                             }
                             if let Some(m) = doc.sync().generate_sync_message(peer) {
@@ -290,12 +324,19 @@ mod tests {
         let mut client = SyncClient::default();
         let id = TicketId::from_bytes([7; 16]);
         docs.tickets.create(&form(), id, "ab".repeat(32)).unwrap();
-        assert!(client.local_change(&mut docs, id).is_empty(), "offline: nothing to send");
+        assert!(
+            client.local_change(&mut docs, id).is_empty(),
+            "offline: nothing to send"
+        );
         assert!(docs.tickets.views()[0].waiting_to_send);
 
         let mut server = FakeServer::new();
         let out = client.connected(&docs);
-        assert_eq!(out.len(), 2, "one open frame for the knowledge base and one per ticket");
+        assert_eq!(
+            out.len(),
+            2,
+            "one open frame for the knowledge base and one per ticket"
+        );
         server.run_until_quiet(&mut client, &mut docs, out);
         assert_eq!(server.ticket(id).subject, "Printer offline");
         assert!(!docs.tickets.views()[0].waiting_to_send, "acked");
