@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const STAFF_TOKEN: &str = "e2e-staff-token";
+pub const STAFF_PASSWORD: &str = "e2e-password";
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn env_path(name: &str, default: &str) -> PathBuf {
@@ -61,6 +62,7 @@ impl Stufe {
             public_url: None,
             seed_demo: true,
             demo_staff_token: Some(STAFF_TOKEN.into()),
+            demo_staff_password: STAFF_PASSWORD.into(),
         };
         let shutdown = CancellationToken::new();
         let (_, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;

@@ -17,6 +17,8 @@ pub struct Config {
     pub seed_demo: bool,
     /// The demo staff account's API token (`STUFE_DEMO_STAFF_TOKEN`); random when unset.
     pub demo_staff_token: Option<String>,
+    /// The demo accounts' console password (`STUFE_DEMO_STAFF_PASSWORD`, default `stufe-demo`).
+    pub demo_staff_password: String,
 }
 
 impl Config {
@@ -30,6 +32,8 @@ impl Config {
             public_url: var("STUFE_PUBLIC_URL"),
             seed_demo: var("STUFE_SEED_DEMO").is_none_or(|v| v != "0"),
             demo_staff_token: var("STUFE_DEMO_STAFF_TOKEN"),
+            demo_staff_password: var("STUFE_DEMO_STAFF_PASSWORD")
+                .unwrap_or_else(|| crate::seed::DEMO_PASSWORD.into()),
         }
     }
 

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! - [`auth`]: staff API tokens, console logins (argon2) and sessions.
 //! - [`config`]: `STUFE_*` environment settings.
 //! - [`storage`]: the [`storage::Storage`] trait and its SQLite implementation.
 //! - [`kb`]: knowledge-base articles: Markdown rendering, search queries.
@@ -12,6 +13,7 @@
 //!
 //! [`run`] takes its listener and shutdown signal from the caller, so tests bind port 0.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod kb;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub public_url: String,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
+    /// Serialises edits of article drafts (rare, and each one is load-edit-store).
+    pub drafts: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What starting the server found or did.
@@ -63,7 +67,11 @@ pub async fn start(
         Arc::new(SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?);
     let mut seeded_staff_token = None;
     if config.seed_demo && storage.is_empty()? {
-        let token = seed::seed_demo(storage.as_ref(), config.demo_staff_token.clone())?;
+        let token = seed::seed_demo(
+            storage.as_ref(),
+            config.demo_staff_token.clone(),
+            &config.demo_staff_password,
+        )?;
         tracing::info!("seeded the demo site and staff account");
         seeded_staff_token = Some(token);
     }
@@ -75,6 +83,7 @@ pub async fn start(
         config: Arc::new(config),
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
+        drafts: Arc::new(tokio::sync::Mutex::new(())),
     };
     let tracker = state.tracker.clone();
     let app = routes::router(state);

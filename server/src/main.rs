@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
         std::fs::read_to_string(&token_file).unwrap_or_else(|_| "(see your staff accounts)".into());
     let port = local.port();
     println!(
-        "\nStufe is running.\n  demo host page : http://localhost:{port}/demo\n  site config    : http://127.0.0.1:{port}/api/sites/demo/config\n  staff API      : http://127.0.0.1:{port}/api/staff/tickets  (Authorization: Bearer {token})\n  staff token in : {file}\nStop with Ctrl-C.\n",
+        "\nStufe is running.\n  demo host page : http://localhost:{port}/demo\n  site config    : http://127.0.0.1:{port}/api/sites/demo/config\n  staff console  : http://127.0.0.1:{port}/console  (login `sam` (admin) or `tia` (tier 1); password: STUFE_DEMO_STAFF_PASSWORD, default `stufe-demo`)\n  staff API      : http://127.0.0.1:{port}/api/staff/tickets  (Authorization: Bearer {token})\n  staff token in : {file}\nStop with Ctrl-C.\n",
         token = staff_token.trim(),
         file = token_file.display(),
     );

@@ -1,6 +1,7 @@
 //! HTTP and WebSocket routes, one module per area, each exposing its own `Router`.
 
 mod assets;
+mod console;
 mod demo;
 mod kb;
 mod sites;
@@ -17,6 +18,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sites::router())
         .merge(staff::router())
         .merge(kb::router())
+        .merge(console::router())
         .merge(demo::router())
         .merge(assets::router(&state.config.site_dir))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,4 +1,4 @@
-//! Demo data for a fresh database: the `demo` site, a staff account, and one
+//! Demo data for a fresh database: the `demo` site, staff accounts, and one
 //! sample ticket in the staff queue.
 
 use automerge::AutoCommit;
@@ -39,15 +39,23 @@ pub fn random_token() -> String {
     hex::encode(rand::rng().random::<[u8; 32]>())
 }
 
-/// Seeds the demo site and staff account; returns the staff API token.
+/// The demo console password when `STUFE_DEMO_STAFF_PASSWORD` is unset.
+pub const DEMO_PASSWORD: &str = "stufe-demo";
+
+/// Seeds the demo site and staff accounts (`sam`, admin, with the returned API
+/// token; `tia`, tier 1), both logging in to the console with `password`.
 pub fn seed_demo(
     storage: &dyn Storage,
     staff_token: Option<String>,
+    password: &str,
 ) -> Result<String, StorageError> {
     let site: SiteKey = DEMO_SITE.parse().expect("valid site key");
     storage.put_site(&site, &demo_site())?;
     let token = staff_token.unwrap_or_else(random_token);
-    storage.add_staff("Sam Support", "admin", &token_hash(&token))?;
+    let sam = storage.add_staff("Sam Support", "admin", &token_hash(&token))?;
+    storage.set_staff_login(sam.id, "sam", &crate::auth::hash_password(password))?;
+    let tia = storage.add_staff("Tia First-Level", "tier1", &token_hash(&random_token()))?;
+    storage.set_staff_login(tia.id, "tia", &crate::auth::hash_password(password))?;
 
     let id = TicketId::from_bytes(rand::rng().random());
     let mut doc = AutoCommit::new();

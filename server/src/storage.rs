@@ -97,9 +97,34 @@ pub trait Storage: Send + Sync + 'static {
     /// True when no site exists yet (a fresh database to seed).
     fn is_empty(&self) -> Result<bool, StorageError>;
 
+    /// Gives a staff account a console login and password hash (argon2, PHC string).
+    fn set_staff_login(
+        &self,
+        staff_id: i64,
+        login: &str,
+        password_hash: &str,
+    ) -> Result<(), StorageError>;
+    /// The account and its password hash for a console login.
+    fn staff_by_login(&self, login: &str) -> Result<Option<(StaffMember, String)>, StorageError>;
+    fn create_session(
+        &self,
+        token_hash: &str,
+        staff_id: i64,
+        expires_at: i64,
+    ) -> Result<(), StorageError>;
+    /// The staff member of an unexpired session.
+    fn staff_by_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<StaffMember>, StorageError>;
+    fn delete_session(&self, token_hash: &str) -> Result<(), StorageError>;
+
     /// A server-written document other than a ticket (e.g. `kb:demo:en`).
     fn document(&self, doc_id: &str) -> Result<Option<Vec<u8>>, StorageError>;
     fn save_document(&self, doc_id: &str, bytes: &[u8]) -> Result<(), StorageError>;
+    /// All documents whose id starts with `prefix`, by id.
+    fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
 
     /// Publishes articles (new, or new versions) and indexes them, all in one
     /// transaction; returns each article's new version.

@@ -8,15 +8,17 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use stufe_shared::kb::{self, CatalogueEntry};
-use stufe_shared::{Locale, SiteKey};
+use stufe_shared::{Locale, SiteKey, TicketId};
 
-use super::staff::Staff;
+use super::staff::{staff_reply, Staff};
+use crate::auth::can_publish;
 use crate::error::AppError;
 use crate::kb::article::{
     Article, ArticleId, ArticleSubmission, ArticleWrite, KbEvent, QueryCount, SearchHit,
 };
 use crate::kb::{markdown, query};
 use crate::storage;
+use crate::storage::StaffMember;
 use crate::sync::hub::now_ms;
 use crate::AppState;
 
@@ -37,7 +39,7 @@ fn site_key(site: &str) -> Result<SiteKey, AppError> {
         .map_err(|_| AppError::not_found("unknown site"))
 }
 
-fn article_id(id: &str) -> Result<ArticleId, AppError> {
+pub(crate) fn article_id(id: &str) -> Result<ArticleId, AppError> {
     id.parse()
         .map_err(|err: crate::kb::article::BadArticleId| AppError::bad_request(err.to_string()))
 }
@@ -169,8 +171,8 @@ async fn deflection(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn require_publisher(member: &crate::storage::StaffMember) -> Result<(), AppError> {
-    if matches!(member.role.as_str(), "tier3" | "admin") {
+fn require_publisher(member: &StaffMember) -> Result<(), AppError> {
+    if can_publish(member) {
         Ok(())
     } else {
         Err(AppError::new(
@@ -181,10 +183,10 @@ fn require_publisher(member: &crate::storage::StaffMember) -> Result<(), AppErro
 }
 
 #[derive(Serialize)]
-struct Published {
-    id: String,
-    version: u32,
-    html: String,
+pub(crate) struct Published {
+    pub id: String,
+    pub version: u32,
+    pub html: String,
 }
 
 async fn publish(
@@ -193,14 +195,41 @@ async fn publish(
     Path(id): Path<String>,
     Json(submission): Json<ArticleSubmission>,
 ) -> Result<Json<Published>, AppError> {
-    require_publisher(&member)?;
     let id = article_id(&id)?;
+    Ok(Json(
+        publish_article(&state, &member, &id, submission).await?,
+    ))
+}
+
+/// Publishes (a new version of) an article: stored and indexed, added to the
+/// synced catalogue (open widgets see it live), and on first publication
+/// announced in the thread of each ticket it was written from.
+pub(crate) async fn publish_article(
+    state: &AppState,
+    member: &StaffMember,
+    id: &ArticleId,
+    submission: ArticleSubmission,
+) -> Result<Published, AppError> {
+    require_publisher(member)?;
     submission.validate().map_err(AppError::bad_request)?;
     let key = site_key(&submission.site)?;
+    let locale: Locale = submission
+        .locale
+        .parse()
+        .map_err(|_| AppError::bad_request("bad locale"))?;
     let lookup = key.clone();
     storage::blocking(&state.storage, move |s| s.site(&lookup))
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
+    let sources: Vec<TicketId> = submission
+        .source_tickets
+        .iter()
+        .map(|t| {
+            t.parse()
+                .map_err(|_| AppError::bad_request(format!("unknown source ticket {t:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let plain_text = markdown::to_plain_text(&submission.body);
     let article = Article {
         id: id.to_string(),
         site: key.to_string(),
@@ -213,41 +242,52 @@ async fn publish(
         version: 0,
         updated_at: now_ms(),
     };
-    let plain_text = markdown::to_plain_text(&submission.body);
-    let markdown = submission.body;
-    let article_markdown = markdown.clone();
-    let stored = article.clone();
+    let (stored, markdown, text) = (article.clone(), submission.body, plain_text.clone());
     let versions = storage::blocking(&state.storage, move |s| {
         s.publish_articles(&[ArticleWrite {
             article: &stored,
             markdown: &markdown,
-            plain_text: &plain_text,
+            plain_text: &text,
         }])
     })
     .await?;
-    let locale: Locale = article
-        .locale
-        .parse()
-        .map_err(|_| AppError::bad_request("bad locale"))?;
+    let version = versions.first().copied().unwrap_or(1);
     let entry = CatalogueEntry {
         id: article.id.clone(),
         title: article.title.clone(),
         category: article.category.clone(),
         tags: article.tags.join(" "),
-        excerpt: markdown::to_plain_text(&article_markdown),
-        version: i64::from(versions.first().copied().unwrap_or(1)),
+        excerpt: plain_text,
+        version: i64::from(version),
         updated_at: article.updated_at,
     };
     state
         .hub
         .kb_change(&key, locale, |doc| kb::put_entry(doc, &entry))
         .await?;
-    tracing::info!(article = %id, by = member.id, "article published");
-    Ok(Json(Published {
+    if version == 1 {
+        let announcement = match locale {
+            Locale::De => format!(
+                "Wir haben einen Hilfeartikel zu Ihrer Anfrage veröffentlicht: „{}“",
+                article.title
+            ),
+            Locale::En => format!(
+                "We published a help article about your request: “{}”",
+                article.title
+            ),
+        };
+        for ticket in sources {
+            if let Err(err) = staff_reply(state, member, ticket, announcement.clone()).await {
+                tracing::warn!(%ticket, ?err, "could not announce the article in its source ticket");
+            }
+        }
+    }
+    tracing::info!(article = %id, version, by = member.id, "article published");
+    Ok(Published {
         id: article.id,
-        version: versions.first().copied().unwrap_or(1),
+        version,
         html: article.html,
-    }))
+    })
 }
 
 #[derive(Deserialize)]

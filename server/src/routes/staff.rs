@@ -2,8 +2,7 @@
 //! Every change goes through the hub, so it is validated, stored, and reaches
 //! open widgets live.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::Rng;
@@ -11,9 +10,10 @@ use serde::Deserialize;
 use stufe_shared::ticket::{self, Author, NewMessage, Priority, Status, Ticket, Tier};
 use stufe_shared::TicketId;
 
+pub use crate::auth::Staff;
 use crate::error::AppError;
 use crate::storage::{self, StaffMember, TicketFilter, TicketSummary};
-use crate::sync::hub::{now_ms, token_hash};
+use crate::sync::hub::now_ms;
 use crate::sync::HubError;
 use crate::AppState;
 
@@ -25,28 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/tickets/{id}/messages", post(reply))
 }
 
-/// The authenticated staff member (`Authorization: Bearer <token>`).
-pub struct Staff(pub StaffMember);
-
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(AppError::unauthorized)?;
-        let hash = token_hash(token.trim());
-        storage::blocking(&state.storage, move |s| s.staff_by_token_hash(&hash))
-            .await?
-            .map(Staff)
-            .ok_or_else(AppError::unauthorized)
-    }
-}
-
-fn ticket_id(text: &str) -> Result<TicketId, AppError> {
+pub(crate) fn ticket_id(text: &str) -> Result<TicketId, AppError> {
     text.parse()
         .map_err(|_| AppError::not_found("no such ticket"))
 }
@@ -89,12 +68,12 @@ async fn show(
     Ok(Json(state.hub.read_ticket(ticket_id(&id)?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Update {
-    status: Option<Status>,
-    tier: Option<u8>,
-    priority: Option<Priority>,
+pub(crate) struct Update {
+    pub status: Option<Status>,
+    pub tier: Option<u8>,
+    pub priority: Option<Priority>,
 }
 
 async fn update(
@@ -103,13 +82,22 @@ async fn update(
     Path(id): Path<String>,
     Json(update): Json<Update>,
 ) -> Result<Json<Ticket>, AppError> {
+    Ok(Json(staff_update(&state, ticket_id(&id)?, update).await?))
+}
+
+/// Changes a ticket's status, tier and/or priority.
+pub(crate) async fn staff_update(
+    state: &AppState,
+    id: TicketId,
+    update: Update,
+) -> Result<Ticket, AppError> {
     let tier = update
         .tier
         .map(|t| Tier::new(i64::from(t)).ok_or_else(|| AppError::bad_request("tier is 1, 2 or 3")))
         .transpose()?;
     let ticket = state
         .hub
-        .staff_change(ticket_id(&id)?, |doc, _| {
+        .staff_change(id, |doc, _| {
             let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
             if let Some(status) = update.status {
                 ticket::set_status(doc, status).map_err(fail)?;
@@ -123,7 +111,7 @@ async fn update(
             Ok(())
         })
         .await?;
-    Ok(Json(ticket))
+    Ok(ticket)
 }
 
 #[derive(Deserialize)]
@@ -138,7 +126,19 @@ async fn reply(
     Path(id): Path<String>,
     Json(reply): Json<Reply>,
 ) -> Result<Json<Ticket>, AppError> {
-    if reply.body.trim().is_empty() {
+    Ok(Json(
+        staff_reply(&state, &member, ticket_id(&id)?, reply.body).await?,
+    ))
+}
+
+/// Appends a staff reply; the first one stamps the first response and opens a new ticket.
+pub(crate) async fn staff_reply(
+    state: &AppState,
+    member: &StaffMember,
+    id: TicketId,
+    body: String,
+) -> Result<Ticket, AppError> {
+    if body.trim().is_empty() {
         return Err(AppError::bad_request("a reply must not be empty"));
     }
     let now = now_ms();
@@ -146,12 +146,12 @@ async fn reply(
         id: hex::encode(rand::rng().random::<[u8; 8]>()),
         author: Author::Staff,
         name: member.name.clone(),
-        body: reply.body,
+        body,
         at: now,
     };
     let ticket = state
         .hub
-        .staff_change(ticket_id(&id)?, |doc, before| {
+        .staff_change(id, |doc, before| {
             let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
             ticket::append_message(doc, &message).map_err(fail)?;
             if before.first_response_at.is_none() {
@@ -163,5 +163,5 @@ async fn reply(
             Ok(())
         })
         .await?;
-    Ok(Json(ticket))
+    Ok(ticket)
 }

@@ -47,6 +47,22 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     tickets_filter_by_status_and_tier(make().as_ref());
     staff_are_found_by_token_hash(make().as_ref());
     documents_round_trip(make().as_ref());
+    logins_and_sessions(make().as_ref());
+}
+
+fn logins_and_sessions(s: &dyn Storage) {
+    let sam = s.add_staff("Sam", "tier3", "tok").unwrap();
+    assert_eq!(s.staff_by_login("sam").unwrap(), None);
+    s.set_staff_login(sam.id, "sam", "$argon2id$hash").unwrap();
+    assert_eq!(
+        s.staff_by_login("sam").unwrap(),
+        Some((sam.clone(), "$argon2id$hash".into()))
+    );
+    s.create_session("sess", sam.id, 100).unwrap();
+    assert_eq!(s.staff_by_session("sess", 99).unwrap(), Some(sam.clone()));
+    assert_eq!(s.staff_by_session("sess", 100).unwrap(), None, "expired");
+    s.delete_session("sess").unwrap();
+    assert_eq!(s.staff_by_session("sess", 1).unwrap(), None);
 }
 
 fn documents_round_trip(s: &dyn Storage) {

@@ -23,7 +23,14 @@ CREATE TABLE IF NOT EXISTS staff (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
     role       TEXT NOT NULL CHECK (role IN ('tier1', 'tier2', 'tier3', 'admin')),
-    token_hash TEXT NOT NULL UNIQUE
+    token_hash TEXT NOT NULL UNIQUE,
+    login      TEXT UNIQUE,
+    password_hash TEXT
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    staff_id   INTEGER NOT NULL REFERENCES staff(id),
+    expires_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tickets (
     id                 TEXT PRIMARY KEY,
@@ -298,6 +305,87 @@ impl Storage for SqliteStorage {
             .conn()
             .query_row("SELECT COUNT(*) FROM sites", [], |row| row.get(0))?;
         Ok(sites == 0)
+    }
+
+    fn set_staff_login(
+        &self,
+        staff_id: i64,
+        login: &str,
+        password_hash: &str,
+    ) -> Result<(), StorageError> {
+        self.conn().execute(
+            "UPDATE staff SET login = ?2, password_hash = ?3 WHERE id = ?1",
+            params![staff_id, login, password_hash],
+        )?;
+        Ok(())
+    }
+
+    fn staff_by_login(&self, login: &str) -> Result<Option<(StaffMember, String)>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, name, role, password_hash FROM staff WHERE login = ?1 AND password_hash IS NOT NULL",
+                [login],
+                |row| {
+                    let member = StaffMember {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                        role: row.get(2)?,
+                    };
+                    Ok((member, row.get(3)?))
+                },
+            )
+            .optional()?)
+    }
+
+    fn create_session(
+        &self,
+        token_hash: &str,
+        staff_id: i64,
+        expires_at: i64,
+    ) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO sessions (token_hash, staff_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, staff_id, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn staff_by_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<StaffMember>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT s.id, s.name, s.role FROM sessions JOIN staff s ON s.id = sessions.staff_id
+                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
+                params![token_hash, now],
+                |row| {
+                    Ok(StaffMember {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                        role: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn delete_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.conn()
+            .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT doc_id, bytes FROM documents WHERE substr(doc_id, 1, length(?1)) = ?1 ORDER BY doc_id",
+        )?;
+        let rows = stmt.query_map([prefix], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn document(&self, doc_id: &str) -> Result<Option<Vec<u8>>, StorageError> {

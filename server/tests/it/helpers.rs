@@ -19,6 +19,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 pub const STAFF_TOKEN: &str = "test-staff-token";
+pub const STAFF_PASSWORD: &str = "test-password";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -36,6 +37,7 @@ impl TestApp {
             public_url: None,
             seed_demo: true,
             demo_staff_token: Some(STAFF_TOKEN.into()),
+            demo_staff_password: STAFF_PASSWORD.into(),
         };
         let shutdown = CancellationToken::new();
         let (_, serve) = stufe_server::start(listener, config, shutdown.clone())

@@ -1,0 +1,134 @@
+//! Staff authentication: API bearer tokens, console logins with argon2
+//! password hashes, and session cookies. Only hashes of tokens and passwords
+//! are stored.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+
+use crate::error::AppError;
+use crate::storage::{self, StaffMember};
+use crate::sync::hub::{now_ms, token_hash};
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "stufe_staff";
+pub const SESSION_HOURS: i64 = 12;
+
+pub fn hash_password(password: &str) -> String {
+    let salt =
+        SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .expect("argon2 hashes any password")
+}
+
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// The `Set-Cookie` value for a new session.
+pub fn session_cookie(token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION_HOURS * 3600
+    )
+}
+
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// The session token from the request's cookies, if any.
+pub fn session_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+/// Logs a staff member in: returns a new session token, or None for a wrong login or password.
+pub async fn log_in(
+    state: &AppState,
+    login: &str,
+    password: &str,
+) -> Result<Option<String>, AppError> {
+    let login = login.trim().to_owned();
+    let found = storage::blocking(&state.storage, move |s| s.staff_by_login(&login)).await?;
+    let Some((member, hash)) = found else {
+        // Same work as a wrong password, so logins cannot be probed by timing.
+        verify_password(password, &hash_password("unknown"));
+        return Ok(None);
+    };
+    if !verify_password(password, &hash) {
+        return Ok(None);
+    }
+    let token = crate::seed::random_token();
+    let (session_hash, expires_at) = (token_hash(&token), now_ms() + SESSION_HOURS * 3_600_000);
+    storage::blocking(&state.storage, move |s| {
+        s.create_session(&session_hash, member.id, expires_at)
+    })
+    .await?;
+    Ok(Some(token))
+}
+
+/// The authenticated staff member: `Authorization: Bearer <api token>` or a console session cookie.
+pub struct Staff(pub StaffMember);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|token| token_hash(token.trim()));
+        let found = match (bearer, session_token(parts)) {
+            (Some(hash), _) => {
+                storage::blocking(&state.storage, move |s| s.staff_by_token_hash(&hash)).await?
+            }
+            (None, Some(session)) => {
+                let hash = token_hash(&session);
+                storage::blocking(&state.storage, move |s| s.staff_by_session(&hash, now_ms()))
+                    .await?
+            }
+            (None, None) => None,
+        };
+        found.map(Staff).ok_or_else(AppError::unauthorized)
+    }
+}
+
+/// Whether a staff member may publish, unpublish and version articles.
+pub fn can_publish(member: &StaffMember) -> bool {
+    matches!(member.role.as_str(), "tier3" | "admin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let hash = hash_password("correct horse");
+        assert!(hash.starts_with("$argon2"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

@@ -1,0 +1,630 @@
+//! The staff console: server-rendered pages (maud) with plain forms, behind a
+//! login. Areas: the ticket queue, a ticket (reply, status, tier, "write
+//! article"), and the knowledge base (drafts, publishing, search insights).
+//! Each area is one handler group below; later areas (triage, KPIs) add theirs.
+
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+use stufe_shared::ticket::{Author, Status, Ticket};
+
+use super::kb::{article_id, publish_article};
+use super::staff::{staff_reply, staff_update, ticket_id, Update};
+use crate::auth::{self, can_publish, session_token};
+use crate::error::AppError;
+use crate::kb::article::ArticleSubmission;
+use crate::kb::drafts::{self, Draft, DraftFields};
+use crate::storage::{self, StaffMember, TicketFilter};
+use crate::sync::hub::{now_ms, token_hash};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console", get(queue))
+        .route("/console/tickets/{id}", get(ticket_page))
+        .route("/console/tickets/{id}/update", post(ticket_update))
+        .route("/console/tickets/{id}/reply", post(ticket_reply))
+        .route("/console/tickets/{id}/article", post(article_from_ticket))
+        .route("/console/kb", get(kb_page))
+        .route("/console/drafts", post(new_draft))
+        .route("/console/drafts/{id}", get(draft_page).post(save_draft))
+}
+
+/// A logged-in console user; anyone else is sent to the login page.
+struct ConsoleUser(StaffMember);
+
+impl FromRequestParts<AppState> for ConsoleUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || Redirect::to("/console/login").into_response();
+        let session = session_token(parts).ok_or_else(to_login)?;
+        let hash = token_hash(&session);
+        match storage::blocking(&state.storage, move |s| s.staff_by_session(&hash, now_ms())).await
+        {
+            Ok(Some(member)) => Ok(ConsoleUser(member)),
+            Ok(None) => Err(to_login()),
+            Err(err) => Err(AppError::from(err).into_response()),
+        }
+    }
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2433;background:#f6f7fb}\
+header{display:flex;gap:16px;align-items:center;padding:10px 20px;background:#1d2433;color:#fff}\
+header a{color:#fff}main{max-width:1000px;margin:20px auto;padding:0 20px}\
+table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e3e6ee;padding:6px 8px;text-align:left}\
+.card{background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:12px 16px;margin:12px 0}\
+.staff{background:#eef4ff}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
+input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}\
+form.inline{display:inline-flex;gap:8px;align-items:center}";
+
+fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (title) " — Stufe console" }
+                style { (STYLE) }
+            }
+            body {
+                header {
+                    strong { "Stufe" }
+                    @if let Some(user) = user {
+                        a href="/console" { "Queue" }
+                        a href="/console/kb" { "Knowledge base" }
+                        span style="margin-left:auto" { (user.name) " (" (user.role) ")" }
+                        form.inline method="post" action="/console/logout" { button { "Log out" } }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+fn format_time(ms: i64) -> String {
+    // Minutes since the epoch are enough to order and compare; shown as UTC.
+    let secs = ms / 1000;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response()
+}
+
+// ---- login ----
+
+#[derive(Deserialize)]
+struct LoginForm {
+    login: String,
+    password: String,
+}
+
+async fn login_page() -> Markup {
+    login_form(None)
+}
+
+fn login_form(error: Option<&str>) -> Markup {
+    page(
+        "Log in",
+        None,
+        html! {
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            form.card method="post" action="/console/login" {
+                p { label { "Login " input name="login" autocomplete="username" required autofocus; } }
+                p { label { "Password " input type="password" name="password" autocomplete="current-password" required; } }
+                button { "Log in" }
+            }
+        },
+    )
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    match auth::log_in(&state, &form.login, &form.password).await? {
+        Some(token) => Ok((
+            StatusCode::SEE_OTHER,
+            [
+                (LOCATION, "/console".to_owned()),
+                (SET_COOKIE, auth::session_cookie(&token)),
+            ],
+        )
+            .into_response()),
+        None => Ok((
+            StatusCode::UNAUTHORIZED,
+            login_form(Some("Wrong login or password.")),
+        )
+            .into_response()),
+    }
+}
+
+async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Response, AppError> {
+    if let Some(token) = session_token(&parts) {
+        let hash = token_hash(&token);
+        storage::blocking(&state.storage, move |s| s.delete_session(&hash)).await?;
+    }
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (LOCATION, "/console/login".to_owned()),
+            (SET_COOKIE, auth::clear_session_cookie()),
+        ],
+    )
+        .into_response())
+}
+
+// ---- the queue ----
+
+#[derive(Deserialize)]
+struct QueueQuery {
+    status: Option<String>,
+    tier: Option<String>,
+}
+
+async fn queue(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Query(q): Query<QueueQuery>,
+) -> Result<Markup, AppError> {
+    let status = q.status.filter(|s| Status::parse(s).is_some());
+    let tier = q.tier.and_then(|t| t.parse::<u8>().ok());
+    let filter = TicketFilter {
+        site: None,
+        status: status.clone(),
+        tier,
+    };
+    let tickets = storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?;
+    let now = now_ms();
+    Ok(page(
+        "Queue",
+        Some(&user),
+        html! {
+            form.inline method="get" {
+                select name="status" {
+                    option value="" { "any status" }
+                    @for s in Status::ALL { option value=(s.as_str()) selected[status.as_deref() == Some(s.as_str())] { (s.as_str()) } }
+                }
+                select name="tier" {
+                    option value="" { "any tier" }
+                    @for t in 1..=3u8 { option value=(t) selected[tier == Some(t)] { "tier " (t) } }
+                }
+                button { "Filter" }
+            }
+            table data-testid="queue" {
+                tr { th { "Subject" } th { "Status" } th { "Tier" } th { "Priority" } th { "Category" } th { "First response due" } }
+                @for t in &tickets {
+                    tr {
+                        td { a href={ "/console/tickets/" (t.id) } { (t.subject) } }
+                        td { (t.status) } td { (t.tier) } td { (t.priority) } td { (t.category) }
+                        td {
+                            @if let Some(due) = t.first_response_due {
+                                @if due < now && t.status == "new" { span.due { (format_time(due)) " (overdue)" } } @else { (format_time(due)) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+// ---- one ticket ----
+
+async fn ticket_page(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Markup, AppError> {
+    let ticket: Ticket = state.hub.read_ticket(ticket_id(&id)?).await?;
+    let resolved = matches!(ticket.status, Status::Resolved | Status::Closed);
+    Ok(page(
+        &ticket.subject,
+        Some(&user),
+        html! {
+            p { "Status " strong { (ticket.status) } " · tier " strong { (ticket.tier.get()) } " · " (ticket.category)
+                @if let Some(email) = &ticket.email { " · " (email) } }
+            div.card { (ticket.description) }
+            @for m in &ticket.messages {
+                div.card.staff[m.author == Author::Staff] {
+                    small { (m.name) " · " (format_time(m.at)) } p { (m.body) }
+                }
+            }
+            form.card method="post" action={ "/console/tickets/" (id) "/reply" } {
+                textarea name="body" rows="4" required placeholder="Reply to the customer" {}
+                button { "Send reply" }
+            }
+            form.card.inline method="post" action={ "/console/tickets/" (id) "/update" } {
+                select name="status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } }
+                select name="tier" { @for t in 1..=3u8 { option value=(t) selected[t == ticket.tier.get()] { "tier " (t) } } }
+                button { "Update" }
+            }
+            @if resolved {
+                form.card method="post" action={ "/console/tickets/" (id) "/article" } {
+                    button data-testid="write-article" { "Write article from this ticket" }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct UpdateForm {
+    status: Status,
+    tier: u8,
+}
+
+async fn ticket_update(
+    _: ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<UpdateForm>,
+) -> Result<Response, AppError> {
+    let update = Update {
+        status: Some(form.status),
+        tier: Some(form.tier),
+        priority: None,
+    };
+    staff_update(&state, ticket_id(&id)?, update).await?;
+    Ok(see_other(&format!("/console/tickets/{id}")))
+}
+
+#[derive(Deserialize)]
+struct ReplyForm {
+    body: String,
+}
+
+async fn ticket_reply(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, AppError> {
+    staff_reply(&state, &user, ticket_id(&id)?, form.body).await?;
+    Ok(see_other(&format!("/console/tickets/{id}")))
+}
+
+// ---- knowledge base: drafts ----
+
+fn draft_key(site: &str, id: &str) -> String {
+    format!("draft:{site}:{id}")
+}
+
+fn new_draft_id(title: &str) -> String {
+    let slug: String = title
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .take(6)
+        .collect::<Vec<_>>()
+        .join("-");
+    let suffix = hex::encode(rand::random::<[u8; 2]>());
+    if slug.is_empty() {
+        format!("article-{suffix}")
+    } else {
+        format!("{slug}-{suffix}")
+    }
+}
+
+async fn store_draft(
+    state: &AppState,
+    site: &str,
+    id: &str,
+    doc: &mut automerge::AutoCommit,
+) -> Result<(), AppError> {
+    let (key, bytes) = (draft_key(site, id), doc.save());
+    storage::blocking(&state.storage, move |s| s.save_document(&key, &bytes)).await?;
+    Ok(())
+}
+
+async fn load_draft(
+    state: &AppState,
+    site: &str,
+    id: &str,
+) -> Result<automerge::AutoCommit, AppError> {
+    let key = draft_key(site, id);
+    let bytes = storage::blocking(&state.storage, move |s| s.document(&key))
+        .await?
+        .ok_or_else(|| AppError::not_found("no such draft"))?;
+    automerge::AutoCommit::load(&bytes)
+        .map_err(|err| AppError::from(storage::StorageError::Corrupt(err.to_string())))
+}
+
+async fn create_draft(
+    state: &AppState,
+    user: &StaffMember,
+    site: &str,
+    fields: &DraftFields,
+) -> Result<String, AppError> {
+    let id = new_draft_id(&fields.title);
+    let mut doc =
+        drafts::create(fields, &user.name).map_err(|err| AppError::bad_request(err.to_string()))?;
+    let _guard = state.drafts.lock().await;
+    store_draft(state, site, &id, &mut doc).await?;
+    Ok(id)
+}
+
+async fn article_from_ticket(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let ticket = state.hub.read_ticket(ticket_id(&id)?).await?;
+    let mut body = format!("## Problem\n\n{}\n\n## Solution\n\n", ticket.description);
+    for m in ticket.messages.iter().filter(|m| m.author == Author::Staff) {
+        body.push_str(&m.body);
+        body.push_str("\n\n");
+    }
+    let site_locale = {
+        let site = ticket
+            .site
+            .parse()
+            .map_err(|_| AppError::not_found("unknown site"))?;
+        storage::blocking(&state.storage, move |s| s.site(&site))
+            .await?
+            .map(|c| c.locale)
+    };
+    let fields = DraftFields {
+        title: ticket.subject.clone(),
+        body,
+        category: ticket.category.clone(),
+        locale: site_locale.unwrap_or_else(|| "en".into()),
+        tags: String::new(),
+        source_tickets: ticket.id.clone(),
+    };
+    let draft = create_draft(&state, &user, &ticket.site, &fields).await?;
+    Ok(see_other(&format!(
+        "/console/drafts/{draft}?site={}",
+        ticket.site
+    )))
+}
+
+#[derive(Deserialize)]
+struct SiteQuery {
+    #[serde(default = "demo_site")]
+    site: String,
+}
+
+fn demo_site() -> String {
+    crate::seed::DEMO_SITE.to_owned()
+}
+
+async fn kb_page(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Markup, AppError> {
+    let site = q
+        .site
+        .parse::<stufe_shared::SiteKey>()
+        .map_err(|_| AppError::not_found("unknown site"))?
+        .to_string();
+    let (prefix, insight_site) = (format!("draft:{site}:"), site.clone());
+    let docs = storage::blocking(&state.storage, move |s| s.documents_with_prefix(&prefix)).await?;
+    let (top, zero) = storage::blocking(&state.storage, move |s| {
+        Ok((
+            s.top_searches(&insight_site, false, 10)?,
+            s.top_searches(&insight_site, true, 10)?,
+        ))
+    })
+    .await?;
+    let drafts: Vec<(String, Draft)> = docs
+        .into_iter()
+        .filter_map(|(key, bytes)| {
+            let id = key.rsplit(':').next()?.to_owned();
+            Some((id, drafts::read(&automerge::AutoCommit::load(&bytes).ok()?)))
+        })
+        .collect();
+    Ok(page(
+        "Knowledge base",
+        Some(&user),
+        html! {
+            form.card method="post" action={ "/console/drafts?site=" (site) } {
+                strong { "New draft " }
+                input name="title" placeholder="Title" required data-testid="new-draft-title";
+                select name="locale" { option value="en" { "English" } option value="de" { "Deutsch" } }
+                input name="category" placeholder="Category" value="general" required;
+                button data-testid="new-draft" { "Create" }
+            }
+            h2 { "Drafts and articles" }
+            table {
+                tr { th { "Title" } th { "Locale" } th { "Created by" } th { "Published" } }
+                @for (id, d) in &drafts {
+                    tr {
+                        td { a href={ "/console/drafts/" (id) "?site=" (site) } { (d.fields.title) } }
+                        td { (d.fields.locale) } td { (d.created_by) }
+                        td { @if d.published_version > 0 { "version " (d.published_version) } @else { "not yet" } }
+                    }
+                }
+            }
+            h2 { "Top searches" }
+            ul { @for q in &top { li { (q.query) " — " (q.count) } } }
+            h2 { "Searches that found nothing (articles to write)" }
+            ul data-testid="zero-results" { @for q in &zero { li { (q.query) " — " (q.count) } } }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewDraftForm {
+    title: String,
+    locale: String,
+    category: String,
+}
+
+async fn new_draft(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+    Form(form): Form<NewDraftForm>,
+) -> Result<Response, AppError> {
+    let fields = DraftFields {
+        title: form.title,
+        body: String::new(),
+        category: form.category,
+        locale: form.locale,
+        ..Default::default()
+    };
+    let id = create_draft(&state, &user, &q.site, &fields).await?;
+    Ok(see_other(&format!("/console/drafts/{id}?site={}", q.site)))
+}
+
+async fn draft_page(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Markup, AppError> {
+    let doc = load_draft(&state, &q.site, &id).await?;
+    let draft = drafts::read(&doc);
+    let f = &draft.fields;
+    Ok(page(
+        &format!("Draft: {}", f.title),
+        Some(&user),
+        html! {
+            @if draft.published_version > 0 { p { "Published as version " (draft.published_version) ". Publishing again makes a new version." } }
+            form.card method="post" action={ "/console/drafts/" (id) "?site=" (q.site) } {
+                input type="hidden" name="base" value=(draft.heads.join(","));
+                p { label { "Title " input name="title" value=(f.title) required size="60" data-testid="draft-title"; } }
+                p { label { "Body (Markdown)" textarea name="body" rows="14" data-testid="draft-body" { (f.body) } } }
+                p {
+                    label { "Locale " select name="locale" {
+                        option value="en" selected[f.locale == "en"] { "English" }
+                        option value="de" selected[f.locale == "de"] { "Deutsch" } } }
+                    " " label { "Category " input name="category" value=(f.category) required; }
+                    " " label { "Tags " input name="tags" value=(f.tags); }
+                }
+                input type="hidden" name="source_tickets" value=(f.source_tickets);
+                @if !f.source_tickets.is_empty() { p { small { "Written from ticket " (f.source_tickets) } } }
+                button name="action" value="save" { "Save draft" }
+                " "
+                @if can_publish(&user) {
+                    button name="action" value="publish" data-testid="publish" { "Publish" }
+                } @else {
+                    small { "Tier-3 staff and admins publish drafts." }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct DraftForm {
+    base: String,
+    title: String,
+    body: String,
+    locale: String,
+    category: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    source_tickets: String,
+    action: String,
+}
+
+async fn save_draft(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SiteQuery>,
+    Form(form): Form<DraftForm>,
+) -> Result<Response, AppError> {
+    let base: Vec<automerge::ChangeHash> = form
+        .base
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            h.parse()
+                .map_err(|_| AppError::bad_request("bad draft version"))
+        })
+        .collect::<Result<_, _>>()?;
+    let fields = DraftFields {
+        title: form.title,
+        body: form.body,
+        category: form.category,
+        locale: form.locale,
+        tags: form.tags,
+        source_tickets: form.source_tickets,
+    };
+    let guard = state.drafts.lock().await;
+    let mut doc = load_draft(&state, &q.site, &id).await?;
+    drafts::edit(&mut doc, &base, &fields)
+        .map_err(|err| AppError::new(StatusCode::CONFLICT, err.to_string()))?;
+    store_draft(&state, &q.site, &id, &mut doc).await?;
+    drop(guard);
+    if form.action == "publish" {
+        let merged = drafts::read(&doc).fields;
+        let submission = ArticleSubmission {
+            site: q.site.clone(),
+            locale: merged.locale,
+            title: merged.title,
+            body: merged.body,
+            category: merged.category,
+            tags: merged.tags.split_whitespace().map(str::to_owned).collect(),
+            source_tickets: merged
+                .source_tickets
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        };
+        let published = publish_article(&state, &user, &article_id(&id)?, submission).await?;
+        let _guard = state.drafts.lock().await;
+        let mut doc = load_draft(&state, &q.site, &id).await?;
+        drafts::mark_published(&mut doc, published.version)
+            .map_err(|err| AppError::bad_request(err.to_string()))?;
+        store_draft(&state, &q.site, &id, &mut doc).await?;
+    }
+    Ok(see_other(&format!("/console/drafts/{id}?site={}", q.site)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(1_795_330_254_000), "2026-11-22 06:50 UTC");
+    }
+
+    #[test]
+    fn draft_ids_are_article_slugs() {
+        let id = new_draft_id("Reset the Printer!");
+        assert!(id.starts_with("reset-the-printer-"), "{id}");
+        assert!(id.parse::<crate::kb::article::ArticleId>().is_ok());
+        assert!(new_draft_id("???").starts_with("article-"));
+    }
+}

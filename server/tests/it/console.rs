@@ -1,0 +1,332 @@
+//! The staff console over HTTP: login, drafts edited by two staff at once,
+//! who may publish, and the way from a resolved ticket to a published article.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// A logged-in console user (cookie handled by hand; redirects not followed).
+struct ConsoleUser {
+    http: reqwest::Client,
+    cookie: String,
+    base: String,
+}
+
+async fn log_in(app: &TestApp, login: &str, password: &str) -> Result<ConsoleUser, StatusCode> {
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let response = http
+        .post(app.url("/console/login"))
+        .form(&[("login", login), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    if response.status() != StatusCode::SEE_OTHER {
+        return Err(response.status());
+    }
+    let cookie = response.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    Ok(ConsoleUser {
+        http,
+        cookie,
+        base: app.url(""),
+    })
+}
+
+impl ConsoleUser {
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Posts a form; returns the status and the redirect target, if any.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Option<String>) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned());
+        (response.status(), location)
+    }
+
+    /// Opens a draft in the editor: its `base` (heads) and current body.
+    async fn open_draft(&self, path: &str) -> (String, String) {
+        let (status, html) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK);
+        (attr_after(&html, "name=\"base\" value=\""), textarea(&html))
+    }
+}
+
+fn attr_after(html: &str, marker: &str) -> String {
+    let start = html.find(marker).expect("marker in page") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn textarea(html: &str) -> String {
+    let start = html
+        .find("data-testid=\"draft-body\">")
+        .expect("body editor")
+        + "data-testid=\"draft-body\">".len();
+    html[start..]
+        .split("</textarea>")
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+fn draft_form<'a>(
+    base: &'a str,
+    title: &'a str,
+    body: &'a str,
+    sources: &'a str,
+    action: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("base", base),
+        ("title", title),
+        ("body", body),
+        ("locale", "en"),
+        ("category", "technical"),
+        ("tags", ""),
+        ("source_tickets", sources),
+        ("action", action),
+    ]
+}
+
+#[tokio::test]
+async fn console_needs_a_login_and_rejects_wrong_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let anonymous = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let response = anonymous.get(app.url("/console")).send().await.unwrap();
+    assert_eq!(response.headers()[LOCATION], "/console/login");
+    assert_eq!(
+        log_in(&app, "sam", "wrong").await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        log_in(&app, "nobody", STAFF_PASSWORD).await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (status, html) = sam.get("/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Where is my order #1042?"),
+        "the seeded ticket is in the queue"
+    );
+    // The session also authorises the staff API.
+    let me = sam
+        .http
+        .get(app.url("/api/staff/me"))
+        .header(COOKIE, &sam.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    sam.post("/console/logout", &[]).await;
+    assert_eq!(sam.get("/console").await.0, StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_staff_editing_one_draft_both_keep_their_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let tia = log_in(&app, "tia", STAFF_PASSWORD).await.unwrap();
+    let (_, location) = sam
+        .post(
+            "/console/drafts?site=demo",
+            &[
+                ("title", "Printer reset"),
+                ("locale", "en"),
+                ("category", "technical"),
+            ],
+        )
+        .await;
+    let draft = location.expect("redirect to the new draft");
+    let (base, _) = sam.open_draft(&draft).await;
+    let first = "Hold the button.\nWait.";
+    assert_eq!(
+        sam.post(
+            &draft,
+            &draft_form(&base, "Printer reset", first, "", "save")
+        )
+        .await
+        .0,
+        StatusCode::SEE_OTHER
+    );
+
+    // Both open the same version, then both save different changes.
+    let (base, body) = sam.open_draft(&draft).await;
+    assert_eq!(body, first);
+    let (tia_base, _) = tia.open_draft(&draft).await;
+    assert_eq!(base, tia_base);
+    sam.post(
+        &draft,
+        &draft_form(
+            &base,
+            "Printer reset",
+            "Hold the power button.\nWait.",
+            "",
+            "save",
+        ),
+    )
+    .await;
+    tia.post(
+        &draft,
+        &draft_form(
+            &tia_base,
+            "Printer reset",
+            "Hold the button.\nWait.\nThen print a test page.",
+            "",
+            "save",
+        ),
+    )
+    .await;
+
+    let (_, merged) = sam.open_draft(&draft).await;
+    assert_eq!(
+        merged,
+        "Hold the power button.\nWait.\nThen print a test page."
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tier_one_can_draft_but_not_publish() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let tia = log_in(&app, "tia", STAFF_PASSWORD).await.unwrap();
+    let (_, location) = tia
+        .post(
+            "/console/drafts?site=demo",
+            &[
+                ("title", "Secret discounts"),
+                ("locale", "en"),
+                ("category", "general"),
+            ],
+        )
+        .await;
+    let draft = location.unwrap();
+    let (base, _) = tia.open_draft(&draft).await;
+    let (status, _) = tia
+        .post(
+            &draft,
+            &draft_form(
+                &base,
+                "Secret discounts",
+                "Use code STAFF50.",
+                "",
+                "publish",
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let found: serde_json::Value =
+        reqwest::get(app.url("/api/sites/demo/search?q=discounts&locale=en"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        found["results"],
+        serde_json::json!([]),
+        "nothing was published"
+    );
+    let (_, body) = tia.open_draft(&draft).await;
+    assert_eq!(body, "Use code STAFF50.", "the draft itself was saved");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_article_written_from_a_resolved_ticket_is_linked_and_announced_to_its_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (local, token) = create_ticket(&app).await;
+    let id = local.id.to_string();
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    sam.post(
+        &format!("/console/tickets/{id}/reply"),
+        &[("body", "Hold the power button for ten seconds.")],
+    )
+    .await;
+    sam.post(
+        &format!("/console/tickets/{id}/update"),
+        &[("status", "resolved"), ("tier", "3")],
+    )
+    .await;
+
+    let (status, location) = sam
+        .post(&format!("/console/tickets/{id}/article"), &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let draft = location.unwrap();
+    let (base, body) = sam.open_draft(&draft).await;
+    assert!(
+        body.contains("It blinks red."),
+        "prefilled from the ticket: {body}"
+    );
+    assert!(
+        body.contains("Hold the power button"),
+        "prefilled from the thread: {body}"
+    );
+    let (status, _) = sam
+        .post(
+            &draft,
+            &draft_form(&base, "Printer blinks red", &body, &id, "publish"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    let article_id = draft
+        .trim_start_matches("/console/drafts/")
+        .split('?')
+        .next()
+        .unwrap();
+    let article: serde_json::Value =
+        reqwest::get(app.url(&format!("/api/sites/demo/articles/{article_id}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(article["source_tickets"], serde_json::json!([id]));
+
+    // The customer's open widget gets the announcement in the thread.
+    let mut widget = app.client().await;
+    let mut mine = LocalDoc::new(local.id, automerge::AutoCommit::new());
+    widget.open(&mut mine, &token).await;
+    let last = read(&mine.doc).messages.last().cloned().unwrap();
+    assert!(last.body.contains("Printer blinks red"), "{}", last.body);
+    app.stop().await;
+}
