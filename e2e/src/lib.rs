@@ -256,6 +256,69 @@ impl Browser {
         Ok(())
     }
 
+    /// Switches into the already open widget's frame (e.g. after switching windows).
+    pub async fn enter_widget_frame(&self) -> Result<()> {
+        let host = self.wait_for(Locator::Css("#stufe-widget")).await?;
+        let frame = host
+            .shadow_root()
+            .await?
+            .find(Locator::Css("iframe.open"))
+            .await?;
+        frame.enter_frame().await?;
+        Ok(())
+    }
+
+    /// In a new window: logs in to the staff console, writes a draft and publishes it.
+    /// Returns to the previous window afterwards.
+    pub async fn publish_in_console(
+        &self,
+        stufe: &Stufe,
+        title: &str,
+        body: &str,
+        category: &str,
+    ) -> Result<()> {
+        let c = &self.client;
+        let customer_window = c.window().await?;
+        let staff_window = c.new_window(false).await?;
+        c.switch_to_window(staff_window.handle).await?;
+        c.goto(&stufe.api("/console/login")).await?;
+        c.find(Locator::Css("input[name=login]"))
+            .await?
+            .send_keys("sam")
+            .await?;
+        c.find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(STAFF_PASSWORD)
+            .await?;
+        c.find(Locator::Css("form button")).await?.click().await?;
+        self.wait_for(Locator::Css("[data-testid=queue]")).await?;
+        c.goto(&stufe.api("/console/kb")).await?;
+        self.wait_for(Locator::Css("[data-testid=new-draft-title]"))
+            .await?
+            .send_keys(title)
+            .await?;
+        let category_input = c.find(Locator::Css("input[name=category]")).await?;
+        category_input.clear().await?;
+        category_input.send_keys(category).await?;
+        c.find(Locator::Css("[data-testid=new-draft]"))
+            .await?
+            .click()
+            .await?;
+        self.wait_for(Locator::Css("[data-testid=draft-body]"))
+            .await?
+            .send_keys(body)
+            .await?;
+        c.find(Locator::Css("[data-testid=publish]"))
+            .await?
+            .click()
+            .await?;
+        self.wait_script("return document.body.textContent.includes('Published as version 1');")
+            .await?;
+        c.close_window().await?;
+        c.switch_to_window(customer_window).await?;
+        Ok(())
+    }
+
     /// Waits until an element matching `locator` exists.
     pub async fn wait_for(&self, locator: Locator<'_>) -> Result<Element> {
         let started = Instant::now();

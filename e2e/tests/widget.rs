@@ -233,15 +233,16 @@ async fn customer_finds_a_just_published_article_and_gets_it_suggested() -> Resu
             .wait_for(Locator::Css("[data-testid=kb-search]"))
             .await?;
 
-        // Staff publish while the widget is open.
-        let article = serde_json::json!({
-            "site": "demo", "locale": "en", "title": "Reset the printer",
-            "body": "Hold the **power** button for ten seconds until the light blinks green.",
-            "category": "technical"
-        });
-        stufe
-            .staff_send(Method::PUT, "/api/staff/articles/printer-reset", article)
+        // Tier-3 staff publish in the console (another window) while the widget is open.
+        browser
+            .publish_in_console(
+                &stufe,
+                "Reset the printer",
+                "Hold the **power** button for ten seconds until the light blinks green.",
+                "technical",
+            )
             .await?;
+        browser.enter_widget_frame().await?;
 
         // The synced catalogue shows it under its category, without reload.
         let link = browser
@@ -257,10 +258,10 @@ async fn customer_finds_a_just_published_article_and_gets_it_suggested() -> Resu
             .send_keys("pow")
             .await?;
         let hit = browser
-            .wait_for(Locator::Css(
-                "[data-testid=kb-result][data-article-id=printer-reset]",
-            ))
+            .wait_for(Locator::Css("[data-testid=kb-result]"))
             .await?;
+        let article_id = hit.attr("data-article-id").await?.unwrap_or_default();
+        assert!(article_id.starts_with("reset-the-printer"), "{article_id}");
         assert!(hit.html(true).await?.contains("<mark>power</mark>"));
         browser.screenshot("4-search").await;
         hit.click().await?;
@@ -291,9 +292,9 @@ async fn customer_finds_a_just_published_article_and_gets_it_suggested() -> Resu
             .send_keys("My printer shows a red light")
             .await?;
         browser
-            .wait_for(Locator::Css(
-                "[data-testid=kb-suggestion][data-article-id=printer-reset]",
-            ))
+            .wait_for(Locator::Css(&format!(
+                "[data-testid=kb-suggestion][data-article-id='{article_id}']"
+            )))
             .await?;
         browser.screenshot("5-suggestion").await;
         Ok(())
