@@ -126,8 +126,24 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
     let host = HostSite::start(&stufe).await?;
     let browser = Browser::launch().await?;
     let result = async {
+        let article = serde_json::json!({
+            "site": "demo", "locale": "en", "title": "Password reset mail",
+            "body": "Check your **spam** folder first.", "category": "general"
+        });
+        stufe
+            .staff_send(Method::PUT, "/api/staff/articles/password-mail", article)
+            .await?;
         browser.client.goto(&host.url()).await?;
         browser.open_widget().await?;
+        // Reading an article online keeps it for reading offline.
+        browser
+            .wait_for(Locator::Css("[data-testid=kb-article-link]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=article-body] strong"))
+            .await?;
         browser
             .submit_ticket("Login fails", "The password reset mail never comes.")
             .await?;
@@ -183,6 +199,29 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
                 "[data-ticket-id='{second}'] [data-testid=ticket-waiting]"
             )))
             .await?;
+
+        browser
+            .client
+            .find(Locator::Css("[data-testid=help-tab]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=kb-article-link]"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=article-body] strong"))
+            .await?;
+        let body = browser
+            .client
+            .find(Locator::Css("[data-testid=article-body]"))
+            .await?;
+        assert!(
+            body.text().await?.contains("spam"),
+            "the article read earlier opens offline"
+        );
 
         // The server comes back: the widget reconnects and delivers, once.
         stufe.restart().await?;
