@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use stufe_shared::site::SiteConfig;
 
-use crate::kb::article::{Article, ArticleWrite, KbEvent, QueryCount, SearchHit};
+use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use stufe_shared::{SiteKey, TicketId};
 
 pub use sqlite::SqliteStorage;
@@ -143,6 +143,8 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<SearchHit>, StorageError>;
     fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError>;
+    /// Counts of KB events since `since` (ms).
+    fn kb_counts(&self, site: &str, since: i64) -> Result<KbCounts, StorageError>;
     /// The most frequent searches, or only those that found nothing.
     fn top_searches(
         &self,

@@ -135,6 +135,18 @@ pub enum KbEvent {
     },
 }
 
+/// Self-service figures over a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KbCounts {
+    pub searches: u32,
+    pub zero_result_searches: u32,
+    pub article_views: u32,
+    pub helpful_yes: u32,
+    pub helpful_no: u32,
+    /// Articles read in a widget that was then closed without a ticket.
+    pub deflections: u32,
+}
+
 /// How often a query was searched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueryCount {

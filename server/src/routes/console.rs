@@ -14,7 +14,7 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use stufe_shared::ticket::{Author, Status, Ticket};
 
-use super::kb::{article_id, publish_article};
+use super::kb::{article_id, publish_article, INSIGHT_DAYS};
 use super::staff::{staff_reply, staff_update, ticket_id, Update};
 use crate::auth::{self, can_publish, session_token};
 use crate::error::AppError;
@@ -434,10 +434,12 @@ async fn kb_page(
         .to_string();
     let (prefix, insight_site) = (format!("draft:{site}:"), site.clone());
     let docs = storage::blocking(&state.storage, move |s| s.documents_with_prefix(&prefix)).await?;
-    let (top, zero) = storage::blocking(&state.storage, move |s| {
+    let since = now_ms() - INSIGHT_DAYS * 86_400_000;
+    let (top, zero, counts) = storage::blocking(&state.storage, move |s| {
         Ok((
             s.top_searches(&insight_site, false, 10)?,
             s.top_searches(&insight_site, true, 10)?,
+            s.kb_counts(&insight_site, since)?,
         ))
     })
     .await?;
@@ -468,6 +470,14 @@ async fn kb_page(
                         td { (d.fields.locale) } td { (d.created_by) }
                         td { @if d.published_version > 0 { "version " (d.published_version) } @else { "not yet" } }
                     }
+                }
+            }
+            h2 { "Self-service, last " (INSIGHT_DAYS) " days" }
+            table data-testid="kb-counts" {
+                tr { th { "Searches" } th { "… found nothing" } th { "Article views" } th { "Helpful yes / no" } th { "Deflections" } }
+                tr {
+                    td { (counts.searches) } td { (counts.zero_result_searches) } td { (counts.article_views) }
+                    td { (counts.helpful_yes) " / " (counts.helpful_no) } td { (counts.deflections) }
                 }
             }
             h2 { "Top searches" }

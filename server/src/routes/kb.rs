@@ -14,7 +14,7 @@ use super::staff::{staff_reply, Staff};
 use crate::auth::can_publish;
 use crate::error::AppError;
 use crate::kb::article::{
-    Article, ArticleId, ArticleSubmission, ArticleWrite, KbEvent, QueryCount, SearchHit,
+    Article, ArticleId, ArticleSubmission, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit,
 };
 use crate::kb::{markdown, query};
 use crate::storage;
@@ -322,10 +322,15 @@ async fn unpublish(
     }
 }
 
+/// The period the self-service counts cover.
+pub(crate) const INSIGHT_DAYS: i64 = 30;
+
 #[derive(Serialize)]
 struct Insights {
     top_searches: Vec<QueryCount>,
     zero_result_searches: Vec<QueryCount>,
+    /// Over the last [`INSIGHT_DAYS`] days.
+    counts: KbCounts,
 }
 
 async fn insights(
@@ -338,6 +343,7 @@ async fn insights(
         Ok(Insights {
             top_searches: s.top_searches(&site, false, 20)?,
             zero_result_searches: s.top_searches(&site, true, 20)?,
+            counts: s.kb_counts(&site, now_ms() - INSIGHT_DAYS * 86_400_000)?,
         })
     })
     .await?;

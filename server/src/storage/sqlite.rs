@@ -11,7 +11,7 @@ use stufe_shared::{SiteKey, TicketId};
 use super::{
     StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary, TicketWrite,
 };
-use crate::kb::article::{Article, ArticleWrite, KbEvent, QueryCount, SearchHit};
+use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::fold_sharp_s;
 
 const SCHEMA: &str = "
@@ -115,6 +115,31 @@ fn snippet_html(raw: &str) -> String {
         }
     }
     out
+}
+
+/// At most this many matches of one query are ranked: the newest ones. A query
+/// matching more is broad (a very common word, a two-letter prefix), and
+/// scoring every match is what makes it slow; among its newest matches the
+/// best-ranked are shown. Queries with fewer matches are ranked exactly.
+const MAX_RANKED_MATCHES: i64 = 1_000;
+
+/// The rowids of the best `limit` matches of an FTS expression, best first.
+fn ranked_rowids(conn: &Connection, expression: &str, limit: u32) -> rusqlite::Result<Vec<i64>> {
+    // The lowest rowid among the newest MAX_RANKED_MATCHES matches; None when fewer match.
+    let floor: Option<i64> = conn
+        .prepare_cached(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
+        )?
+        .query_row(params![expression, MAX_RANKED_MATCHES - 1], |row| row.get(0))
+        .optional()?;
+    let mut ranked = conn.prepare_cached(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 AND rowid >= ?3 ORDER BY rank LIMIT ?2",
+    )?;
+    let rows = ranked.query_map(
+        params![expression, limit, floor.unwrap_or(i64::MIN)],
+        |row| row.get(0),
+    )?;
+    rows.collect()
 }
 
 fn json_list(list: &[String]) -> String {
@@ -519,24 +544,11 @@ impl Storage for SqliteStorage {
         // for the few winners. Title matches come first: searching titles alone
         // touches far fewer rows for common words, and only when titles give
         // fewer than `limit` hits are the other columns searched.
-        let mut ranked = conn.prepare_cached(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY rank LIMIT ?2",
-        )?;
-        let mut rowids: Vec<i64> = ranked
-            .query_map(
-                params![
-                    format!("scope : \"{scope}\" AND title : ({expression})"),
-                    limit
-                ],
-                |row| row.get(0),
-            )?
-            .collect::<Result<_, _>>()?;
+        let title_only = format!("scope : \"{scope}\" AND title : ({expression})");
+        let everywhere = format!("scope : \"{scope}\" AND ({expression})");
+        let mut rowids = ranked_rowids(&conn, &title_only, limit)?;
         if rowids.len() < limit as usize {
-            let everywhere = format!("scope : \"{scope}\" AND ({expression})");
-            let more: Vec<i64> = ranked
-                .query_map(params![everywhere, limit], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            for rowid in more {
+            for rowid in ranked_rowids(&conn, &everywhere, limit)? {
                 if rowids.len() == limit as usize {
                     break;
                 }
@@ -550,7 +562,6 @@ impl Storage for SqliteStorage {
              FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
              WHERE articles_fts MATCH ?1 AND articles_fts.rowid = ?2",
         )?;
-        let everywhere = format!("scope : \"{scope}\" AND ({expression})");
         let mut hits = Vec::with_capacity(rowids.len());
         for rowid in rowids {
             let found = hit
@@ -593,6 +604,30 @@ impl Storage for SqliteStorage {
             params![site, kind, query, results, article, helpful, at],
         )?;
         Ok(())
+    }
+
+    fn kb_counts(&self, site: &str, since: i64) -> Result<KbCounts, StorageError> {
+        Ok(self.conn().query_row(
+            "SELECT
+                 COUNT(*) FILTER (WHERE kind = 'search'),
+                 COUNT(*) FILTER (WHERE kind = 'search' AND results = 0),
+                 COUNT(*) FILTER (WHERE kind = 'article_view'),
+                 COUNT(*) FILTER (WHERE kind = 'helpful' AND helpful = 1),
+                 COUNT(*) FILTER (WHERE kind = 'helpful' AND helpful = 0),
+                 COUNT(*) FILTER (WHERE kind = 'deflection')
+             FROM kb_events WHERE site = ?1 AND at >= ?2",
+            params![site, since],
+            |row| {
+                Ok(KbCounts {
+                    searches: row.get(0)?,
+                    zero_result_searches: row.get(1)?,
+                    article_views: row.get(2)?,
+                    helpful_yes: row.get(3)?,
+                    helpful_no: row.get(4)?,
+                    deflections: row.get(5)?,
+                })
+            },
+        )?)
     }
 
     fn top_searches(

@@ -343,6 +343,52 @@ async fn insights_list_top_and_zero_result_searches() {
         insights["zero_result_searches"],
         json!([{ "query": "gift wrapping", "count": 1 }])
     );
+    let counts = &insights["counts"];
+    assert_eq!(
+        (
+            counts["searches"].as_u64(),
+            counts["zero_result_searches"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    let client = reqwest::Client::new();
+    reqwest::get(app.url("/api/sites/demo/articles/invoice"))
+        .await
+        .unwrap();
+    let vote = client
+        .post(app.url("/api/sites/demo/articles/invoice/helpful"))
+        .json(&json!({ "helpful": false }));
+    assert_eq!(vote.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let deflected = client
+        .post(app.url("/api/sites/demo/deflections"))
+        .json(&json!({ "article": "invoice" }));
+    assert_eq!(
+        deflected.send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    let bad = client
+        .post(app.url("/api/sites/demo/deflections"))
+        .json(&json!({ "article": "../etc" }));
+    assert_eq!(bad.send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let insights: Value = staff_client()
+        .get(app.url("/api/staff/kb/insights?site=demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let counts = &insights["counts"];
+    assert_eq!(counts["article_views"], 1);
+    assert_eq!(
+        (
+            counts["helpful_yes"].as_u64(),
+            counts["helpful_no"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(counts["deflections"], 1);
     let anonymous = reqwest::get(app.url("/api/staff/kb/insights?site=demo"))
         .await
         .unwrap();
