@@ -4,7 +4,7 @@
 //! - `cargo xtask test`: every check and test — fmt, clippy (native and wasm32), unit,
 //!   integration and browser end-to-end tests. CI runs exactly this.
 //! - `cargo xtask build`: build the widget into the site dir (see `Leptos.toml`).
-//! - `cargo xtask bench`: print measured figures (widget payload sizes).
+//! - `cargo xtask bench`: print measured figures (widget payload sizes, KB search latency).
 
 mod sizes;
 mod tools;
@@ -32,7 +32,7 @@ enum Task {
     Test,
     /// Build the widget into the site dir.
     Build,
-    /// Print measured figures: widget payload sizes (raw, gzip, brotli).
+    /// Print measured figures: widget payload sizes (raw, gzip, brotli) and KB search latency.
     Bench,
 }
 
@@ -48,7 +48,8 @@ fn main() -> Result<()> {
         }
         Task::Bench => {
             let site = widget::build(&root)?;
-            sizes::print(&site)
+            sizes::print(&site)?;
+            run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "search"]))
         }
     }
 }
