@@ -178,6 +178,14 @@ impl SqliteStorage {
     }
 }
 
+fn staff_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StaffMember> {
+    Ok(StaffMember {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        role: row.get(2)?,
+    })
+}
+
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> {
     Ok(TicketSummary {
         id: row.get("id")?,
@@ -296,13 +304,7 @@ impl Storage for SqliteStorage {
             .query_row(
                 "SELECT id, name, role FROM staff WHERE token_hash = ?1",
                 [token_hash],
-                |row| {
-                    Ok(StaffMember {
-                        id: row.get(0)?,
-                        name: row.get(1)?,
-                        role: row.get(2)?,
-                    })
-                },
+                staff_from_row,
             )
             .optional()?)
     }
@@ -351,14 +353,7 @@ impl Storage for SqliteStorage {
             .query_row(
                 "SELECT id, name, role, password_hash FROM staff WHERE login = ?1 AND password_hash IS NOT NULL",
                 [login],
-                |row| {
-                    let member = StaffMember {
-                        id: row.get(0)?,
-                        name: row.get(1)?,
-                        role: row.get(2)?,
-                    };
-                    Ok((member, row.get(3)?))
-                },
+                |row| Ok((staff_from_row(row)?, row.get(3)?)),
             )
             .optional()?)
     }
@@ -387,13 +382,7 @@ impl Storage for SqliteStorage {
                 "SELECT s.id, s.name, s.role FROM sessions JOIN staff s ON s.id = sessions.staff_id
                  WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
                 params![token_hash, now],
-                |row| {
-                    Ok(StaffMember {
-                        id: row.get(0)?,
-                        name: row.get(1)?,
-                        role: row.get(2)?,
-                    })
-                },
+                staff_from_row,
             )
             .optional()?)
     }

@@ -76,6 +76,15 @@ struct Session {
     out: futures_util::stream::SplitSink<WebSocket, Message>,
 }
 
+/// The size of a text or binary message's payload.
+fn payload_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+        _ => 0,
+    }
+}
+
 /// Runs one connection until the peer leaves, goes silent, or the server shuts down.
 pub async fn run(socket: WebSocket, ctx: SessionContext) {
     let (out, mut incoming) = socket.split();
@@ -106,6 +115,9 @@ pub async fn run(socket: WebSocket, ctx: SessionContext) {
                 alive = match message {
                     Message::Text(_) | Message::Binary(_) if !limit.allow() => {
                         session.send_error(None, ErrorCode::RateLimited, "too many frames; slow down").await
+                    }
+                    Message::Text(_) | Message::Binary(_) if payload_len(&message) > MAX_FRAME_BYTES => {
+                        session.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await
                     }
                     Message::Text(text) => session.on_text(text.as_str()).await,
                     Message::Binary(bytes) => session.on_binary(&bytes).await,
@@ -149,15 +161,6 @@ impl Session {
     }
 
     async fn on_text(&mut self, text: &str) -> bool {
-        if text.len() > MAX_FRAME_BYTES {
-            return self
-                .send_error(
-                    None,
-                    ErrorCode::FrameTooLarge,
-                    "frame exceeds the size limit",
-                )
-                .await;
-        }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(err) => {
@@ -235,15 +238,6 @@ impl Session {
     }
 
     async fn on_binary(&mut self, bytes: &[u8]) -> bool {
-        if bytes.len() > MAX_FRAME_BYTES {
-            return self
-                .send_error(
-                    None,
-                    ErrorCode::FrameTooLarge,
-                    "frame exceeds the size limit",
-                )
-                .await;
-        }
         let frame = match SyncFrame::decode(bytes) {
             Ok(frame) => frame,
             Err(err) => {

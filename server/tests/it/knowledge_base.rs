@@ -311,6 +311,16 @@ async fn tier_one_staff_cannot_publish_and_nothing_is_stored() {
     app.stop().await;
 }
 
+async fn fetch_insights(app: &TestApp) -> Value {
+    let response = staff_client()
+        .get(app.url("/api/staff/kb/insights?site=demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn insights_list_top_and_zero_result_searches() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,15 +336,7 @@ async fn insights_list_top_and_zero_result_searches() {
     search(&app, "en", "invoice").await;
     search(&app, "en", "  INVOICE").await;
     search(&app, "en", "gift wrapping").await;
-    let insights: Value = staff_client()
-        .get(app.url("/api/staff/kb/insights?site=demo"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let insights = fetch_insights(&app).await;
     assert_eq!(
         insights["top_searches"][0],
         json!({ "query": "invoice", "count": 2 })
@@ -370,15 +372,7 @@ async fn insights_list_top_and_zero_result_searches() {
         .post(app.url("/api/sites/demo/deflections"))
         .json(&json!({ "article": "../etc" }));
     assert_eq!(bad.send().await.unwrap().status(), StatusCode::BAD_REQUEST);
-    let insights: Value = staff_client()
-        .get(app.url("/api/staff/kb/insights?site=demo"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let insights = fetch_insights(&app).await;
     let counts = &insights["counts"];
     assert_eq!(counts["article_views"], 1);
     assert_eq!(

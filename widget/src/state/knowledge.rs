@@ -99,25 +99,10 @@ impl<K: KeyValue> KnowledgeBase<K> {
 mod tests {
     use super::*;
     use crate::state::kv::MemoryKv;
-    use std::rc::Rc;
-
-    #[derive(Clone, Default)]
-    struct SharedKv(Rc<MemoryKv>);
-    impl KeyValue for SharedKv {
-        fn get(&self, key: &str) -> Option<String> {
-            self.0.get(key)
-        }
-        fn set(&self, key: &str, value: &str) -> bool {
-            self.0.set(key, value)
-        }
-        fn remove(&self, key: &str) {
-            self.0.remove(key)
-        }
-    }
 
     #[test]
     fn the_catalogue_and_read_articles_survive_a_reload_for_offline_use() {
-        let kv = SharedKv::default();
+        let kv = MemoryKv::default();
         let site: SiteKey = "demo".parse().unwrap();
         let mut kb = KnowledgeBase::load(kv.clone(), site.clone(), Locale::De);
         let entry = CatalogueEntry {

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 pub trait KeyValue {
     fn get(&self, key: &str) -> Option<String>;
@@ -11,9 +12,10 @@ pub trait KeyValue {
     fn remove(&self, key: &str);
 }
 
-/// An in-memory store for tests.
-#[derive(Default)]
-pub struct MemoryKv(RefCell<HashMap<String, String>>);
+/// An in-memory store for tests. Clones share one map, as every page of a
+/// browser shares its localStorage (so a clone stands for "after a reload").
+#[derive(Default, Clone)]
+pub struct MemoryKv(Rc<RefCell<HashMap<String, String>>>);
 
 impl KeyValue for MemoryKv {
     fn get(&self, key: &str) -> Option<String> {

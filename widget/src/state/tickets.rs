@@ -361,22 +361,6 @@ fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
 mod tests {
     use super::*;
     use crate::state::kv::MemoryKv;
-    use std::rc::Rc;
-
-    /// A store shared between two books, like one browser's localStorage across reloads.
-    #[derive(Clone, Default)]
-    struct SharedKv(Rc<MemoryKv>);
-    impl KeyValue for SharedKv {
-        fn get(&self, key: &str) -> Option<String> {
-            self.0.get(key)
-        }
-        fn set(&self, key: &str, value: &str) -> bool {
-            self.0.set(key, value)
-        }
-        fn remove(&self, key: &str) {
-            self.0.remove(key)
-        }
-    }
 
     fn form() -> TicketForm {
         TicketForm {
@@ -411,7 +395,7 @@ mod tests {
 
     #[test]
     fn tickets_replies_and_drafts_survive_a_reload() {
-        let kv = SharedKv::default();
+        let kv = MemoryKv::default();
         let mut book = TicketBook::load(kv.clone(), "demo");
         book.save_draft(&TicketForm {
             subject: "half-typed".into(),
