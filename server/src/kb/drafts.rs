@@ -10,7 +10,8 @@
 //!
 //! Root map: `title` (T), `body` (T, Markdown), `category`, `locale`, `tags`
 //! (S, space separated), `source_tickets` (S, space separated ticket ids),
-//! `created_by` (S), `published_version` (I, 0 until published).
+//! `created_by` (S), `proposed` (bool, a tier-1/2 author asks tier 3 to
+//! publish), `published_version` (I, 0 while not published).
 
 use automerge::transaction::Transactable;
 use automerge::{
@@ -33,6 +34,7 @@ pub struct DraftFields {
 pub struct Draft {
     pub fields: DraftFields,
     pub created_by: String,
+    pub proposed: bool,
     pub published_version: i64,
     pub heads: Vec<String>,
 }
@@ -94,9 +96,15 @@ pub fn edit(
     Ok(())
 }
 
-/// Records that the draft was published as `version`.
+/// Records that the draft was published as `version` (0: unpublished).
 pub fn mark_published(doc: &mut AutoCommit, version: u32) -> Result<(), AutomergeError> {
-    doc.put(ROOT, "published_version", i64::from(version))
+    doc.put(ROOT, "published_version", i64::from(version))?;
+    doc.put(ROOT, "proposed", false)
+}
+
+/// Marks the draft as proposed for publishing.
+pub fn propose(doc: &mut AutoCommit) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "proposed", true)
 }
 
 pub fn read(doc: &AutoCommit) -> Draft {
@@ -123,6 +131,7 @@ pub fn read(doc: &AutoCommit) -> Draft {
             source_tickets: string("source_tickets"),
         },
         created_by: string("created_by"),
+        proposed: matches!(scalar("proposed"), ScalarValue::Boolean(true)),
         published_version: match scalar("published_version") {
             ScalarValue::Int(v) => v,
             _ => 0,
@@ -169,6 +178,17 @@ mod tests {
         let merged = read(&doc).fields;
         assert_eq!(merged.title, "Printer reset");
         assert_eq!(merged.body, "Hold the power button.\nWait.\nDone.");
+    }
+
+    #[test]
+    fn proposing_and_publishing_are_recorded() {
+        let mut doc = create(&fields("A", "B"), "tia").unwrap();
+        assert!(!read(&doc).proposed);
+        propose(&mut doc).unwrap();
+        assert!(read(&doc).proposed);
+        mark_published(&mut doc, 2).unwrap();
+        let draft = read(&doc);
+        assert_eq!((draft.proposed, draft.published_version), (false, 2));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use stufe_shared::ticket::{Author, Status, Ticket};
 
-use super::kb::{article_id, publish_article, INSIGHT_DAYS};
+use super::kb::{article_id, publish_article, unpublish_article, INSIGHT_DAYS};
 use super::staff::{staff_reply, staff_update, ticket_id, Update};
 use crate::auth::{self, can_publish, session_token};
 use crate::error::AppError;
@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/kb", get(kb_page))
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
+        .route("/console/drafts/{id}/unpublish", post(unpublish_draft))
 }
 
 /// A logged-in console user; anyone else is sent to the login page.
@@ -463,12 +464,16 @@ async fn kb_page(
             }
             h2 { "Drafts and articles" }
             table {
-                tr { th { "Title" } th { "Locale" } th { "Created by" } th { "Published" } }
+                tr { th { "Title" } th { "Locale" } th { "Created by" } th { "State" } }
                 @for (id, d) in &drafts {
                     tr {
                         td { a href={ "/console/drafts/" (id) "?site=" (site) } { (d.fields.title) } }
                         td { (d.fields.locale) } td { (d.created_by) }
-                        td { @if d.published_version > 0 { "version " (d.published_version) } @else { "not yet" } }
+                        td {
+                            @if d.published_version > 0 { "published, version " (d.published_version) }
+                            @else if d.proposed { strong { "proposed for publishing" } }
+                            @else { "draft" }
+                        }
                     }
                 }
             }
@@ -543,8 +548,15 @@ async fn draft_page(
                 " "
                 @if can_publish(&user) {
                     button name="action" value="publish" data-testid="publish" { "Publish" }
+                } @else if draft.proposed {
+                    small { "Proposed; tier-3 staff or an admin will review and publish it." }
                 } @else {
-                    small { "Tier-3 staff and admins publish drafts." }
+                    button name="action" value="propose" data-testid="propose" { "Propose for publishing" }
+                }
+            }
+            @if draft.published_version > 0 && can_publish(&user) {
+                form.card method="post" action={ "/console/drafts/" (id) "/unpublish?site=" (q.site) } {
+                    button data-testid="unpublish" { "Unpublish" }
                 }
             }
         },
@@ -595,6 +607,12 @@ async fn save_draft(
         .map_err(|err| AppError::new(StatusCode::CONFLICT, err.to_string()))?;
     store_draft(&state, &q.site, &id, &mut doc).await?;
     drop(guard);
+    if form.action == "propose" {
+        let _guard = state.drafts.lock().await;
+        let mut doc = load_draft(&state, &q.site, &id).await?;
+        drafts::propose(&mut doc).map_err(|err| AppError::bad_request(err.to_string()))?;
+        store_draft(&state, &q.site, &id, &mut doc).await?;
+    }
     if form.action == "publish" {
         let merged = drafts::read(&doc).fields;
         let submission = ArticleSubmission {
@@ -617,6 +635,24 @@ async fn save_draft(
             .map_err(|err| AppError::bad_request(err.to_string()))?;
         store_draft(&state, &q.site, &id, &mut doc).await?;
     }
+    Ok(see_other(&format!("/console/drafts/{id}?site={}", q.site)))
+}
+
+async fn unpublish_draft(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Response, AppError> {
+    let site = q
+        .site
+        .parse()
+        .map_err(|_| AppError::not_found("unknown site"))?;
+    unpublish_article(&state, &user, &site, &article_id(&id)?).await?;
+    let _guard = state.drafts.lock().await;
+    let mut doc = load_draft(&state, &q.site, &id).await?;
+    drafts::mark_published(&mut doc, 0).map_err(|err| AppError::bad_request(err.to_string()))?;
+    store_draft(&state, &q.site, &id, &mut doc).await?;
     Ok(see_other(&format!("/console/drafts/{id}?site={}", q.site)))
 }
 

@@ -301,25 +301,35 @@ async fn unpublish(
     Path(id): Path<String>,
     Query(param): Query<SiteParam>,
 ) -> Result<StatusCode, AppError> {
-    require_publisher(&member)?;
-    let id = article_id(&id)?;
     let key = site_key(&param.site)?;
+    unpublish_article(&state, &member, &key, &article_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes an article out of the knowledge base, the index and every widget.
+pub(crate) async fn unpublish_article(
+    state: &AppState,
+    member: &StaffMember,
+    key: &SiteKey,
+    id: &ArticleId,
+) -> Result<(), AppError> {
+    require_publisher(member)?;
     let (site, article) = (key.to_string(), id.to_string());
     let removed = storage::blocking(&state.storage, move |s| {
         s.unpublish_article(&site, &article)
     })
     .await?;
-    if removed {
-        for locale in [Locale::En, Locale::De] {
-            state
-                .hub
-                .kb_change(&key, locale, |doc| kb::remove_entry(doc, id.as_str()))
-                .await?;
-        }
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(AppError::not_found("no such published article"))
+    if !removed {
+        return Err(AppError::not_found("no such published article"));
     }
+    for locale in [Locale::En, Locale::De] {
+        state
+            .hub
+            .kb_change(key, locale, |doc| kb::remove_entry(doc, id.as_str()))
+            .await?;
+    }
+    tracing::info!(article = %id, by = member.id, "article unpublished");
+    Ok(())
 }
 
 /// The period the self-service counts cover.

@@ -222,7 +222,7 @@ async fn two_staff_editing_one_draft_both_keep_their_edits() {
 }
 
 #[tokio::test]
-async fn tier_one_can_draft_but_not_publish() {
+async fn tier_one_drafts_and_proposes_while_tier_three_publishes_and_unpublishes() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let tia = log_in(&app, "tia", STAFF_PASSWORD).await.unwrap();
@@ -263,8 +263,48 @@ async fn tier_one_can_draft_but_not_publish() {
         serde_json::json!([]),
         "nothing was published"
     );
-    let (_, body) = tia.open_draft(&draft).await;
+    let (base, body) = tia.open_draft(&draft).await;
     assert_eq!(body, "Use code STAFF50.", "the draft itself was saved");
+
+    // Tier 1 proposes; an admin sees the proposal, publishes, and unpublishes.
+    tia.post(
+        &draft,
+        &draft_form(&base, "Secret discounts", &body, "", "propose"),
+    )
+    .await;
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (_, kb_page) = sam.get("/console/kb").await;
+    assert!(
+        kb_page.contains("proposed for publishing"),
+        "the proposal is visible to publishers"
+    );
+    let (base, _) = sam.open_draft(&draft).await;
+    let (status, _) = sam
+        .post(
+            &draft,
+            &draft_form(&base, "Opening hours", "We open at nine.", "", "publish"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let search = |q: &'static str| {
+        let url = app.url(&format!("/api/sites/demo/search?q={q}&locale=en"));
+        async move {
+            let found: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            found["results"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(search("opening").await, 1);
+    let (path, query) = draft.split_once('?').unwrap();
+    assert_eq!(
+        tia.post(&format!("{path}/unpublish?{query}"), &[]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(search("opening").await, 1, "tier 1 could not unpublish");
+    assert_eq!(
+        sam.post(&format!("{path}/unpublish?{query}"), &[]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(search("opening").await, 0);
     app.stop().await;
 }
 
