@@ -140,11 +140,20 @@ pub struct HostSite {
 
 impl HostSite {
     pub async fn start(stufe: &Stufe) -> Result<Self> {
-        let html = reqwest::get(stufe.demo_url())
+        Self::start_with(stufe, "").await
+    }
+
+    /// Like [`HostSite::start`], with `script` run by the page before the loader arrives.
+    pub async fn start_with(stufe: &Stufe, script: &str) -> Result<Self> {
+        let demo = reqwest::get(stufe.demo_url())
             .await?
             .error_for_status()?
             .text()
             .await?;
+        let html = demo.replace(
+            "<script src=",
+            &format!("<script>{script}</script>\n  <script src="),
+        );
         let app = axum::Router::new().route(
             "/",
             axum::routing::get(move || async move { axum::response::Html(html) }),

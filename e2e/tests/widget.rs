@@ -345,3 +345,32 @@ async fn customer_finds_a_just_published_article_and_gets_it_suggested() -> Resu
     browser.quit().await?;
     result
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_page_opens_the_widget_before_the_loader_has_arrived() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start_with(&stufe, "Stufe('open');").await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        // No click: the queued call opened it, and the widget inside is usable.
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=kb-search]"))
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        let expanded = browser
+            .client
+            .execute(
+                "return document.getElementById('stufe-widget').shadowRoot
+                    .querySelector('[data-testid=launcher]').getAttribute('aria-expanded');",
+                vec![],
+            )
+            .await?;
+        assert_eq!(expanded, serde_json::json!("true"));
+        Ok(())
+    }
+    .await;
+    browser.quit().await?;
+    result
+}

@@ -6,8 +6,7 @@
 (function () {
   "use strict";
   var script = document.currentScript;
-  if (!script || window.__stufeLoaded) return;
-  window.__stufeLoaded = true;
+  if (!script || (window.Stufe && window.Stufe.loaded)) return;
   var origin = new URL(script.src).origin;
   var site = script.getAttribute("data-site") || "";
   var color = script.getAttribute("data-color") || "#0b5fff";
@@ -52,6 +51,8 @@
     else if (command === "close") setOpen(false);
     else if (command === "toggle") setOpen(!isOpen);
   };
+  api.loaded = true;
+  window.Stufe = api;
   button.addEventListener("click", function () { api("toggle"); });
   window.addEventListener("message", function (event) {
     if (frame && event.source === frame.contentWindow && event.origin === origin &&
@@ -59,7 +60,6 @@
   });
   function mount() {
     document.body.appendChild(host);
-    window.Stufe = api;
     for (var i = 0; i < queued.length; i++) api.apply(null, queued[i]);
     var idle = window.requestIdleCallback || function (f) { setTimeout(f, 3000); };
     idle(ensureFrame, { timeout: 10000 });
