@@ -232,7 +232,8 @@ impl<K: KeyValue> TicketBook<K> {
     pub fn acknowledge(&mut self, id: TicketId, heads: &[String]) {
         if let Some(local) = self.tickets.get_mut(&id) {
             local.acked = heads.iter().filter_map(|h| h.parse().ok()).collect();
-            self.persist(id);
+            // Only the acked heads changed: they live in the index, not in the document.
+            self.write_index();
         }
     }
 
@@ -244,6 +245,11 @@ impl<K: KeyValue> TicketBook<K> {
             let key = format!("stufe:{}:doc:{id}", self.site);
             self.kv.set(&key, &b64);
         }
+        self.write_index();
+    }
+
+    /// Writes the list of tickets with their tokens and acked heads.
+    fn write_index(&self) {
         let index: Vec<IndexEntry> = self
             .tickets
             .iter()
