@@ -14,7 +14,9 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use stufe_shared::ticket::{Author, Status, Ticket};
 
-use super::kb::{article_id, publish_article, unpublish_article, INSIGHT_DAYS};
+use super::kb::{
+    article_id, insights_since, publish_article, site_key, unpublish_article, INSIGHT_DAYS,
+};
 use super::staff::{staff_reply, staff_update, ticket_id, Update};
 use crate::auth::{self, can_publish, session_token};
 use crate::error::AppError;
@@ -390,10 +392,7 @@ async fn article_from_ticket(
         body.push_str("\n\n");
     }
     let site_locale = {
-        let site = ticket
-            .site
-            .parse()
-            .map_err(|_| AppError::not_found("unknown site"))?;
+        let site = site_key(&ticket.site)?;
         storage::blocking(&state.storage, move |s| s.site(&site))
             .await?
             .map(|c| c.locale)
@@ -428,14 +427,10 @@ async fn kb_page(
     State(state): State<AppState>,
     Query(q): Query<SiteQuery>,
 ) -> Result<Markup, AppError> {
-    let site = q
-        .site
-        .parse::<stufe_shared::SiteKey>()
-        .map_err(|_| AppError::not_found("unknown site"))?
-        .to_string();
+    let site = site_key(&q.site)?.to_string();
     let (prefix, insight_site) = (format!("draft:{site}:"), site.clone());
     let docs = storage::blocking(&state.storage, move |s| s.documents_with_prefix(&prefix)).await?;
-    let since = now_ms() - INSIGHT_DAYS * 86_400_000;
+    let since = insights_since();
     let (top, zero, counts) = storage::blocking(&state.storage, move |s| {
         Ok((
             s.top_searches(&insight_site, false, 10)?,
@@ -644,10 +639,7 @@ async fn unpublish_draft(
     Path(id): Path<String>,
     Query(q): Query<SiteQuery>,
 ) -> Result<Response, AppError> {
-    let site = q
-        .site
-        .parse()
-        .map_err(|_| AppError::not_found("unknown site"))?;
+    let site = site_key(&q.site)?;
     unpublish_article(&state, &user, &site, &article_id(&id)?).await?;
     let _guard = state.drafts.lock().await;
     let mut doc = load_draft(&state, &q.site, &id).await?;

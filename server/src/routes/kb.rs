@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/kb/insights", get(insights))
 }
 
-fn site_key(site: &str) -> Result<SiteKey, AppError> {
+pub(crate) fn site_key(site: &str) -> Result<SiteKey, AppError> {
     site.parse()
         .map_err(|_| AppError::not_found("unknown site"))
 }
@@ -335,6 +335,11 @@ pub(crate) async fn unpublish_article(
 /// The period the self-service counts cover.
 pub(crate) const INSIGHT_DAYS: i64 = 30;
 
+/// The start (ms) of the period the self-service counts cover.
+pub(crate) fn insights_since() -> i64 {
+    now_ms() - INSIGHT_DAYS * 86_400_000
+}
+
 #[derive(Serialize)]
 struct Insights {
     top_searches: Vec<QueryCount>,
@@ -353,7 +358,7 @@ async fn insights(
         Ok(Insights {
             top_searches: s.top_searches(&site, false, 20)?,
             zero_result_searches: s.top_searches(&site, true, 20)?,
-            counts: s.kb_counts(&site, now_ms() - INSIGHT_DAYS * 86_400_000)?,
+            counts: s.kb_counts(&site, insights_since())?,
         })
     })
     .await?;
