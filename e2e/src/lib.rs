@@ -299,7 +299,7 @@ impl Browser {
             .await?
             .send_keys(STAFF_PASSWORD)
             .await?;
-        c.find(Locator::Css("form button")).await?.click().await?;
+        self.click("form button").await?;
         self.wait_for(Locator::Css("[data-testid=queue]")).await?;
         c.goto(&stufe.api("/console/kb")).await?;
         self.wait_for(Locator::Css("[data-testid=new-draft-title]"))
@@ -309,18 +309,12 @@ impl Browser {
         let category_input = c.find(Locator::Css("input[name=category]")).await?;
         category_input.clear().await?;
         category_input.send_keys(category).await?;
-        c.find(Locator::Css("[data-testid=new-draft]"))
-            .await?
-            .click()
-            .await?;
+        self.click("[data-testid=new-draft]").await?;
         self.wait_for(Locator::Css("[data-testid=draft-body]"))
             .await?
             .send_keys(body)
             .await?;
-        c.find(Locator::Css("[data-testid=publish]"))
-            .await?
-            .click()
-            .await?;
+        self.click("[data-testid=publish]").await?;
         self.wait_script("return document.body.textContent.includes('Published as version 1');")
             .await?;
         c.close_window().await?;
@@ -340,6 +334,12 @@ impl Browser {
                 Err(err) => bail!("waited {PATIENCE:?} for {locator:?}: {err}"),
             }
         }
+    }
+
+    /// Waits for the element matching `css` and clicks it.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.wait_for(Locator::Css(css)).await?.click().await?;
+        Ok(())
     }
 
     /// Waits until no element matches `css`.
@@ -370,10 +370,7 @@ impl Browser {
 
     /// Fills and submits the new-ticket form.
     pub async fn submit_ticket(&self, subject: &str, description: &str) -> Result<()> {
-        self.wait_for(Locator::Css("[data-testid=new-ticket-tab]"))
-            .await?
-            .click()
-            .await?;
+        self.click("[data-testid=new-ticket-tab]").await?;
         self.wait_for(Locator::Css(
             "[data-testid=category] option[value=technical]",
         ))
@@ -393,11 +390,7 @@ impl Browser {
             .await?
             .send_keys(description)
             .await?;
-        self.client
-            .find(Locator::Css("[data-testid=submit]"))
-            .await?
-            .click()
-            .await?;
+        self.click("[data-testid=submit]").await?;
         Ok(())
     }
 

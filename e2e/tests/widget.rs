@@ -60,12 +60,7 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
         assert_eq!(tier.text().await?, "Level 2");
 
         // Staff reply arrives live in the thread; the customer answers.
-        browser
-            .client
-            .find(Locator::Css(&item))
-            .await?
-            .click()
-            .await?;
+        browser.click(&item).await?;
         stufe
             .staff_send(
                 Method::POST,
@@ -85,12 +80,7 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
             .await?
             .send_keys("Restarted, still red.")
             .await?;
-        browser
-            .client
-            .find(Locator::Css("[data-testid=reply-send]"))
-            .await?
-            .click()
-            .await?;
+        browser.click("[data-testid=reply-send]").await?;
         browser
             .wait_for(Locator::Css("[data-testid=message][data-author=customer]"))
             .await?;
@@ -136,11 +126,7 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
         browser.client.goto(&host.url()).await?;
         browser.open_widget().await?;
         // Reading an article online keeps it for reading offline.
-        browser
-            .wait_for(Locator::Css("[data-testid=kb-article-link]"))
-            .await?
-            .click()
-            .await?;
+        browser.click("[data-testid=kb-article-link]").await?;
         browser
             .wait_for(Locator::Css("[data-testid=article-body] strong"))
             .await?;
@@ -170,22 +156,14 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
             )))
             .await?;
         browser
-            .client
-            .find(Locator::Css(&format!("[data-ticket-id='{first}']")))
-            .await?
-            .click()
+            .click(&format!("[data-ticket-id='{first}']"))
             .await?;
         browser
             .wait_for(Locator::Css("[data-testid=reply-body]"))
             .await?
             .send_keys("Any news?")
             .await?;
-        browser
-            .client
-            .find(Locator::Css("[data-testid=reply-send]"))
-            .await?
-            .click()
-            .await?;
+        browser.click("[data-testid=reply-send]").await?;
         browser
             .wait_for(Locator::Css("[data-testid=message-waiting]"))
             .await?;
@@ -200,17 +178,8 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
             )))
             .await?;
 
-        browser
-            .client
-            .find(Locator::Css("[data-testid=help-tab]"))
-            .await?
-            .click()
-            .await?;
-        browser
-            .wait_for(Locator::Css("[data-testid=kb-article-link]"))
-            .await?
-            .click()
-            .await?;
+        browser.click("[data-testid=help-tab]").await?;
+        browser.click("[data-testid=kb-article-link]").await?;
         browser
             .wait_for(Locator::Css("[data-testid=article-body] strong"))
             .await?;
@@ -308,23 +277,13 @@ async fn customer_finds_a_just_published_article_and_gets_it_suggested() -> Resu
             .wait_for(Locator::Css("[data-testid=article-body]"))
             .await?;
         assert!(body.html(true).await?.contains("<strong>power</strong>"));
-        browser
-            .client
-            .find(Locator::Css("[data-testid=helpful-yes]"))
-            .await?
-            .click()
-            .await?;
+        browser.click("[data-testid=helpful-yes]").await?;
         browser
             .wait_for(Locator::Css("[data-testid=helpful-thanks]"))
             .await?;
 
         // Describing a problem in the ticket form suggests the article.
-        browser
-            .client
-            .find(Locator::Css("[data-testid=new-ticket-tab]"))
-            .await?
-            .click()
-            .await?;
+        browser.click("[data-testid=new-ticket-tab]").await?;
         browser
             .wait_for(Locator::Css("[data-testid=description]"))
             .await?
