@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stufe_server::kb::article::{Article, ArticleWrite};
-use stufe_server::kb::query::match_expression;
+use stufe_server::kb::query::SearchTerms;
 use stufe_server::seed::demo_site;
 use stufe_server::storage::{SqliteStorage, Storage};
+use stufe_shared::{Locale, SiteKey};
 
 const VOCABULARY: usize = 20_000;
 const QUERIES_PER_KIND: usize = 300;
@@ -93,11 +94,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn measure(storage: &SqliteStorage, queries: &[String]) -> (Duration, Duration, usize) {
     let mut times = Vec::with_capacity(queries.len());
     let mut hits = 0;
+    let site: SiteKey = "demo".parse().expect("a valid site key");
     for q in queries {
-        let expression = match_expression(q).expect("a searchable query");
+        let terms = SearchTerms::parse(q).expect("a searchable query");
         let started = Instant::now();
         let results = storage
-            .search_articles("demo", "en", &expression, 10)
+            .search_articles(&site, Locale::En, &terms, 10)
             .expect("search");
         times.push(started.elapsed());
         hits += results.len();

@@ -15,7 +15,8 @@ use serde::Serialize;
 use stufe_shared::site::SiteConfig;
 
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
-use stufe_shared::{SiteKey, TicketId};
+use crate::kb::query::SearchTerms;
+use stufe_shared::{Locale, SiteKey, TicketId};
 
 pub use sqlite::SqliteStorage;
 
@@ -134,12 +135,13 @@ pub trait Storage: Send + Sync + 'static {
     /// A published article.
     fn article(&self, site: &str, id: &str) -> Result<Option<Article>, StorageError>;
     /// Ranked full-text search over a site's published articles in one locale.
-    /// `expression` comes from [`crate::kb::query::match_expression`].
+    /// Only typed values reach the query: a validated site key, a locale and
+    /// terms made of letters and digits.
     fn search_articles(
         &self,
-        site: &str,
-        locale: &str,
-        expression: &str,
+        site: &SiteKey,
+        locale: Locale,
+        terms: &SearchTerms,
         limit: u32,
     ) -> Result<Vec<SearchHit>, StorageError>;
     fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError>;

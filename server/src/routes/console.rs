@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 use stufe_shared::ticket::{Author, Status, Ticket};
 
@@ -22,6 +22,7 @@ use crate::auth::{self, can_publish, session_token};
 use crate::error::AppError;
 use crate::kb::article::ArticleSubmission;
 use crate::kb::drafts::{self, Draft, DraftFields};
+use crate::kb::markdown;
 use crate::storage::{self, StaffMember, TicketFilter};
 use crate::sync::hub::{now_ms, token_hash};
 use crate::AppState;
@@ -548,6 +549,12 @@ async fn draft_page(
                 } @else {
                     button name="action" value="propose" data-testid="propose" { "Propose for publishing" }
                 }
+            }
+            section.card data-testid="draft-preview" {
+                h2 { "Preview — what customers will see" }
+                p { small { "Markdown is formatted; HTML tags are shown as typed, never interpreted. Save to update the preview." } }
+                // Sanitised by the same function that renders published articles.
+                (PreEscaped(markdown::to_safe_html(&f.body)))
             }
             @if draft.published_version > 0 && can_publish(&user) {
                 form.card method="post" action={ "/console/drafts/" (id) "/unpublish?site=" (q.site) } {

@@ -84,15 +84,20 @@ async fn search(
     let config = storage::blocking(&state.storage, move |s| s.site(&lookup))
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
-    let locale = q.locale.unwrap_or(config.locale);
-    let Some(expression) = query::match_expression(&q.q) else {
+    let locale: Locale = match &q.locale {
+        Some(requested) => requested
+            .parse()
+            .map_err(|_| AppError::bad_request("unknown locale: use en or de"))?,
+        None => config.locale.parse().unwrap_or(Locale::En),
+    };
+    let Some(terms) = query::SearchTerms::parse(&q.q) else {
         return Ok(Json(SearchResults {
             results: Vec::new(),
         }));
     };
-    let site_name = key.to_string();
+    let site = key.clone();
     let results = storage::blocking(&state.storage, move |s| {
-        s.search_articles(&site_name, &locale, &expression, SEARCH_LIMIT)
+        s.search_articles(&site, locale, &terms, SEARCH_LIMIT)
     })
     .await?;
     if q.record {

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::{SiteKey, TicketId};
+use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{
     StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary, TicketWrite,
 };
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
-use crate::kb::query::fold_sharp_s;
+use crate::kb::query::{fold_sharp_s, SearchTerms};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sites (
@@ -522,12 +522,15 @@ impl Storage for SqliteStorage {
 
     fn search_articles(
         &self,
-        site: &str,
-        locale: &str,
-        expression: &str,
+        site: &SiteKey,
+        locale: Locale,
+        terms: &SearchTerms,
         limit: u32,
     ) -> Result<Vec<SearchHit>, StorageError> {
-        let scope = scope(site, locale);
+        // The scope is hex and a locale code, the terms quoted letters and
+        // digits: nothing here comes from request text as it was sent.
+        let scope = scope(site.as_str(), locale.as_str());
+        let expression = terms.match_expression();
         let conn = self.conn();
         // Ranking only rowids keeps the per-match work small; snippets are made
         // for the few winners. Title matches come first: searching titles alone

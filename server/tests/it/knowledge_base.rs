@@ -247,6 +247,8 @@ async fn hostile_markdown_comes_out_inert() {
         .await
         .unwrap();
     let html = article["html"].as_str().unwrap().to_lowercase();
+    // Raw HTML is shown as text; what must not exist is any of it as markup.
+    let markup = tags(&html).join(" ");
     for forbidden in [
         "<script",
         "javascript:",
@@ -258,10 +260,169 @@ async fn hostile_markdown_comes_out_inert() {
         "<style",
         "data:text",
     ] {
-        assert!(!html.contains(forbidden), "{forbidden} survived in {html}");
+        assert!(
+            !markup.contains(forbidden),
+            "{forbidden} survived as markup in {html}"
+        );
     }
     assert!(html.contains("hover"), "harmless text is kept");
     app.stop().await;
+}
+
+/// The tags (`<…>`) in some HTML; escaped text has no raw `<`.
+fn tags(html: &str) -> Vec<&str> {
+    html.split('<')
+        .skip(1)
+        .map(|rest| &rest[..rest.find('>').map_or(rest.len(), |i| i + 1)])
+        .collect()
+}
+
+#[tokio::test]
+async fn url_attributes_and_raw_html_never_become_active_and_no_text_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let body = "<blockquote cite=\"javascript:alert(1)\">quoted</blockquote>\n\n\
+        A <q cite=\"javascript:alert(2)\">short quote</q> inline.\n\n\
+        My printer <style> is broken, said the customer.\n\n\
+        <!-- a comment that never closes\n\n\
+        An <b>unclosed tag, then the last words.";
+    let response = publish_as(&app, STAFF_TOKEN, "printer", "en", "Printer", body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let article: Value = reqwest::get(app.url("/api/sites/demo/articles/printer"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let html = article["html"].as_str().unwrap();
+    let markup = tags(html).join(" ").to_lowercase();
+    assert!(!markup.contains("javascript"), "{html}");
+    assert!(!markup.contains("<style"), "{html}");
+    for kept in [
+        "quoted",
+        "short quote",
+        "is broken, said the customer.",
+        "a comment that never closes",
+        "the last words.",
+    ] {
+        assert!(html.contains(kept), "{kept:?} was dropped: {html}");
+    }
+    assert!(html.contains("&lt;style&gt;"), "shown as typed: {html}");
+    // The words after the `<style>` are searchable too.
+    assert_eq!(search(&app, "en", "customer").await, ["printer"]);
+    app.stop().await;
+}
+
+/// Hostile `q`, `locale` and `site` values: a 400 (or 404 for a site that
+/// does not exist) or a normal result, never a 500, never an article of
+/// another locale or site.
+#[tokio::test]
+async fn hostile_search_parameters_never_escape_the_site_or_locale() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut other = stufe_server::seed::demo_site();
+    other.name = "Other shop".into();
+    SqliteStorage::open(&dir.path().join("stufe.sqlite"))
+        .unwrap()
+        .put_site(&"other".parse().unwrap(), &other)
+        .unwrap();
+    publish(&app, "zqx-en", "en", "zqx1 in English", "zqx1 body").await;
+    let response = staff_client()
+        .put(app.url("/api/staff/articles/zqx-other"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&json!({ "site": "other", "locale": "de", "title": "zqx1 other site", "body": "zqx1", "category": "general" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let long = "a".repeat(10_000);
+    let hostile = [
+        "x\"",
+        "zz\" OR title : \"zqx1",
+        "de\" OR \"zqx1",
+        "en OR de",
+        "NEAR(zqx1 de)",
+        "*",
+        "^en",
+        "(en)",
+        "en\0",
+        "scope : x",
+        "",
+        "EN",
+        "fr",
+        long.as_str(),
+    ];
+    let queries = [
+        "zqx1",
+        "zqx1\" OR scope : \"",
+        "\"",
+        "NEAR(zqx1 other)",
+        "title : zqx1",
+        "*",
+        "^zqx1",
+        "(zqx1) OR (x",
+        "zqx1\0",
+        long.as_str(),
+    ];
+    let client = reqwest::Client::new();
+    // Site "demo", locale "de": the only de article is the other site's.
+    let mut checked = 0;
+    for site in [
+        "demo",
+        "demo\"",
+        "de%22mo",
+        "DEMO",
+        "other\" OR x",
+        long.as_str(),
+    ] {
+        for locale in hostile.iter().chain(["de"].iter()) {
+            for q in queries {
+                let response = client
+                    .get(app.url(&format!("/api/sites/{}/search", urlencode(site))))
+                    .query(&[("q", q), ("locale", locale)])
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                assert!(
+                    [
+                        StatusCode::OK,
+                        StatusCode::BAD_REQUEST,
+                        StatusCode::NOT_FOUND
+                    ]
+                    .contains(&status),
+                    "site {site:?} locale {locale:?} q {q:?}: {status}"
+                );
+                if status == StatusCode::OK {
+                    let body: Value = response.json().await.unwrap();
+                    for hit in body["results"].as_array().unwrap() {
+                        let id = hit["id"].as_str().unwrap();
+                        // Only `demo` in `en` holds zqx-en; nothing may ever find zqx-other.
+                        assert!(
+                            site == "demo" && *locale == "en" && id == "zqx-en",
+                            "site {site:?} locale {locale:?} q {q:?} found {id}"
+                        );
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500);
+    // The legitimate searches still work.
+    assert_eq!(search(&app, "en", "zqx1").await, ["zqx-en"]);
+    assert!(search(&app, "de", "zqx1").await.is_empty());
+    app.stop().await;
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[tokio::test]
