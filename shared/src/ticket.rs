@@ -223,6 +223,55 @@ pub fn read_ticket<R: ReadDoc>(doc: &R) -> Result<Option<Ticket>, SchemaError> {
     }))
 }
 
+/// The Automerge objects a ticket's fields live in. Two documents with the
+/// same visible content can differ here: deleting `messages` and writing an
+/// identical list makes a new object, and with it a concurrent staff reply to
+/// the old list would vanish. The gate compares these before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectIds {
+    pub subject: ObjId,
+    pub description: ObjId,
+    pub messages: ObjId,
+    /// Each message's map and body text, by message id.
+    pub message_objects: Vec<(String, ObjId, ObjId)>,
+    /// The rating map and its comment text.
+    pub rating: Option<(ObjId, ObjId)>,
+}
+
+/// The objects of a ticket that [`read_ticket`] reads without error.
+pub fn object_ids<R: ReadDoc>(doc: &R) -> Result<Option<ObjectIds>, SchemaError> {
+    if doc.length(ROOT) == 0 {
+        return Ok(None);
+    }
+    let text_of = |obj: &ObjId, key: &'static str| {
+        object(doc, obj, key, ObjType::Text)?.ok_or(SchemaError::Missing(key))
+    };
+    let messages =
+        object(doc, &ROOT, "messages", ObjType::List)?.ok_or(SchemaError::Missing("messages"))?;
+    let mut message_objects = Vec::with_capacity(doc.length(&messages));
+    for index in 0..doc.length(&messages) {
+        let (_, obj) = doc
+            .get(&messages, index)?
+            .ok_or_else(|| SchemaError::WrongType(format!("messages[{index}]")))?;
+        let body = text_of(&obj, "body")?;
+        message_objects.push((string(doc, &obj, "id")?, obj, body));
+    }
+    let rating = match object(doc, &ROOT, "rating", ObjType::Map)? {
+        None => None,
+        Some(obj) => {
+            let comment = text_of(&obj, "comment")?;
+            Some((obj, comment))
+        }
+    };
+    Ok(Some(ObjectIds {
+        subject: text_of(&ROOT, "subject")?,
+        description: text_of(&ROOT, "description")?,
+        messages,
+        message_objects,
+        rating,
+    }))
+}
+
 fn only_known_keys<R: ReadDoc>(
     doc: &R,
     obj: &ObjId,

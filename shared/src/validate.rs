@@ -2,7 +2,7 @@
 //! to a fork, reads the ticket before and after, and calls
 //! [`check_ticket_change`]; any error rejects the whole sync message.
 
-use crate::ticket::{Author, Message, Priority, Status, Ticket, Tier};
+use crate::ticket::{Author, Message, ObjectIds, Priority, Status, Ticket, Tier};
 
 pub const MAX_SUBJECT_CHARS: usize = 200;
 pub const MAX_TEXT_CHARS: usize = 10_000;
@@ -135,12 +135,56 @@ fn check_identity_unchanged(before: &Ticket, after: &Ticket) -> Result<(), Rejec
 }
 
 /// Existing messages stay exactly as they are; returns the new ones.
-fn appended_messages<'a>(before: &Ticket, after: &'a Ticket) -> Result<&'a [Message], Rejection> {
-    let kept = after.messages.get(..before.messages.len());
-    if kept != Some(before.messages.as_slice()) {
-        return reject("existing messages cannot be edited, removed or reordered");
+///
+/// Messages are matched by id, not by position: concurrent appends (a staff
+/// reply and an offline customer reply) are ordered by Automerge by actor id,
+/// so an existing message may end up after a new one. What may never happen
+/// is that an existing message changes or disappears.
+fn appended_messages<'a>(
+    before: &Ticket,
+    after: &'a Ticket,
+) -> Result<Vec<&'a Message>, Rejection> {
+    let mut seen = std::collections::HashSet::with_capacity(after.messages.len());
+    if !after.messages.iter().all(|m| seen.insert(m.id.as_str())) {
+        return reject("message ids must be unique");
     }
-    Ok(&after.messages[before.messages.len()..])
+    for old in &before.messages {
+        match after.messages.iter().find(|m| m.id == old.id) {
+            Some(kept) if kept == old => {}
+            _ => return reject("existing messages cannot be edited or removed"),
+        }
+    }
+    Ok(after
+        .messages
+        .iter()
+        .filter(|m| !before.messages.iter().any(|old| old.id == m.id))
+        .collect())
+}
+
+/// The objects that hold a ticket's text and messages stay the same objects:
+/// replacing one by an identical copy would hide concurrent edits to the old one.
+pub fn check_same_objects(before: &ObjectIds, after: &ObjectIds) -> Result<(), Rejection> {
+    if before.subject != after.subject || before.description != after.description {
+        return reject("the subject and description cannot be replaced, only edited");
+    }
+    if before.messages != after.messages {
+        return reject("the message list cannot be replaced");
+    }
+    for (id, obj, body) in &before.message_objects {
+        let kept = after
+            .message_objects
+            .iter()
+            .any(|(i, o, b)| i == id && o == obj && b == body);
+        if !kept {
+            return reject("existing messages cannot be replaced or removed");
+        }
+    }
+    if let Some(rating) = &before.rating {
+        if after.rating.as_ref() != Some(rating) {
+            return reject("a rating cannot be changed once given");
+        }
+    }
+    Ok(())
 }
 
 fn check_customer_update(before: &Ticket, after: &Ticket) -> Result<(), Rejection> {
@@ -170,7 +214,7 @@ fn check_customer_update(before: &Ticket, after: &Ticket) -> Result<(), Rejectio
         return reject("the subject and description can only be edited while the ticket is new");
     }
     if appended_messages(before, after)?
-        .iter()
+        .into_iter()
         .any(|m| m.author != Author::Customer)
     {
         return reject("customers may only write messages as the customer");
@@ -326,6 +370,72 @@ mod tests {
         };
         assert!(check(&doc, Role::Customer, edit_staff_message).is_err());
         assert!(check(&doc, Role::Staff, edit_staff_message).is_err());
+    }
+
+    /// A staff reply and a customer reply made concurrently merge, whatever
+    /// order Automerge gives them (it orders concurrent inserts by actor id).
+    #[test]
+    fn concurrent_replies_merge_in_any_actor_order() {
+        use automerge::ActorId;
+        let mut orders = std::collections::HashSet::new();
+        for n in 0..40u8 {
+            let mut base = new_doc();
+            let mut staff = base.fork().with_actor(ActorId::from(vec![n, 1, 2]));
+            ticket::append_message(&mut staff, &message(Author::Staff, "staff reply")).unwrap();
+            let mut customer = base
+                .fork()
+                .with_actor(ActorId::from(vec![n.wrapping_mul(7), 9]));
+            ticket::append_message(&mut customer, &message(Author::Customer, "offline reply"))
+                .unwrap();
+            // The server holds base + staff; the customer's change arrives.
+            let mut merged = staff.clone();
+            merged.merge(&mut customer.clone()).unwrap();
+            let after = read(&merged);
+            orders.insert(after.messages[0].author);
+            assert_eq!(
+                check_ticket_change(Role::Customer, Some(&read(&staff)), &after, &rules()),
+                Ok(())
+            );
+            let ids = |d: &AutoCommit| ticket::object_ids(d).unwrap().unwrap();
+            assert_eq!(check_same_objects(&ids(&staff), &ids(&merged)), Ok(()));
+            // And the other way round: the server holds the customer's reply first.
+            assert_eq!(
+                check_ticket_change(Role::Staff, Some(&read(&customer)), &after, &rules()),
+                Ok(())
+            );
+        }
+        assert_eq!(orders.len(), 2, "both orders were tried");
+    }
+
+    #[test]
+    fn replacing_objects_with_identical_copies_is_refused() {
+        use automerge::{transaction::Transactable, ObjType, ROOT};
+        let mut doc = new_doc();
+        ticket::append_message(&mut doc, &message(Author::Staff, "try a restart")).unwrap();
+        let ids = |d: &AutoCommit| ticket::object_ids(d).unwrap().unwrap();
+        let mut copy = doc.clone();
+        let list = copy.put_object(ROOT, "messages", ObjType::List).unwrap();
+        let _ = list;
+        ticket::append_message(&mut copy, &message(Author::Staff, "try a restart")).unwrap();
+        assert_eq!(read(&copy).messages, read(&doc).messages, "looks the same");
+        assert!(check_same_objects(&ids(&doc), &ids(&copy)).is_err());
+        let mut subject = doc.clone();
+        let text = subject.put_object(ROOT, "subject", ObjType::Text).unwrap();
+        subject.splice_text(&text, 0, 0, "Printer offline").unwrap();
+        assert_eq!(read(&subject).subject, read(&doc).subject);
+        assert!(check_same_objects(&ids(&doc), &ids(&subject)).is_err());
+    }
+
+    #[test]
+    fn duplicate_message_ids_are_refused() {
+        let mut doc = new_doc();
+        ticket::append_message(&mut doc, &message(Author::Customer, "same")).unwrap();
+        assert!(check(&doc, Role::Customer, |d| ticket::append_message(
+            d,
+            &message(Author::Customer, "same")
+        )
+        .unwrap())
+        .is_err());
     }
 
     #[test]

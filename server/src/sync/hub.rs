@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use automerge::sync::{self, SyncDoc};
-use automerge::AutoCommit;
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, AutoCommit, ChangeHash, SaveOptions};
 use sha2::{Digest, Sha256};
 use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Ticket};
-use stufe_shared::validate::{check_ticket_change, Role, SiteRules};
+use stufe_shared::validate::{check_same_objects, check_ticket_change, Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, Mutex, OnceCell};
 
 use crate::storage::{self, Storage, StorageError, TicketSummary, TicketWrite};
 
@@ -67,7 +68,9 @@ pub struct Hub {
 /// One live document (a ticket or a knowledge-base catalogue) and its subscribers.
 pub struct DocEntry {
     pub id: DocId,
-    state: Mutex<DocState>,
+    /// Loaded once, outside the hub's map lock, so a slow load of one
+    /// document never holds up opening another.
+    loaded: OnceCell<Mutex<DocState>>,
     subscribers: std::sync::Mutex<HashMap<SubscriberId, mpsc::UnboundedSender<DocId>>>,
 }
 
@@ -115,22 +118,52 @@ impl Hub {
     }
 
     /// The live entry for a document, loading it from storage when nobody holds it.
+    /// The map lock is held only to find or insert the entry; the load runs
+    /// under the entry's own once-cell, so concurrent opens of the same
+    /// document wait for one load and opens of other documents do not wait.
     pub async fn entry(&self, id: &DocId) -> Result<Arc<DocEntry>, HubError> {
-        let mut docs = self.docs.lock().await;
-        if let Some(entry) = docs.get(id).and_then(Weak::upgrade) {
-            return Ok(entry);
-        }
-        docs.retain(|_, weak| weak.strong_count() > 0);
-        let state = match id {
+        let entry = {
+            let mut docs = self.docs.lock().await;
+            match docs.get(id).and_then(Weak::upgrade) {
+                Some(entry) => entry,
+                None => {
+                    docs.retain(|_, weak| weak.strong_count() > 0);
+                    let entry = Arc::new(DocEntry {
+                        id: id.clone(),
+                        loaded: OnceCell::new(),
+                        subscribers: std::sync::Mutex::new(HashMap::new()),
+                    });
+                    docs.insert(id.clone(), Arc::downgrade(&entry));
+                    entry
+                }
+            }
+        };
+        entry
+            .loaded
+            .get_or_try_init(|| async { self.load_state(id).await.map(Mutex::new) })
+            .await?;
+        Ok(entry)
+    }
+
+    async fn load_state(&self, id: &DocId) -> Result<DocState, HubError> {
+        Ok(match id {
             DocId::Ticket(ticket) => {
                 let ticket = *ticket;
                 match storage::blocking(&self.storage, move |s| s.ticket(ticket)).await? {
-                    Some(stored) => DocState {
-                        doc: load(&stored.bytes, id)?,
-                        token_hash: Some(stored.token_hash),
-                        site: Some(stored.site),
-                        stored: true,
-                    },
+                    Some(stored) => {
+                        let doc = load(&stored.bytes, id)?;
+                        // Stored tickets were validated when committed; one that no
+                        // longer reads is refused rather than served.
+                        read(&doc)?.ok_or_else(|| {
+                            HubError::Storage(StorageError::Corrupt(format!("{id}: empty")))
+                        })?;
+                        DocState {
+                            doc,
+                            token_hash: Some(stored.token_hash),
+                            site: Some(stored.site),
+                            stored: true,
+                        }
+                    }
                     None => DocState {
                         doc: AutoCommit::new(),
                         token_hash: None,
@@ -149,14 +182,7 @@ impl Hub {
                     stored: true,
                 }
             }
-        };
-        let entry = Arc::new(DocEntry {
-            id: id.clone(),
-            state: Mutex::new(state),
-            subscribers: std::sync::Mutex::new(HashMap::new()),
-        });
-        docs.insert(id.clone(), Arc::downgrade(&entry));
-        Ok(entry)
+        })
     }
 
     /// Applies a peer's sync message to a fork and commits it only if every
@@ -176,7 +202,7 @@ impl Hub {
         } = *sender;
         let message = sync::Message::decode(message)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
-        let mut st = entry.state.lock().await;
+        let mut st = entry.state().lock().await;
         if st.site.as_ref().is_some_and(|s| s != site) {
             return Err(HubError::Forbidden);
         }
@@ -185,6 +211,16 @@ impl Hub {
         fork.sync()
             .receive_sync_message(&mut fork_peer, message)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
+        // Automerge keeps changes whose dependencies it lacks and applies them
+        // later; such a change is invisible to the checks below, so a message
+        // is taken only when every change in it was applied now. The stored
+        // document never holds such changes (see `load` and `commit`), so any
+        // missing dependency comes from this message.
+        if !fork.get_missing_deps(&[]).is_empty() {
+            return Err(HubError::Rejected(
+                "the message carries changes whose dependencies the server does not have".into(),
+            ));
+        }
         if fork.get_heads() == st.doc.get_heads() {
             *peer = fork_peer;
             return Ok(Received::NothingNew);
@@ -205,9 +241,13 @@ impl Hub {
         }
         check_ticket_change(role, before.as_ref(), &after, &config.rules())
             .map_err(|rejection| HubError::Rejected(rejection.0))?;
+        if before.is_some() {
+            check_objects(&st.doc, &fork)?;
+        }
         if before.is_none() {
             let now = now_ms();
             let minute = 60_000;
+            server_actor(&mut fork);
             ticket::stamp_sla(
                 &mut fork,
                 now,
@@ -229,17 +269,19 @@ impl Hub {
         F: FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError>,
     {
         let entry = self.entry(&DocId::Ticket(id)).await?;
-        let mut st = entry.state.lock().await;
+        let mut st = entry.state().lock().await;
         let before = read(&st.doc)?.ok_or(HubError::NotFound)?;
         if !st.stored {
             return Err(HubError::NotFound);
         }
         let mut fork = st.doc.clone();
+        server_actor(&mut fork);
         edit(&mut fork, &before)?;
         let after = read(&fork)?.ok_or(HubError::NotFound)?;
         let rules = SiteRules { categories: vec![] };
         check_ticket_change(Role::Staff, Some(&before), &after, &rules)
             .map_err(|rejection| HubError::Rejected(rejection.0))?;
+        check_objects(&st.doc, &fork)?;
         self.commit(&entry, &mut st, fork, None).await?;
         Ok(after)
     }
@@ -260,9 +302,11 @@ impl Hub {
             locale,
         };
         let entry = self.entry(&id).await?;
-        let mut st = entry.state.lock().await;
+        let mut st = entry.state().lock().await;
         let mut fork = st.doc.clone();
+        server_actor(&mut fork);
         edit(&mut fork).map_err(|err| HubError::Rejected(err.to_string()))?;
+        fork.commit_with(CommitOptions::default().with_time(now_ms()));
         if fork.get_heads() != st.doc.get_heads() {
             self.commit(&entry, &mut st, fork, None).await?;
         }
@@ -272,7 +316,7 @@ impl Hub {
     /// The current ticket, if stored.
     pub async fn read_ticket(&self, id: TicketId) -> Result<Ticket, HubError> {
         let entry = self.entry(&DocId::Ticket(id)).await?;
-        let st = entry.state.lock().await;
+        let st = entry.state().lock().await;
         if !st.stored {
             return Err(HubError::NotFound);
         }
@@ -287,7 +331,13 @@ impl Hub {
         mut fork: AutoCommit,
         origin: Option<SubscriberId>,
     ) -> Result<Vec<String>, HubError> {
-        let bytes = fork.save();
+        // Server changes carry the commit time (and a fresh actor, see
+        // `server_actor`), so clients cannot predict their hashes.
+        fork.commit_with(CommitOptions::default().with_time(now_ms()));
+        let bytes = fork.save_with_options(SaveOptions {
+            deflate: true,
+            retain_orphans: false,
+        });
         match &entry.id {
             DocId::Ticket(_) => {
                 if bytes.len() > MAX_TICKET_DOC_BYTES {
@@ -322,7 +372,7 @@ impl DocEntry {
     /// first opener's token claims it until the creating change is committed);
     /// a knowledge base is open to widgets of its own site.
     pub async fn authorize(&self, site: &SiteKey, token: &str) -> Result<Opened, HubError> {
-        let mut st = self.state.lock().await;
+        let mut st = self.state().lock().await;
         if st.site.as_ref().is_some_and(|s| s != site) {
             return Err(HubError::Forbidden);
         }
@@ -370,21 +420,89 @@ impl DocEntry {
 
     /// The next sync message for a peer, if it lacks anything.
     pub async fn generate(&self, peer: &mut sync::State) -> Option<Vec<u8>> {
-        let mut st = self.state.lock().await;
+        let mut st = self.state().lock().await;
         let message = st.doc.sync().generate_sync_message(peer);
         message.map(|m| m.encode())
     }
 
-    /// Committed heads, or None while a ticket is not stored.
-    pub async fn committed_heads(&self) -> Option<Vec<String>> {
-        let mut st = self.state.lock().await;
-        st.stored.then(|| hex_heads(&mut st.doc))
+    /// The committed heads, once the peer has every change they name (it sent
+    /// them, we sent them, or they are in the history of heads it told us).
+    /// None while a ticket is not stored or the peer still lacks something:
+    /// an ack never arrives before the data it names.
+    pub async fn ackable_heads(&self, peer: &sync::State) -> Option<Vec<String>> {
+        let mut st = self.state().lock().await;
+        if !st.stored {
+            return None;
+        }
+        let heads = st.doc.get_heads();
+        let theirs: Vec<ChangeHash> = peer
+            .their_heads
+            .iter()
+            .flatten()
+            .filter(|h| st.doc.get_change_by_hash(h).is_some())
+            .copied()
+            .collect();
+        let mut unknown_to_peer: Option<std::collections::HashSet<ChangeHash>> = None;
+        for head in &heads {
+            if peer.sent_hashes.contains(head) || theirs.contains(head) {
+                continue;
+            }
+            let missing = unknown_to_peer.get_or_insert_with(|| {
+                st.doc
+                    .get_changes(&theirs)
+                    .iter()
+                    .map(|c| c.hash())
+                    .collect()
+            });
+            if missing.contains(head) {
+                return None;
+            }
+        }
+        Some(heads.iter().map(ToString::to_string).collect())
+    }
+
+    fn state(&self) -> &Mutex<DocState> {
+        // `Hub::entry` hands out entries only after the cell is initialised.
+        self.loaded.get().expect("entries are handed out loaded")
     }
 }
 
+/// Gives a fork a fresh random actor before the server writes to it: server
+/// changes never share an actor and sequence number a client could have
+/// guessed and used first.
+fn server_actor(fork: &mut AutoCommit) {
+    fork.set_actor(ActorId::random());
+}
+
+/// The objects that hold text and messages are the same objects after the change.
+fn check_objects(before: &AutoCommit, after: &AutoCommit) -> Result<(), HubError> {
+    let ids = |doc: &AutoCommit| {
+        ticket::object_ids(doc).map_err(|err| HubError::Rejected(err.to_string()))
+    };
+    match (ids(before)?, ids(after)?) {
+        (Some(b), Some(a)) => {
+            check_same_objects(&b, &a).map_err(|rejection| HubError::Rejected(rejection.0))
+        }
+        _ => Err(HubError::Rejected("the ticket document is empty".into())),
+    }
+}
+
+/// Loads a stored document. Changes whose dependencies are missing were never
+/// validated (older versions saved them); they are dropped, not applied.
 fn load(bytes: &[u8], id: &DocId) -> Result<AutoCommit, HubError> {
-    AutoCommit::load(bytes)
-        .map_err(|err| HubError::Storage(StorageError::Corrupt(format!("{id}: {err}"))))
+    let corrupt = |err: automerge::AutomergeError| {
+        HubError::Storage(StorageError::Corrupt(format!("{id}: {err}")))
+    };
+    let mut doc = AutoCommit::load(bytes).map_err(corrupt)?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        tracing::warn!(doc = %id, "dropping stored changes with missing dependencies");
+        let without_orphans = doc.save_with_options(SaveOptions {
+            deflate: true,
+            retain_orphans: false,
+        });
+        doc = AutoCommit::load(&without_orphans).map_err(corrupt)?;
+    }
+    Ok(doc)
 }
 
 fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {

@@ -17,6 +17,7 @@ use stufe_shared::validate::Role;
 use stufe_shared::{DocId, SiteKey};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::hub::{DocEntry, Hub, HubError, Received, Sender, SubscriberId};
 
@@ -37,6 +38,8 @@ pub struct SessionContext {
 struct OpenDoc {
     entry: Arc<DocEntry>,
     peer: sync::State,
+    /// The heads last acknowledged to this peer (no ack is sent twice).
+    acked: Option<Vec<String>>,
 }
 
 /// A token bucket: `rate` frames per second, bursts up to twice that.
@@ -97,54 +100,67 @@ pub async fn run(socket: WebSocket, ctx: SessionContext) {
         out,
     };
     let span = tracing::info_span!("sync_session", id = session.id, site = %session.ctx.site);
-    let _guard = span.enter();
-    let hello = ServerFrame::Hello {
-        protocol: PROTOCOL_VERSION,
-        max_frame_bytes: MAX_FRAME_BYTES,
-    };
-    let mut alive = session.send_control(&hello).await;
-    let mut last_seen = Instant::now();
-    let mut limit = RateLimit::new();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    let shutdown = session.ctx.shutdown.clone();
-    while alive {
-        tokio::select! {
-            message = incoming.next() => {
-                let Some(Ok(message)) = message else { break };
-                last_seen = Instant::now();
-                alive = match message {
-                    Message::Text(_) | Message::Binary(_) if !limit.allow() => {
-                        session.send_error(None, ErrorCode::RateLimited, "too many frames; slow down").await
-                    }
-                    Message::Text(_) | Message::Binary(_) if payload_len(&message) > MAX_FRAME_BYTES => {
-                        session.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await
-                    }
-                    Message::Text(text) => session.on_text(text.as_str()).await,
-                    Message::Binary(bytes) => session.on_binary(&bytes).await,
-                    Message::Close(_) => false,
-                    Message::Ping(_) | Message::Pong(_) => true,
-                };
-            }
-            Some(id) = changed_rx.recv() => {
-                alive = session.push(&id).await && session.ack(&id).await;
-            }
-            _ = ping.tick() => {
-                alive = last_seen.elapsed() < DEAD_AFTER
-                    && session.out.send(Message::Ping(Vec::new().into())).await.is_ok();
-            }
-            () = shutdown.cancelled() => {
-                let _ = session.out.send(Message::Close(None)).await;
-                break;
-            }
-        }
-    }
-    for doc in session.open.values() {
-        doc.entry.unsubscribe(session.id);
-    }
-    tracing::debug!("session ended");
+    // Instrumenting (not entering) the span: a guard held across `.await`
+    // would attribute other sessions' log lines to this one.
+    session
+        .serve(&mut incoming, &mut changed_rx)
+        .instrument(span)
+        .await;
 }
 
 impl Session {
+    async fn serve(
+        &mut self,
+        incoming: &mut futures_util::stream::SplitStream<WebSocket>,
+        changed_rx: &mut mpsc::UnboundedReceiver<DocId>,
+    ) {
+        let session = self;
+        let hello = ServerFrame::Hello {
+            protocol: PROTOCOL_VERSION,
+            max_frame_bytes: MAX_FRAME_BYTES,
+        };
+        let mut alive = session.send_control(&hello).await;
+        let mut last_seen = Instant::now();
+        let mut limit = RateLimit::new();
+        let mut ping = tokio::time::interval(PING_EVERY);
+        let shutdown = session.ctx.shutdown.clone();
+        while alive {
+            tokio::select! {
+                message = incoming.next() => {
+                    let Some(Ok(message)) = message else { break };
+                    last_seen = Instant::now();
+                    alive = match message {
+                        Message::Text(_) | Message::Binary(_) if !limit.allow() => {
+                            session.send_error(None, ErrorCode::RateLimited, "too many frames; slow down").await
+                        }
+                        Message::Text(_) | Message::Binary(_) if payload_len(&message) > MAX_FRAME_BYTES => {
+                            session.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await
+                        }
+                        Message::Text(text) => session.on_text(text.as_str()).await,
+                        Message::Binary(bytes) => session.on_binary(&bytes).await,
+                        Message::Close(_) => false,
+                        Message::Ping(_) | Message::Pong(_) => true,
+                    };
+                }
+                Some(id) = changed_rx.recv() => {
+                    alive = session.push(&id).await && session.flush_ack(&id).await;
+                }
+                _ = ping.tick() => {
+                    alive = last_seen.elapsed() < DEAD_AFTER
+                        && session.out.send(Message::Ping(Vec::new().into())).await.is_ok();
+                }
+                () = shutdown.cancelled() => {
+                    let _ = session.out.send(Message::Close(None)).await;
+                    break;
+                }
+            }
+        }
+        for doc in session.open.values() {
+            doc.entry.unsubscribe(session.id);
+        }
+        tracing::debug!("session ended");
+    }
+
     async fn send_control(&mut self, frame: &ServerFrame) -> bool {
         let json = serde_json::to_string(frame).expect("server frames serialize");
         self.out.send(Message::Text(json.into())).await.is_ok()
@@ -196,7 +212,18 @@ impl Session {
             }
         };
         if self.open.contains_key(&doc_id) {
-            return self.push(&doc_id).await;
+            // Opening an open document again restarts its sync from scratch.
+            if let Some(open) = self.open.get_mut(&doc_id) {
+                open.peer = sync::State::new();
+                open.acked = None;
+            }
+            let opened = ServerFrame::Opened {
+                doc: doc_id.to_string(),
+                exists: true,
+            };
+            return self.send_control(&opened).await
+                && self.push(&doc_id).await
+                && self.flush_ack(&doc_id).await;
         }
         if self.open.len() >= MAX_OPEN_DOCS {
             return self
@@ -228,13 +255,16 @@ impl Session {
             OpenDoc {
                 entry,
                 peer: sync::State::new(),
+                acked: None,
             },
         );
         let opened = ServerFrame::Opened {
             doc: doc_id.to_string(),
             exists: opened.exists,
         };
-        self.send_control(&opened).await && self.push(&doc_id).await && self.ack(&doc_id).await
+        self.send_control(&opened).await
+            && self.push(&doc_id).await
+            && self.flush_ack(&doc_id).await
     }
 
     async fn on_binary(&mut self, bytes: &[u8]) -> bool {
@@ -268,25 +298,25 @@ impl Session {
             .receive(&open.entry, &mut open.peer, &sender, &frame.message)
             .await;
         match result {
-            Ok(Received::NothingNew) => self.push(&id).await,
-            Ok(Received::Committed(heads)) => {
-                let ack = ServerFrame::Ack {
-                    doc: frame.doc.to_string(),
-                    heads,
-                };
-                // Send our side of the sync first so the acked heads are known when the ack arrives.
-                self.push(&id).await && self.send_control(&ack).await
+            // Our side of the sync goes first, so acked heads are known when the ack arrives.
+            Ok(Received::NothingNew | Received::Committed(_)) => {
+                self.push(&id).await && self.flush_ack(&id).await
+            }
+            Err(HubError::Storage(cause)) => {
+                tracing::error!(%cause, "storage failed while committing a change");
+                self.send_error(
+                    Some(&frame.doc),
+                    ErrorCode::Internal,
+                    "the change could not be stored; retry later",
+                )
+                .await
             }
             Err(err) => {
-                if let HubError::Storage(cause) = &err {
-                    tracing::error!(%cause, "storage failed while committing a change");
-                    return self
-                        .send_error(
-                            Some(&frame.doc),
-                            ErrorCode::Internal,
-                            "the change could not be stored; retry later",
-                        )
-                        .await;
+                // The peer still holds what was refused and would offer it again
+                // on every exchange; closing the document here ends that. The
+                // client drops the refused changes and opens it again.
+                if let Some(open) = self.open.remove(&id) {
+                    open.entry.unsubscribe(self.id);
                 }
                 self.send_error(Some(&frame.doc), err.code(), &err.to_string())
                     .await
@@ -294,18 +324,20 @@ impl Session {
         }
     }
 
-    /// Tells the peer which heads are committed, if the ticket is stored.
-    async fn ack(&mut self, id: &DocId) -> bool {
-        let Some(open) = self.open.get(id) else {
+    /// Acknowledges the committed heads once the peer has everything they name.
+    async fn flush_ack(&mut self, id: &DocId) -> bool {
+        let Some(open) = self.open.get_mut(id) else {
             return true;
         };
-        match open.entry.committed_heads().await {
-            Some(heads) => {
-                let doc = id.to_string();
-                self.send_control(&ServerFrame::Ack { doc, heads }).await
-            }
-            None => true,
+        let Some(heads) = open.entry.ackable_heads(&open.peer).await else {
+            return true;
+        };
+        if open.acked.as_ref() == Some(&heads) {
+            return true;
         }
+        open.acked = Some(heads.clone());
+        let doc = id.to_string();
+        self.send_control(&ServerFrame::Ack { doc, heads }).await
     }
 
     /// Sends the peer what it lacks of a document.

@@ -249,6 +249,16 @@ impl Client {
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
                     let frame: ServerFrame = serde_json::from_str(&text).unwrap();
+                    if let ServerFrame::Ack { heads, .. } = &frame {
+                        // The protocol promises: an ack never arrives before the data it names.
+                        for head in heads {
+                            let hash: automerge::ChangeHash = head.parse().unwrap();
+                            assert!(
+                                doc.get_change_by_hash(&hash).is_some(),
+                                "ack for {head} arrived before its change"
+                            );
+                        }
+                    }
                     let opened = matches!(frame, ServerFrame::Opened { .. });
                     controls.push(frame);
                     if opened {

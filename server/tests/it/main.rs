@@ -2,6 +2,7 @@
 //! in a temp dir, spoken to over a real WebSocket by an Automerge peer.
 
 mod console;
+mod gate;
 mod helpers;
 mod knowledge_base;
 mod rejections;

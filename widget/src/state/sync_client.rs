@@ -44,6 +44,9 @@ pub trait SyncedDocs {
     fn persist(&mut self, id: &DocId);
     /// The server committed everything up to `heads`.
     fn acknowledge(&mut self, id: &DocId, heads: &[String]);
+    /// The server refused changes to a document and closed it on the
+    /// connection; drop them. Returns the token to open it with again, if any.
+    fn refuse(&mut self, id: &DocId, reason: &str) -> Option<String>;
 }
 
 /// The customer's tickets and the site's knowledge base, together.
@@ -55,7 +58,7 @@ pub struct Docs<K: KeyValue> {
 impl<K: KeyValue> SyncedDocs for Docs<K> {
     fn to_open(&self) -> Vec<(DocId, String)> {
         let mut list = vec![(self.kb.doc_id(), String::new())];
-        for id in self.tickets.ids() {
+        for id in self.tickets.ids_to_sync() {
             if let Some(token) = self.tickets.token(id) {
                 list.push((DocId::Ticket(id), token.to_owned()));
             }
@@ -81,6 +84,16 @@ impl<K: KeyValue> SyncedDocs for Docs<K> {
     fn acknowledge(&mut self, id: &DocId, heads: &[String]) {
         if let DocId::Ticket(ticket) = id {
             self.tickets.acknowledge(*ticket, heads);
+        }
+    }
+
+    fn refuse(&mut self, id: &DocId, reason: &str) -> Option<String> {
+        match id {
+            DocId::Ticket(ticket) if self.tickets.refuse(*ticket, reason) => {
+                self.tickets.token(*ticket).map(str::to_owned)
+            }
+            // The knowledge base is only read; nothing of ours to drop.
+            _ => None,
         }
     }
 }
@@ -166,8 +179,24 @@ impl SyncClient {
                 (Vec::new(), vec![Event::Changed(id)])
             }
             ServerFrame::Error { doc, code, message } => {
-                let doc = doc.as_deref().and_then(|d| d.parse().ok());
-                (Vec::new(), vec![Event::Refused { doc, code, message }])
+                let doc: Option<DocId> = doc.as_deref().and_then(|d| d.parse().ok());
+                let mut out = Vec::new();
+                let mut events = Vec::new();
+                if let Some(id) = doc.as_ref().filter(|_| closes_the_document(code)) {
+                    // The server closed the document; drop what it refused and
+                    // open it again with a fresh sync state.
+                    self.opened.remove(id);
+                    self.peers.remove(id);
+                    if let Some(token) = docs.refuse(id, &message) {
+                        if self.connected {
+                            self.peers.insert(id.clone(), sync::State::new());
+                            out.extend(open_frame(id, token));
+                        }
+                    }
+                    events.push(Event::Changed(id.clone()));
+                }
+                events.push(Event::Refused { doc, code, message });
+                (out, events)
             }
         }
     }
@@ -203,6 +232,14 @@ impl SyncClient {
         };
         (out, events)
     }
+}
+
+/// Errors after which the server has closed the document on the connection.
+fn closes_the_document(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::RejectedChange | ErrorCode::InvalidSyncMessage | ErrorCode::DocTooLarge
+    )
 }
 
 fn open_frame(id: &DocId, token: String) -> Option<Outgoing> {
@@ -388,6 +425,69 @@ mod tests {
         let out = client.connected(&docs);
         server.run_until_quiet(&mut client, &mut docs, out);
         assert_eq!(docs.kb.entries(), vec![entry]);
+    }
+
+    /// After a refusal the widget drops the refused change, keeps the reply's
+    /// text as "not sent", opens the ticket again, and does not send the
+    /// refused change again (no storm).
+    #[test]
+    fn a_refused_reply_is_dropped_kept_as_not_sent_and_the_ticket_reopened() {
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        let mut server = FakeServer::new();
+        let out = client.connected(&docs);
+        server.run_until_quiet(&mut client, &mut docs, out);
+        let id = TicketId::from_bytes([9; 16]);
+        docs.tickets.create(&form(), id, "ab".repeat(32)).unwrap();
+        let out = client.local_change(&mut docs, id);
+        server.run_until_quiet(&mut client, &mut docs, out);
+        let acked_heads = docs.tickets.doc_mut(id).unwrap().get_heads();
+
+        docs.tickets.reply(id, "m1".into(), "Ada", "Refund me", 3);
+        let error = format!(
+            r#"{{"type":"error","doc":"ticket:{id}","code":"rejected_change","message":"too long"}}"#
+        );
+        let (out, events) = client.on_text(&mut docs, &error);
+        assert!(matches!(
+            &events[..],
+            [Event::Changed(_), Event::Refused { .. }]
+        ));
+        assert_eq!(
+            out.len(),
+            1,
+            "the ticket is opened again, and nothing else is sent"
+        );
+        assert!(matches!(&out[0], Outgoing::Text(t) if t.contains("\"open\"")));
+        assert_eq!(docs.tickets.doc_mut(id).unwrap().get_heads(), acked_heads);
+        let view = &docs.tickets.views()[0];
+        assert!(view.messages.is_empty());
+        assert_eq!(view.not_sent[0].body, "Refund me");
+        assert_eq!(view.not_sent[0].reason, "too long");
+        // Kept across a reload.
+        let reloaded = TicketBook::load(docs.tickets.kv().clone(), "demo").views();
+        assert_eq!(reloaded[0].not_sent, view.not_sent);
+    }
+
+    #[test]
+    fn a_refused_new_ticket_is_kept_but_not_sent_again() {
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        let id = TicketId::from_bytes([10; 16]);
+        docs.tickets.create(&form(), id, "ab".repeat(32)).unwrap();
+        client.connected(&docs);
+        let error = format!(
+            r#"{{"type":"error","doc":"ticket:{id}","code":"rejected_change","message":"unknown category"}}"#
+        );
+        let (out, _) = client.on_text(&mut docs, &error);
+        assert!(out.is_empty());
+        let view = &docs.tickets.views()[0];
+        assert_eq!(view.refused.as_deref(), Some("unknown category"));
+        assert!(!view.waiting_to_send);
+        assert_eq!(
+            client.connected(&docs).len(),
+            1,
+            "only the knowledge base is opened"
+        );
     }
 
     #[test]

@@ -27,6 +27,17 @@ pub struct TicketView {
     pub messages: Vec<MessageView>,
     /// The ticket itself has not reached the server yet.
     pub waiting_to_send: bool,
+    /// The server refused to create this ticket, with its reason.
+    pub refused: Option<String>,
+    /// Replies the server refused (body and reason); kept so nothing typed is lost.
+    pub not_sent: Vec<NotSent>,
+}
+
+/// A reply the server refused, kept for the customer to see and copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotSent {
+    pub body: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,12 +96,18 @@ struct IndexEntry {
     token: String,
     #[serde(default)]
     acked: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    not_sent: Vec<NotSent>,
 }
 
 struct LocalTicket {
     token: String,
     doc: AutoCommit,
     acked: Vec<ChangeHash>,
+    refused: Option<String>,
+    not_sent: Vec<NotSent>,
 }
 
 /// The customer's tickets for one site, written through to a [`KeyValue`] store.
@@ -130,6 +147,8 @@ impl<K: KeyValue> TicketBook<K> {
                         token: entry.token,
                         doc,
                         acked,
+                        refused: entry.refused,
+                        not_sent: entry.not_sent,
                     },
                 );
             }
@@ -152,6 +171,60 @@ impl<K: KeyValue> TicketBook<K> {
 
     pub fn ids(&self) -> Vec<TicketId> {
         self.tickets.keys().copied().collect()
+    }
+
+    /// Tickets to open on the server: all but those whose creation was refused.
+    pub fn ids_to_sync(&self) -> Vec<TicketId> {
+        self.tickets
+            .iter()
+            .filter(|(_, t)| t.refused.is_none())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The server refused what this device sent for a ticket and closed it on
+    /// the connection. The refused changes are dropped: the document goes back
+    /// to what the server acknowledged, and the customer's replies that were
+    /// in the refused part are kept as "not sent" with the reason. A ticket the
+    /// server never acknowledged is kept as refused and not sent again.
+    /// Returns true when the ticket should be opened again.
+    pub fn refuse(&mut self, id: TicketId, reason: &str) -> bool {
+        let Some(local) = self.tickets.get_mut(&id) else {
+            return false;
+        };
+        let known: Vec<ChangeHash> = local
+            .acked
+            .iter()
+            .copied()
+            .filter(|h| local.doc.get_change_by_hash(h).is_some())
+            .collect();
+        let reopen = if known.is_empty() {
+            local.refused = Some(reason.to_owned());
+            false
+        } else {
+            let Ok(acked_doc) = local.doc.fork_at(&known) else {
+                return false;
+            };
+            let kept: HashSet<String> = ticket::read_ticket(&acked_doc)
+                .ok()
+                .flatten()
+                .map(|t| t.messages.into_iter().map(|m| m.id).collect())
+                .unwrap_or_default();
+            if let Ok(Some(current)) = ticket::read_ticket(&local.doc) {
+                for m in current.messages {
+                    if m.author == Author::Customer && !kept.contains(&m.id) {
+                        local.not_sent.push(NotSent {
+                            body: m.body,
+                            reason: reason.to_owned(),
+                        });
+                    }
+                }
+            }
+            local.doc = acked_doc;
+            true
+        };
+        self.persist(id);
+        reopen
     }
 
     pub fn token(&self, id: TicketId) -> Option<&str> {
@@ -190,6 +263,8 @@ impl<K: KeyValue> TicketBook<K> {
                 token,
                 doc,
                 acked: Vec::new(),
+                refused: None,
+                not_sent: Vec::new(),
             },
         );
         self.persist(id);
@@ -257,6 +332,8 @@ impl<K: KeyValue> TicketBook<K> {
                 id: id.to_string(),
                 token: t.token.clone(),
                 acked: t.acked.iter().map(ToString::to_string).collect(),
+                refused: t.refused.clone(),
+                not_sent: t.not_sent.clone(),
             })
             .collect();
         let json = serde_json::to_string(&index).expect("index serializes");
@@ -321,7 +398,8 @@ fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
         let (_, exid) = doc.get(obj, key).ok()??;
         doc.hash_for_opid(&exid)
     };
-    let waiting_to_send = created_by("subject", &ROOT).is_some_and(|h| unacked.contains(&h));
+    let waiting_to_send = local.refused.is_none()
+        && created_by("subject", &ROOT).is_some_and(|h| unacked.contains(&h));
     let list = match doc.get(ROOT, "messages").ok()? {
         Some((Value::Object(ObjType::List), list)) => list,
         _ => return None,
@@ -360,6 +438,8 @@ fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
         first_response_at: ticket.first_response_at,
         messages,
         waiting_to_send,
+        refused: local.refused.clone(),
+        not_sent: local.not_sent.clone(),
     })
 }
 

@@ -1,0 +1,269 @@
+//! The gate's back doors, each as a hostile or unlucky client meets it:
+//! orphaned changes, a borrowed server actor, concurrent replies in every
+//! actor order, and what happens after a refusal.
+
+use automerge::sync::{self, ChunkList, MessageVersion};
+use automerge::{ActorId, AutoCommit, ReadDoc};
+use stufe_shared::protocol::encode_sync_frame;
+use stufe_shared::ticket::{self, Author, NewMessage, Tier};
+use stufe_shared::DocId;
+
+use crate::helpers::*;
+
+fn reply(id: &str, author: Author, body: &str) -> NewMessage {
+    NewMessage {
+        id: id.into(),
+        author,
+        name: "Ada".into(),
+        body: body.into(),
+        at: 1,
+    }
+}
+
+/// A sync message carrying exactly these changes (as a hostile client would build it).
+fn message_with(doc: &mut AutoCommit, changes: Vec<Vec<u8>>) -> Vec<u8> {
+    sync::Message {
+        heads: doc.get_heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: ChunkList::from(changes),
+        supported_capabilities: None,
+        version: MessageVersion::V1,
+    }
+    .encode()
+}
+
+/// A valid reply plus a change whose dependency the server does not have
+/// (forbidden edits built on a change that is never sent): refused whole,
+/// nothing stored, and nothing applied later when the ticket is reloaded.
+#[tokio::test]
+async fn orphaned_changes_are_refused_whole_and_never_applied_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let mut client = app.client().await;
+    client.open(&mut local, &token).await;
+
+    let mut valid = local.doc.fork();
+    ticket::append_message(&mut valid, &reply("ok1", Author::Customer, "Any news?")).unwrap();
+    let valid_change = valid.get_last_local_change().unwrap().raw_bytes().to_vec();
+
+    let mut hidden = local.doc.fork();
+    ticket::set_tier(&mut hidden, Tier::new(3).unwrap()).unwrap();
+    hidden.get_heads(); // the parent, never sent
+    ticket::append_message(
+        &mut hidden,
+        &reply("evil", Author::Staff, "Refund of 500 EUR approved"),
+    )
+    .unwrap();
+    let orphan = hidden.get_last_local_change().unwrap().raw_bytes().to_vec();
+
+    let message = message_with(&mut hidden, vec![valid_change, orphan]);
+    client
+        .send_binary(encode_sync_frame(&DocId::Ticket(local.id), &message))
+        .await;
+    let mut codes = Vec::new();
+    while let Some(frame) = client.next_control().await {
+        codes.extend(error_codes(&[frame]));
+    }
+    assert_eq!(codes, ["rejected_change"]);
+
+    // A staff change afterwards, then a restart: the ticket loads, and neither
+    // the valid reply of the refused message nor the orphan is anywhere.
+    assert_eq!(
+        app.staff_reply(local.id, "We are on it").await.status(),
+        200
+    );
+    app.stop().await;
+    let app = TestApp::spawn(dir.path()).await;
+    let staff_view = app.staff_ticket(local.id).await;
+    assert_eq!(staff_view["tier"], 1);
+    let bodies: Vec<&str> = staff_view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["We are on it"]);
+    app.stop().await;
+}
+
+/// Server changes carry a fresh actor and a real time, so a client can
+/// neither predict their hashes nor take their sequence numbers first.
+#[tokio::test]
+async fn a_client_using_the_servers_actor_cannot_break_the_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let mut client = app.client().await;
+    client.open(&mut local, &token).await;
+    // The server's SLA stamp is the newest change; write the next change under its actor.
+    let heads = local.doc.get_heads();
+    let stamp = local.doc.get_change_by_hash(&heads[0]).unwrap().clone();
+    assert_ne!(stamp.timestamp(), 0, "server changes carry their time");
+    let server_actor = stamp.actor_id().clone();
+    local.doc.set_actor(server_actor.clone());
+    ticket::append_message(&mut local.doc, &reply("m1", Author::Customer, "Hello")).unwrap();
+    let frames = client.sync(&mut local).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+
+    for n in 0..3 {
+        let response = app.staff_reply(local.id, &format!("Staff reply {n}")).await;
+        assert_eq!(response.status(), 200);
+    }
+    client.sync(&mut local).await;
+    let staff_actors: Vec<ActorId> = local
+        .doc
+        .get_changes(&heads)
+        .iter()
+        .filter(|c| c.actor_id() != &server_actor)
+        .map(|c| c.actor_id().clone())
+        .collect();
+    assert_eq!(staff_actors.len(), 3);
+    assert!(
+        staff_actors[0] != staff_actors[1] && staff_actors[1] != staff_actors[2],
+        "each server change has its own actor"
+    );
+    app.stop().await;
+    let app = TestApp::spawn(dir.path()).await;
+    assert_eq!(
+        app.staff_ticket(local.id).await["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        app.staff_reply(local.id, "After restart").await.status(),
+        200
+    );
+    app.stop().await;
+}
+
+/// A staff reply and an offline customer reply are concurrent inserts; so are
+/// replies from the same customer on two devices. Whatever order Automerge
+/// gives them (it orders by actor id), both are kept.
+#[tokio::test]
+async fn concurrent_replies_merge_whatever_the_actor_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    for actor_byte in [0x00u8, 0x7f, 0xff] {
+        let (mut device, token) = create_ticket(&app).await;
+        device.doc.set_actor(ActorId::from(vec![actor_byte; 16]));
+        let mut online = app.client().await;
+        online.open(&mut device, &token).await;
+
+        // Offline: the customer replies while staff reply.
+        ticket::append_message(
+            &mut device.doc,
+            &reply("c1", Author::Customer, "Offline reply"),
+        )
+        .unwrap();
+        assert_eq!(
+            app.staff_reply(device.id, "Staff reply").await.status(),
+            200
+        );
+        let mut back = app.client().await;
+        device.peer = sync::State::new();
+        let frames = back.open(&mut device, &token).await;
+        assert!(
+            error_codes(&frames).is_empty(),
+            "{actor_byte:#x}: {frames:?}"
+        );
+        let mut acked = last_ack(&frames).expect("merged and acked");
+        let mut heads: Vec<String> = device
+            .doc
+            .get_heads()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        acked.sort();
+        heads.sort();
+        assert_eq!(acked, heads, "both replies are committed");
+
+        // Two devices of the same customer reply at once.
+        let mut second = LocalDoc::new(device.id, AutoCommit::new());
+        second
+            .doc
+            .set_actor(ActorId::from(vec![actor_byte ^ 0xff; 16]));
+        let mut second_client = app.client().await;
+        second_client.open(&mut second, &token).await;
+        ticket::append_message(
+            &mut device.doc,
+            &reply("d1", Author::Customer, "From phone"),
+        )
+        .unwrap();
+        ticket::append_message(
+            &mut second.doc,
+            &reply("d2", Author::Customer, "From laptop"),
+        )
+        .unwrap();
+        assert!(error_codes(&back.sync(&mut device).await).is_empty());
+        assert!(error_codes(&second_client.sync(&mut second).await).is_empty());
+
+        let staff_view = app.staff_ticket(device.id).await;
+        let mut bodies: Vec<&str> = staff_view["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap())
+            .collect();
+        bodies.sort_unstable();
+        assert_eq!(
+            bodies,
+            ["From laptop", "From phone", "Offline reply", "Staff reply"],
+            "actor {actor_byte:#x}"
+        );
+    }
+    app.stop().await;
+}
+
+/// After a refusal the document is closed on the connection: offering the
+/// refused change again gets one `not_open` and no sync traffic, and opening
+/// again with a copy of the server's state works.
+#[tokio::test]
+async fn a_refusal_closes_the_document_and_starts_no_storm() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let mut client = app.client().await;
+    client.open(&mut local, &token).await;
+    let mut forged = local.doc.clone();
+    ticket::set_tier(&mut forged, Tier::new(3).unwrap()).unwrap();
+    let mut forged = LocalDoc::new(local.id, forged);
+    forged.peer = local.peer.clone();
+    let frames = client.sync(&mut forged).await;
+    assert_eq!(error_codes(&frames)[0], "rejected_change");
+
+    // A stock client would offer the change again: it is not answered with sync traffic.
+    forged.peer = sync::State::new();
+    let message = {
+        use automerge::sync::SyncDoc;
+        forged
+            .doc
+            .sync()
+            .generate_sync_message(&mut forged.peer)
+            .unwrap()
+    };
+    client
+        .send_binary(encode_sync_frame(
+            &DocId::Ticket(local.id),
+            &message.encode(),
+        ))
+        .await;
+    let mut codes = Vec::new();
+    while let Some(frame) = client.next_control().await {
+        codes.extend(error_codes(&[frame]));
+    }
+    assert_eq!(codes, ["not_open"]);
+
+    // Opening again, from the acknowledged state, works on the same connection.
+    let mut fresh = LocalDoc::new(local.id, local.doc.clone());
+    let frames = client.open(&mut fresh, &token).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    assert_eq!(read(&fresh.doc).tier.get(), 1);
+    ticket::append_message(&mut fresh.doc, &reply("after", Author::Customer, "Thanks")).unwrap();
+    let frames = client.sync(&mut fresh).await;
+    assert!(error_codes(&frames).is_empty() && last_ack(&frames).is_some());
+    app.stop().await;
+}
