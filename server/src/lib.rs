@@ -43,6 +43,8 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Serialises edits of article drafts (rare, and each one is load-edit-store).
     pub drafts: Arc<tokio::sync::Mutex<()>>,
+    /// Limits how many widget crash reports each site may send.
+    pub client_error_limit: Arc<routes::client_errors::ReportLimiter>,
 }
 
 /// What starting the server found or did.
@@ -84,6 +86,7 @@ pub async fn start(
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
         drafts: Arc::new(tokio::sync::Mutex::new(())),
+        client_error_limit: Arc::default(),
     };
     let tracker = state.tracker.clone();
     let app = routes::router(state);

@@ -1,6 +1,7 @@
 //! HTTP and WebSocket routes, one module per area, each exposing its own `Router`.
 
 mod assets;
+pub mod client_errors;
 mod console;
 mod demo;
 mod kb;
@@ -16,6 +17,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ws::router())
         .merge(sites::router())
+        .merge(client_errors::router())
         .merge(staff::router())
         .merge(kb::router())
         .merge(console::router())

@@ -72,6 +72,16 @@ pub struct TicketFilter {
     pub tier: Option<u8>,
 }
 
+/// A crash a widget reported, as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientError {
+    pub site: String,
+    pub message: String,
+    pub version: String,
+    pub user_agent: String,
+    pub at: i64,
+}
+
 /// A staff account as the API sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffMember {
@@ -154,6 +164,15 @@ pub trait Storage: Send + Sync + 'static {
         zero_results_only: bool,
         limit: u32,
     ) -> Result<Vec<QueryCount>, StorageError>;
+
+    /// Keeps a crash a widget reported (fields already size-limited by the caller).
+    fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError>;
+    /// The newest reported crashes, newest first; of one site, or of all.
+    fn client_errors(
+        &self,
+        site: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ClientError>, StorageError>;
 }
 
 /// Runs a storage call on the blocking pool.

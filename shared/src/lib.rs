@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //!
+//! - [`http`]: the JSON bodies of the HTTP endpoints the widget calls.
 //! - [`ids`]: newtype ids (`TicketId`, `DocId`, `SiteKey`) with `FromStr`/`Display`.
 //! - [`kb`]: the published knowledge-base catalogue document, and text folding for search.
 //! - [`protocol`]: WebSocket framing — JSON control frames and binary sync frames — and limits.
@@ -30,6 +31,7 @@
 //! assert!(validate::check_ticket_change(Role::Customer, None, &after, &rules).is_ok());
 //! ```
 
+pub mod http;
 pub mod ids;
 pub mod kb;
 pub mod protocol;

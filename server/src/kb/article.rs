@@ -105,15 +105,7 @@ pub struct ArticleWrite<'a> {
     pub plain_text: &'a str,
 }
 
-/// One search result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SearchHit {
-    pub id: String,
-    pub title: String,
-    pub category: String,
-    /// HTML: the matching passage, escaped, with matches in `<mark>`.
-    pub snippet: String,
-}
+pub use stufe_shared::http::SearchHit;
 
 /// A KB event, recorded for the insights staff see.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
         .route("/console/drafts/{id}/unpublish", post(unpublish_draft))
+        .route("/console/errors", get(errors_page))
 }
 
 /// A logged-in console user; anyone else is sent to the login page.
@@ -86,6 +87,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                     @if let Some(user) = user {
                         a href="/console" { "Queue" }
                         a href="/console/kb" { "Knowledge base" }
+                        @if user.role == "admin" { a href="/console/errors" { "Widget errors" } }
                         span style="margin-left:auto" { (user.name) " (" (user.role) ")" }
                         form.inline method="post" action="/console/logout" { button { "Log out" } }
                     }
@@ -672,4 +674,44 @@ mod tests {
         assert!(id.parse::<crate::kb::article::ArticleId>().is_ok());
         assert!(new_draft_id("???").starts_with("article-"));
     }
+}
+
+// ---- widget errors (admins) ----
+
+async fn errors_page(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+) -> Result<Markup, AppError> {
+    if user.role != "admin" {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "only admins see widget errors",
+        ));
+    }
+    let errors = storage::blocking(&state.storage, |s| s.client_errors(None, 200)).await?;
+    Ok(page(
+        "Widget errors",
+        Some(&user),
+        html! {
+            p { "Crashes that customers' widgets reported (at most one per page load), newest first." }
+            @if errors.is_empty() {
+                p data-testid="no-client-errors" { "No widget has reported an error." }
+            } @else {
+                table data-testid="client-errors" {
+                    thead { tr { th { "When" } th { "Site" } th { "Version" } th { "Message" } th { "Browser" } } }
+                    tbody {
+                        @for e in &errors {
+                            tr {
+                                td { (format_time(e.at)) }
+                                td { (e.site) }
+                                td { (e.version) }
+                                td { code { (e.message) } }
+                                td { small { (e.user_agent) } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use stufe_shared::http::{Deflection, HelpfulVote, SearchResults};
 use stufe_shared::kb::{self, CatalogueEntry};
 use stufe_shared::{Locale, SiteKey, TicketId};
 
@@ -14,7 +15,7 @@ use super::staff::{staff_reply, Staff};
 use crate::auth::can_publish;
 use crate::error::AppError;
 use crate::kb::article::{
-    Article, ArticleId, ArticleSubmission, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit,
+    Article, ArticleId, ArticleSubmission, ArticleWrite, KbCounts, KbEvent, QueryCount,
 };
 use crate::kb::{markdown, query};
 use crate::storage;
@@ -64,11 +65,6 @@ struct SearchQuery {
     /// pauses typing, so partial words are not counted).
     #[serde(default)]
     record: bool,
-}
-
-#[derive(Serialize)]
-struct SearchResults {
-    results: Vec<SearchHit>,
 }
 
 async fn search(
@@ -131,16 +127,10 @@ async fn read(
     Ok(Json(found))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Vote {
-    helpful: bool,
-}
-
 async fn helpful(
     State(state): State<AppState>,
     Path((site, id)): Path<(String, String)>,
-    Json(vote): Json<Vote>,
+    Json(vote): Json<HelpfulVote>,
 ) -> Result<StatusCode, AppError> {
     let key = site_key(&site)?;
     let id = article_id(&id)?;
@@ -150,12 +140,6 @@ async fn helpful(
     };
     record(&state, &key, event).await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Deflection {
-    article: String,
 }
 
 async fn deflection(

@@ -4,7 +4,7 @@
 use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::{SiteKey, TicketId};
 
-use super::{SqliteStorage, Storage, TicketFilter, TicketSummary, TicketWrite};
+use super::{ClientError, SqliteStorage, Storage, TicketFilter, TicketSummary, TicketWrite};
 
 fn site() -> SiteConfig {
     SiteConfig {
@@ -48,6 +48,29 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     staff_are_found_by_token_hash(make().as_ref());
     documents_round_trip(make().as_ref());
     logins_and_sessions(make().as_ref());
+    client_errors_are_kept_newest_first(make().as_ref());
+}
+
+fn client_errors_are_kept_newest_first(s: &dyn Storage) {
+    let error = |site: &str, message: &str, at| ClientError {
+        site: site.into(),
+        message: message.into(),
+        version: "0.1.0".into(),
+        user_agent: "test".into(),
+        at,
+    };
+    s.record_client_error(&error("demo", "first", 1)).unwrap();
+    s.record_client_error(&error("other", "elsewhere", 2))
+        .unwrap();
+    s.record_client_error(&error("demo", "second", 3)).unwrap();
+    let demo: Vec<String> = s
+        .client_errors(Some("demo"), 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert_eq!(demo, ["second", "first"]);
+    assert_eq!(s.client_errors(None, 2).unwrap().len(), 2);
 }
 
 fn logins_and_sessions(s: &dyn Storage) {

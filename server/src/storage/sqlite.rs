@@ -9,7 +9,8 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{
-    StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary, TicketWrite,
+    ClientError, StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary,
+    TicketWrite,
 };
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};
@@ -78,6 +79,15 @@ CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '2 3'
 );
+CREATE TABLE IF NOT EXISTS client_errors (
+    id          INTEGER PRIMARY KEY,
+    site        TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    user_agent  TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS client_errors_by_site ON client_errors (site, at);
 CREATE TABLE IF NOT EXISTS kb_events (
     id       INTEGER PRIMARY KEY,
     site     TEXT NOT NULL,
@@ -638,6 +648,43 @@ impl Storage for SqliteStorage {
             Ok(QueryCount {
                 query: row.get(0)?,
                 count: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO client_errors (site, message, version, user_agent, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                error.site,
+                error.message,
+                error.version,
+                error.user_agent,
+                error.at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn client_errors(
+        &self,
+        site: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ClientError>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT site, message, version, user_agent, at FROM client_errors
+             WHERE ?1 IS NULL OR site = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![site, limit], |row| {
+            Ok(ClientError {
+                site: row.get(0)?,
+                message: row.get(1)?,
+                version: row.get(2)?,
+                user_agent: row.get(3)?,
+                at: row.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
