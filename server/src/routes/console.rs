@@ -657,25 +657,6 @@ async fn unpublish_draft(
     Ok(see_other(&format!("/console/drafts/{id}?site={}", q.site)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_shown_as_utc_dates() {
-        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_time(1_795_330_254_000), "2026-11-22 06:50 UTC");
-    }
-
-    #[test]
-    fn draft_ids_are_article_slugs() {
-        let id = new_draft_id("Reset the Printer!");
-        assert!(id.starts_with("reset-the-printer-"), "{id}");
-        assert!(id.parse::<crate::kb::article::ArticleId>().is_ok());
-        assert!(new_draft_id("???").starts_with("article-"));
-    }
-}
-
 // ---- widget errors (admins) ----
 
 async fn errors_page(
@@ -714,4 +695,23 @@ async fn errors_page(
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(1_795_330_254_000), "2026-11-22 06:50 UTC");
+    }
+
+    #[test]
+    fn draft_ids_are_article_slugs() {
+        let id = new_draft_id("Reset the Printer!");
+        assert!(id.starts_with("reset-the-printer-"), "{id}");
+        assert!(id.parse::<crate::kb::article::ArticleId>().is_ok());
+        assert!(new_draft_id("???").starts_with("article-"));
+    }
 }
