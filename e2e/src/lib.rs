@@ -5,6 +5,10 @@
 //! The tests need the built widget (`STUFE_SITE_DIR`) and Chromium with
 //! chromedriver (`STUFE_CHROMIUM`, `STUFE_CHROMEDRIVER`); `cargo xtask test`
 //! provides all three.
+//!
+//! Every test ends with [`finish`]: it fails the test when the browser's log
+//! shows a panic or an uncaught error, or when the widget reported a crash to
+//! the server, even if every step of the test passed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -104,6 +108,12 @@ impl Stufe {
         Ok(response.error_for_status()?.json().await?)
     }
 
+    /// The crashes widgets reported to the server (admin API).
+    pub async fn client_errors(&self) -> Result<Vec<serde_json::Value>> {
+        let errors = self.staff_get("/api/staff/client-errors").await?;
+        Ok(errors.as_array().cloned().unwrap_or_default())
+    }
+
     pub async fn staff_send(
         &self,
         method: reqwest::Method,
@@ -183,6 +193,19 @@ pub struct Browser {
 
 impl Browser {
     pub async fn launch() -> Result<Self> {
+        Self::launch_with_prefs(serde_json::json!({})).await
+    }
+
+    /// A locked-down browser that lets no site keep data (cookies and site
+    /// data blocked): the widget's frame gets no `localStorage`.
+    pub async fn launch_without_site_storage() -> Result<Self> {
+        Self::launch_with_prefs(serde_json::json!({
+            "profile.default_content_setting_values.cookies": 2
+        }))
+        .await
+    }
+
+    async fn launch_with_prefs(prefs: serde_json::Value) -> Result<Self> {
         let chromium = env_path("STUFE_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = env_path("STUFE_CHROMEDRIVER", "/usr/bin/chromedriver");
         let port = {
@@ -204,13 +227,19 @@ impl Browser {
             .spawn()
             .with_context(|| format!("cannot start {}", chromedriver.display()))?;
         let profile = tempfile::tempdir()?;
+        // Site isolation off: chromedriver's browser log then also carries the
+        // widget's frame (another site than the host page), so `finish` sees
+        // its panics and uncaught errors. Storage partitioning, CORS and the
+        // frame's origin are unaffected; only the process layout differs.
         let capabilities = serde_json::json!({
+            "goog:loggingPrefs": { "browser": "ALL" },
             "goog:chromeOptions": {
                 "binary": chromium,
+                "prefs": prefs,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    "--disable-dev-shm-usage", "--window-size=1280,900", "--disable-site-isolation-trials",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }
@@ -246,6 +275,23 @@ impl Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         result.map_err(Into::into)
+    }
+
+    /// The browser's console log since the last call (every frame's).
+    pub async fn log(&self) -> Result<Vec<LogEntry>> {
+        let value = self.client.issue_cmd(BrowserLog).await?;
+        Ok(serde_json::from_value(value)?)
+    }
+
+    /// Log entries that mean the widget broke: a panic (our hook logs
+    /// "panicked"), or an uncaught exception anywhere in the page or frame.
+    pub async fn breakage(&self) -> Result<Vec<LogEntry>> {
+        Ok(self
+            .log()
+            .await?
+            .into_iter()
+            .filter(LogEntry::is_breakage)
+            .collect())
     }
 
     /// Clicks the launcher in the loader's shadow root and switches into the widget's frame.
@@ -421,6 +467,64 @@ impl Browser {
             let _ = std::fs::write(dir.join(format!("{name}.png")), png);
         }
     }
+}
+
+/// One entry of Chromium's browser log.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LogEntry {
+    pub level: String,
+    pub message: String,
+    #[serde(default)]
+    pub source: String,
+}
+
+impl LogEntry {
+    pub fn is_breakage(&self) -> bool {
+        let uncaught = self.source == "javascript" && self.level == "SEVERE";
+        uncaught || self.message.contains("panicked") || self.message.contains("RuntimeError")
+    }
+}
+
+/// chromedriver's log endpoint (not in W3C WebDriver; chromedriver keeps it).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// Ends a test: a screenshot if it failed, then the checks every test must
+/// pass, whatever it did: no panic or uncaught error in the browser's log,
+/// and no crash reported by the widget to the server.
+pub async fn finish(browser: Browser, stufe: &Stufe, name: &str, result: Result<()>) -> Result<()> {
+    if result.is_err() {
+        browser.screenshot(&format!("failed-{name}")).await;
+    }
+    let broken = browser.breakage().await;
+    browser.quit().await?;
+    result?;
+    let broken = broken?;
+    if !broken.is_empty() {
+        bail!("the browser log shows the widget broke: {broken:#?}");
+    }
+    let reported = stufe.client_errors().await?;
+    if !reported.is_empty() {
+        bail!("the widget reported crashes: {reported:#?}");
+    }
+    Ok(())
 }
 
 fn stufe_dir() -> PathBuf {

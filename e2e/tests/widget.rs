@@ -5,7 +5,7 @@
 use anyhow::Result;
 use fantoccini::Locator;
 use reqwest::Method;
-use stufe_e2e::{Browser, HostSite, Stufe};
+use stufe_e2e::{finish, Browser, HostSite, Stufe};
 
 /// Tickets the customer created (the seeded demo ticket excluded).
 async fn tickets_titled(stufe: &Stufe, subject: &str) -> Result<Vec<serde_json::Value>> {
@@ -103,11 +103,7 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
         Ok(())
     }
     .await;
-    if result.is_err() {
-        browser.screenshot("failed-live").await;
-    }
-    browser.quit().await?;
-    result
+    finish(browser, &stufe, "live", result).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +193,20 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
         browser
             .wait_for(Locator::Css("[data-testid=connection][data-online=true]"))
             .await?;
+        // Watch the list itself (the article is on screen now, and a badge
+        // that is not shown is trivially "gone").
+        browser.click("[data-testid=my-tickets-tab]").await?;
+        browser
+            .wait_for(Locator::Css(&format!("[data-ticket-id='{second}']")))
+            .await?;
         browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        browser
+            .click(&format!("[data-ticket-id='{first}']"))
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=message]"))
+            .await?;
+        browser.wait_gone("[data-testid=message-waiting]").await?;
         let delivered = tickets_titled(&stufe, "Invoice missing").await?;
         assert_eq!(
             delivered.len(),
@@ -223,11 +232,7 @@ async fn customer_works_offline_and_nothing_is_lost_or_sent_twice() -> Result<()
         Ok(())
     }
     .await;
-    if result.is_err() {
-        browser.screenshot("failed-offline").await;
-    }
-    browser.quit().await?;
-    result
+    finish(browser, &stufe, "offline", result).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,11 +303,7 @@ async fn customer_finds_a_just_published_article_and_gets_it_suggested() -> Resu
         Ok(())
     }
     .await;
-    if result.is_err() {
-        browser.screenshot("failed-kb").await;
-    }
-    browser.quit().await?;
-    result
+    finish(browser, &stufe, "kb", result).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,6 +331,5 @@ async fn host_page_opens_the_widget_before_the_loader_has_arrived() -> Result<()
         Ok(())
     }
     .await;
-    browser.quit().await?;
-    result
+    finish(browser, &stufe, "queued", result).await
 }

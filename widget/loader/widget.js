@@ -2,6 +2,10 @@
    <script src="https://HOST/widget.js" data-site="SITE" async></script>
    Draws the launcher in a shadow root, loads the widget (an iframe) on first
    open or when the browser is idle, and queues Stufe(...) calls made earlier.
+   It watches the frame: a frame that reports a crash (or stops answering the
+   heartbeat) is reloaded once (unsent work is in the frame's storage); after a
+   second crash the launcher says support is unavailable instead of showing a
+   dead panel.
    No framework, no cookies, no globals besides window.Stufe. */
 (function () {
   "use strict";
@@ -23,27 +27,72 @@
     "iframe{all:initial;position:fixed;right:20px;bottom:88px;width:380px;height:min(620px,calc(100vh - 108px));border:0;border-radius:12px;" +
     "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none}" +
     "iframe.open{display:block}" +
+    ".down{all:initial;position:fixed;right:20px;bottom:88px;width:300px;padding:14px 16px;border-radius:12px;background:#fff;color:#111;" +
+    "font:15px/1.4 system-ui,sans-serif;box-shadow:0 8px 30px rgba(0,0,0,.3);display:none}.down.open{display:block}" +
     "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;border-radius:0}}</style>" +
     '<button type="button" data-testid="launcher" aria-label="Support" aria-expanded="false">' +
     '<svg width="28" height="28" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16v12H7l-3 3z"/></svg></button>';
   var button = root.querySelector("button");
   var frame = null;
   var isOpen = false;
+  var down = null;
+  var crashes = 0;
+  var answering = false;
+  var unanswered = 0;
+  var pings = 0;
+  var crashedThisLoad = false;
+  var HEARTBEAT_MS = 5000;
+  var MISSED_BEATS = 3;
 
   function ensureFrame() {
-    if (frame) return;
+    if (frame || down) return;
     frame = document.createElement("iframe");
     frame.title = "Support";
     frame.setAttribute("data-testid", "widget-frame");
     frame.src = origin + "/w/frame.html?site=" + encodeURIComponent(site);
+    frame.addEventListener("load", function () { crashedThisLoad = false; });
     root.appendChild(frame);
+    setInterval(heartbeat, HEARTBEAT_MS);
+  }
+  // The frame answers every ping once it runs; a frame that answered before
+  // and then misses several in a row is taken as crashed (hidden pages skip beats).
+  function heartbeat() {
+    if (!frame || !frame.contentWindow || document.hidden) return;
+    if (answering && unanswered >= MISSED_BEATS) return crashed();
+    if (answering) unanswered++;
+    frame.contentWindow.postMessage({ stufe: "ping", n: ++pings }, origin);
+  }
+  function crashed() {
+    // One crash per document: its panic and the error after it are one crash.
+    if (crashedThisLoad) return;
+    crashedThisLoad = true;
+    crashes++;
+    answering = false;
+    unanswered = 0;
+    if (crashes === 1) {
+      frame.src = frame.src;
+      return;
+    }
+    frame.remove();
+    frame = null;
+    var de = /^de\b/i.test(navigator.language || "");
+    down = document.createElement("div");
+    down.className = "down";
+    down.setAttribute("role", "alert");
+    down.setAttribute("data-testid", "unavailable");
+    down.textContent = de ? "Der Support ist gerade nicht verfügbar – bitte laden Sie die Seite neu."
+                          : "Support is unavailable – reload the page.";
+    root.appendChild(down);
+    down.classList.toggle("open", isOpen);
   }
   function setOpen(open) {
     if (open) ensureFrame();
+    if (!open && !isOpen) return;
     isOpen = open;
     if (frame) frame.classList.toggle("open", open);
+    if (down) down.classList.toggle("open", open);
     button.setAttribute("aria-expanded", String(open));
-    if (open) frame.focus(); else button.focus();
+    if (open && frame) frame.focus(); else if (!open) button.focus();
     if (!open && frame && frame.contentWindow) frame.contentWindow.postMessage({ stufe: "closed" }, origin);
   }
   var api = function (command) {
@@ -55,8 +104,11 @@
   window.Stufe = api;
   button.addEventListener("click", function () { api("toggle"); });
   window.addEventListener("message", function (event) {
-    if (frame && event.source === frame.contentWindow && event.origin === origin &&
-        event.data && event.data.stufe === "close") setOpen(false);
+    if (!frame || event.source !== frame.contentWindow || event.origin !== origin || !event.data) return;
+    var kind = event.data.stufe;
+    if (kind === "close") setOpen(false);
+    else if (kind === "pong") { answering = true; unanswered = 0; }
+    else if (kind === "crashed") crashed();
   });
   function mount() {
     document.body.appendChild(host);

@@ -5,7 +5,9 @@
 //!
 //! - [`state`]: plain-Rust stores and logic (tickets, sync client, persistence), tested natively.
 //! - `i18n`: English and German texts.
-//! - `browser` (wasm only): localStorage, the WebSocket with reconnects, and the controller gluing them to signals.
+//! - `ui` (wasm only): the root view state (signals owned by the page, not by a component).
+//! - `browser` (wasm only): the controller, socket, storage, HTTP, loader messages and
+//!   crash reporting; its module docs state the rule that keeps the widget panic-free.
 //! - `components` (wasm only): one Leptos component per file.
 
 pub mod i18n;
@@ -15,6 +17,8 @@ pub mod state;
 mod browser;
 #[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
+mod ui;
 
 /// Entry point called by the wasm-bindgen glue when the module loads.
 #[cfg(target_arch = "wasm32")]

@@ -3,6 +3,8 @@
 //! - `cargo xtask run`: install what is missing, build the widget, start the server with demo data.
 //! - `cargo xtask test`: every check and test — fmt, clippy (native and wasm32), unit,
 //!   integration and browser end-to-end tests. CI runs exactly this.
+//! - `cargo xtask test --e2e-repeat N`: build the widget, then run only the browser
+//!   suite N times in a row and print how many runs passed and failed.
 //! - `cargo xtask build`: build the widget into the site dir (see `Leptos.toml`).
 //! - `cargo xtask bench`: print measured figures (widget payload sizes, KB search latency).
 
@@ -29,7 +31,11 @@ enum Task {
     /// Build the widget and run the server with demo data.
     Run,
     /// Run every check and test (what CI runs).
-    Test,
+    Test {
+        /// Instead: run only the browser suite this many times and print passes/failures.
+        #[arg(long, value_name = "N")]
+        e2e_repeat: Option<u32>,
+    },
     /// Build the widget into the site dir.
     Build,
     /// Print measured figures: widget payload sizes (raw, gzip, brotli) and KB search latency.
@@ -41,7 +47,10 @@ fn main() -> Result<()> {
     std::env::set_current_dir(&root)?;
     match Cli::parse().task {
         Task::Run => run(&root),
-        Task::Test => test(&root),
+        Task::Test { e2e_repeat: None } => test(&root),
+        Task::Test {
+            e2e_repeat: Some(runs),
+        } => repeat_e2e(&root, runs),
         Task::Build => {
             let site = widget::build(&root)?;
             sizes::print(&site)
@@ -83,6 +92,40 @@ fn run(root: &Path) -> Result<()> {
     cmd.args(["run", "--package", "stufe-server"])
         .env("STUFE_SITE_DIR", &site);
     run_cmd(&mut cmd)
+}
+
+/// Runs the browser suite `runs` times; fails if any run failed.
+fn repeat_e2e(root: &Path, runs: u32) -> Result<()> {
+    tools::ensure_wasm_target()?;
+    let site = widget::build(root)?;
+    let browser = tools::ensure_chromium()?;
+    let mut failed = Vec::new();
+    for run in 1..=runs {
+        println!("\n==> browser suite, run {run} of {runs}");
+        let status = cargo()
+            .args(["test", "--package", "stufe-e2e"])
+            .env("STUFE_SITE_DIR", &site)
+            .env("STUFE_CHROMIUM", &browser.chromium)
+            .env("STUFE_CHROMEDRIVER", &browser.chromedriver)
+            .status()?;
+        if !status.success() {
+            failed.push(run);
+        }
+    }
+    println!(
+        "\nbrowser suite: {} of {runs} runs passed, {} failed{}",
+        runs - failed.len() as u32,
+        failed.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(" (runs {failed:?})")
+        }
+    );
+    if !failed.is_empty() {
+        bail!("{} of {runs} browser-suite runs failed", failed.len());
+    }
+    Ok(())
 }
 
 fn test(root: &Path) -> Result<()> {

@@ -7,7 +7,8 @@ use super::help::Help;
 use super::ticket_form::TicketForm;
 use super::ticket_list::TicketList;
 use super::ticket_thread::TicketThread;
-use crate::browser::{close_widget, Screen, Ui};
+use crate::browser::close_widget;
+use crate::ui::{Screen, StorageState, Ui};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -79,6 +80,11 @@ pub fn App() -> impl IntoView {
             <p class="connection" data-testid="connection" data-online=move || ui.online.get().to_string() role="status" aria-live="polite">
                 {move || (!ui.online.get()).then(|| t().offline)}
             </p>
+            {move || match ui.storage.get() {
+                StorageState::Ok => None,
+                StorageState::Unavailable => Some(view! { <p class="notice warning" role="status" data-testid="storage-warning" data-storage="unavailable">{t().no_storage}</p> }),
+                StorageState::Failing => Some(view! { <p class="notice warning" role="status" data-testid="storage-warning" data-storage="failing">{t().storage_failed}</p> }),
+            }}
             {move || ui.notice.get().map(|text| view! {
                 <p class="notice" role="alert" data-testid="notice" on:click=move |_| ui.notice.set(None)>{text}</p>
             })}

@@ -3,8 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::browser::{self, Screen, Ui};
+use leptos::task::spawn_local_scoped_with_cancellation;
+
+use crate::browser;
 use crate::state::knowledge::ArticleCopy;
+use crate::ui::{Screen, Ui};
 
 #[component]
 pub fn ArticleView(id: String, suggested: bool) -> impl IntoView {
@@ -21,14 +24,19 @@ pub fn ArticleView(id: String, suggested: bool) -> impl IntoView {
             .kb
             .with(|kb| kb.iter().find(|e| e.id == load_id).map(|e| e.version));
         let id = load_id.clone();
-        leptos::task::spawn_local(async move {
+        // Cancelled when the article is closed or reloaded; late results are dropped.
+        spawn_local_scoped_with_cancellation(async move {
             match browser::article(id).await {
                 Some(copy) if listed.is_none_or(|v| i64::from(copy.version) >= v) => {
-                    missing.set(false);
-                    article.set(Some(copy));
+                    let _ = missing.try_set(false);
+                    let _ = article.try_set(Some(copy));
                 }
-                Some(copy) => article.set(Some(copy)),
-                None => missing.set(true),
+                Some(copy) => {
+                    let _ = article.try_set(Some(copy));
+                }
+                None => {
+                    let _ = missing.try_set(true);
+                }
             }
         });
     });

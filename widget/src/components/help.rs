@@ -4,7 +4,10 @@
 use leptos::prelude::*;
 
 use super::search_results::SearchResults;
-use crate::browser::{self, Hit, Screen, Ui};
+use leptos::task::spawn_local_scoped_with_cancellation;
+
+use crate::browser;
+use crate::ui::{Hit, Screen, Ui};
 
 const DEBOUNCE_MS: i32 = 150;
 
@@ -14,7 +17,9 @@ pub fn Help() -> impl IntoView {
     let t = move || ui.lang.get().texts();
     let query = RwSignal::new(String::new());
     let hits = RwSignal::new(None::<Vec<Hit>>);
-    // Search when the query settles, and again whenever the knowledge base changes.
+    // Search when the query settles, and again whenever the knowledge base
+    // changes. The task belongs to this effect run: typing again or leaving the
+    // screen cancels it, and it touches this screen's signals only with `try_*`.
     Effect::new(move |_| {
         let q = query.get();
         ui.kb.track();
@@ -22,14 +27,14 @@ pub fn Help() -> impl IntoView {
             hits.set(None);
             return;
         }
-        leptos::task::spawn_local(async move {
+        spawn_local_scoped_with_cancellation(async move {
             browser::sleep(DEBOUNCE_MS).await;
-            if query.get_untracked() != q {
+            if query.try_get_untracked().as_ref() != Some(&q) {
                 return;
             }
             let found = browser::search(q.clone(), 10, true).await;
-            if query.get_untracked() == q {
-                hits.set(Some(found));
+            if query.try_get_untracked().as_ref() == Some(&q) {
+                let _ = hits.try_set(Some(found));
             }
         });
     });
@@ -67,6 +72,10 @@ pub fn Help() -> impl IntoView {
                     <button type="button" class="link" on:click=move |_| ui.screen.set(Screen::NewTicket)>{t().ask_us}</button>
                 }.into_any(),
                 Some(found) => view! { <SearchResults hits=found suggested=false testid="kb-result"/> }.into_any(),
+                None if ui.kb.with(Vec::is_empty) => view! {
+                    <p class="empty" data-testid="kb-empty">{t().kb_empty}</p>
+                    <button type="button" class="link" on:click=move |_| ui.screen.set(Screen::NewTicket)>{t().ask_us}</button>
+                }.into_any(),
                 None => view! {
                     <div class="kb-browse">
                         {categories().into_iter().map(|(label, articles)| view! {

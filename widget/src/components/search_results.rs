@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::browser::{Hit, Screen, Ui};
+use crate::ui::{Hit, Screen, Ui};
 
 #[component]
 pub fn SearchResults(hits: Vec<Hit>, suggested: bool, testid: &'static str) -> impl IntoView {

@@ -4,7 +4,10 @@
 use leptos::prelude::*;
 
 use super::search_results::SearchResults;
-use crate::browser::{self, Hit, Screen, Ui};
+use leptos::task::spawn_local_scoped_with_cancellation;
+
+use crate::browser;
+use crate::ui::{Hit, Screen, Ui};
 
 const SUGGESTIONS: usize = 5;
 const SUGGEST_AFTER_MS: i32 = 300;
@@ -32,9 +35,10 @@ pub fn TicketForm() -> impl IntoView {
             suggestions.set(Vec::new());
             return;
         }
-        leptos::task::spawn_local(async move {
+        // Belongs to this effect run: cancelled by more typing or by leaving the form.
+        spawn_local_scoped_with_cancellation(async move {
             browser::sleep(SUGGEST_AFTER_MS).await;
-            if form.with_untracked(suggestion_query) != q {
+            if form.try_with_untracked(suggestion_query).as_ref() != Some(&q) {
                 return;
             }
             let mut found = Vec::new();
@@ -45,8 +49,8 @@ pub fn TicketForm() -> impl IntoView {
                     }
                 }
             }
-            if form.with_untracked(suggestion_query) == q {
-                suggestions.set(found);
+            if form.try_with_untracked(suggestion_query).as_ref() == Some(&q) {
+                let _ = suggestions.try_set(found);
             }
         });
     });
@@ -67,7 +71,7 @@ pub fn TicketForm() -> impl IntoView {
                 } else {
                     texts.submitted_offline
                 };
-                ui.notice.set(Some(message.to_owned()));
+                browser::notify(message.to_owned());
                 form.set(Form::default());
                 error.set(None);
                 ui.screen.set(Screen::MyTickets);

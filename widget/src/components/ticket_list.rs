@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::browser::{format_time, Screen, Ui};
+use crate::browser::format_time;
+use crate::ui::{Screen, Ui};
 
 #[component]
 pub fn TicketList() -> impl IntoView {
@@ -36,6 +37,9 @@ pub fn TicketList() -> impl IntoView {
                                     <span data-testid="ticket-tier">{format!("{} {}", texts.tier, ticket.tier)}</span>
                                     {ticket.waiting_to_send.then(|| view! {
                                         <span class="waiting" data-testid="ticket-waiting">{texts.waiting_to_send}</span>
+                                    })}
+                                    {ticket.refused.clone().map(|reason| view! {
+                                        <span class="refused" data-testid="ticket-refused">{format!("{} {reason}", texts.ticket_refused)}</span>
                                     })}
                                 </span>
                                 {reply.map(|r| view! { <span class="reply-due" data-testid="ticket-reply-due">{r}</span> })}

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use stufe_shared::ticket::Author;
 use stufe_shared::TicketId;
 
-use crate::browser::{self, format_time, Screen, Ui};
+use crate::browser::{self, format_time};
+use crate::ui::{Screen, Ui};
 
 #[component]
 pub fn TicketThread(id: TicketId) -> impl IntoView {
@@ -47,6 +48,12 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                                     {m.waiting_to_send.then(|| view! { <span class="waiting" data-testid="message-waiting">{texts.waiting_to_send}</span> })}
                                 </li>
                             }
+                        }).collect_view()}
+                        {ticket.not_sent.into_iter().map(|n| view! {
+                            <li class="message mine not-sent" data-testid="message-not-sent">
+                                <p class="text">{n.body}</p>
+                                <span class="refused">{format!("{} {}", texts.not_sent, n.reason)}</span>
+                            </li>
                         }).collect_view()}
                     </ol>
                 }

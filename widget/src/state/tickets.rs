@@ -115,6 +115,11 @@ pub struct TicketBook<K: KeyValue> {
     kv: K,
     site: String,
     tickets: BTreeMap<TicketId, LocalTicket>,
+    /// Index entries whose document could not be read on this load; written
+    /// back unchanged so their tokens are never lost.
+    unreadable: Vec<IndexEntry>,
+    /// The last write to the store was refused (quota, or no storage at all).
+    write_failed: bool,
 }
 
 impl<K: KeyValue> TicketBook<K> {
@@ -124,6 +129,8 @@ impl<K: KeyValue> TicketBook<K> {
             kv,
             site: site.to_owned(),
             tickets: BTreeMap::new(),
+            unreadable: Vec::new(),
+            write_failed: false,
         };
         let index: Vec<IndexEntry> = book
             .kv
@@ -132,6 +139,7 @@ impl<K: KeyValue> TicketBook<K> {
             .unwrap_or_default();
         for entry in index {
             let Ok(id) = entry.id.parse::<TicketId>() else {
+                book.unreadable.push(entry);
                 continue;
             };
             let doc = book
@@ -139,7 +147,11 @@ impl<K: KeyValue> TicketBook<K> {
                 .get(&book.key(&format!("doc:{id}")))
                 .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
                 .and_then(|bytes| AutoCommit::load(&bytes).ok());
-            if let Some(doc) = doc {
+            let Some(doc) = doc else {
+                book.unreadable.push(entry);
+                continue;
+            };
+            {
                 let acked = entry.acked.iter().filter_map(|h| h.parse().ok()).collect();
                 book.tickets.insert(
                     id,
@@ -163,6 +175,21 @@ impl<K: KeyValue> TicketBook<K> {
     /// The store behind the book, for other per-site data (e.g. the cached site config).
     pub fn kv(&self) -> &K {
         &self.kv
+    }
+
+    /// True while the store refuses writes: what changed since is not kept on
+    /// this device (the UI says so; nothing is dropped from memory).
+    pub fn storage_failed(&self) -> bool {
+        self.write_failed
+    }
+
+    /// Tickets listed on this device whose stored document could not be read.
+    pub fn unreadable_count(&self) -> usize {
+        self.unreadable.len()
+    }
+
+    fn write(&mut self, key: &str, value: &str) {
+        self.write_failed = !self.kv.set(key, value);
     }
 
     pub fn site(&self) -> &str {
@@ -314,18 +341,21 @@ impl<K: KeyValue> TicketBook<K> {
 
     /// Writes one ticket's document and the index.
     pub fn persist(&mut self, id: TicketId) {
+        let mut doc_written = true;
         if let Some(local) = self.tickets.get_mut(&id) {
             let bytes = local.doc.save();
             let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
             let key = format!("stufe:{}:doc:{id}", self.site);
-            self.kv.set(&key, &b64);
+            doc_written = self.kv.set(&key, &b64);
         }
         self.write_index();
+        self.write_failed |= !doc_written;
     }
 
-    /// Writes the list of tickets with their tokens and acked heads.
-    fn write_index(&self) {
-        let index: Vec<IndexEntry> = self
+    /// Writes the list of tickets with their tokens and acked heads (and,
+    /// unchanged, the entries whose documents could not be read).
+    fn write_index(&mut self) {
+        let mut index: Vec<IndexEntry> = self
             .tickets
             .iter()
             .map(|(id, t)| IndexEntry {
@@ -336,8 +366,10 @@ impl<K: KeyValue> TicketBook<K> {
                 not_sent: t.not_sent.clone(),
             })
             .collect();
-        let json = serde_json::to_string(&index).expect("index serializes");
-        self.kv.set(&self.key("tickets"), &json);
+        index.extend(self.unreadable.iter().cloned());
+        let json = serde_json::to_string(&index).unwrap_or_default();
+        let key = self.key("tickets");
+        self.write(&key, &json);
     }
 
     /// All tickets, newest first, as the UI shows them.
@@ -358,9 +390,10 @@ impl<K: KeyValue> TicketBook<K> {
             .unwrap_or_default()
     }
 
-    pub fn save_draft(&self, form: &TicketForm) {
-        let json = serde_json::to_string(form).expect("form serializes");
-        self.kv.set(&self.key("draft"), &json);
+    pub fn save_draft(&mut self, form: &TicketForm) {
+        let json = serde_json::to_string(form).unwrap_or_default();
+        let key = self.key("draft");
+        self.write(&key, &json);
     }
 
     pub fn reply_draft(&self, id: TicketId) -> String {
@@ -369,8 +402,9 @@ impl<K: KeyValue> TicketBook<K> {
             .unwrap_or_default()
     }
 
-    pub fn save_reply_draft(&self, id: TicketId, text: &str) {
-        self.kv.set(&self.key(&format!("reply:{id}")), text);
+    pub fn save_reply_draft(&mut self, id: TicketId, text: &str) {
+        let key = self.key(&format!("reply:{id}"));
+        self.write(&key, text);
     }
 }
 
@@ -459,6 +493,45 @@ mod tests {
 
     fn id(n: u8) -> TicketId {
         TicketId::from_bytes([n; 16])
+    }
+
+    /// A full store: the customer is told, nothing in memory is lost, and
+    /// once the store accepts writes again everything is written.
+    #[test]
+    fn refused_writes_are_surfaced_and_nothing_is_dropped() {
+        let kv = MemoryKv::default();
+        let mut book = TicketBook::load(kv.clone(), "demo");
+        book.create(&form(), id(1), "t1".into()).unwrap();
+        assert!(!book.storage_failed());
+        kv.refuse_writes(true);
+        book.create(&form(), id(2), "t2".into()).unwrap();
+        assert!(book.storage_failed());
+        assert_eq!(book.views().len(), 2, "kept in memory and shown");
+        assert!(book.reply(id(1), "m".into(), "Ada", "Still there?", 5));
+        assert!(book.storage_failed());
+        kv.refuse_writes(false);
+        assert!(book.reply(id(2), "m2".into(), "Ada", "Hello", 6));
+        assert!(!book.storage_failed());
+        // The next successful write of the index carries every ticket.
+        let reloaded = TicketBook::load(kv, "demo");
+        assert_eq!(reloaded.ids(), vec![id(1), id(2)]);
+    }
+
+    /// A ticket whose stored document cannot be read keeps its index entry
+    /// (and with it its token) through later writes.
+    #[test]
+    fn an_unreadable_ticket_keeps_its_token() {
+        let kv = MemoryKv::default();
+        let mut book = TicketBook::load(kv.clone(), "demo");
+        book.create(&form(), id(1), "t1".into()).unwrap();
+        book.create(&form(), id(2), "t2".into()).unwrap();
+        kv.plant(&format!("stufe:demo:doc:{}", id(1)), "not base64 !!");
+        let mut damaged = TicketBook::load(kv.clone(), "demo");
+        assert_eq!(damaged.unreadable_count(), 1);
+        assert_eq!(damaged.ids(), vec![id(2)]);
+        damaged.reply(id(2), "m".into(), "Ada", "More", 1);
+        let index = kv.get("stufe:demo:tickets").unwrap();
+        assert!(index.contains("\"t1\""), "token kept: {index}");
     }
 
     #[test]

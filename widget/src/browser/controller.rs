@@ -1,0 +1,422 @@
+//! The controller: the customer's documents, the sync client and the socket,
+//! in one `RefCell` that belongs to the page, not to any component.
+//!
+//! Two rules keep it panic-free by construction:
+//!
+//! - **No signal is written while the controller is borrowed.** Work on the
+//!   controller returns a [`Refresh`] (what the UI should now show), and
+//!   [`apply`] writes the signals after the borrow has ended. Should anything
+//!   re-enter anyway, [`with`] uses `try_borrow_mut` and skips the call
+//!   instead of panicking.
+//! - **Only root-owned signals are written from here** (the [`Ui`] created at
+//!   start, owned by no component), and with `try_set`, so a late socket
+//!   callback can never touch a disposed value.
+
+use std::cell::{Cell, RefCell};
+
+use stufe_shared::kb::CatalogueEntry;
+use stufe_shared::{DocId, Locale, TicketId};
+
+use super::socket::{self, Socket};
+use super::storage::LocalStorageKv;
+use crate::i18n::Lang;
+use crate::state::knowledge::ArticleCopy;
+use crate::state::sync_client::{Docs, Event, Outgoing, SyncClient};
+use crate::state::tickets::{FormError, TicketForm, TicketView};
+use crate::ui::{Hit, StorageState, Ui};
+
+use leptos::prelude::*;
+
+pub struct Controller {
+    pub docs: Docs<LocalStorageKv>,
+    pub sync: SyncClient,
+    socket: Option<Socket>,
+    generation: u64,
+    ws_url: String,
+    retry_ms: i32,
+    storage_available: bool,
+}
+
+impl Controller {
+    pub fn new(docs: Docs<LocalStorageKv>, ws_url: String, storage_available: bool) -> Self {
+        Self {
+            docs,
+            sync: SyncClient::default(),
+            socket: None,
+            generation: 0,
+            ws_url,
+            retry_ms: 500,
+            storage_available,
+        }
+    }
+
+    fn send(&self, out: Vec<Outgoing>) {
+        if let Some(socket) = &self.socket {
+            socket.send_all(out);
+        }
+    }
+
+    fn storage_state(&self) -> StorageState {
+        if !self.storage_available {
+            StorageState::Unavailable
+        } else if self.docs.tickets.storage_failed() {
+            StorageState::Failing
+        } else {
+            StorageState::Ok
+        }
+    }
+
+    /// What the UI shows after the ticket book changed.
+    fn tickets_changed(&mut self) -> Refresh {
+        Refresh {
+            tickets: Some(self.docs.tickets.views()),
+            storage: Some(self.storage_state()),
+            ..Refresh::default()
+        }
+    }
+
+    fn handle(&mut self, events: Vec<Event>, lang: Lang) -> Refresh {
+        let mut refresh = Refresh::default();
+        for event in events {
+            match event {
+                Event::Changed(DocId::Kb { .. }) => refresh.kb = Some(self.docs.kb.entries()),
+                Event::Changed(DocId::Ticket(_)) => {
+                    refresh.tickets = Some(self.docs.tickets.views());
+                    refresh.storage = Some(self.storage_state());
+                }
+                Event::Refused { message, .. } => {
+                    refresh.notice = Some(format!("{} {message}", lang.texts().refused));
+                }
+            }
+        }
+        refresh
+    }
+}
+
+/// What the UI should show now; applied after the controller's borrow ended.
+#[derive(Default)]
+pub struct Refresh {
+    pub tickets: Option<Vec<TicketView>>,
+    pub kb: Option<Vec<CatalogueEntry>>,
+    pub online: Option<bool>,
+    pub notice: Option<String>,
+    pub storage: Option<StorageState>,
+}
+
+thread_local! {
+    static CONTROLLER: RefCell<Option<Controller>> = const { RefCell::new(None) };
+    static UI: Cell<Option<Ui>> = const { Cell::new(None) };
+    static NOTICE_SEQ: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Installs the controller and the root view state (once, at start).
+pub fn install(controller: Controller, ui: Ui) {
+    CONTROLLER.with(|c| {
+        if let Ok(mut slot) = c.try_borrow_mut() {
+            *slot = Some(controller);
+        }
+    });
+    UI.with(|u| u.set(Some(ui)));
+}
+
+/// Runs `f` on the controller; None if there is none or it is busy (a
+/// re-entrant call, which the rules above rule out, is skipped, not a panic).
+pub fn with<T>(f: impl FnOnce(&mut Controller) -> T) -> Option<T> {
+    CONTROLLER.with(|c| c.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+fn ui() -> Option<Ui> {
+    UI.with(Cell::get)
+}
+
+/// Writes a [`Refresh`] to the root signals. Never call with the controller borrowed.
+pub fn apply(refresh: Refresh) {
+    let Some(ui) = ui() else { return };
+    if let Some(tickets) = refresh.tickets {
+        let _ = ui.tickets.try_set(tickets);
+    }
+    if let Some(kb) = refresh.kb {
+        let _ = ui.kb.try_set(kb);
+    }
+    if let Some(online) = refresh.online {
+        let _ = ui.online.try_set(online);
+    }
+    if let Some(storage) = refresh.storage {
+        if ui.storage.try_get_untracked() != Some(storage) {
+            let _ = ui.storage.try_set(storage);
+        }
+    }
+    if let Some(notice) = refresh.notice {
+        show_notice(notice);
+    }
+}
+
+/// Shows a notice that goes away by itself after a while (or when clicked).
+pub fn show_notice(text: String) {
+    let Some(ui) = ui() else { return };
+    let seq = NOTICE_SEQ.with(|s| {
+        s.set(s.get().wrapping_add(1));
+        s.get()
+    });
+    let _ = ui.notice.try_set(Some(text));
+    socket::after(8_000, move || {
+        if NOTICE_SEQ.with(Cell::get) == seq {
+            let _ = ui.notice.try_set(None);
+        }
+    });
+}
+
+fn lang() -> Lang {
+    ui().and_then(|u| u.lang.try_get_untracked())
+        .unwrap_or(Lang::En)
+}
+
+/// What a socket reported.
+pub enum Incoming {
+    Open,
+    Text(String),
+    Binary(Vec<u8>),
+    Closed,
+}
+
+/// Called by the socket's callbacks; ignores those of replaced sockets.
+pub fn on_socket(generation: u64, incoming: Incoming) {
+    let lang = lang();
+    let mut retired = None;
+    let mut reconnect = false;
+    let refresh = with(|c| {
+        if c.generation != generation {
+            return None;
+        }
+        Some(match incoming {
+            Incoming::Open => {
+                c.retry_ms = 500;
+                let out = c.sync.connected(&c.docs);
+                c.send(out);
+                Refresh {
+                    online: Some(true),
+                    ..Refresh::default()
+                }
+            }
+            Incoming::Text(text) => {
+                let (out, events) = c.sync.on_text(&mut c.docs, &text);
+                c.send(out);
+                c.handle(events, lang)
+            }
+            Incoming::Binary(bytes) => {
+                let (out, events) = c.sync.on_binary(&mut c.docs, &bytes);
+                c.send(out);
+                c.handle(events, lang)
+            }
+            Incoming::Closed => {
+                // Dropped later: this runs inside the socket's own callback.
+                retired = c.socket.take();
+                c.sync.disconnected();
+                reconnect = true;
+                Refresh {
+                    online: Some(false),
+                    ..Refresh::default()
+                }
+            }
+        })
+    })
+    .flatten();
+    if let Some(old) = retired {
+        socket::after(0, move || drop(old));
+    }
+    if reconnect {
+        schedule_reconnect();
+    }
+    if let Some(refresh) = refresh {
+        apply(refresh);
+    }
+}
+
+/// Opens a new socket (a new generation).
+pub fn connect() {
+    let failed = with(|c| {
+        c.generation += 1;
+        c.socket = socket::open(&c.ws_url, c.generation);
+        c.socket.is_none()
+    });
+    if failed == Some(true) {
+        schedule_reconnect();
+    }
+}
+
+fn schedule_reconnect() {
+    let Some(delay) = with(|c| {
+        let delay = c.retry_ms;
+        c.retry_ms = (c.retry_ms * 2).min(5_000);
+        delay
+    }) else {
+        return;
+    };
+    socket::after(delay, || {
+        if with(|c| c.socket.is_none()).unwrap_or(false) {
+            connect();
+        }
+    });
+}
+
+/// The browser says it is online again: connect now instead of waiting.
+pub fn on_online() {
+    if with(|c| c.socket.is_none()).unwrap_or(false) {
+        connect();
+    }
+}
+
+// ---- what components call ----
+
+fn random_bytes<const N: usize>() -> Option<[u8; N]> {
+    let mut bytes = [0u8; N];
+    let crypto = web_sys::window()?.crypto().ok()?;
+    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Creates a ticket from the form; it is sent now or as soon as the widget is online.
+pub fn submit_ticket(form: &TicketForm) -> Result<TicketId, FormError> {
+    form.validate()?;
+    let (Some(id), Some(token)) = (random_bytes::<16>(), random_bytes::<32>()) else {
+        return Err(FormError::MissingSubject);
+    };
+    let id = TicketId::from_bytes(id);
+    let token = hex::encode(token);
+    let result = with(|c| {
+        let id = c.docs.tickets.create(form, id, token)?;
+        let out = c.sync.local_change(&mut c.docs, id);
+        c.send(out);
+        Ok((id, c.tickets_changed()))
+    })
+    .unwrap_or(Err(FormError::MissingSubject));
+    result.map(|(id, refresh)| {
+        if let Some(ui) = ui() {
+            let _ = ui.read_article.try_set(None);
+        }
+        apply(refresh);
+        id
+    })
+}
+
+/// Appends the customer's reply to a ticket.
+pub fn reply(id: TicketId, body: &str) -> bool {
+    let Some(message_id) = random_bytes::<8>().map(hex::encode) else {
+        return false;
+    };
+    let name = lang().texts().you;
+    let refresh = with(|c| {
+        if !c.docs.tickets.reply(id, message_id, name, body, now_ms()) {
+            return None;
+        }
+        let out = c.sync.local_change(&mut c.docs, id);
+        c.send(out);
+        Some(c.tickets_changed())
+    })
+    .flatten();
+    let sent = refresh.is_some();
+    if let Some(refresh) = refresh {
+        apply(refresh);
+    }
+    sent
+}
+
+pub fn draft() -> TicketForm {
+    with(|c| c.docs.tickets.draft()).unwrap_or_default()
+}
+
+pub fn save_draft(form: &TicketForm) {
+    if let Some(storage) = with(|c| {
+        c.docs.tickets.save_draft(form);
+        c.storage_state()
+    }) {
+        apply(Refresh {
+            storage: Some(storage),
+            ..Refresh::default()
+        });
+    }
+}
+
+pub fn reply_draft(id: TicketId) -> String {
+    with(|c| c.docs.tickets.reply_draft(id)).unwrap_or_default()
+}
+
+pub fn save_reply_draft(id: TicketId, text: &str) {
+    with(|c| c.docs.tickets.save_reply_draft(id, text));
+}
+
+pub fn is_connected() -> bool {
+    with(|c| c.sync.is_connected()).unwrap_or(false)
+}
+
+fn site() -> String {
+    with(|c| c.docs.tickets.site().to_owned()).unwrap_or_default()
+}
+
+/// The locale of the synced knowledge base.
+pub fn kb_locale() -> Locale {
+    with(|c| c.docs.kb.locale()).unwrap_or(Locale::En)
+}
+
+/// Searches the knowledge base: the server when online, the synced catalogue otherwise.
+pub async fn search(query: String, limit: usize, record: bool) -> Vec<Hit> {
+    if is_connected() {
+        if let Some(found) = super::http::search(&site(), &query, kb_locale(), record).await {
+            return found
+                .results
+                .into_iter()
+                .take(limit)
+                .map(|h| Hit {
+                    id: h.id,
+                    title: h.title,
+                    snippet_html: Some(h.snippet),
+                    snippet_text: String::new(),
+                })
+                .collect();
+        }
+    }
+    with(|c| c.docs.kb.search_offline(&query, limit))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| Hit {
+            id: e.id,
+            title: e.title,
+            snippet_html: None,
+            snippet_text: e.excerpt.chars().take(160).collect(),
+        })
+        .collect()
+}
+
+/// An article: from the server (then kept for offline reading), else the kept copy.
+pub async fn article(id: String) -> Option<ArticleCopy> {
+    if let Some(copy) = super::http::article(&site(), &id).await {
+        with(|c| c.docs.kb.cache_article(&copy));
+        return Some(copy);
+    }
+    with(|c| c.docs.kb.cached_article(&id)).flatten()
+}
+
+/// Records the customer's "Was this helpful?" answer.
+pub fn vote(article: String, helpful: bool) {
+    let site = site();
+    leptos::task::spawn_local(async move {
+        let _ = super::http::vote(&site, &article, helpful).await;
+    });
+}
+
+/// The widget closed after the customer read an article and sent no ticket.
+pub fn report_deflection() {
+    let Some(ui) = ui() else { return };
+    let Some(Some(article)) = ui.read_article.try_get_untracked() else {
+        return;
+    };
+    let _ = ui.read_article.try_set(None);
+    let site = site();
+    leptos::task::spawn_local(async move {
+        let _ = super::http::deflection(&site, article).await;
+    });
+}

@@ -1,0 +1,64 @@
+//! Messages between the widget (in its frame) and the loader on the host page:
+//! `close` (the widget asks to be closed), `closed` (the host closed it),
+//! `ping`/`pong` (the loader's heartbeat) and `crashed` (see [`super::crash`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::MessageEvent;
+
+/// Set once the widget has crashed; from then on heartbeats go unanswered, so
+/// the loader notices even if the crash message was lost.
+static CRASHED: AtomicBool = AtomicBool::new(false);
+
+fn post_to_host(kind: &str, n: Option<f64>) {
+    let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
+        return;
+    };
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &"stufe".into(), &kind.into());
+    if let Some(n) = n {
+        let _ = js_sys::Reflect::set(&message, &"n".into(), &n.into());
+    }
+    // The loader checks that a message comes from its own frame.
+    let _ = parent.post_message(&message, "*");
+}
+
+/// Asks the loader to close the widget; it answers with `closed`.
+pub fn request_close() {
+    post_to_host("close", None);
+}
+
+/// Tells the loader the widget crashed (it reloads the frame once). Said
+/// once per page load: a panic and the error that follows it are one crash.
+pub fn announce_crash() {
+    if !CRASHED.swap(true, Ordering::SeqCst) {
+        post_to_host("crashed", None);
+    }
+}
+
+/// Answers heartbeats and calls `on_closed` when the host page closed the widget.
+pub fn listen(on_closed: impl Fn() + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let data = event.data();
+        let kind = js_sys::Reflect::get(&data, &"stufe".into())
+            .ok()
+            .and_then(|v| v.as_string());
+        match kind.as_deref() {
+            Some("closed") => on_closed(),
+            Some("ping") if !CRASHED.load(Ordering::SeqCst) => {
+                let n = js_sys::Reflect::get(&data, &"n".into())
+                    .ok()
+                    .and_then(|v| v.as_f64());
+                post_to_host("pong", n);
+            }
+            _ => {}
+        }
+    });
+    let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+    on_message.forget(); // lives as long as the page
+}

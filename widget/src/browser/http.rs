@@ -1,0 +1,98 @@
+//! HTTP calls to the Stufe origin, with the typed bodies from
+//! [`stufe_shared::http`]. Every call returns `None` on any failure (offline,
+//! an error status, a body that does not parse); callers fall back to what
+//! the device keeps.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use stufe_shared::http::{ClientErrorReport, Deflection, HelpfulVote, SearchResults};
+use stufe_shared::site::SiteConfig;
+use stufe_shared::Locale;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::state::knowledge::ArticleCopy;
+
+fn enc(text: &str) -> String {
+    js_sys::encode_uri_component(text).into()
+}
+
+async fn get_text(url: &str) -> Option<String> {
+    let window = web_sys::window()?;
+    let response = JsFuture::from(window.fetch_with_str(url)).await.ok()?;
+    let response: web_sys::Response = response.dyn_into().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
+}
+
+async fn get_json<T: DeserializeOwned>(url: &str) -> Option<T> {
+    serde_json::from_str(&get_text(url).await?).ok()
+}
+
+fn post_request(url: &str, body: &impl Serialize, keepalive: bool) -> Option<js_sys::Promise> {
+    let window = web_sys::window()?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&serde_json::to_string(body).ok()?));
+    let headers = web_sys::Headers::new().ok()?;
+    headers.set("content-type", "application/json").ok()?;
+    init.set_headers(&headers);
+    // keepalive: the request outlives the page (a crash report sent while it dies).
+    if keepalive {
+        let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &true.into());
+    }
+    Some(window.fetch_with_str_and_init(url, &init))
+}
+
+async fn post_json(url: &str, body: &impl Serialize) -> Option<()> {
+    JsFuture::from(post_request(url, body, false)?)
+        .await
+        .ok()
+        .map(|_| ())
+}
+
+/// The site's public configuration, and its JSON for the offline cache.
+pub async fn site_config(site: &str) -> Option<(SiteConfig, String)> {
+    let text = get_text(&format!("/api/sites/{}/config", enc(site))).await?;
+    let config = serde_json::from_str(&text).ok()?;
+    Some((config, text))
+}
+
+pub async fn search(
+    site: &str,
+    query: &str,
+    locale: Locale,
+    record: bool,
+) -> Option<SearchResults> {
+    get_json(&format!(
+        "/api/sites/{}/search?q={}&locale={locale}&record={record}",
+        enc(site),
+        enc(query),
+    ))
+    .await
+}
+
+pub async fn article(site: &str, id: &str) -> Option<ArticleCopy> {
+    get_json(&format!("/api/sites/{}/articles/{}", enc(site), enc(id))).await
+}
+
+pub async fn vote(site: &str, article: &str, helpful: bool) -> Option<()> {
+    let url = format!("/api/sites/{}/articles/{}/helpful", enc(site), enc(article));
+    post_json(&url, &HelpfulVote { helpful }).await
+}
+
+pub async fn deflection(site: &str, article: String) -> Option<()> {
+    let url = format!("/api/sites/{}/deflections", enc(site));
+    post_json(&url, &Deflection { article }).await
+}
+
+/// Sends a crash report without waiting for the answer (the page may be dying).
+pub fn report_client_error(site: &str, report: &ClientErrorReport) {
+    let url = format!("/api/sites/{}/client-errors", enc(site));
+    let _ = post_request(&url, report, true);
+}

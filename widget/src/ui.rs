@@ -1,0 +1,62 @@
+//! The view state every component reads: signals created once at start, owned
+//! by no component, so they live as long as the page. Screens come and go;
+//! this state does not.
+
+use leptos::prelude::*;
+use stufe_shared::kb::CatalogueEntry;
+use stufe_shared::site::SiteConfig;
+use stufe_shared::TicketId;
+
+use crate::i18n::Lang;
+use crate::state::tickets::TicketView;
+
+/// Which screen the widget shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    Help,
+    /// An article, and whether it was opened from the ticket form's suggestions.
+    Article {
+        id: String,
+        suggested: bool,
+    },
+    NewTicket,
+    MyTickets,
+    Thread(TicketId),
+}
+
+/// What the device can keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageState {
+    Ok,
+    /// No storage at all (e.g. third-party storage blocked): nothing is kept.
+    Unavailable,
+    /// The store refuses writes (quota): recent changes are not kept.
+    Failing,
+}
+
+/// The reactive state the components read. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub config: RwSignal<Option<SiteConfig>>,
+    pub lang: RwSignal<Lang>,
+    pub tickets: RwSignal<Vec<TicketView>>,
+    pub online: RwSignal<bool>,
+    pub notice: RwSignal<Option<String>>,
+    pub screen: RwSignal<Screen>,
+    /// The published knowledge base (synced, live).
+    pub kb: RwSignal<Vec<CatalogueEntry>>,
+    /// An article the customer read since the last ticket; reported as a
+    /// deflection if the widget is closed without submitting one.
+    pub read_article: RwSignal<Option<String>>,
+    pub storage: RwSignal<StorageState>,
+}
+
+/// One search result as the UI shows it. `snippet_html` is escaped by the
+/// server (matches in `<mark>`); offline results carry plain text instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub id: String,
+    pub title: String,
+    pub snippet_html: Option<String>,
+    pub snippet_text: String,
+}
