@@ -2,6 +2,8 @@
 //! password hashes, and session cookies. Only hashes of tokens and passwords
 //! are stored.
 
+use std::sync::OnceLock;
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
@@ -35,16 +37,28 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The `Set-Cookie` value for a new session.
-pub fn session_cookie(token: &str) -> String {
+/// The `Set-Cookie` value for a new session; `Secure` when the server is
+/// reached over https (its public URL), so the cookie never travels in clear.
+pub fn session_cookie(token: &str, secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_HOURS * 3600
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
     )
 }
 
-pub fn clear_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+pub fn clear_session_cookie(secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// A hash of a password nobody has, made once: an unknown login is checked
+/// against it, so it costs exactly one verification, like a known login.
+fn unknown_login_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password(&crate::seed::random_token()))
 }
 
 /// The session token from the request's cookies, if any.
@@ -69,16 +83,28 @@ pub async fn log_in(
 ) -> Result<Option<String>, AppError> {
     let login = login.trim().to_owned();
     let found = storage::blocking(&state.storage, move |s| s.staff_by_login(&login)).await?;
-    let Some((member, hash)) = found else {
-        // Same work as a wrong password, so logins cannot be probed by timing.
-        verify_password(password, &hash_password("unknown"));
+    // One argon2 verification whether or not the login exists (so logins
+    // cannot be probed by timing), on the blocking pool, not the async runtime.
+    let password = password.to_owned();
+    let (member, verified) = tokio::task::spawn_blocking(move || match found {
+        Some((member, hash)) => {
+            let ok = verify_password(&password, &hash);
+            (Some(member), ok)
+        }
+        None => {
+            verify_password(&password, unknown_login_hash());
+            (None, false)
+        }
+    })
+    .await
+    .map_err(|err| AppError::from(storage::StorageError::Task(err.to_string())))?;
+    let Some(member) = member.filter(|_| verified) else {
         return Ok(None);
     };
-    if !verify_password(password, &hash) {
-        return Ok(None);
-    }
+    let now = now_ms();
+    storage::blocking(&state.storage, move |s| s.delete_expired_sessions(now)).await?;
     let token = crate::seed::random_token();
-    let (session_hash, expires_at) = (token_hash(&token), now_ms() + SESSION_HOURS * 3_600_000);
+    let (session_hash, expires_at) = (token_hash(&token), now + SESSION_HOURS * 3_600_000);
     storage::blocking(&state.storage, move |s| {
         s.create_session(&session_hash, member.id, expires_at)
     })

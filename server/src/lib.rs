@@ -47,6 +47,13 @@ pub struct AppState {
     pub client_error_limit: Arc<routes::client_errors::ReportLimiter>,
 }
 
+impl AppState {
+    /// Whether browsers reach this server over https (then cookies are `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
 /// What starting the server found or did.
 #[derive(Debug, Clone)]
 pub struct Started {

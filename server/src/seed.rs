@@ -56,6 +56,7 @@ pub fn seed_demo(
     storage.set_staff_login(sam.id, "sam", &crate::auth::hash_password(password))?;
     let tia = storage.add_staff("Tia First-Level", "tier1", &token_hash(&random_token()))?;
     storage.set_staff_login(tia.id, "tia", &crate::auth::hash_password(password))?;
+    storage.grant_site(tia.id, &site)?;
 
     let id = TicketId::from_bytes(rand::rng().random());
     let mut doc = AutoCommit::new();

@@ -89,6 +89,15 @@ pub struct StaffMember {
     pub name: String,
     /// `tier1`, `tier2`, `tier3` or `admin`.
     pub role: String,
+    /// The sites this member works on (admins work on every site).
+    pub sites: Vec<String>,
+}
+
+impl StaffMember {
+    /// Whether this member may see and change `site`'s tickets and articles.
+    pub fn works_on(&self, site: &str) -> bool {
+        self.role == "admin" || self.sites.iter().any(|s| s == site)
+    }
 }
 
 pub trait Storage: Send + Sync + 'static {
@@ -105,6 +114,8 @@ pub trait Storage: Send + Sync + 'static {
         role: &str,
         token_hash: &str,
     ) -> Result<StaffMember, StorageError>;
+    /// Lets a staff member work on a site.
+    fn grant_site(&self, staff_id: i64, site: &SiteKey) -> Result<(), StorageError>;
     /// True when no site exists yet (a fresh database to seed).
     fn is_empty(&self) -> Result<bool, StorageError>;
 
@@ -130,6 +141,8 @@ pub trait Storage: Send + Sync + 'static {
         now: i64,
     ) -> Result<Option<StaffMember>, StorageError>;
     fn delete_session(&self, token_hash: &str) -> Result<(), StorageError>;
+    /// Removes every session that expired at or before `now`; returns how many.
+    fn delete_expired_sessions(&self, now: i64) -> Result<usize, StorageError>;
 
     /// A server-written document other than a ticket (e.g. `kb:demo:en`).
     fn document(&self, doc_id: &str) -> Result<Option<Vec<u8>>, StorageError>;

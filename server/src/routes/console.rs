@@ -17,7 +17,7 @@ use stufe_shared::ticket::{Author, Status, Ticket};
 use super::kb::{
     article_id, insights_since, publish_article, site_key, unpublish_article, INSIGHT_DAYS,
 };
-use super::staff::{staff_reply, staff_update, ticket_id, Update};
+use super::staff::{staff_reply, staff_update, ticket_for, ticket_id, Update};
 use crate::auth::{self, can_publish, session_token};
 use crate::error::AppError;
 use crate::kb::article::ArticleSubmission;
@@ -163,7 +163,7 @@ async fn login(
             StatusCode::SEE_OTHER,
             [
                 (LOCATION, "/console".to_owned()),
-                (SET_COOKIE, auth::session_cookie(&token)),
+                (SET_COOKIE, auth::session_cookie(&token, state.is_https())),
             ],
         )
             .into_response()),
@@ -184,7 +184,7 @@ async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Response,
         StatusCode::SEE_OTHER,
         [
             (LOCATION, "/console/login".to_owned()),
-            (SET_COOKIE, auth::clear_session_cookie()),
+            (SET_COOKIE, auth::clear_session_cookie(state.is_https())),
         ],
     )
         .into_response())
@@ -210,7 +210,8 @@ async fn queue(
         status: status.clone(),
         tier,
     };
-    let tickets = storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?;
+    let mut tickets = storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?;
+    tickets.retain(|t| user.works_on(&t.site));
     let now = now_ms();
     Ok(page(
         "Queue",
@@ -252,7 +253,7 @@ async fn ticket_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Markup, AppError> {
-    let ticket: Ticket = state.hub.read_ticket(ticket_id(&id)?).await?;
+    let ticket: Ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
     let resolved = matches!(ticket.status, Status::Resolved | Status::Closed);
     Ok(page(
         &ticket.subject,
@@ -291,7 +292,7 @@ struct UpdateForm {
 }
 
 async fn ticket_update(
-    _: ConsoleUser,
+    ConsoleUser(user): ConsoleUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Form(form): Form<UpdateForm>,
@@ -301,7 +302,7 @@ async fn ticket_update(
         tier: Some(form.tier),
         priority: None,
     };
-    staff_update(&state, ticket_id(&id)?, update).await?;
+    staff_update(&state, &user, ticket_id(&id)?, update).await?;
     Ok(see_other(&format!("/console/tickets/{id}")))
 }
 
@@ -388,7 +389,7 @@ async fn article_from_ticket(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let ticket = state.hub.read_ticket(ticket_id(&id)?).await?;
+    let ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
     let mut body = format!("## Problem\n\n{}\n\n## Solution\n\n", ticket.description);
     for m in ticket.messages.iter().filter(|m| m.author == Author::Staff) {
         body.push_str(&m.body);
@@ -415,6 +416,18 @@ async fn article_from_ticket(
     )))
 }
 
+/// Staff see and change only the sites they work on (admins: all).
+fn require_site(user: &StaffMember, site: &str) -> Result<(), AppError> {
+    if user.works_on(site) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "you do not work on this site",
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 struct SiteQuery {
     #[serde(default = "demo_site")]
@@ -430,6 +443,7 @@ async fn kb_page(
     State(state): State<AppState>,
     Query(q): Query<SiteQuery>,
 ) -> Result<Markup, AppError> {
+    require_site(&user, &q.site)?;
     let site = site_key(&q.site)?.to_string();
     let (prefix, insight_site) = (format!("draft:{site}:"), site.clone());
     let docs = storage::blocking(&state.storage, move |s| s.documents_with_prefix(&prefix)).await?;
@@ -504,6 +518,7 @@ async fn new_draft(
     Query(q): Query<SiteQuery>,
     Form(form): Form<NewDraftForm>,
 ) -> Result<Response, AppError> {
+    require_site(&user, &q.site)?;
     let fields = DraftFields {
         title: form.title,
         body: String::new(),
@@ -521,6 +536,7 @@ async fn draft_page(
     Path(id): Path<String>,
     Query(q): Query<SiteQuery>,
 ) -> Result<Markup, AppError> {
+    require_site(&user, &q.site)?;
     let doc = load_draft(&state, &q.site, &id).await?;
     let draft = drafts::read(&doc);
     let f = &draft.fields;
@@ -588,6 +604,7 @@ async fn save_draft(
     Query(q): Query<SiteQuery>,
     Form(form): Form<DraftForm>,
 ) -> Result<Response, AppError> {
+    require_site(&user, &q.site)?;
     let base: Vec<automerge::ChangeHash> = form
         .base
         .split(',')
@@ -648,6 +665,7 @@ async fn unpublish_draft(
     Path(id): Path<String>,
     Query(q): Query<SiteQuery>,
 ) -> Result<Response, AppError> {
+    require_site(&user, &q.site)?;
     let site = site_key(&q.site)?;
     unpublish_article(&state, &user, &site, &article_id(&id)?).await?;
     let _guard = state.drafts.lock().await;

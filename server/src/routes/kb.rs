@@ -160,6 +160,17 @@ async fn deflection(
     Ok(StatusCode::NO_CONTENT)
 }
 
+fn require_site(member: &StaffMember, site: &SiteKey) -> Result<(), AppError> {
+    if member.works_on(site.as_str()) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "you do not work on this site",
+        ))
+    }
+}
+
 fn require_publisher(member: &StaffMember) -> Result<(), AppError> {
     if can_publish(member) {
         Ok(())
@@ -202,6 +213,7 @@ pub(crate) async fn publish_article(
     require_publisher(member)?;
     submission.validate().map_err(AppError::bad_request)?;
     let key = site_key(&submission.site)?;
+    require_site(member, &key)?;
     let locale: Locale = submission
         .locale
         .parse()
@@ -303,6 +315,7 @@ pub(crate) async fn unpublish_article(
     id: &ArticleId,
 ) -> Result<(), AppError> {
     require_publisher(member)?;
+    require_site(member, key)?;
     let (site, article) = (key.to_string(), id.to_string());
     let removed = storage::blocking(&state.storage, move |s| {
         s.unpublish_article(&site, &article)
@@ -338,11 +351,13 @@ struct Insights {
 }
 
 async fn insights(
-    _: Staff,
+    Staff(member): Staff,
     State(state): State<AppState>,
     Query(param): Query<SiteParam>,
 ) -> Result<Json<Insights>, AppError> {
-    let site = site_key(&param.site)?.to_string();
+    let key = site_key(&param.site)?;
+    require_site(&member, &key)?;
+    let site = key.to_string();
     let insights = storage::blocking(&state.storage, move |s| {
         Ok(Insights {
             top_searches: s.top_searches(&site, false, 20)?,

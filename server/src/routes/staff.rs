@@ -30,6 +30,21 @@ pub(crate) fn ticket_id(text: &str) -> Result<TicketId, AppError> {
         .map_err(|_| AppError::not_found("no such ticket"))
 }
 
+/// The ticket, if it exists on a site `member` works on; otherwise "no such
+/// ticket" (staff of one site do not learn about another site's tickets).
+pub(crate) async fn ticket_for(
+    state: &AppState,
+    member: &StaffMember,
+    id: TicketId,
+) -> Result<Ticket, AppError> {
+    let ticket = state.hub.read_ticket(id).await?;
+    if member.works_on(&ticket.site) {
+        Ok(ticket)
+    } else {
+        Err(AppError::not_found("no such ticket"))
+    }
+}
+
 async fn me(Staff(member): Staff) -> Json<StaffMember> {
     Json(member)
 }
@@ -42,7 +57,7 @@ struct ListQuery {
 }
 
 async fn list(
-    _: Staff,
+    Staff(member): Staff,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<TicketSummary>>, AppError> {
@@ -55,17 +70,17 @@ async fn list(
         status: query.status,
         tier: query.tier,
     };
-    Ok(Json(
-        storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?,
-    ))
+    let mut tickets = storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?;
+    tickets.retain(|t| member.works_on(&t.site));
+    Ok(Json(tickets))
 }
 
 async fn show(
-    _: Staff,
+    Staff(member): Staff,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Ticket>, AppError> {
-    Ok(Json(state.hub.read_ticket(ticket_id(&id)?).await?))
+    Ok(Json(ticket_for(&state, &member, ticket_id(&id)?).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -77,20 +92,24 @@ pub(crate) struct Update {
 }
 
 async fn update(
-    _: Staff,
+    Staff(member): Staff,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Json(update): Json<Update>,
 ) -> Result<Json<Ticket>, AppError> {
-    Ok(Json(staff_update(&state, ticket_id(&id)?, update).await?))
+    Ok(Json(
+        staff_update(&state, &member, ticket_id(&id)?, update).await?,
+    ))
 }
 
 /// Changes a ticket's status, tier and/or priority.
 pub(crate) async fn staff_update(
     state: &AppState,
+    member: &StaffMember,
     id: TicketId,
     update: Update,
 ) -> Result<Ticket, AppError> {
+    ticket_for(state, member, id).await?;
     let tier = update
         .tier
         .map(|t| Tier::new(i64::from(t)).ok_or_else(|| AppError::bad_request("tier is 1, 2 or 3")))
@@ -141,6 +160,7 @@ pub(crate) async fn staff_reply(
     if body.trim().is_empty() {
         return Err(AppError::bad_request("a reply must not be empty"));
     }
+    ticket_for(state, member, id).await?;
     let now = now_ms();
     let message = NewMessage {
         id: hex::encode(rand::rng().random::<[u8; 8]>()),

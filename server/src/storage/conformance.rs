@@ -84,6 +84,13 @@ fn logins_and_sessions(s: &dyn Storage) {
     s.create_session("sess", sam.id, 100).unwrap();
     assert_eq!(s.staff_by_session("sess", 99).unwrap(), Some(sam.clone()));
     assert_eq!(s.staff_by_session("sess", 100).unwrap(), None, "expired");
+    s.create_session("old", sam.id, 50).unwrap();
+    assert_eq!(
+        s.delete_expired_sessions(60).unwrap(),
+        1,
+        "only the expired one"
+    );
+    assert_eq!(s.staff_by_session("sess", 59).unwrap(), Some(sam.clone()));
     s.delete_session("sess").unwrap();
     assert_eq!(s.staff_by_session("sess", 1).unwrap(), None);
 }

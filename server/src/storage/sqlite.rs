@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS staff (
     login      TEXT UNIQUE,
     password_hash TEXT
 );
+CREATE TABLE IF NOT EXISTS staff_sites (
+    staff_id INTEGER NOT NULL REFERENCES staff(id),
+    site     TEXT NOT NULL,
+    PRIMARY KEY (staff_id, site)
+);
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     staff_id   INTEGER NOT NULL REFERENCES staff(id),
@@ -172,7 +177,20 @@ impl SqliteStorage {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let had_site_grants: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'staff_sites'",
+            [],
+            |row| row.get(0),
+        )?;
         conn.execute_batch(SCHEMA)?;
+        if !had_site_grants {
+            // Databases from before per-site staff: everyone keeps what they had.
+            conn.execute(
+                "INSERT OR IGNORE INTO staff_sites (staff_id, site)
+                 SELECT staff.id, sites.key FROM staff, sites WHERE staff.role != 'admin'",
+                [],
+            )?;
+        }
         conn.execute(RANK, [])?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -193,7 +211,18 @@ fn staff_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StaffMember> {
         id: row.get(0)?,
         name: row.get(1)?,
         role: row.get(2)?,
+        sites: Vec::new(),
     })
+}
+
+/// Fills in the sites a staff member works on.
+fn with_sites(conn: &Connection, mut member: StaffMember) -> rusqlite::Result<StaffMember> {
+    let mut stmt =
+        conn.prepare_cached("SELECT site FROM staff_sites WHERE staff_id = ?1 ORDER BY site")?;
+    member.sites = stmt
+        .query_map([member.id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(member)
 }
 
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> {
@@ -309,14 +338,23 @@ impl Storage for SqliteStorage {
     }
 
     fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<StaffMember>, StorageError> {
-        Ok(self
-            .conn()
+        let conn = self.conn();
+        let found = conn
             .query_row(
                 "SELECT id, name, role FROM staff WHERE token_hash = ?1",
                 [token_hash],
                 staff_from_row,
             )
-            .optional()?)
+            .optional()?;
+        Ok(found.map(|m| with_sites(&conn, m)).transpose()?)
+    }
+
+    fn grant_site(&self, staff_id: i64, site: &SiteKey) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO staff_sites (staff_id, site) VALUES (?1, ?2)",
+            params![staff_id, site.as_str()],
+        )?;
+        Ok(())
     }
 
     fn add_staff(
@@ -334,6 +372,7 @@ impl Storage for SqliteStorage {
             id: conn.last_insert_rowid(),
             name: name.to_owned(),
             role: role.to_owned(),
+            sites: Vec::new(),
         })
     }
 
@@ -358,14 +397,17 @@ impl Storage for SqliteStorage {
     }
 
     fn staff_by_login(&self, login: &str) -> Result<Option<(StaffMember, String)>, StorageError> {
-        Ok(self
-            .conn()
+        let conn = self.conn();
+        let found: Option<(StaffMember, String)> = conn
             .query_row(
                 "SELECT id, name, role, password_hash FROM staff WHERE login = ?1 AND password_hash IS NOT NULL",
                 [login],
                 |row| Ok((staff_from_row(row)?, row.get(3)?)),
             )
-            .optional()?)
+            .optional()?;
+        Ok(found
+            .map(|(m, hash)| with_sites(&conn, m).map(|m| (m, hash)))
+            .transpose()?)
     }
 
     fn create_session(
@@ -386,21 +428,28 @@ impl Storage for SqliteStorage {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<StaffMember>, StorageError> {
-        Ok(self
-            .conn()
+        let conn = self.conn();
+        let found = conn
             .query_row(
                 "SELECT s.id, s.name, s.role FROM sessions JOIN staff s ON s.id = sessions.staff_id
                  WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
                 params![token_hash, now],
                 staff_from_row,
             )
-            .optional()?)
+            .optional()?;
+        Ok(found.map(|m| with_sites(&conn, m)).transpose()?)
     }
 
     fn delete_session(&self, token_hash: &str) -> Result<(), StorageError> {
         self.conn()
             .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
         Ok(())
+    }
+
+    fn delete_expired_sessions(&self, now: i64) -> Result<usize, StorageError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?)
     }
 
     fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
