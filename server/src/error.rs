@@ -49,7 +49,9 @@ impl From<HubError> for AppError {
     fn from(err: HubError) -> Self {
         match err {
             HubError::Storage(err) => err.into(),
-            HubError::NotFound | HubError::Forbidden => Self::not_found("no such ticket"),
+            HubError::NotFound | HubError::Forbidden | HubError::OtherSite => {
+                Self::not_found("no such ticket")
+            }
             HubError::Rejected(_) | HubError::InvalidSyncMessage(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
             }

@@ -266,6 +266,16 @@ pub(crate) async fn publish_article(
         .hub
         .kb_change(&key, locale, |doc| kb::put_entry(doc, &entry))
         .await?;
+    // An article lives in one locale: republished under another, it leaves the old catalogue.
+    for other in [Locale::En, Locale::De]
+        .into_iter()
+        .filter(|l| *l != locale)
+    {
+        state
+            .hub
+            .kb_change(&key, other, |doc| kb::remove_entry(doc, &entry.id))
+            .await?;
+    }
     if version == 1 {
         let announcement = match locale {
             Locale::De => format!(

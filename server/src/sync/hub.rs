@@ -28,6 +28,8 @@ pub enum HubError {
     Rejected(String),
     #[error("this token does not open this ticket")]
     Forbidden,
+    #[error("this document belongs to another site")]
+    OtherSite,
     #[error("the document would exceed {MAX_TICKET_DOC_BYTES} bytes")]
     DocTooLarge,
     #[error("no such ticket")]
@@ -41,7 +43,7 @@ impl HubError {
         match self {
             HubError::InvalidSyncMessage(_) => ErrorCode::InvalidSyncMessage,
             HubError::Rejected(_) => ErrorCode::RejectedChange,
-            HubError::Forbidden | HubError::NotFound => ErrorCode::Forbidden,
+            HubError::Forbidden | HubError::OtherSite | HubError::NotFound => ErrorCode::Forbidden,
             HubError::DocTooLarge => ErrorCode::DocTooLarge,
             HubError::Storage(_) => ErrorCode::Internal,
         }
@@ -204,7 +206,7 @@ impl Hub {
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
         let mut st = entry.state().lock().await;
         if st.site.as_ref().is_some_and(|s| s != site) {
-            return Err(HubError::Forbidden);
+            return Err(HubError::OtherSite);
         }
         let mut fork = st.doc.clone();
         let mut fork_peer = peer.clone();
@@ -374,7 +376,7 @@ impl DocEntry {
     pub async fn authorize(&self, site: &SiteKey, token: &str) -> Result<Opened, HubError> {
         let mut st = self.state().lock().await;
         if st.site.as_ref().is_some_and(|s| s != site) {
-            return Err(HubError::Forbidden);
+            return Err(HubError::OtherSite);
         }
         if let DocId::Kb { .. } = self.id {
             return Ok(Opened { exists: true });

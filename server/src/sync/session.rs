@@ -127,11 +127,23 @@ impl Session {
         while alive {
             tokio::select! {
                 message = incoming.next() => {
-                    let Some(Ok(message)) = message else { break };
+                    let message = match message {
+                        Some(Ok(message)) => message,
+                        Some(Err(err)) => {
+                            session.close_for(&err).await;
+                            break;
+                        }
+                        None => break,
+                    };
                     last_seen = Instant::now();
                     alive = match message {
                         Message::Text(_) | Message::Binary(_) if !limit.allow() => {
-                            session.send_error(None, ErrorCode::RateLimited, "too many frames; slow down").await
+                            // Name the document of a dropped sync frame, so the client knows what to resend.
+                            let doc = match &message {
+                                Message::Binary(bytes) => SyncFrame::decode(bytes).ok().map(|f| f.doc),
+                                _ => None,
+                            };
+                            session.send_error(doc.as_ref(), ErrorCode::RateLimited, "too many frames; slow down").await
                         }
                         Message::Text(_) | Message::Binary(_) if payload_len(&message) > MAX_FRAME_BYTES => {
                             session.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await
@@ -166,6 +178,28 @@ impl Session {
         self.out.send(Message::Text(json.into())).await.is_ok()
     }
 
+    /// Closes the socket with the WebSocket close code that names what was
+    /// wrong with an unreadable message, instead of dropping the connection:
+    /// 1009 for a message over the hard limit, 1007 for text that is not UTF-8,
+    /// 1002 for any other protocol violation.
+    async fn close_for(&mut self, err: &axum::Error) {
+        // axum wraps tungstenite's error; its text is the stable way to tell them apart.
+        let text = err.to_string();
+        let (code, reason) = if text.contains("Space limit exceeded") || text.contains("too long") {
+            (1009, "message too large")
+        } else if text.contains("UTF-8") || text.contains("utf-8") || text.contains("Utf8") {
+            (1007, "text frame is not valid UTF-8")
+        } else {
+            (1002, "protocol error")
+        };
+        tracing::info!(code, "closing a socket: {text}");
+        let frame = axum::extract::ws::CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = self.out.send(Message::Close(Some(frame))).await;
+    }
+
     async fn send_error(&mut self, doc: Option<&DocId>, code: ErrorCode, message: &str) -> bool {
         tracing::info!(?code, doc = ?doc.map(ToString::to_string), "refused: {message}");
         let frame = ServerFrame::Error {
@@ -177,6 +211,15 @@ impl Session {
     }
 
     async fn on_text(&mut self, text: &str) -> bool {
+        if !text.trim_start().starts_with('{') {
+            return self
+                .send_error(
+                    None,
+                    ErrorCode::BadFrame,
+                    "a control frame is a JSON object",
+                )
+                .await;
+        }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(err) => {

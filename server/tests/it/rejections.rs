@@ -250,11 +250,55 @@ async fn oversized_and_garbage_frames_get_clear_errors_and_the_socket_lives_on()
         ["bad_frame"]
     );
 
+    client
+        .send_json(serde_json::json!([{ "type": "open", "doc": doc.to_string() }]))
+        .await;
+    assert_eq!(
+        error_codes(&[client.next_control().await.unwrap()]),
+        ["bad_frame"],
+        "a JSON array is not a control frame"
+    );
+
     // The connection still works and the ticket is unchanged.
     let frames = client.sync(&mut mine).await;
     assert!(error_codes(&frames).is_empty());
     let mut fresh = LocalDoc::new(local.id, AutoCommit::new());
     app.client().await.open(&mut fresh, &token).await;
     assert_eq!(fresh.doc.get_heads(), heads_before);
+    app.stop().await;
+}
+
+/// Messages the socket layer cannot take end the connection with the close
+/// code that says why, not with a dropped TCP connection.
+#[tokio::test]
+async fn unreadable_messages_close_with_a_code_that_says_why() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    async fn close_code(client: &mut Client) -> Option<CloseCode> {
+        loop {
+            match client.ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    let mut huge = app.client().await;
+    huge.ws
+        .send(Message::Binary(vec![0u8; 1_200_000].into()))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut huge).await, Some(CloseCode::Size));
+
+    let mut garbled = app.client().await;
+    let frame = Frame::message(vec![0xff, 0xfe, 0x41], OpCode::Data(Data::Text), true);
+    garbled.ws.send(Message::Frame(frame)).await.unwrap();
+    assert_eq!(close_code(&mut garbled).await, Some(CloseCode::Invalid));
     app.stop().await;
 }
