@@ -8,6 +8,8 @@
 //!   the database write returns is the fork adopted, the sender acked and the
 //!   other subscribers notified. Anything else leaves the document, the sync
 //!   state and the database as they were.
+//! - [`decide`]: the commit decision as a pure function (no storage, socket
+//!   or clock), unit-tested with fixed times.
 //! - [`session`]: one WebSocket connection: framing, open/close, heartbeats,
 //!   rate and size limits.
 //!
@@ -16,6 +18,7 @@
 //! its own sync message from its own sync state. A multi-node deployment puts
 //! a pub/sub (e.g. PostgreSQL `LISTEN/NOTIFY`) behind the same notification.
 
+pub mod decide;
 pub mod hub;
 pub mod session;
 

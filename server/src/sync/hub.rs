@@ -6,15 +6,16 @@ use std::sync::{Arc, Weak};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::CommitOptions;
-use automerge::{ActorId, AutoCommit, ChangeHash, SaveOptions};
+use automerge::{AutoCommit, ChangeHash, SaveOptions};
 use sha2::{Digest, Sha256};
 use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Ticket};
-use stufe_shared::validate::{check_same_objects, check_ticket_change, Role, SiteRules};
+use stufe_shared::validate::{check_ticket_change, Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{mpsc, Mutex, OnceCell};
 
+use super::decide::{check_objects, decide_ticket, server_actor, Decision, Judged};
 use crate::storage::{self, Storage, StorageError, TicketSummary, TicketWrite};
 
 /// Identifies one subscriber (a WebSocket session) for fan-out.
@@ -62,9 +63,13 @@ pub fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Milliseconds since the epoch; injected so tests can fix the time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 pub struct Hub {
     storage: Arc<dyn Storage>,
     docs: Mutex<HashMap<DocId, Weak<DocEntry>>>,
+    clock: Clock,
 }
 
 /// One live document (a ticket or a knowledge-base catalogue) and its subscribers.
@@ -109,9 +114,15 @@ pub struct Opened {
 
 impl Hub {
     pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self::with_clock(storage, Arc::new(now_ms))
+    }
+
+    /// A hub that reads the time from `clock` (tests fix it).
+    pub fn with_clock(storage: Arc<dyn Storage>, clock: Clock) -> Self {
         Self {
             storage,
             docs: Mutex::new(HashMap::new()),
+            clock,
         }
     }
 
@@ -213,51 +224,27 @@ impl Hub {
         fork.sync()
             .receive_sync_message(&mut fork_peer, message)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
-        // Automerge keeps changes whose dependencies it lacks and applies them
-        // later; such a change is invisible to the checks below, so a message
-        // is taken only when every change in it was applied now. The stored
-        // document never holds such changes (see `load` and `commit`), so any
-        // missing dependency comes from this message.
-        if !fork.get_missing_deps(&[]).is_empty() {
-            return Err(HubError::Rejected(
-                "the message carries changes whose dependencies the server does not have".into(),
-            ));
-        }
-        if fork.get_heads() == st.doc.get_heads() {
-            *peer = fork_peer;
-            return Ok(Received::NothingNew);
-        }
         let DocId::Ticket(ticket_id) = &entry.id else {
+            if fork.get_heads() == st.doc.get_heads() && fork.get_missing_deps(&[]).is_empty() {
+                *peer = fork_peer;
+                return Ok(Received::NothingNew);
+            }
             return Err(HubError::Rejected(
                 "the knowledge base is read-only for widgets".into(),
             ));
         };
-        let before = read(&st.doc)?;
-        let after = ticket::read_ticket(&fork)
-            .map_err(|err| HubError::Rejected(err.to_string()))?
-            .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;
-        if after.site != site.as_str() || after.id != ticket_id.to_string() {
-            return Err(HubError::Rejected(
-                "the ticket's id or site does not match".into(),
-            ));
-        }
-        check_ticket_change(role, before.as_ref(), &after, &config.rules())
-            .map_err(|rejection| HubError::Rejected(rejection.0))?;
-        if before.is_some() {
-            check_objects(&st.doc, &fork)?;
-        }
-        if before.is_none() {
-            let now = now_ms();
-            let minute = 60_000;
-            server_actor(&mut fork);
-            ticket::stamp_sla(
-                &mut fork,
-                now,
-                now + i64::from(config.sla.first_response_minutes) * minute,
-                now + i64::from(config.sla.resolution_minutes) * minute,
-            )
-            .map_err(|err| HubError::Rejected(err.to_string()))?;
-            st.site = Some(site.clone());
+        let who = Judged { role, site, config };
+        let now = (self.clock)();
+        match decide_ticket(&mut st.doc, &mut fork, *ticket_id, &who, now)? {
+            Decision::NothingNew => {
+                *peer = fork_peer;
+                return Ok(Received::NothingNew);
+            }
+            Decision::Commit { created } => {
+                if created {
+                    st.site = Some(site.clone());
+                }
+            }
         }
         let heads = self.commit(entry, &mut st, fork, Some(origin)).await?;
         *peer = fork_peer;
@@ -466,26 +453,6 @@ impl DocEntry {
     fn state(&self) -> &Mutex<DocState> {
         // `Hub::entry` hands out entries only after the cell is initialised.
         self.loaded.get().expect("entries are handed out loaded")
-    }
-}
-
-/// Gives a fork a fresh random actor before the server writes to it: server
-/// changes never share an actor and sequence number a client could have
-/// guessed and used first.
-fn server_actor(fork: &mut AutoCommit) {
-    fork.set_actor(ActorId::random());
-}
-
-/// The objects that hold text and messages are the same objects after the change.
-fn check_objects(before: &AutoCommit, after: &AutoCommit) -> Result<(), HubError> {
-    let ids = |doc: &AutoCommit| {
-        ticket::object_ids(doc).map_err(|err| HubError::Rejected(err.to_string()))
-    };
-    match (ids(before)?, ids(after)?) {
-        (Some(b), Some(a)) => {
-            check_same_objects(&b, &a).map_err(|rejection| HubError::Rejected(rejection.0))
-        }
-        _ => Err(HubError::Rejected("the ticket document is empty".into())),
     }
 }
 

@@ -1,0 +1,175 @@
+//! The commit decision, pure: given the stored document and a fork with a
+//! peer's sync message applied, decide whether the change stands, and make the
+//! server's own additions (the SLA stamp on a new ticket) at the time `now`.
+//! No storage, no sockets, no clock: the hub supplies all three, and the tests
+//! below call it with fixed times.
+
+use automerge::{ActorId, AutoCommit};
+use stufe_shared::site::SiteConfig;
+use stufe_shared::ticket;
+use stufe_shared::validate::{check_same_objects, check_ticket_change, Role};
+use stufe_shared::{SiteKey, TicketId};
+
+use super::hub::HubError;
+
+/// What the fork holds, as far as committing is concerned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing new (only sync bookkeeping).
+    NothingNew,
+    /// A valid change to commit; `created` when it created the ticket.
+    Commit { created: bool },
+}
+
+/// Who sent the change and under which site's rules it is judged.
+pub struct Judged<'a> {
+    pub role: Role,
+    pub site: &'a SiteKey,
+    pub config: &'a SiteConfig,
+}
+
+/// Decides whether the change from `stored` to `fork` may be committed to
+/// ticket `id`, and stamps the SLA due times (from `now`, in ms) on a new ticket.
+pub fn decide_ticket(
+    stored: &mut AutoCommit,
+    fork: &mut AutoCommit,
+    id: TicketId,
+    who: &Judged<'_>,
+    now: i64,
+) -> Result<Decision, HubError> {
+    // Automerge keeps changes whose dependencies it lacks and applies them
+    // later; such a change is invisible to the checks below, so a message is
+    // taken only when every change in it was applied now. The stored document
+    // never holds such changes, so any missing dependency came with the message.
+    if !fork.get_missing_deps(&[]).is_empty() {
+        return Err(HubError::Rejected(
+            "the message carries changes whose dependencies the server does not have".into(),
+        ));
+    }
+    if fork.get_heads() == stored.get_heads() {
+        return Ok(Decision::NothingNew);
+    }
+    let before = ticket::read_ticket(stored)
+        .map_err(|err| HubError::Storage(crate::storage::StorageError::Corrupt(err.to_string())))?;
+    let after = ticket::read_ticket(fork)
+        .map_err(|err| HubError::Rejected(err.to_string()))?
+        .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;
+    if after.site != who.site.as_str() || after.id != id.to_string() {
+        return Err(HubError::Rejected(
+            "the ticket's id or site does not match".into(),
+        ));
+    }
+    check_ticket_change(who.role, before.as_ref(), &after, &who.config.rules())
+        .map_err(|rejection| HubError::Rejected(rejection.0))?;
+    if before.is_some() {
+        check_objects(stored, fork)?;
+        return Ok(Decision::Commit { created: false });
+    }
+    let minute = 60_000;
+    server_actor(fork);
+    ticket::stamp_sla(
+        fork,
+        now,
+        now + i64::from(who.config.sla.first_response_minutes) * minute,
+        now + i64::from(who.config.sla.resolution_minutes) * minute,
+    )
+    .map_err(|err| HubError::Rejected(err.to_string()))?;
+    Ok(Decision::Commit { created: true })
+}
+
+/// Gives a fork a fresh random actor before the server writes to it: server
+/// changes never share an actor and sequence number a client could have
+/// guessed and used first.
+pub fn server_actor(fork: &mut AutoCommit) {
+    fork.set_actor(ActorId::random());
+}
+
+/// The objects that hold text and messages are the same objects after the change.
+pub fn check_objects(before: &AutoCommit, after: &AutoCommit) -> Result<(), HubError> {
+    let ids = |doc: &AutoCommit| {
+        ticket::object_ids(doc).map_err(|err| HubError::Rejected(err.to_string()))
+    };
+    match (ids(before)?, ids(after)?) {
+        (Some(b), Some(a)) => {
+            check_same_objects(&b, &a).map_err(|rejection| HubError::Rejected(rejection.0))
+        }
+        _ => Err(HubError::Rejected("the ticket document is empty".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::demo_site;
+    use stufe_shared::ticket::{NewTicket, Status};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn new_ticket(id: TicketId) -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        ticket::create(
+            &mut doc,
+            &NewTicket {
+                id,
+                site: "demo".into(),
+                subject: "Printer offline".into(),
+                description: "It blinks red.".into(),
+                email: None,
+                category: "technical".into(),
+            },
+        )
+        .unwrap();
+        doc
+    }
+
+    #[test]
+    fn a_new_ticket_is_stamped_from_the_given_clock() {
+        let (site, config) = ("demo".parse().unwrap(), demo_site());
+        let who = Judged {
+            role: Role::Customer,
+            site: &site,
+            config: &config,
+        };
+        let id = TicketId::from_bytes([1; 16]);
+        let mut stored = AutoCommit::new();
+        let mut fork = new_ticket(id);
+        let decision = decide_ticket(&mut stored, &mut fork, id, &who, NOW).unwrap();
+        assert_eq!(decision, Decision::Commit { created: true });
+        let stamped = ticket::read_ticket(&fork).unwrap().unwrap();
+        assert_eq!(stamped.created_at, Some(NOW));
+        assert_eq!(
+            stamped.first_response_due,
+            Some(NOW + i64::from(config.sla.first_response_minutes) * 60_000)
+        );
+        // The same fork judged again is nothing new.
+        let mut again = fork.clone();
+        assert_eq!(
+            decide_ticket(&mut fork, &mut again, id, &who, NOW + 1).unwrap(),
+            Decision::NothingNew
+        );
+    }
+
+    #[test]
+    fn a_customer_status_change_or_another_id_is_refused() {
+        let (site, config) = ("demo".parse().unwrap(), demo_site());
+        let who = Judged {
+            role: Role::Customer,
+            site: &site,
+            config: &config,
+        };
+        let id = TicketId::from_bytes([2; 16]);
+        let mut stored = new_ticket(id);
+        let mut fork = stored.fork();
+        ticket::set_status(&mut fork, Status::Closed).unwrap();
+        assert!(matches!(
+            decide_ticket(&mut stored, &mut fork, id, &who, NOW),
+            Err(HubError::Rejected(_))
+        ));
+        let other = TicketId::from_bytes([3; 16]);
+        let mut fresh = new_ticket(id);
+        assert!(matches!(
+            decide_ticket(&mut AutoCommit::new(), &mut fresh, other, &who, NOW),
+            Err(HubError::Rejected(_))
+        ));
+    }
+}
