@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use automerge::sync;
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use stufe_shared::protocol::{
     encode_sync_frame, ClientFrame, ErrorCode, ServerFrame, SyncFrame, MAX_FRAMES_PER_SECOND,
     MAX_FRAME_BYTES, MAX_OPEN_DOCS, PROTOCOL_VERSION,
@@ -71,12 +73,12 @@ impl RateLimit {
     }
 }
 
-struct Session {
+struct Session<O> {
     ctx: SessionContext,
     id: SubscriberId,
     open: HashMap<DocId, OpenDoc>,
     changed_tx: mpsc::UnboundedSender<DocId>,
-    out: futures_util::stream::SplitSink<WebSocket, Message>,
+    out: O,
 }
 
 /// The size of a text or binary message's payload.
@@ -90,7 +92,17 @@ fn payload_len(message: &Message) -> usize {
 
 /// Runs one connection until the peer leaves, goes silent, or the server shuts down.
 pub async fn run(socket: WebSocket, ctx: SessionContext) {
-    let (out, mut incoming) = socket.split();
+    let (out, incoming) = socket.split();
+    run_on(incoming, out, ctx).await;
+}
+
+/// Runs a session over any stream of incoming messages and sink for outgoing
+/// ones: a WebSocket in production, in-memory channels in tests.
+pub async fn run_on<I, O>(mut incoming: I, out: O, ctx: SessionContext)
+where
+    I: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    O: Sink<Message> + Unpin,
+{
     let (changed_tx, mut changed_rx) = mpsc::unbounded_channel();
     let mut session = Session {
         id: NEXT_SUBSCRIBER.fetch_add(1, Ordering::Relaxed),
@@ -108,12 +120,11 @@ pub async fn run(socket: WebSocket, ctx: SessionContext) {
         .await;
 }
 
-impl Session {
-    async fn serve(
-        &mut self,
-        incoming: &mut futures_util::stream::SplitStream<WebSocket>,
-        changed_rx: &mut mpsc::UnboundedReceiver<DocId>,
-    ) {
+impl<O: Sink<Message> + Unpin> Session<O> {
+    async fn serve<I>(&mut self, incoming: &mut I, changed_rx: &mut mpsc::UnboundedReceiver<DocId>)
+    where
+        I: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
         let session = self;
         let hello = ServerFrame::Hello {
             protocol: PROTOCOL_VERSION,
@@ -395,5 +406,159 @@ impl Session {
             }
         }
         true
+    }
+}
+
+/// Sessions without sockets: the session runs over in-memory channels, and
+/// time is tokio's paused test clock, so nothing here waits on a wall clock.
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+
+    use automerge::sync::SyncDoc;
+    use automerge::transaction::Transactable;
+    use automerge::AutoCommit;
+
+    use super::*;
+    use crate::storage::{SqliteStorage, Storage};
+
+    type Incoming = Pin<Box<dyn Stream<Item = Result<Message, axum::Error>> + Send>>;
+    type Outgoing = Pin<Box<dyn Sink<Message, Error = ()> + Send>>;
+
+    struct Peer {
+        to_session: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+        from_session: mpsc::UnboundedReceiver<Message>,
+        done: tokio::task::JoinHandle<()>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn start() -> Peer {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("s.sqlite")).unwrap();
+        let site: SiteKey = "demo".parse().unwrap();
+        storage.put_site(&site, &crate::seed::demo_site()).unwrap();
+        let ctx = SessionContext {
+            hub: Arc::new(Hub::with_clock(Arc::new(storage), Arc::new(|| 1_000))),
+            site,
+            config: crate::seed::demo_site(),
+            role: Role::Customer,
+            shutdown: CancellationToken::new(),
+        };
+        let (to_session, rx) = mpsc::unbounded_channel();
+        let incoming: Incoming = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|m| (m, rx))
+        }));
+        let (tx, from_session) = mpsc::unbounded_channel();
+        let out: Outgoing = Box::pin(futures_util::sink::unfold(
+            tx,
+            |tx, message: Message| async move { tx.send(message).map(|()| tx).map_err(|_| ()) },
+        ));
+        Peer {
+            to_session,
+            from_session,
+            done: tokio::spawn(run_on(incoming, out, ctx)),
+            _dir: dir,
+        }
+    }
+
+    impl Peer {
+        fn send_text(&self, text: &str) {
+            self.to_session
+                .send(Ok(Message::Text(text.to_owned().into())))
+                .unwrap();
+        }
+
+        async fn control(&mut self) -> ServerFrame {
+            loop {
+                match self.from_session.recv().await.expect("the session answers") {
+                    Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+                    Message::Binary(_) | Message::Ping(_) => continue,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_change_to_the_knowledge_base_closes_it_on_the_connection() {
+        let mut peer = start();
+        assert!(matches!(peer.control().await, ServerFrame::Hello { .. }));
+        peer.send_text(r#"{"type":"open","doc":"kb:demo:en"}"#);
+        assert!(matches!(peer.control().await, ServerFrame::Opened { .. }));
+
+        let mut local = AutoCommit::new();
+        local.put(automerge::ROOT, "schema", "stufe.kb/1").unwrap();
+        let mut state = automerge::sync::State::new();
+        let doc: DocId = "kb:demo:en".parse().unwrap();
+        // A plain sync loop until the server answers with an error.
+        let send = |local: &mut AutoCommit, state: &mut automerge::sync::State| {
+            local
+                .sync()
+                .generate_sync_message(state)
+                .map(|m| Message::Binary(encode_sync_frame(&doc, &m.encode()).into()))
+        };
+        let mut last_sent = None;
+        if let Some(frame) = send(&mut local, &mut state) {
+            last_sent = Some(frame.clone());
+            peer.to_session.send(Ok(frame)).unwrap();
+        }
+        let code = loop {
+            match peer.from_session.recv().await.expect("the session answers") {
+                Message::Binary(bytes) => {
+                    let frame = SyncFrame::decode(&bytes).unwrap();
+                    let message = automerge::sync::Message::decode(&frame.message).unwrap();
+                    local
+                        .sync()
+                        .receive_sync_message(&mut state, message)
+                        .unwrap();
+                    if let Some(frame) = send(&mut local, &mut state) {
+                        last_sent = Some(frame.clone());
+                        peer.to_session.send(Ok(frame)).unwrap();
+                    }
+                }
+                Message::Text(text) => {
+                    if let ServerFrame::Error { code, .. } =
+                        serde_json::from_str(text.as_str()).unwrap()
+                    {
+                        break code;
+                    }
+                }
+                _ => {}
+            }
+        };
+        assert_eq!(code, ErrorCode::RejectedChange);
+        // Offered again: `not_open`, and no sync traffic.
+        peer.to_session.send(Ok(last_sent.unwrap())).unwrap();
+        let ServerFrame::Error { code, .. } = peer.control().await else {
+            panic!("expected an error")
+        };
+        assert_eq!(code, ErrorCode::NotOpen);
+        // (A frame the client had in flight when the refusal came gets `not_open` too.)
+        while let Ok(message) = peer.from_session.try_recv() {
+            let quiet = match &message {
+                Message::Ping(_) => true,
+                Message::Text(text) => text.contains("not_open"),
+                _ => false,
+            };
+            assert!(quiet, "no sync traffic after a refusal: {message:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_peer_is_dropped_after_the_dead_peer_timeout() {
+        let mut peer = start();
+        assert!(matches!(peer.control().await, ServerFrame::Hello { .. }));
+        tokio::time::advance(DEAD_AFTER - Duration::from_secs(5)).await;
+        assert!(!peer.done.is_finished(), "still alive before the timeout");
+        // Pings go out meanwhile.
+        assert!(matches!(
+            peer.from_session.recv().await,
+            Some(Message::Ping(_))
+        ));
+        tokio::time::advance(PING_EVERY * 2).await;
+        tokio::time::timeout(Duration::from_secs(1), &mut peer.done)
+            .await
+            .expect("the session ended")
+            .unwrap();
     }
 }
