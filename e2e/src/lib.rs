@@ -114,6 +114,22 @@ impl Stufe {
         Ok(errors.as_array().cloned().unwrap_or_default())
     }
 
+    /// Waits until the server holds `count` crash reports (a report travels
+    /// on its own request, unordered with anything the page shows) and returns them.
+    pub async fn wait_for_client_errors(&self, count: usize) -> Result<Vec<serde_json::Value>> {
+        let started = Instant::now();
+        loop {
+            let errors = self.client_errors().await?;
+            if errors.len() >= count {
+                return Ok(errors);
+            }
+            if started.elapsed() > PATIENCE {
+                bail!("waited {PATIENCE:?} for {count} crash reports, have {errors:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn staff_send(
         &self,
         method: reqwest::Method,

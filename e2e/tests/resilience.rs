@@ -215,7 +215,7 @@ async fn a_crashed_widget_is_reloaded_once_then_says_support_is_unavailable() ->
             "{logged:#?}"
         );
         // Each page load reported its crash once.
-        let reported = stufe.client_errors().await?;
+        let reported = stufe.wait_for_client_errors(2).await?;
         let messages: Vec<&str> = reported
             .iter()
             .map(|e| e["message"].as_str().unwrap_or_default())
