@@ -3,6 +3,7 @@
 
 mod client_errors;
 mod console;
+mod fuzz;
 mod gate;
 mod helpers;
 mod knowledge_base;
