@@ -84,9 +84,17 @@ pub async fn start(
         tracing::info!("seeded the demo site and staff account");
         seeded_staff_token = Some(token);
     }
+    let hub = Arc::new(Hub::new(storage.clone()));
+    let repaired = kb::repair::repair_catalogues(&hub, &storage).await?;
+    if repaired > 0 {
+        tracing::warn!(
+            repaired,
+            "knowledge-base catalogues were behind the published articles"
+        );
+    }
     let local = listener.local_addr()?;
     let state = AppState {
-        hub: Arc::new(Hub::new(storage.clone())),
+        hub,
         storage,
         public_url: config.public_url_for(local),
         config: Arc::new(config),

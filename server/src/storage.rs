@@ -157,6 +157,9 @@ pub trait Storage: Send + Sync + 'static {
     fn unpublish_article(&self, site: &str, id: &str) -> Result<bool, StorageError>;
     /// A published article.
     fn article(&self, site: &str, id: &str) -> Result<Option<Article>, StorageError>;
+    /// Every published article of every site, with its Markdown (to rebuild
+    /// the synced catalogues at start).
+    fn published_articles(&self) -> Result<Vec<(Article, String)>, StorageError>;
     /// Ranked full-text search over a site's published articles in one locale.
     /// Only typed values reach the query: a validated site key, a locale and
     /// terms made of letters and digits.

@@ -554,6 +554,32 @@ impl Storage for SqliteStorage {
         Ok(rowid.is_some())
     }
 
+    fn published_articles(&self) -> Result<Vec<(Article, String)>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT site, id, locale, title, html, category, tags_json, sources_json, version, updated_at, markdown
+             FROM articles WHERE published = 1 ORDER BY site, id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                Article {
+                    site: row.get(0)?,
+                    id: row.get(1)?,
+                    locale: row.get(2)?,
+                    title: row.get(3)?,
+                    html: row.get(4)?,
+                    category: row.get(5)?,
+                    tags: parse_list(&row.get::<_, String>(6)?),
+                    source_tickets: parse_list(&row.get::<_, String>(7)?),
+                    version: row.get(8)?,
+                    updated_at: row.get(9)?,
+                },
+                row.get(10)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn article(&self, site: &str, id: &str) -> Result<Option<Article>, StorageError> {
         Ok(self
             .conn()

@@ -665,3 +665,55 @@ async fn a_widget_cannot_change_the_knowledge_base() {
     );
     app.stop().await;
 }
+
+/// A stop between storing an article and changing the synced catalogue is
+/// repaired at the next start: the catalogue lists exactly what is published.
+#[tokio::test]
+async fn catalogues_are_repaired_at_start() {
+    use stufe_server::kb::article::{Article, ArticleWrite};
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    publish(
+        &app,
+        "returns",
+        "en",
+        "Returns",
+        "Send it back within 30 days.",
+    )
+    .await;
+    app.stop().await;
+
+    // As if the server stopped right after the article rows were written.
+    let storage = SqliteStorage::open(&dir.path().join("stufe.sqlite")).unwrap();
+    let article = Article {
+        id: "shipping".into(),
+        site: "demo".into(),
+        locale: "en".into(),
+        title: "Shipping times".into(),
+        html: "<p>Two days.</p>".into(),
+        category: "general".into(),
+        tags: Vec::new(),
+        source_tickets: Vec::new(),
+        version: 0,
+        updated_at: 1,
+    };
+    storage
+        .publish_articles(&[ArticleWrite {
+            article: &article,
+            markdown: "Two days.",
+            plain_text: "Two days.",
+        }])
+        .unwrap();
+    assert!(storage.unpublish_article("demo", "returns").unwrap());
+    drop(storage);
+
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut doc, mut peer) = (AutoCommit::new(), sync::State::new());
+    app.client()
+        .await
+        .open_doc(&kb_doc("en"), &mut doc, &mut peer)
+        .await;
+    let ids: Vec<String> = read_catalogue(&doc).into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, ["shipping"]);
+    app.stop().await;
+}
