@@ -249,6 +249,7 @@ impl Client {
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
                     let frame: ServerFrame = serde_json::from_str(&text).unwrap();
+                    let mut settled = false;
                     if let ServerFrame::Ack { heads, .. } = &frame {
                         // The protocol promises: an ack never arrives before the data it names.
                         for head in heads {
@@ -258,11 +259,17 @@ impl Client {
                                 "ack for {head} arrived before its change"
                             );
                         }
+                        settled = acked_everything(doc, heads);
                     }
                     let opened = matches!(frame, ServerFrame::Opened { .. });
                     controls.push(frame);
                     if opened {
                         self.send_ours(doc, peer, &doc_id).await;
+                    }
+                    // Everything we hold is committed, our last message was
+                    // answered and we have nothing more to say: the exchange is over.
+                    if settled && !peer.in_flight && !self.send_ours(doc, peer, &doc_id).await {
+                        break;
                     }
                 }
                 Ok(Some(Ok(Message::Close(_)))) | Ok(None) => break,
@@ -274,12 +281,31 @@ impl Client {
         controls
     }
 
-    async fn send_ours(&mut self, doc: &mut AutoCommit, peer: &mut sync::State, doc_id: &DocId) {
-        if let Some(message) = doc.sync().generate_sync_message(peer) {
-            self.send_binary(encode_sync_frame(doc_id, &message.encode()))
-                .await;
+    /// Sends our next sync message, if we have one; returns whether we did.
+    async fn send_ours(
+        &mut self,
+        doc: &mut AutoCommit,
+        peer: &mut sync::State,
+        doc_id: &DocId,
+    ) -> bool {
+        match doc.sync().generate_sync_message(peer) {
+            Some(message) => {
+                self.send_binary(encode_sync_frame(doc_id, &message.encode()))
+                    .await;
+                true
+            }
+            None => false,
         }
     }
+}
+
+/// Whether `acked` names exactly the heads of `doc`.
+fn acked_everything(doc: &mut AutoCommit, acked: &[String]) -> bool {
+    let mut ours: Vec<String> = doc.get_heads().iter().map(ToString::to_string).collect();
+    let mut acked = acked.to_vec();
+    ours.sort();
+    acked.sort();
+    ours == acked
 }
 
 /// The error codes among some control frames.
