@@ -204,7 +204,8 @@ async fn a_crashed_widget_is_reloaded_once_then_says_support_is_unavailable() ->
             .wait_script(
                 "const root = document.getElementById('stufe-widget').shadowRoot;
                  const down = root.querySelector('[data-testid=unavailable]');
-                 return !!down && down.textContent.includes('unavailable') && !root.querySelector('iframe');",
+                 return !!down && down.textContent.includes('unavailable')
+                     && !root.querySelector('iframe.open') && !root.querySelector('iframe[data-testid=widget-frame]');",
             )
             .await?;
         // The browser log shows the crashes: the check every other test ends

@@ -73,7 +73,11 @@
       frame.src = frame.src;
       return;
     }
-    frame.remove();
+    // Hidden, not removed: removing it would cancel the crash report the
+    // frame is still sending. It is never shown or pinged again.
+    frame.classList.remove("open");
+    frame.setAttribute("hidden", "");
+    frame.setAttribute("data-testid", "crashed-frame");
     frame = null;
     var de = /^de\b/i.test(navigator.language || "");
     down = document.createElement("div");
