@@ -92,6 +92,30 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
         assert_eq!(messages[1]["author"], "customer");
         browser.screenshot("2-thread").await;
 
+        // The ticket's document is kept in IndexedDB (room for large
+        // documents), not in the 5 MB localStorage.
+        let kept = browser
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const open = indexedDB.open('stufe');
+                 open.onsuccess = () => {
+                   const keys = open.result.transaction('kv').objectStore('kv').getAllKeys();
+                   keys.onsuccess = () => done({
+                     indexed: keys.result.includes('stufe:demo:doc:' + arguments[0]),
+                     local: localStorage.getItem('stufe:demo:doc:' + arguments[0]) !== null,
+                   });
+                 };
+                 open.onerror = () => done(null);",
+                vec![serde_json::json!(id)],
+            )
+            .await?;
+        assert_eq!(
+            kept,
+            serde_json::json!({ "indexed": true, "local": false }),
+            "where the ticket is kept"
+        );
+
         // A reload keeps "My tickets".
         browser.client.refresh().await?;
         browser.open_widget().await?;

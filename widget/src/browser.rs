@@ -3,7 +3,7 @@
 //! - [`controller`]: the documents, the sync client and the socket in one
 //!   page-owned `RefCell`, and the functions components call.
 //! - `socket`: the WebSocket with reconnects; stale sockets are ignored.
-//! - `storage`: `localStorage` as the key-value store, probed at start.
+//! - `storage`: IndexedDB (mirrored in memory) or `localStorage` as the key-value store.
 //! - `http`: typed HTTP calls (bodies shared with the server via `stufe_shared::http`).
 //! - `host`: messages to and from the loader (close, heartbeat, crash).
 //! - `crash`: the panic hook and uncaught-error reporting.
@@ -46,7 +46,7 @@ use crate::state::sync_client::Docs;
 use crate::state::tickets::TicketBook;
 use crate::ui::{Screen, StorageState, Ui};
 use controller::Controller;
-use storage::LocalStorageKv;
+use storage::BrowserKv;
 
 pub use controller::{
     article, draft, is_connected, reply, reply_draft, save_draft, save_reply_draft, search,
@@ -58,13 +58,22 @@ pub fn start() {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let location = window.location();
-    let site = web_sys::UrlSearchParams::new_with_str(&location.search().unwrap_or_default())
-        .ok()
-        .and_then(|p| p.get("site"))
-        .filter(|s| s.parse::<SiteKey>().is_ok())
-        .unwrap_or_else(|| "demo".into());
+    let site =
+        web_sys::UrlSearchParams::new_with_str(&window.location().search().unwrap_or_default())
+            .ok()
+            .and_then(|p| p.get("site"))
+            .filter(|s| s.parse::<SiteKey>().is_ok())
+            .unwrap_or_else(|| "demo".into());
     crash::install(&site);
+    // The store is read once, asynchronously (IndexedDB), before anything shows.
+    wasm_bindgen_futures::spawn_local(async move {
+        let kv = storage::open().await;
+        start_with(window, site, kv);
+    });
+}
+
+fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
+    let location = window.location();
     let Ok(site_key) = site.parse::<SiteKey>() else {
         return;
     };
@@ -78,7 +87,6 @@ pub fn start() {
         "{scheme}://{host}/ws?site={}",
         js_sys::encode_uri_component(&site)
     );
-    let kv = LocalStorageKv::open();
     let storage_available = kv.is_available();
     let cached_config: Option<SiteConfig> = kv
         .get(&format!("stufe:{site}:config"))

@@ -18,7 +18,7 @@ use stufe_shared::kb::CatalogueEntry;
 use stufe_shared::{DocId, Locale, TicketId};
 
 use super::socket::{self, Socket};
-use super::storage::LocalStorageKv;
+use super::storage::BrowserKv;
 use crate::i18n::Lang;
 use crate::state::knowledge::ArticleCopy;
 use crate::state::sync_client::{Docs, Event, Outgoing, SyncClient};
@@ -28,7 +28,7 @@ use crate::ui::{Hit, StorageState, Ui};
 use leptos::prelude::*;
 
 pub struct Controller {
-    pub docs: Docs<LocalStorageKv>,
+    pub docs: Docs<BrowserKv>,
     pub sync: SyncClient,
     socket: Option<Socket>,
     generation: u64,
@@ -38,7 +38,7 @@ pub struct Controller {
 }
 
 impl Controller {
-    pub fn new(docs: Docs<LocalStorageKv>, ws_url: String, storage_available: bool) -> Self {
+    pub fn new(docs: Docs<BrowserKv>, ws_url: String, storage_available: bool) -> Self {
         Self {
             docs,
             sync: SyncClient::default(),
