@@ -267,3 +267,56 @@ async fn a_refusal_closes_the_document_and_starts_no_storm() {
     assert!(error_codes(&frames).is_empty() && last_ack(&frames).is_some());
     app.stop().await;
 }
+
+/// Deleting and re-creating the message list (or the subject text) with the
+/// same content looks harmless but would drop concurrent staff replies: refused.
+#[tokio::test]
+async fn replacing_the_message_list_or_subject_with_a_copy_is_refused() {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT};
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    assert_eq!(app.staff_reply(local.id, "Staff reply").await.status(), 200);
+    let mut client = app.client().await;
+    client.open(&mut local, &token).await;
+    let before = read(&local.doc);
+
+    let mut copy = local.doc.fork();
+    let list = copy.put_object(ROOT, "messages", ObjType::List).unwrap();
+    for (i, m) in before.messages.iter().enumerate() {
+        let obj = copy.insert_object(&list, i, ObjType::Map).unwrap();
+        copy.put(&obj, "id", m.id.as_str()).unwrap();
+        copy.put(&obj, "author", m.author.as_str()).unwrap();
+        copy.put(&obj, "name", m.name.as_str()).unwrap();
+        let body = copy.put_object(&obj, "body", ObjType::Text).unwrap();
+        copy.splice_text(&body, 0, 0, &m.body).unwrap();
+        copy.put(&obj, "at", automerge::ScalarValue::Timestamp(m.at))
+            .unwrap();
+    }
+    assert_eq!(read(&copy).messages, before.messages, "looks the same");
+    let mut copied = LocalDoc::new(local.id, copy);
+    copied.peer = local.peer.clone();
+    assert_eq!(
+        error_codes(&client.sync(&mut copied).await),
+        ["rejected_change"]
+    );
+
+    let mut fresh = app.client().await;
+    let mut again = LocalDoc::new(local.id, local.doc.clone());
+    fresh.open(&mut again, &token).await;
+    let mut subject = again.doc.fork();
+    let text = subject.put_object(ROOT, "subject", ObjType::Text).unwrap();
+    subject.splice_text(&text, 0, 0, &before.subject).unwrap();
+    let mut replaced = LocalDoc::new(local.id, subject);
+    replaced.peer = again.peer.clone();
+    assert_eq!(
+        error_codes(&fresh.sync(&mut replaced).await),
+        ["rejected_change"]
+    );
+    assert_eq!(
+        app.staff_ticket(local.id).await["messages"][0]["body"],
+        "Staff reply"
+    );
+    app.stop().await;
+}
