@@ -215,6 +215,23 @@ fn staff_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StaffMember> {
     })
 }
 
+/// An article from `site, id, locale, title, html, category, tags_json,
+/// sources_json, version, updated_at` (in that order).
+fn article_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Article> {
+    Ok(Article {
+        site: row.get(0)?,
+        id: row.get(1)?,
+        locale: row.get(2)?,
+        title: row.get(3)?,
+        html: row.get(4)?,
+        category: row.get(5)?,
+        tags: parse_list(&row.get::<_, String>(6)?),
+        source_tickets: parse_list(&row.get::<_, String>(7)?),
+        version: row.get(8)?,
+        updated_at: row.get(9)?,
+    })
+}
+
 /// Fills in the sites a staff member works on.
 fn with_sites(conn: &Connection, mut member: StaffMember) -> rusqlite::Result<StaffMember> {
     let mut stmt =
@@ -560,23 +577,7 @@ impl Storage for SqliteStorage {
             "SELECT site, id, locale, title, html, category, tags_json, sources_json, version, updated_at, markdown
              FROM articles WHERE published = 1 ORDER BY site, id",
         )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                Article {
-                    site: row.get(0)?,
-                    id: row.get(1)?,
-                    locale: row.get(2)?,
-                    title: row.get(3)?,
-                    html: row.get(4)?,
-                    category: row.get(5)?,
-                    tags: parse_list(&row.get::<_, String>(6)?),
-                    source_tickets: parse_list(&row.get::<_, String>(7)?),
-                    version: row.get(8)?,
-                    updated_at: row.get(9)?,
-                },
-                row.get(10)?,
-            ))
-        })?;
+        let rows = stmt.query_map([], |row| Ok((article_from_row(row)?, row.get(10)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -587,20 +588,7 @@ impl Storage for SqliteStorage {
                 "SELECT site, id, locale, title, html, category, tags_json, sources_json, version, updated_at
                  FROM articles WHERE site = ?1 AND id = ?2 AND published = 1",
                 params![site, id],
-                |row| {
-                    Ok(Article {
-                        site: row.get(0)?,
-                        id: row.get(1)?,
-                        locale: row.get(2)?,
-                        title: row.get(3)?,
-                        html: row.get(4)?,
-                        category: row.get(5)?,
-                        tags: parse_list(&row.get::<_, String>(6)?),
-                        source_tickets: parse_list(&row.get::<_, String>(7)?),
-                        version: row.get(8)?,
-                        updated_at: row.get(9)?,
-                    })
-                },
+                article_from_row,
             )
             .optional()?)
     }

@@ -219,12 +219,7 @@ impl<K: KeyValue> TicketBook<K> {
         let Some(local) = self.tickets.get_mut(&id) else {
             return false;
         };
-        let known: Vec<ChangeHash> = local
-            .acked
-            .iter()
-            .copied()
-            .filter(|h| local.doc.get_change_by_hash(h).is_some())
-            .collect();
+        let known = acked_heads(local);
         let reopen = if known.is_empty() {
             local.refused = Some(reason.to_owned());
             false
@@ -408,14 +403,19 @@ impl<K: KeyValue> TicketBook<K> {
     }
 }
 
-/// Changes the server has not acknowledged yet.
-fn unacked(local: &mut LocalTicket) -> HashSet<ChangeHash> {
-    let known: Vec<ChangeHash> = local
+/// The acknowledged heads this device's document holds.
+fn acked_heads(local: &mut LocalTicket) -> Vec<ChangeHash> {
+    local
         .acked
         .iter()
         .copied()
         .filter(|h| local.doc.get_change_by_hash(h).is_some())
-        .collect();
+        .collect()
+}
+
+/// Changes the server has not acknowledged yet.
+fn unacked(local: &mut LocalTicket) -> HashSet<ChangeHash> {
+    let known = acked_heads(local);
     local
         .doc
         .get_changes(&known)
