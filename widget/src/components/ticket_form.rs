@@ -124,6 +124,10 @@ pub fn TicketForm() -> impl IntoView {
                 <input type="email" data-testid="email" autocomplete="email"
                     prop:value=move || form.with(|f| f.email.clone()) on:input=edit(|f, v| f.email = v)/>
             </label>
+            {move || error_text().map(|text| view! { <p class="error" role="alert" data-testid="form-error">{text}</p> })}
+            <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
+            // Below the button: suggestions appear while the customer types, and
+            // nothing may move the submit button under their pointer.
             {move || {
                 let found = suggestions.get();
                 (!found.is_empty()).then(|| view! {
@@ -133,8 +137,6 @@ pub fn TicketForm() -> impl IntoView {
                     </div>
                 })
             }}
-            {move || error_text().map(|text| view! { <p class="error" role="alert" data-testid="form-error">{text}</p> })}
-            <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
         </form>
     }
 }
