@@ -72,6 +72,15 @@ pub struct TicketFilter {
     pub tier: Option<u8>,
 }
 
+/// Where a published article is, and at which version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedVersion {
+    pub site: String,
+    pub locale: String,
+    pub id: String,
+    pub version: u32,
+}
+
 /// A crash a widget reported, as admins see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClientError {
@@ -157,9 +166,15 @@ pub trait Storage: Send + Sync + 'static {
     fn unpublish_article(&self, site: &str, id: &str) -> Result<bool, StorageError>;
     /// A published article.
     fn article(&self, site: &str, id: &str) -> Result<Option<Article>, StorageError>;
-    /// Every published article of every site, with its Markdown (to rebuild
-    /// the synced catalogues at start).
-    fn published_articles(&self) -> Result<Vec<(Article, String)>, StorageError>;
+    /// Site, locale, id and version of every published article (to check the
+    /// synced catalogues at start without reading every article).
+    fn published_versions(&self) -> Result<Vec<PublishedVersion>, StorageError>;
+    /// A published article with its Markdown source.
+    fn article_source(
+        &self,
+        site: &str,
+        id: &str,
+    ) -> Result<Option<(Article, String)>, StorageError>;
     /// Ranked full-text search over a site's published articles in one locale.
     /// Only typed values reach the query: a validated site key, a locale and
     /// terms made of letters and digits.

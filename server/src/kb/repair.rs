@@ -1,7 +1,9 @@
 //! Publishing writes the article (row and search index) in one transaction,
 //! then changes the synced catalogue document. A stop between the two leaves
 //! the catalogue behind the articles; at every start, [`repair_catalogues`]
-//! brings each site's catalogues back in line with what is published.
+//! brings each site's catalogues back in line with what is published. It
+//! compares versions only, and reads an article in full only when its entry
+//! is missing or old, so a start costs one light query when nothing is amiss.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -16,25 +18,17 @@ use crate::sync::{Hub, HubError};
 /// Makes every catalogue list exactly the published articles of its site and
 /// locale, at their current versions. Returns how many catalogues changed.
 pub async fn repair_catalogues(hub: &Hub, storage: &Arc<dyn Storage>) -> Result<usize, HubError> {
-    let published = storage::blocking(storage, |s| s.published_articles()).await?;
-    let mut expected: BTreeMap<(SiteKey, Locale), Vec<CatalogueEntry>> = BTreeMap::new();
-    for (article, source) in published {
-        let (Ok(site), Ok(locale)) = (article.site.parse(), article.locale.parse()) else {
-            tracing::warn!(article = %article.id, "published article with a bad site or locale");
+    let published = storage::blocking(storage, |s| s.published_versions()).await?;
+    let mut expected: BTreeMap<(SiteKey, Locale), BTreeMap<String, u32>> = BTreeMap::new();
+    for p in published {
+        let (Ok(site), Ok(locale)) = (p.site.parse(), p.locale.parse()) else {
+            tracing::warn!(article = %p.id, "published article with a bad site or locale");
             continue;
         };
         expected
             .entry((site, locale))
             .or_default()
-            .push(CatalogueEntry {
-                id: article.id,
-                title: article.title,
-                category: article.category,
-                tags: article.tags.join(" "),
-                excerpt: markdown::to_plain_text(&source),
-                version: i64::from(article.version),
-                updated_at: article.updated_at,
-            });
+            .insert(p.id, p.version);
     }
     let stored = storage::blocking(storage, |s| s.documents_with_prefix("kb:")).await?;
     let mut catalogues: BTreeSet<(SiteKey, Locale)> = expected.keys().cloned().collect();
@@ -47,21 +41,44 @@ pub async fn repair_catalogues(hub: &Hub, storage: &Arc<dyn Storage>) -> Result<
     for (site, locale) in catalogues {
         let want = expected.remove(&(site.clone(), locale)).unwrap_or_default();
         let have = hub.read_kb(&site, locale).await?;
-        let stale: Vec<&CatalogueEntry> = want
+        let stale: Vec<String> = want
             .iter()
-            .filter(|w| !have.iter().any(|h| h.id == w.id && h.version == w.version))
+            .filter(|(id, version)| {
+                !have
+                    .iter()
+                    .any(|h| &h.id == *id && h.version == i64::from(**version))
+            })
+            .map(|(id, _)| id.clone())
             .collect();
-        let gone: Vec<&str> = have
+        let gone: Vec<String> = have
             .iter()
-            .filter(|h| !want.iter().any(|w| w.id == h.id))
-            .map(|h| h.id.as_str())
+            .filter(|h| !want.contains_key(&h.id))
+            .map(|h| h.id.clone())
             .collect();
         if stale.is_empty() && gone.is_empty() {
             continue;
         }
         tracing::warn!(%site, %locale, stale = stale.len(), gone = gone.len(), "repairing a knowledge-base catalogue");
+        let mut entries = Vec::with_capacity(stale.len());
+        for id in stale {
+            let (site_name, article_id) = (site.to_string(), id);
+            let source =
+                storage::blocking(storage, move |s| s.article_source(&site_name, &article_id))
+                    .await?;
+            if let Some((article, markdown_source)) = source {
+                entries.push(CatalogueEntry {
+                    id: article.id,
+                    title: article.title,
+                    category: article.category,
+                    tags: article.tags.join(" "),
+                    excerpt: markdown::to_plain_text(&markdown_source),
+                    version: i64::from(article.version),
+                    updated_at: article.updated_at,
+                });
+            }
+        }
         hub.kb_change(&site, locale, |doc| {
-            for entry in &stale {
+            for entry in &entries {
                 kb::put_entry(doc, entry)?;
             }
             for id in &gone {

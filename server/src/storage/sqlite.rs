@@ -9,8 +9,8 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{
-    ClientError, StaffMember, Storage, StorageError, StoredTicket, TicketFilter, TicketSummary,
-    TicketWrite,
+    ClientError, PublishedVersion, StaffMember, Storage, StorageError, StoredTicket, TicketFilter,
+    TicketSummary, TicketWrite,
 };
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};
@@ -571,14 +571,36 @@ impl Storage for SqliteStorage {
         Ok(rowid.is_some())
     }
 
-    fn published_articles(&self) -> Result<Vec<(Article, String)>, StorageError> {
+    fn published_versions(&self) -> Result<Vec<PublishedVersion>, StorageError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT site, id, locale, title, html, category, tags_json, sources_json, version, updated_at, markdown
-             FROM articles WHERE published = 1 ORDER BY site, id",
+            "SELECT site, locale, id, version FROM articles WHERE published = 1 ORDER BY site, id",
         )?;
-        let rows = stmt.query_map([], |row| Ok((article_from_row(row)?, row.get(10)?)))?;
+        let rows = stmt.query_map([], |row| {
+            Ok(PublishedVersion {
+                site: row.get(0)?,
+                locale: row.get(1)?,
+                id: row.get(2)?,
+                version: row.get(3)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn article_source(
+        &self,
+        site: &str,
+        id: &str,
+    ) -> Result<Option<(Article, String)>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT site, id, locale, title, html, category, tags_json, sources_json, version, updated_at, markdown
+                 FROM articles WHERE site = ?1 AND id = ?2 AND published = 1",
+                params![site, id],
+                |row| Ok((article_from_row(row)?, row.get(10)?)),
+            )
+            .optional()?)
     }
 
     fn article(&self, site: &str, id: &str) -> Result<Option<Article>, StorageError> {
