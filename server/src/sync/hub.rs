@@ -292,8 +292,10 @@ impl Hub {
         };
         let entry = self.entry(&id).await?;
         let mut st = entry.state().lock().await;
+        // No fresh actor here, unlike tickets: widgets cannot change a
+        // catalogue at all, and one actor per server run keeps the document
+        // (which every new widget downloads) from growing an actor per publish.
         let mut fork = st.doc.clone();
-        server_actor(&mut fork);
         edit(&mut fork).map_err(|err| HubError::Rejected(err.to_string()))?;
         fork.commit_with(CommitOptions::default().with_time(now_ms()));
         if fork.get_heads() != st.doc.get_heads() {
