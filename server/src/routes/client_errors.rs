@@ -18,6 +18,7 @@ use stufe_shared::SiteKey;
 
 use super::kb::site_key;
 use super::staff::Staff;
+use crate::auth::require_admin;
 use crate::error::AppError;
 use crate::storage::{self, ClientError};
 use crate::sync::hub::now_ms;
@@ -106,12 +107,7 @@ async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<ClientError>>, AppError> {
-    if member.role != "admin" {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "only admins see client errors",
-        ));
-    }
+    require_admin(&member, "client errors")?;
     let site = query.site.map(|s| site_key(&s)).transpose()?;
     let errors = storage::blocking(&state.storage, move |s| {
         s.client_errors(site.as_ref().map(SiteKey::as_str), 200)

@@ -18,7 +18,7 @@ use super::kb::{
     article_id, insights_since, publish_article, site_key, unpublish_article, INSIGHT_DAYS,
 };
 use super::staff::{staff_reply, staff_update, ticket_for, ticket_id, Update};
-use crate::auth::{self, can_publish, session_token};
+use crate::auth::{self, can_publish, require_admin, require_site, session_token};
 use crate::error::AppError;
 use crate::kb::article::ArticleSubmission;
 use crate::kb::drafts::{self, Draft, DraftFields};
@@ -416,18 +416,6 @@ async fn article_from_ticket(
     )))
 }
 
-/// Staff see and change only the sites they work on (admins: all).
-fn require_site(user: &StaffMember, site: &str) -> Result<(), AppError> {
-    if user.works_on(site) {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "you do not work on this site",
-        ))
-    }
-}
-
 #[derive(Deserialize)]
 struct SiteQuery {
     #[serde(default = "demo_site")]
@@ -681,12 +669,7 @@ async fn errors_page(
     ConsoleUser(user): ConsoleUser,
     State(state): State<AppState>,
 ) -> Result<Markup, AppError> {
-    if user.role != "admin" {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "only admins see widget errors",
-        ));
-    }
+    require_admin(&user, "widget errors")?;
     let errors = storage::blocking(&state.storage, |s| s.client_errors(None, 200)).await?;
     Ok(page(
         "Widget errors",

@@ -12,7 +12,7 @@ use stufe_shared::kb::{self, CatalogueEntry};
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::staff::{staff_reply, Staff};
-use crate::auth::can_publish;
+use crate::auth::{can_publish, require_site};
 use crate::error::AppError;
 use crate::kb::article::{
     Article, ArticleId, ArticleSubmission, ArticleWrite, KbCounts, KbEvent, QueryCount,
@@ -160,17 +160,6 @@ async fn deflection(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn require_site(member: &StaffMember, site: &SiteKey) -> Result<(), AppError> {
-    if member.works_on(site.as_str()) {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "you do not work on this site",
-        ))
-    }
-}
-
 fn require_publisher(member: &StaffMember) -> Result<(), AppError> {
     if can_publish(member) {
         Ok(())
@@ -213,7 +202,7 @@ pub(crate) async fn publish_article(
     require_publisher(member)?;
     submission.validate().map_err(AppError::bad_request)?;
     let key = site_key(&submission.site)?;
-    require_site(member, &key)?;
+    require_site(member, key.as_str())?;
     let locale: Locale = submission
         .locale
         .parse()
@@ -325,7 +314,7 @@ pub(crate) async fn unpublish_article(
     id: &ArticleId,
 ) -> Result<(), AppError> {
     require_publisher(member)?;
-    require_site(member, key)?;
+    require_site(member, key.as_str())?;
     let (site, article) = (key.to_string(), id.to_string());
     let removed = storage::blocking(&state.storage, move |s| {
         s.unpublish_article(&site, &article)
@@ -366,7 +355,7 @@ async fn insights(
     Query(param): Query<SiteParam>,
 ) -> Result<Json<Insights>, AppError> {
     let key = site_key(&param.site)?;
-    require_site(&member, &key)?;
+    require_site(&member, key.as_str())?;
     let site = key.to_string();
     let insights = storage::blocking(&state.storage, move |s| {
         Ok(Insights {

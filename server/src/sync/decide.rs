@@ -10,7 +10,7 @@ use stufe_shared::ticket;
 use stufe_shared::validate::{check_same_objects, check_ticket_change, Role};
 use stufe_shared::{SiteKey, TicketId};
 
-use super::hub::HubError;
+use super::hub::{read, HubError};
 
 /// What the fork holds, as far as committing is concerned.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,8 +49,7 @@ pub fn decide_ticket(
     if fork.get_heads() == stored.get_heads() {
         return Ok(Decision::NothingNew);
     }
-    let before = ticket::read_ticket(stored)
-        .map_err(|err| HubError::Storage(crate::storage::StorageError::Corrupt(err.to_string())))?;
+    let before = read(stored)?;
     let after = ticket::read_ticket(fork)
         .map_err(|err| HubError::Rejected(err.to_string()))?
         .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;

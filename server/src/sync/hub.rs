@@ -495,7 +495,7 @@ fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {
     doc.get_heads().iter().map(|h| h.to_string()).collect()
 }
 
-fn read(doc: &AutoCommit) -> Result<Option<Ticket>, HubError> {
+pub(super) fn read(doc: &AutoCommit) -> Result<Option<Ticket>, HubError> {
     // Stored documents were validated when committed; failing here means corruption.
     ticket::read_ticket(doc)
         .map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))
