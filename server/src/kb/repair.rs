@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use automerge::AutoCommit;
 use stufe_shared::kb::{self, CatalogueEntry};
 use stufe_shared::{DocId, Locale, SiteKey};
 
@@ -30,17 +31,24 @@ pub async fn repair_catalogues(hub: &Hub, storage: &Arc<dyn Storage>) -> Result<
             .or_default()
             .insert(p.id, p.version);
     }
+    // What each stored catalogue lists, read from the bytes at hand; the hub
+    // loads a catalogue only when it has to change it.
     let stored = storage::blocking(storage, |s| s.documents_with_prefix("kb:")).await?;
-    let mut catalogues: BTreeSet<(SiteKey, Locale)> = expected.keys().cloned().collect();
-    for (id, _) in stored {
+    let mut listed: BTreeMap<(SiteKey, Locale), Vec<CatalogueEntry>> = BTreeMap::new();
+    for (id, bytes) in stored {
         if let Ok(DocId::Kb { site, locale }) = id.parse() {
-            catalogues.insert((site, locale));
+            let entries = AutoCommit::load(&bytes)
+                .map(|doc| kb::read_catalogue(&doc))
+                .unwrap_or_default();
+            listed.insert((site, locale), entries);
         }
     }
+    let catalogues: BTreeSet<(SiteKey, Locale)> =
+        expected.keys().chain(listed.keys()).cloned().collect();
     let mut repaired = 0;
     for (site, locale) in catalogues {
         let want = expected.remove(&(site.clone(), locale)).unwrap_or_default();
-        let have = hub.read_kb(&site, locale).await?;
+        let have = listed.remove(&(site.clone(), locale)).unwrap_or_default();
         let stale: Vec<String> = want
             .iter()
             .filter(|(id, version)| {

@@ -304,21 +304,6 @@ impl Hub {
         Ok(())
     }
 
-    /// The entries of a site's knowledge-base catalogue in one locale.
-    pub async fn read_kb(
-        &self,
-        site: &SiteKey,
-        locale: Locale,
-    ) -> Result<Vec<stufe_shared::kb::CatalogueEntry>, HubError> {
-        let id = DocId::Kb {
-            site: site.clone(),
-            locale,
-        };
-        let entry = self.entry(&id).await?;
-        let st = entry.state().lock().await;
-        Ok(stufe_shared::kb::read_catalogue(&st.doc))
-    }
-
     /// The current ticket, if stored.
     pub async fn read_ticket(&self, id: TicketId) -> Result<Ticket, HubError> {
         let entry = self.entry(&DocId::Ticket(id)).await?;
