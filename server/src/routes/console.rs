@@ -17,7 +17,7 @@ use stufe_shared::ticket::{Author, Status, Ticket};
 use super::kb::{
     article_id, insights_since, publish_article, site_key, unpublish_article, INSIGHT_DAYS,
 };
-use super::staff::{staff_reply, staff_update, ticket_for, ticket_id, Update};
+use super::staff::{staff_reply, staff_update, ticket_for, ticket_id, tickets_for, Update};
 use crate::auth::{self, can_publish, require_admin, require_site, session_token};
 use crate::error::AppError;
 use crate::kb::article::ArticleSubmission;
@@ -210,8 +210,7 @@ async fn queue(
         status: status.clone(),
         tier,
     };
-    let mut tickets = storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?;
-    tickets.retain(|t| user.works_on(&t.site));
+    let tickets = tickets_for(&state, &user, filter).await?;
     let now = now_ms();
     Ok(page(
         "Queue",

@@ -70,9 +70,18 @@ async fn list(
         status: query.status,
         tier: query.tier,
     };
+    Ok(Json(tickets_for(&state, &member, filter).await?))
+}
+
+/// The tickets matching `filter` on the sites `member` works on.
+pub(crate) async fn tickets_for(
+    state: &AppState,
+    member: &StaffMember,
+    filter: TicketFilter,
+) -> Result<Vec<TicketSummary>, AppError> {
     let mut tickets = storage::blocking(&state.storage, move |s| s.list_tickets(&filter)).await?;
     tickets.retain(|t| member.works_on(&t.site));
-    Ok(Json(tickets))
+    Ok(tickets)
 }
 
 async fn show(
