@@ -544,5 +544,8 @@ pub async fn finish(browser: Browser, stufe: &Stufe, name: &str, result: Result<
 }
 
 fn stufe_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+    )
+    .join("..")
 }

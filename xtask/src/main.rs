@@ -63,8 +63,14 @@ fn main() -> Result<()> {
     }
 }
 
+/// The workspace this xtask was started in. `cargo run` sets `CARGO_MANIFEST_DIR` at run
+/// time; it is read then rather than baked in at compile time, because a shared target dir
+/// can hold an xtask binary compiled in another checkout of the same sources.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
