@@ -7,7 +7,7 @@ use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::ticket::{self, Author, NewMessage, NewTicket};
 use stufe_shared::{SiteKey, TicketId};
 
-use crate::storage::{Storage, StorageError, TicketWrite};
+use crate::storage::{DocBytes, DocWrite, Storage, StorageError};
 use crate::sync::hub::{now_ms, summarize, token_hash};
 
 pub const DEMO_SITE: &str = "demo";
@@ -86,10 +86,10 @@ pub fn seed_demo(
     let read = ticket::read_ticket(&doc)
         .map_err(|err| StorageError::Corrupt(err.to_string()))?
         .expect("just created");
-    storage.save_ticket(&TicketWrite {
-        token_hash: &token_hash(&random_token()),
-        bytes: &doc.save(),
-        summary: &summarize(&read, now),
-    })?;
+    storage.write_docs(&[DocWrite::Ticket {
+        token_hash: token_hash(&random_token()),
+        bytes: DocBytes::Snapshot(doc.save()),
+        summary: Box::new(summarize(&read, now)),
+    }])?;
     Ok(token)
 }

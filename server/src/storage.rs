@@ -7,6 +7,7 @@
 //! Writing a ticket stores the Automerge bytes and the relational projection
 //! in one transaction, so the index never disagrees with the document.
 
+mod group_commit;
 mod sqlite;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, S
 use crate::kb::query::SearchTerms;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
+pub use group_commit::GroupCommit;
 pub use sqlite::SqliteStorage;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +38,19 @@ pub struct StoredTicket {
     pub site: SiteKey,
     /// SHA-256 (hex) of the ticket's capability token.
     pub token_hash: String,
+    /// The snapshot followed by the appended chunks.
     pub bytes: Vec<u8>,
+    /// How many of `bytes` (at the end) are appended chunks.
+    pub appended: usize,
+}
+
+/// A stored document other than a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The snapshot followed by the appended chunks.
+    pub bytes: Vec<u8>,
+    /// How many of `bytes` (at the end) are appended chunks.
+    pub appended: usize,
 }
 
 /// The relational projection of a ticket, kept for listing and triage.
@@ -56,12 +70,46 @@ pub struct TicketSummary {
     pub message_count: u32,
 }
 
-/// Everything written when a ticket changes.
+/// How a document's bytes are written.
+///
+/// A stored document is one snapshot (a full Automerge save) followed by the
+/// change chunks appended since; reading it returns them concatenated, which
+/// `AutoCommit::load` reads as one document. Appending costs what the new
+/// changes weigh, not what the document weighs; the writer takes a new
+/// snapshot (which drops the appended chunks) now and then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocBytes {
+    /// A full save that replaces the stored snapshot and every appended chunk.
+    Snapshot(Vec<u8>),
+    /// Change chunks to append after what is stored.
+    Append(Vec<u8>),
+}
+
+impl DocBytes {
+    pub fn len(&self) -> usize {
+        match self {
+            DocBytes::Snapshot(bytes) | DocBytes::Append(bytes) => bytes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One document write. Several are committed in one transaction by
+/// [`Storage::write_docs`] (group commit: one disk sync for all of them).
 #[derive(Debug, Clone)]
-pub struct TicketWrite<'a> {
-    pub token_hash: &'a str,
-    pub bytes: &'a [u8],
-    pub summary: &'a TicketSummary,
+pub enum DocWrite {
+    /// A ticket document and its relational projection, written together.
+    /// Appending needs the ticket to have been stored with a snapshot first.
+    Ticket {
+        token_hash: String,
+        bytes: DocBytes,
+        summary: Box<TicketSummary>,
+    },
+    /// A server-written document other than a ticket (e.g. `kb:demo:en`).
+    Document { doc_id: String, bytes: DocBytes },
 }
 
 /// Which tickets to list.
@@ -113,8 +161,9 @@ pub trait Storage: Send + Sync + 'static {
     fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, StorageError>;
     fn put_site(&self, key: &SiteKey, config: &SiteConfig) -> Result<(), StorageError>;
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError>;
-    /// Stores the document and its projection atomically.
-    fn save_ticket(&self, write: &TicketWrite<'_>) -> Result<(), StorageError>;
+    /// Writes documents (tickets with their projection, and others) in one
+    /// transaction: all of them are durable when this returns, or none is.
+    fn write_docs(&self, writes: &[DocWrite]) -> Result<(), StorageError>;
     fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketSummary>, StorageError>;
     fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<StaffMember>, StorageError>;
     fn add_staff(
@@ -153,9 +202,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes every session that expired at or before `now`; returns how many.
     fn delete_expired_sessions(&self, now: i64) -> Result<usize, StorageError>;
 
-    /// A server-written document other than a ticket (e.g. `kb:demo:en`).
-    fn document(&self, doc_id: &str) -> Result<Option<Vec<u8>>, StorageError>;
-    fn save_document(&self, doc_id: &str, bytes: &[u8]) -> Result<(), StorageError>;
+    /// A server-written document other than a ticket (e.g. `kb:demo:en`):
+    /// its snapshot and appended chunks, concatenated.
+    fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError>;
     /// All documents whose id starts with `prefix`, by id.
     fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
 

@@ -351,8 +351,11 @@ async fn store_draft(
     id: &str,
     doc: &mut automerge::AutoCommit,
 ) -> Result<(), AppError> {
-    let (key, bytes) = (draft_key(site, id), doc.save());
-    storage::blocking(&state.storage, move |s| s.save_document(&key, &bytes)).await?;
+    let write = storage::DocWrite::Document {
+        doc_id: draft_key(site, id),
+        bytes: storage::DocBytes::Snapshot(doc.save()),
+    };
+    storage::blocking(&state.storage, move |s| s.write_docs(&[write])).await?;
     Ok(())
 }
 
@@ -362,10 +365,10 @@ async fn load_draft(
     id: &str,
 ) -> Result<automerge::AutoCommit, AppError> {
     let key = draft_key(site, id);
-    let bytes = storage::blocking(&state.storage, move |s| s.document(&key))
+    let stored = storage::blocking(&state.storage, move |s| s.document(&key))
         .await?
         .ok_or_else(|| AppError::not_found("no such draft"))?;
-    automerge::AutoCommit::load(&bytes)
+    automerge::AutoCommit::load(&stored.bytes)
         .map_err(|err| AppError::from(storage::StorageError::Corrupt(err.to_string())))
 }
 

@@ -4,7 +4,10 @@
 use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::{SiteKey, TicketId};
 
-use super::{ClientError, SqliteStorage, Storage, TicketFilter, TicketSummary, TicketWrite};
+use super::{
+    ClientError, DocBytes, DocWrite, SqliteStorage, Storage, StorageError, StoredDoc, TicketFilter,
+    TicketSummary,
+};
 
 fn site() -> SiteConfig {
     SiteConfig {
@@ -47,6 +50,9 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     tickets_filter_by_status_and_tier(make().as_ref());
     staff_are_found_by_token_hash(make().as_ref());
     documents_round_trip(make().as_ref());
+    documents_append_after_their_snapshot(make().as_ref());
+    tickets_append_after_their_snapshot(make().as_ref());
+    a_failed_batch_writes_nothing(make().as_ref());
     logins_and_sessions(make().as_ref());
     client_errors_are_kept_newest_first(make().as_ref());
 }
@@ -95,14 +101,125 @@ fn logins_and_sessions(s: &dyn Storage) {
     assert_eq!(s.staff_by_session("sess", 1).unwrap(), None);
 }
 
+fn document(doc_id: &str, bytes: DocBytes) -> DocWrite {
+    DocWrite::Document {
+        doc_id: doc_id.into(),
+        bytes,
+    }
+}
+
+fn ticket(token_hash: &str, bytes: DocBytes, summary: &TicketSummary) -> DocWrite {
+    DocWrite::Ticket {
+        token_hash: token_hash.into(),
+        bytes,
+        summary: Box::new(summary.clone()),
+    }
+}
+
 fn documents_round_trip(s: &dyn Storage) {
     assert_eq!(s.document("kb:shop:en").unwrap(), None);
-    s.save_document("kb:shop:en", b"one").unwrap();
-    s.save_document("kb:shop:en", b"two").unwrap();
+    s.write_docs(&[document("kb:shop:en", DocBytes::Snapshot(b"one".to_vec()))])
+        .unwrap();
+    s.write_docs(&[document("kb:shop:en", DocBytes::Snapshot(b"two".to_vec()))])
+        .unwrap();
     assert_eq!(
-        s.document("kb:shop:en").unwrap().as_deref(),
-        Some(&b"two"[..])
+        s.document("kb:shop:en").unwrap(),
+        Some(StoredDoc {
+            bytes: b"two".to_vec(),
+            appended: 0
+        })
     );
+}
+
+fn documents_append_after_their_snapshot(s: &dyn Storage) {
+    // Appending to a document without a snapshot yet is allowed (a new catalogue).
+    s.write_docs(&[document("kb:shop:en", DocBytes::Append(b"a".to_vec()))])
+        .unwrap();
+    s.write_docs(&[
+        document("kb:shop:en", DocBytes::Append(b"b".to_vec())),
+        document("kb:shop:de", DocBytes::Snapshot(b"S".to_vec())),
+    ])
+    .unwrap();
+    let stored = |id| s.document(id).unwrap().unwrap();
+    assert_eq!(
+        stored("kb:shop:en"),
+        StoredDoc {
+            bytes: b"ab".to_vec(),
+            appended: 2
+        }
+    );
+    s.write_docs(&[document("kb:shop:de", DocBytes::Append(b"c".to_vec()))])
+        .unwrap();
+    assert_eq!(
+        stored("kb:shop:de"),
+        StoredDoc {
+            bytes: b"Sc".to_vec(),
+            appended: 1
+        }
+    );
+    assert_eq!(
+        s.documents_with_prefix("kb:shop:").unwrap(),
+        vec![
+            ("kb:shop:de".to_owned(), b"Sc".to_vec()),
+            ("kb:shop:en".to_owned(), b"ab".to_vec()),
+        ]
+    );
+    // A new snapshot replaces the old one and every appended chunk.
+    s.write_docs(&[document("kb:shop:en", DocBytes::Snapshot(b"N".to_vec()))])
+        .unwrap();
+    s.write_docs(&[document("kb:shop:en", DocBytes::Append(b"d".to_vec()))])
+        .unwrap();
+    assert_eq!(
+        stored("kb:shop:en"),
+        StoredDoc {
+            bytes: b"Nd".to_vec(),
+            appended: 1
+        }
+    );
+}
+
+fn tickets_append_after_their_snapshot(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let id: TicketId = "000102030405060708090a0b0c0d0e0f".parse().unwrap();
+    let mut sum = summary(&id.to_string(), "new", 1, 10);
+    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"S".to_vec()), &sum)])
+        .unwrap();
+    sum.status = "open".into();
+    sum.message_count = 1;
+    s.write_docs(&[ticket("h", DocBytes::Append(b"1".to_vec()), &sum)])
+        .unwrap();
+    s.write_docs(&[ticket("h", DocBytes::Append(b"2".to_vec()), &sum)])
+        .unwrap();
+    let stored = s.ticket(id).unwrap().unwrap();
+    assert_eq!((stored.bytes, stored.appended), (b"S12".to_vec(), 2));
+    assert_eq!(
+        s.list_tickets(&TicketFilter::default()).unwrap(),
+        vec![sum.clone()],
+        "the projection follows appended changes"
+    );
+    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"T".to_vec()), &sum)])
+        .unwrap();
+    let stored = s.ticket(id).unwrap().unwrap();
+    assert_eq!((stored.bytes, stored.appended), (b"T".to_vec(), 0));
+}
+
+fn a_failed_batch_writes_nothing(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let never_stored = summary("0f0e0d0c0b0a09080706050403020100", "open", 1, 10);
+    let result = s.write_docs(&[
+        document("kb:shop:en", DocBytes::Snapshot(b"one".to_vec())),
+        ticket("h", DocBytes::Append(b"x".to_vec()), &never_stored),
+    ]);
+    assert!(
+        matches!(result, Err(StorageError::Corrupt(_))),
+        "appending to a ticket never stored is refused: {result:?}"
+    );
+    assert_eq!(
+        s.document("kb:shop:en").unwrap(),
+        None,
+        "nothing of the batch"
+    );
+    assert!(s.list_tickets(&TicketFilter::default()).unwrap().is_empty());
 }
 
 fn sites_round_trip(s: &dyn Storage) {
@@ -119,19 +236,11 @@ fn tickets_round_trip_and_update_in_place(s: &dyn Storage) {
     let id: TicketId = "000102030405060708090a0b0c0d0e0f".parse().unwrap();
     assert!(s.ticket(id).unwrap().is_none());
     let mut sum = summary(&id.to_string(), "new", 1, 10);
-    s.save_ticket(&TicketWrite {
-        token_hash: "h",
-        bytes: b"v1",
-        summary: &sum,
-    })
-    .unwrap();
+    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)])
+        .unwrap();
     sum.status = "open".into();
-    s.save_ticket(&TicketWrite {
-        token_hash: "h",
-        bytes: b"v2",
-        summary: &sum,
-    })
-    .unwrap();
+    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"v2".to_vec()), &sum)])
+        .unwrap();
     let stored = s.ticket(id).unwrap().unwrap();
     assert_eq!(stored.bytes, b"v2");
     assert_eq!(stored.token_hash, "h");
@@ -147,12 +256,8 @@ fn tickets_filter_by_status_and_tier(s: &dyn Storage) {
         summary("c", "open", 1, 3),
     ];
     for row in &rows {
-        s.save_ticket(&TicketWrite {
-            token_hash: "h",
-            bytes: b"",
-            summary: row,
-        })
-        .unwrap();
+        s.write_docs(&[ticket("h", DocBytes::Snapshot(Vec::new()), row)])
+            .unwrap();
     }
     let ids = |f: TicketFilter| -> Vec<String> {
         s.list_tickets(&f)

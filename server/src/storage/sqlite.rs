@@ -9,8 +9,8 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{
-    ClientError, PublishedVersion, StaffMember, Storage, StorageError, StoredTicket, TicketFilter,
-    TicketSummary, TicketWrite,
+    ClientError, DocBytes, DocWrite, PublishedVersion, StaffMember, Storage, StorageError,
+    StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};
@@ -59,6 +59,14 @@ CREATE TABLE IF NOT EXISTS documents (
     doc_id     TEXT PRIMARY KEY,
     bytes      BLOB NOT NULL
 );
+-- Change chunks appended after a document's snapshot (tickets.doc or
+-- documents.bytes), in order; a new snapshot deletes them.
+CREATE TABLE IF NOT EXISTS doc_changes (
+    seq    INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    bytes  BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS doc_changes_by_doc ON doc_changes (doc_id, seq);
 CREATE TABLE IF NOT EXISTS articles (
     site           TEXT NOT NULL REFERENCES sites(key),
     id             TEXT NOT NULL,
@@ -155,6 +163,140 @@ fn ranked_rowids(conn: &Connection, expression: &str, limit: u32) -> rusqlite::R
         |row| row.get(0),
     )?;
     rows.collect()
+}
+
+/// The key of a ticket's appended chunks: the ticket's document id (`ticket:<id>`).
+fn ticket_doc_key(id: &str) -> String {
+    format!("ticket:{id}")
+}
+
+/// `snapshot` followed by every chunk appended to `doc_id` since, in order.
+fn with_appended(
+    conn: &Connection,
+    doc_id: &str,
+    snapshot: Vec<u8>,
+) -> rusqlite::Result<StoredDoc> {
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([doc_id])?;
+    let snapshot_len = snapshot.len();
+    let mut bytes = snapshot;
+    while let Some(row) = rows.next()? {
+        bytes.extend_from_slice(row.get_ref(0)?.as_blob()?);
+    }
+    Ok(StoredDoc {
+        appended: bytes.len() - snapshot_len,
+        bytes,
+    })
+}
+
+fn append_chunk(conn: &Connection, doc_id: &str, chunk: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO doc_changes (doc_id, bytes) VALUES (?1, ?2)")?
+        .execute(params![doc_id, chunk])?;
+    Ok(())
+}
+
+fn drop_chunks(conn: &Connection, doc_id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
+        .execute([doc_id])?;
+    Ok(())
+}
+
+fn write_ticket(
+    conn: &Connection,
+    token_hash: &str,
+    bytes: &DocBytes,
+    s: &TicketSummary,
+) -> Result<(), StorageError> {
+    let key = ticket_doc_key(&s.id);
+    match bytes {
+        DocBytes::Snapshot(snapshot) => {
+            conn.prepare_cached(
+                "INSERT INTO tickets (id, site, token_hash, doc, subject, status, tier, priority, category,
+                                      email, created_at, updated_at, first_response_due, message_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (id) DO UPDATE SET
+                    doc = excluded.doc, subject = excluded.subject, status = excluded.status,
+                    tier = excluded.tier, priority = excluded.priority, category = excluded.category,
+                    email = excluded.email, updated_at = excluded.updated_at,
+                    first_response_due = excluded.first_response_due,
+                    message_count = excluded.message_count",
+            )?
+            .execute(params![
+                s.id,
+                s.site,
+                token_hash,
+                snapshot,
+                s.subject,
+                s.status,
+                s.tier,
+                s.priority,
+                s.category,
+                s.email,
+                s.created_at,
+                s.updated_at,
+                s.first_response_due,
+                s.message_count,
+            ])?;
+            drop_chunks(conn, &key)?;
+        }
+        DocBytes::Append(chunk) => {
+            let updated = conn
+                .prepare_cached(
+                    "UPDATE tickets SET subject = ?2, status = ?3, tier = ?4, priority = ?5,
+                        category = ?6, email = ?7, updated_at = ?8, first_response_due = ?9,
+                        message_count = ?10
+                     WHERE id = ?1 AND site = ?11 AND token_hash = ?12",
+                )?
+                .execute(params![
+                    s.id,
+                    s.subject,
+                    s.status,
+                    s.tier,
+                    s.priority,
+                    s.category,
+                    s.email,
+                    s.updated_at,
+                    s.first_response_due,
+                    s.message_count,
+                    s.site,
+                    token_hash,
+                ])?;
+            if updated == 0 {
+                return Err(StorageError::Corrupt(format!(
+                    "changes appended to ticket {} before its first snapshot",
+                    s.id
+                )));
+            }
+            append_chunk(conn, &key, chunk)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_document(conn: &Connection, doc_id: &str, bytes: &DocBytes) -> rusqlite::Result<()> {
+    match bytes {
+        DocBytes::Snapshot(snapshot) => {
+            conn.prepare_cached(
+                "INSERT INTO documents (doc_id, bytes) VALUES (?1, ?2)
+                 ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes",
+            )?
+            .execute(params![doc_id, snapshot])?;
+            drop_chunks(conn, doc_id)
+        }
+        DocBytes::Append(chunk) => append_chunk(conn, doc_id, chunk),
+    }
+}
+
+/// A document's snapshot and appended chunks; None when neither exists.
+fn read_document(conn: &Connection, doc_id: &str) -> rusqlite::Result<Option<StoredDoc>> {
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT bytes FROM documents WHERE doc_id = ?1")?
+        .query_row([doc_id], |row| row.get(0))
+        .optional()?;
+    let found = snapshot.is_some();
+    let stored = with_appended(conn, doc_id, snapshot.unwrap_or_default())?;
+    Ok((found || !stored.bytes.is_empty()).then_some(stored))
 }
 
 fn json_list(list: &[String]) -> String {
@@ -287,55 +429,49 @@ impl Storage for SqliteStorage {
     }
 
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError> {
-        let row: Option<(String, String, Vec<u8>)> = self
-            .conn()
+        let conn = self.conn();
+        let row: Option<(String, String, Vec<u8>)> = conn
             .query_row(
                 "SELECT site, token_hash, doc FROM tickets WHERE id = ?1",
                 [id.to_string()],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()?;
-        row.map(|(site, token_hash, bytes)| {
+        let row = match row {
+            Some((site, token_hash, snapshot)) => Some((
+                site,
+                token_hash,
+                with_appended(&conn, &ticket_doc_key(&id.to_string()), snapshot)?,
+            )),
+            None => None,
+        };
+        row.map(|(site, token_hash, stored)| {
             Ok(StoredTicket {
                 site: site
                     .parse()
                     .map_err(|_| StorageError::Corrupt(format!("site key {site:?}")))?,
                 token_hash,
-                bytes,
+                bytes: stored.bytes,
+                appended: stored.appended,
             })
         })
         .transpose()
     }
 
-    fn save_ticket(&self, write: &TicketWrite<'_>) -> Result<(), StorageError> {
-        let s = write.summary;
-        self.conn().execute(
-            "INSERT INTO tickets (id, site, token_hash, doc, subject, status, tier, priority, category,
-                                  email, created_at, updated_at, first_response_due, message_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (id) DO UPDATE SET
-                doc = excluded.doc, subject = excluded.subject, status = excluded.status,
-                tier = excluded.tier, priority = excluded.priority, category = excluded.category,
-                email = excluded.email, updated_at = excluded.updated_at,
-                first_response_due = excluded.first_response_due,
-                message_count = excluded.message_count",
-            params![
-                s.id,
-                s.site,
-                write.token_hash,
-                write.bytes,
-                s.subject,
-                s.status,
-                s.tier,
-                s.priority,
-                s.category,
-                s.email,
-                s.created_at,
-                s.updated_at,
-                s.first_response_due,
-                s.message_count,
-            ],
-        )?;
+    fn write_docs(&self, writes: &[DocWrite]) -> Result<(), StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for write in writes {
+            match write {
+                DocWrite::Ticket {
+                    token_hash,
+                    bytes,
+                    summary,
+                } => write_ticket(&tx, token_hash, bytes, summary)?,
+                DocWrite::Document { doc_id, bytes } => write_document(&tx, doc_id, bytes)?,
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -472,30 +608,24 @@ impl Storage for SqliteStorage {
     fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT doc_id, bytes FROM documents WHERE substr(doc_id, 1, length(?1)) = ?1 ORDER BY doc_id",
+            "SELECT doc_id FROM documents WHERE substr(doc_id, 1, length(?1)) = ?1
+             UNION SELECT doc_id FROM doc_changes WHERE substr(doc_id, 1, length(?1)) = ?1
+             ORDER BY doc_id",
         )?;
-        let rows = stmt.query_map([prefix], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let ids: Vec<String> = stmt
+            .query_map([prefix], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter()
+            .filter(|id| !id.starts_with("ticket:"))
+            .map(|id| {
+                let stored = read_document(&conn, &id)?;
+                Ok((id, stored.map(|d| d.bytes).unwrap_or_default()))
+            })
+            .collect()
     }
 
-    fn document(&self, doc_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT bytes FROM documents WHERE doc_id = ?1",
-                [doc_id],
-                |row| row.get(0),
-            )
-            .optional()?)
-    }
-
-    fn save_document(&self, doc_id: &str, bytes: &[u8]) -> Result<(), StorageError> {
-        self.conn().execute(
-            "INSERT INTO documents (doc_id, bytes) VALUES (?1, ?2)
-             ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes",
-            params![doc_id, bytes],
-        )?;
-        Ok(())
+    fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError> {
+        Ok(read_document(&self.conn(), doc_id)?)
     }
 
     fn publish_articles(&self, writes: &[ArticleWrite<'_>]) -> Result<Vec<u32>, StorageError> {

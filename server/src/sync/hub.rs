@@ -16,7 +16,7 @@ use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{mpsc, Mutex, OnceCell};
 
 use super::decide::{check_objects, decide_ticket, server_actor, Decision, Judged};
-use crate::storage::{self, Storage, StorageError, TicketSummary, TicketWrite};
+use crate::storage::{self, DocBytes, DocWrite, GroupCommit, Storage, StorageError, TicketSummary};
 
 /// Identifies one subscriber (a WebSocket session) for fan-out.
 pub type SubscriberId = u64;
@@ -68,6 +68,7 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 pub struct Hub {
     storage: Arc<dyn Storage>,
+    writer: GroupCommit,
     docs: Mutex<HashMap<DocId, Weak<DocEntry>>>,
     clock: Clock,
 }
@@ -87,6 +88,68 @@ struct DocState {
     token_hash: Option<String>,
     site: Option<SiteKey>,
     stored: bool,
+    size: StoredSize,
+}
+
+/// Below this many appended bytes a document is not compacted into a new
+/// snapshot, however small its snapshot.
+const MIN_COMPACTION_BYTES: usize = 8 * 1024;
+
+/// What is stored of a document: a snapshot and chunks appended after it.
+/// Commits append their changes; once the appended chunks outweigh the
+/// snapshot, the next commit writes a new snapshot instead. A commit so costs
+/// what its changes weigh, and a full save happens once per its own size in
+/// appended bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct StoredSize {
+    snapshot: usize,
+    appended: usize,
+}
+
+impl StoredSize {
+    /// `total` bytes loaded, of which `appended` were appended chunks.
+    fn loaded(total: usize, appended: usize) -> Self {
+        Self {
+            snapshot: total - appended,
+            appended,
+        }
+    }
+
+    /// How to store `doc` with `added` (its changes since what is stored):
+    /// appended, or as a new snapshot when none is stored yet, when the
+    /// appended chunks would outweigh the snapshot, or when the document may
+    /// be near `limit` (then its real size is what counts).
+    fn next_write(
+        self,
+        stored: bool,
+        doc: &mut AutoCommit,
+        added: Vec<u8>,
+        limit: Option<usize>,
+    ) -> Result<DocBytes, HubError> {
+        let appended = self.appended + added.len();
+        let near_limit = limit.is_some_and(|l| self.snapshot + appended > l);
+        if stored && !near_limit && appended <= self.snapshot.max(MIN_COMPACTION_BYTES) {
+            return Ok(DocBytes::Append(added));
+        }
+        let snapshot = doc.save_with_options(SaveOptions {
+            deflate: true,
+            retain_orphans: false,
+        });
+        if limit.is_some_and(|l| snapshot.len() > l) {
+            return Err(HubError::DocTooLarge);
+        }
+        Ok(DocBytes::Snapshot(snapshot))
+    }
+
+    fn after(self, write: &DocBytes) -> Self {
+        match write {
+            DocBytes::Snapshot(bytes) => Self::loaded(bytes.len(), 0),
+            DocBytes::Append(bytes) => Self {
+                snapshot: self.snapshot,
+                appended: self.appended + bytes.len(),
+            },
+        }
+    }
 }
 
 /// Who sent a sync message, and under which site's rules it is checked.
@@ -120,6 +183,7 @@ impl Hub {
     /// A hub that reads the time from `clock` (tests fix it).
     pub fn with_clock(storage: Arc<dyn Storage>, clock: Clock) -> Self {
         Self {
+            writer: GroupCommit::new(Arc::clone(&storage)),
             storage,
             docs: Mutex::new(HashMap::new()),
             clock,
@@ -175,6 +239,7 @@ impl Hub {
                             token_hash: Some(stored.token_hash),
                             site: Some(stored.site),
                             stored: true,
+                            size: StoredSize::loaded(stored.bytes.len(), stored.appended),
                         }
                     }
                     None => DocState {
@@ -182,17 +247,25 @@ impl Hub {
                         token_hash: None,
                         site: None,
                         stored: false,
+                        size: StoredSize::default(),
                     },
                 }
             }
             DocId::Kb { site, .. } => {
                 let key = id.to_string();
-                let bytes = storage::blocking(&self.storage, move |s| s.document(&key)).await?;
+                let stored = storage::blocking(&self.storage, move |s| s.document(&key)).await?;
                 DocState {
-                    doc: bytes.map(|b| load(&b, id)).transpose()?.unwrap_or_default(),
+                    doc: stored
+                        .as_ref()
+                        .map(|d| load(&d.bytes, id))
+                        .transpose()?
+                        .unwrap_or_default(),
                     token_hash: None,
                     site: Some(site.clone()),
                     stored: true,
+                    size: stored.map_or_else(StoredSize::default, |d| {
+                        StoredSize::loaded(d.bytes.len(), d.appended)
+                    }),
                 }
             }
         })
@@ -246,7 +319,10 @@ impl Hub {
                 }
             }
         }
-        let heads = self.commit(entry, &mut st, fork, Some(origin)).await?;
+        let since = st.doc.get_heads();
+        let heads = self
+            .commit(entry, &mut st, fork, &since, Some(origin))
+            .await?;
         *peer = fork_peer;
         Ok(Received::Committed(heads))
     }
@@ -271,7 +347,8 @@ impl Hub {
         check_ticket_change(Role::Staff, Some(&before), &after, &rules)
             .map_err(|rejection| HubError::Rejected(rejection.0))?;
         check_objects(&st.doc, &fork)?;
-        self.commit(&entry, &mut st, fork, None).await?;
+        let since = st.doc.get_heads();
+        self.commit(&entry, &mut st, fork, &since, None).await?;
         Ok(after)
     }
 
@@ -295,11 +372,24 @@ impl Hub {
         // No fresh actor here, unlike tickets: widgets cannot change a
         // catalogue at all, and one actor per server run keeps the document
         // (which every new widget downloads) from growing an actor per publish.
-        let mut fork = st.doc.clone();
-        edit(&mut fork).map_err(|err| HubError::Rejected(err.to_string()))?;
-        fork.commit_with(CommitOptions::default().with_time(now_ms()));
-        if fork.get_heads() != st.doc.get_heads() {
-            self.commit(&entry, &mut st, fork, None).await?;
+        // The server's own edit needs no validation fork: the catalogue is
+        // edited in place (a copy of a large catalogue per publish would cost
+        // more than the publish), and put back as stored if storing fails.
+        let mut doc = std::mem::take(&mut st.doc);
+        let since = doc.get_heads();
+        if let Err(err) = edit(&mut doc) {
+            doc.rollback();
+            st.doc = doc;
+            return Err(HubError::Rejected(err.to_string()));
+        }
+        doc.commit_with(CommitOptions::default().with_time(now_ms()));
+        if doc.get_heads() == since {
+            st.doc = doc;
+            return Ok(());
+        }
+        if let Err(err) = self.commit(&entry, &mut st, doc, &since, None).await {
+            *st = self.load_state(&id).await?;
+            return Err(err);
         }
         Ok(())
     }
@@ -314,44 +404,42 @@ impl Hub {
         read(&st.doc)?.ok_or(HubError::NotFound)
     }
 
-    /// Stores `fork` and adopts it; then tells every other subscriber.
+    /// Stores what `next` adds to the stored document (its changes since
+    /// `since`, the stored heads) and adopts it; then tells every other subscriber.
     async fn commit(
         &self,
         entry: &DocEntry,
         st: &mut DocState,
-        mut fork: AutoCommit,
+        mut next: AutoCommit,
+        since: &[ChangeHash],
         origin: Option<SubscriberId>,
     ) -> Result<Vec<String>, HubError> {
         // Server changes carry the commit time (and a fresh actor, see
         // `server_actor`), so clients cannot predict their hashes.
-        fork.commit_with(CommitOptions::default().with_time(now_ms()));
-        let bytes = fork.save_with_options(SaveOptions {
-            deflate: true,
-            retain_orphans: false,
-        });
-        match &entry.id {
+        next.commit_with(CommitOptions::default().with_time(now_ms()));
+        let added = next.save_after(since);
+        let write = match &entry.id {
             DocId::Ticket(_) => {
-                if bytes.len() > MAX_TICKET_DOC_BYTES {
-                    return Err(HubError::DocTooLarge);
+                let bytes =
+                    st.size
+                        .next_write(st.stored, &mut next, added, Some(MAX_TICKET_DOC_BYTES))?;
+                let ticket = read(&next)?.ok_or(HubError::NotFound)?;
+                DocWrite::Ticket {
+                    token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,
+                    bytes,
+                    summary: Box::new(summarize(&ticket, now_ms())),
                 }
-                let ticket = read(&fork)?.ok_or(HubError::NotFound)?;
-                let token_hash = st.token_hash.clone().ok_or(HubError::Forbidden)?;
-                let summary = summarize(&ticket, now_ms());
-                storage::blocking(&self.storage, move |s| {
-                    s.save_ticket(&TicketWrite {
-                        token_hash: &token_hash,
-                        bytes: &bytes,
-                        summary: &summary,
-                    })
-                })
-                .await?;
             }
-            DocId::Kb { .. } => {
-                let key = entry.id.to_string();
-                storage::blocking(&self.storage, move |s| s.save_document(&key, &bytes)).await?;
-            }
-        }
-        st.doc = fork;
+            DocId::Kb { .. } => DocWrite::Document {
+                doc_id: entry.id.to_string(),
+                bytes: st.size.next_write(st.stored, &mut next, added, None)?,
+            },
+        };
+        let (DocWrite::Ticket { bytes, .. } | DocWrite::Document { bytes, .. }) = &write;
+        let size = st.size.after(bytes);
+        self.writer.write(write).await?;
+        st.size = size;
+        st.doc = next;
         st.stored = true;
         entry.notify(origin);
         Ok(hex_heads(&mut st.doc))

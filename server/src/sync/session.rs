@@ -275,9 +275,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 doc: doc_id.to_string(),
                 exists: true,
             };
-            return self.send_control(&opened).await
-                && self.push(&doc_id).await
-                && self.flush_ack(&doc_id).await;
+            return self.send_control(&opened).await;
         }
         if self.open.len() >= MAX_OPEN_DOCS {
             return self
@@ -316,9 +314,10 @@ impl<O: Sink<Message> + Unpin> Session<O> {
             doc: doc_id.to_string(),
             exists: opened.exists,
         };
+        // The client speaks first: its first sync message tells us its heads
+        // and capabilities, so a peer with nothing gets the whole document as
+        // one compressed message instead of every change on its own.
         self.send_control(&opened).await
-            && self.push(&doc_id).await
-            && self.flush_ack(&doc_id).await
     }
 
     async fn on_binary(&mut self, bytes: &[u8]) -> bool {

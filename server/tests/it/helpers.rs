@@ -63,7 +63,11 @@ impl TestApp {
     pub async fn client(&self) -> Client {
         let url = format!("ws://{}/ws?site=demo", self.addr);
         let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let mut client = Client { ws };
+        let mut client = Client {
+            ws,
+            sync_frames_received: 0,
+            sync_bytes_received: 0,
+        };
         match client.next_control().await {
             Some(ServerFrame::Hello { protocol: 1, .. }) => client,
             other => panic!("expected hello, got {other:?}"),
@@ -139,6 +143,9 @@ pub fn read(doc: &AutoCommit) -> Ticket {
 /// One peer: a WebSocket plus the sync state of each document it syncs.
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Sync frames received in exchanges, and their bytes (header included).
+    pub sync_frames_received: usize,
+    pub sync_bytes_received: usize,
 }
 
 /// A document a client holds locally.
@@ -185,8 +192,10 @@ impl Client {
         self.ws.send(Message::Binary(bytes.into())).await.unwrap();
     }
 
-    /// Opens a document; returns the frames the server answered with until it went quiet.
+    /// Opens a document with a fresh sync state, as the protocol asks; returns
+    /// the frames the server answered with until it went quiet.
     pub async fn open(&mut self, local: &mut LocalDoc, token: &str) -> Vec<ServerFrame> {
+        local.peer = sync::State::new();
         let doc = DocId::Ticket(local.id).to_string();
         self.send_json(serde_json::json!({ "type": "open", "doc": doc, "token": token }))
             .await;
@@ -211,6 +220,7 @@ impl Client {
         doc: &mut AutoCommit,
         peer: &mut sync::State,
     ) -> Vec<ServerFrame> {
+        *peer = sync::State::new();
         self.send_json(serde_json::json!({ "type": "open", "doc": doc_id.to_string() }))
             .await;
         self.exchange_doc(doc_id, doc, peer, false).await
@@ -241,6 +251,8 @@ impl Client {
         loop {
             match tokio::time::timeout(QUIET, self.ws.next()).await {
                 Ok(Some(Ok(Message::Binary(bytes)))) => {
+                    self.sync_frames_received += 1;
+                    self.sync_bytes_received += bytes.len();
                     let frame = SyncFrame::decode(&bytes).unwrap();
                     assert_eq!(frame.doc, doc_id);
                     let message = sync::Message::decode(&frame.message).unwrap();

@@ -604,6 +604,36 @@ async fn open_widgets_receive_published_and_unpublished_articles_live() {
 }
 
 #[tokio::test]
+async fn a_new_widget_gets_the_whole_catalogue_in_one_compressed_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    for i in 0..20 {
+        let body = format!("Article number {i} explains one more thing about orders.");
+        publish(&app, &format!("a{i}"), "en", &format!("Topic {i}"), &body).await;
+    }
+    let (doc_id, mut doc, mut peer) = (kb_doc("en"), AutoCommit::new(), sync::State::new());
+    let mut widget = app.client().await;
+    let frames = widget.open_doc(&doc_id, &mut doc, &mut peer).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    assert!(last_ack(&frames).is_some(), "{frames:?}");
+    assert_eq!(read_catalogue(&doc).len(), 20);
+    // What the stock protocol would send change by change, had the server
+    // spoken first (it then cannot know the peer takes whole documents).
+    let change_by_change: usize = doc
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.raw_bytes().len())
+        .sum();
+    assert_eq!(widget.sync_frames_received, 1, "one message brings it all");
+    assert!(
+        widget.sync_bytes_received < change_by_change,
+        "{} bytes received, {change_by_change} change by change",
+        widget.sync_bytes_received
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_widget_cannot_change_the_knowledge_base() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;

@@ -145,3 +145,55 @@ async fn tickets_survive_a_server_restart() {
         .any(|t| t["id"] == local.id.to_string()));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_ticket_is_stored_as_appended_changes_and_reads_back_whole_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (local, _token) = create_ticket(&app).await;
+    const REPLIES: usize = 120;
+    for i in 0..REPLIES {
+        let body = format!("Reply {i}: we looked into it and here is one more detail.");
+        assert_eq!(app.staff_reply(local.id, &body).await.status(), 200);
+    }
+    app.stop().await;
+
+    let db = rusqlite::Connection::open(dir.path().join("stufe.sqlite")).unwrap();
+    let key = format!("ticket:{}", local.id);
+    let (chunks, largest): (i64, i64) = db
+        .query_row(
+            "SELECT COUNT(*), COALESCE(MAX(length(bytes)), 0) FROM doc_changes WHERE doc_id = ?1",
+            [&key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let snapshot: i64 = db
+        .query_row(
+            "SELECT length(doc) FROM tickets WHERE id = ?1",
+            [local.id.to_string()],
+            |row| row.get(0),
+        )
+        .unwrap();
+    // Each reply appended only its own change; now and then a new snapshot
+    // replaced the appended chunks.
+    assert!(chunks > 0, "replies are appended");
+    assert!(
+        chunks < REPLIES as i64,
+        "snapshots were taken: {chunks} chunks"
+    );
+    assert!(largest < 1_000, "a reply's chunk weighs {largest} bytes");
+    assert!(snapshot > largest * 4, "snapshot {snapshot} B");
+
+    let app = TestApp::spawn(dir.path()).await;
+    let stored = app.staff_ticket(local.id).await;
+    let messages = stored["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), REPLIES);
+    assert_eq!(
+        messages[REPLIES - 1]["body"],
+        format!(
+            "Reply {}: we looked into it and here is one more detail.",
+            REPLIES - 1
+        )
+    );
+    app.stop().await;
+}
