@@ -13,42 +13,11 @@ use stufe_server::seed::demo_site;
 use stufe_server::storage::{SqliteStorage, Storage};
 use stufe_shared::{Locale, SiteKey};
 
-const VOCABULARY: usize = 20_000;
+#[path = "common/corpus.rs"]
+mod corpus;
+use corpus::{sentence, word, zipf_rank, VOCABULARY};
+
 const QUERIES_PER_KIND: usize = 300;
-
-/// Word `rank` of a synthetic vocabulary: pronounceable, unique per rank.
-fn word(rank: usize) -> String {
-    const SYLLABLES: &[&str] = &[
-        "ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "bi", "da", "fe", "gu", "ho", "ji", "pa",
-        "ze",
-    ];
-    let mut n = rank;
-    let mut w = String::new();
-    loop {
-        w.push_str(SYLLABLES[n % SYLLABLES.len()]);
-        n /= SYLLABLES.len();
-        if n == 0 {
-            break;
-        }
-    }
-    w.push('n');
-    w
-}
-
-/// A Zipf-like rank: low ranks are very common, high ranks rare.
-fn zipf_rank(rng: &mut StdRng) -> usize {
-    let u: f64 = rng.random();
-    ((VOCABULARY as f64).powf(u) as usize)
-        .saturating_sub(1)
-        .min(VOCABULARY - 1)
-}
-
-fn sentence(rng: &mut StdRng, words: usize) -> String {
-    (0..words)
-        .map(|_| word(zipf_rank(rng)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 fn load(storage: &SqliteStorage, count: usize, rng: &mut StdRng) -> Duration {
     let started = Instant::now();

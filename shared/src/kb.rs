@@ -4,16 +4,15 @@
 //!
 //! Root map: `schema` (S `"stufe.kb/1"`) and `articles`, a map from article id
 //! to a map of scalars: `title` (S), `category` (S), `tags` (S, space
-//! separated), `excerpt` (S, the first ~400 characters of the plain text),
-//! `version` (I) and `updated_at` (TS). Article HTML is not in the document:
-//! widgets fetch it when opened and keep what they read.
+//! separated), `version` (I) and `updated_at` (TS). Every new widget downloads
+//! this document, so it holds only what browsing and offline search by title
+//! and tag need (about 40 bytes an article, compressed): article text is not in
+//! it. Widgets fetch an article when opened and keep what they read.
 
 use automerge::transaction::Transactable;
 use automerge::{AutomergeError, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
 pub const SCHEMA: &str = "stufe.kb/1";
-/// How much of an article's text the catalogue carries for offline search.
-pub const EXCERPT_CHARS: usize = 400;
 
 /// One published article as listed in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +21,6 @@ pub struct CatalogueEntry {
     pub title: String,
     pub category: String,
     pub tags: String,
-    pub excerpt: String,
     pub version: i64,
     pub updated_at: i64,
 }
@@ -85,7 +83,6 @@ pub fn read_catalogue<R: ReadDoc>(doc: &R) -> Vec<CatalogueEntry> {
                 title: string(&obj, "title"),
                 category: string(&obj, "category"),
                 tags: string(&obj, "tags"),
-                excerpt: string(&obj, "excerpt"),
                 version: number("version"),
                 updated_at: number("updated_at"),
             })
@@ -105,8 +102,6 @@ pub fn put_entry<D: Transactable>(
     doc.put(&obj, "title", entry.title.as_str())?;
     doc.put(&obj, "category", entry.category.as_str())?;
     doc.put(&obj, "tags", entry.tags.as_str())?;
-    let excerpt: String = entry.excerpt.chars().take(EXCERPT_CHARS).collect();
-    doc.put(&obj, "excerpt", excerpt)?;
     doc.put(&obj, "version", entry.version)?;
     doc.put(&obj, "updated_at", ScalarValue::Timestamp(entry.updated_at))?;
     Ok(())
@@ -133,7 +128,7 @@ fn articles_map<D: Transactable>(doc: &mut D) -> Result<automerge::ObjId, Autome
 }
 
 /// Offline search over the catalogue: every query word must occur (the last
-/// one as a prefix) in the title, tags or excerpt; title hits rank first.
+/// one as a prefix) in the title or tags; title hits rank first.
 pub fn search_catalogue<'a>(entries: &'a [CatalogueEntry], query: &str) -> Vec<&'a CatalogueEntry> {
     let folded = fold_all(query);
     let words: Vec<&str> = folded
@@ -159,12 +154,10 @@ pub fn search_catalogue<'a>(entries: &'a [CatalogueEntry], query: &str) -> Vec<&
     let mut scored: Vec<(u32, &CatalogueEntry)> = entries
         .iter()
         .filter_map(|e| {
-            let (title, tags, excerpt) = (tokens(&e.title), tokens(&e.tags), tokens(&e.excerpt));
+            let (title, tags) = (tokens(&e.title), tokens(&e.tags));
             let mut score = 0;
             for (i, w) in words.iter().enumerate() {
-                let s = 10 * u32::from(matches(&title, i, w))
-                    + 4 * u32::from(matches(&tags, i, w))
-                    + u32::from(matches(&excerpt, i, w));
+                let s = 10 * u32::from(matches(&title, i, w)) + u32::from(matches(&tags, i, w));
                 if s == 0 {
                     return None;
                 }
@@ -182,13 +175,12 @@ mod tests {
     use super::*;
     use automerge::AutoCommit;
 
-    fn entry(id: &str, title: &str, excerpt: &str) -> CatalogueEntry {
+    fn entry(id: &str, title: &str, tags: &str) -> CatalogueEntry {
         CatalogueEntry {
             id: id.into(),
             title: title.into(),
             category: "general".into(),
-            tags: String::new(),
-            excerpt: excerpt.into(),
+            tags: tags.into(),
             version: 1,
             updated_at: 5,
         }
@@ -212,9 +204,9 @@ mod tests {
     #[test]
     fn offline_search_folds_and_ranks_titles_first() {
         let entries = vec![
-            entry("body", "Lieferung", "Die Rückgabe ist kostenlos"),
-            entry("title", "Rückgabe", "So senden Sie zurück"),
-            entry("street", "Adresse", "Jede Straße"),
+            entry("tag", "Lieferung", "rückgabe kostenlos"),
+            entry("title", "Rückgabe", "zurücksenden"),
+            entry("street", "Adresse", "straße"),
         ];
         let ids = |q: &str| {
             search_catalogue(&entries, q)
@@ -222,8 +214,8 @@ mod tests {
                 .map(|e| e.id.clone())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(ids("ruckgabe"), ["title", "body"]);
-        assert_eq!(ids("RÜCKG"), ["title", "body"]);
+        assert_eq!(ids("ruckgabe"), ["title", "tag"]);
+        assert_eq!(ids("RÜCKG"), ["title", "tag"]);
         assert_eq!(ids("strasse"), ["street"]);
         assert!(ids("xyz").is_empty());
     }

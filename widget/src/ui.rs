@@ -52,11 +52,10 @@ pub struct Ui {
 }
 
 /// One search result as the UI shows it. `snippet_html` is escaped by the
-/// server (matches in `<mark>`); offline results carry plain text instead.
+/// server (matches in `<mark>`); offline results (title and tag matches) have none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     pub id: String,
     pub title: String,
     pub snippet_html: Option<String>,
-    pub snippet_text: String,
 }

@@ -1,12 +1,13 @@
 //! Stufe's task runner.
 //!
-//! - `cargo xtask run`: install what is missing, build the widget, start the server with demo data.
+//! - `cargo xtask run`: install what is missing, build the widget, start the release server with demo data.
 //! - `cargo xtask test`: every check and test — fmt, clippy (native and wasm32), unit,
 //!   integration and browser end-to-end tests. CI runs exactly this.
 //! - `cargo xtask test --e2e-repeat N`: build the widget, then run only the browser
 //!   suite N times in a row and print how many runs passed and failed.
 //! - `cargo xtask build`: build the widget into the site dir (see `Leptos.toml`).
-//! - `cargo xtask bench`: print measured figures (widget payload sizes, KB search latency).
+//! - `cargo xtask bench`: print measured figures (widget payload sizes; catalogue sync, publish,
+//!   ticket commit and creation throughput against the release server; KB search latency).
 
 mod sizes;
 mod tools;
@@ -38,7 +39,7 @@ enum Task {
     },
     /// Build the widget into the site dir.
     Build,
-    /// Print measured figures: widget payload sizes (raw, gzip, brotli) and KB search latency.
+    /// Print measured figures: widget payload sizes, sync and storage figures, KB search latency.
     Bench,
 }
 
@@ -58,6 +59,7 @@ fn main() -> Result<()> {
         Task::Bench => {
             let site = widget::build(&root)?;
             sizes::print(&site)?;
+            run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "sync"]))?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "search"]))
         }
     }
@@ -92,10 +94,12 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Builds the widget and runs the optimised (release) server on it.
 fn run(root: &Path) -> Result<()> {
     let site = widget::build(root)?;
+    println!("\n==> building and starting the server (release build, optimised)");
     let mut cmd = cargo();
-    cmd.args(["run", "--package", "stufe-server"])
+    cmd.args(["run", "--release", "--package", "stufe-server"])
         .env("STUFE_SITE_DIR", &site);
     run_cmd(&mut cmd)
 }

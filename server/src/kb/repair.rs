@@ -12,7 +12,6 @@ use automerge::AutoCommit;
 use stufe_shared::kb::{self, CatalogueEntry};
 use stufe_shared::{DocId, Locale, SiteKey};
 
-use super::markdown;
 use crate::storage::{self, Storage};
 use crate::sync::{Hub, HubError};
 
@@ -73,13 +72,12 @@ pub async fn repair_catalogues(hub: &Hub, storage: &Arc<dyn Storage>) -> Result<
             let source =
                 storage::blocking(storage, move |s| s.article_source(&site_name, &article_id))
                     .await?;
-            if let Some((article, markdown_source)) = source {
+            if let Some((article, _markdown)) = source {
                 entries.push(CatalogueEntry {
                     id: article.id,
                     title: article.title,
                     category: article.category,
                     tags: article.tags.join(" "),
-                    excerpt: markdown::to_plain_text(&markdown_source),
                     version: i64::from(article.version),
                     updated_at: article.updated_at,
                 });

@@ -232,7 +232,7 @@ pub(crate) async fn publish_article(
         version: 0,
         updated_at: now_ms(),
     };
-    let (stored, markdown, text) = (article.clone(), submission.body, plain_text.clone());
+    let (stored, markdown, text) = (article.clone(), submission.body, plain_text);
     let versions = storage::blocking(&state.storage, move |s| {
         s.publish_articles(&[ArticleWrite {
             article: &stored,
@@ -247,7 +247,6 @@ pub(crate) async fn publish_article(
         title: article.title.clone(),
         category: article.category.clone(),
         tags: article.tags.join(" "),
-        excerpt: plain_text,
         version: i64::from(version),
         updated_at: article.updated_at,
     };

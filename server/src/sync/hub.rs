@@ -69,8 +69,59 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub struct Hub {
     storage: Arc<dyn Storage>,
     writer: GroupCommit,
-    docs: Mutex<HashMap<DocId, Weak<DocEntry>>>,
+    docs: Mutex<Docs>,
     clock: Clock,
+}
+
+/// Recently used tickets stay loaded, this many at most, so the staff API and
+/// returning customers do not load a ticket from storage for every change.
+const WARM_TICKETS: usize = 256;
+
+/// The documents the hub knows of.
+#[derive(Default)]
+struct Docs {
+    /// Every entry someone holds (sessions hold the ones they have open).
+    live: HashMap<DocId, Weak<DocEntry>>,
+    /// `live` had this many entries when dropped ones were last swept out.
+    swept_at: usize,
+    /// Knowledge-base catalogues (two per site) stay loaded.
+    catalogues: HashMap<DocId, Arc<DocEntry>>,
+    /// The most recently used tickets, with when they were last used.
+    recent_tickets: HashMap<DocId, (Arc<DocEntry>, u64)>,
+    uses: u64,
+}
+
+impl Docs {
+    fn keep_warm(&mut self, entry: &Arc<DocEntry>) {
+        if let DocId::Kb { .. } = entry.id {
+            self.catalogues
+                .entry(entry.id.clone())
+                .or_insert_with(|| Arc::clone(entry));
+            return;
+        }
+        self.uses += 1;
+        self.recent_tickets
+            .insert(entry.id.clone(), (Arc::clone(entry), self.uses));
+        if self.recent_tickets.len() > WARM_TICKETS {
+            let oldest = self
+                .recent_tickets
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                self.recent_tickets.remove(&oldest);
+            }
+        }
+    }
+
+    /// Forgets dropped entries once the map has doubled since the last sweep,
+    /// so finding an entry stays cheap however many documents come and go.
+    fn sweep(&mut self) {
+        if self.live.len() >= (self.swept_at * 2).max(64) {
+            self.live.retain(|_, weak| weak.strong_count() > 0);
+            self.swept_at = self.live.len();
+        }
+    }
 }
 
 /// One live document (a ticket or a knowledge-base catalogue) and its subscribers.
@@ -89,6 +140,77 @@ struct DocState {
     site: Option<SiteKey>,
     stored: bool,
     size: StoredSize,
+    /// Catalogues: the whole-document first message, built once per heads.
+    whole: Option<WholeDocument>,
+}
+
+/// The message that answers a peer that has nothing: the whole document as
+/// one compressed chunk. Every new widget is such a peer of its catalogue, and
+/// saving a large catalogue costs far more than sending it, so it is saved
+/// once per version, not once per widget.
+struct WholeDocument {
+    heads: Vec<ChangeHash>,
+    encoded: Vec<u8>,
+}
+
+impl WholeDocument {
+    /// What Automerge's `generate_sync_message` sends a peer that announced no
+    /// heads and version-2 support before we answered it: our heads, no need,
+    /// a bloom filter of every change, and the saved document.
+    fn build(doc: &mut AutoCommit) -> Self {
+        let heads = doc.get_heads();
+        let hashes: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let message = sync::Message {
+            heads: heads.clone(),
+            need: Vec::new(),
+            have: vec![sync::Have {
+                last_sync: Vec::new(),
+                bloom: sync::BloomFilter::from_hashes(hashes.iter()),
+            }],
+            changes: sync::ChunkList::from(doc.save_with_options(SaveOptions {
+                deflate: true,
+                retain_orphans: false,
+            })),
+            supported_capabilities: Some(vec![
+                sync::Capability::MessageV1,
+                sync::Capability::MessageV2,
+            ]),
+            version: sync::MessageVersion::V2,
+        };
+        Self {
+            heads,
+            encoded: message.encode(),
+        }
+    }
+
+    /// Whether Automerge would send `peer` the whole document now.
+    fn is_wanted_by(doc: &mut AutoCommit, peer: &sync::State) -> bool {
+        !peer.have_responded
+            && peer.their_heads.as_ref().is_some_and(Vec::is_empty)
+            && peer.their_need.is_some()
+            && peer.their_have.as_ref().is_some_and(|have| {
+                have.iter().all(|h| {
+                    h.last_sync
+                        .iter()
+                        .all(|hash| doc.get_change_by_hash(hash).is_some())
+                })
+            })
+            && peer
+                .their_capabilities
+                .as_ref()
+                .is_some_and(|caps| caps.contains(&sync::Capability::MessageV2))
+    }
+
+    /// The message for `peer`, with the sync state updated as Automerge would
+    /// (only the heads are recorded as sent: enough for acks, and no copy of
+    /// every change hash per widget).
+    fn send_to(&self, peer: &mut sync::State) -> Vec<u8> {
+        peer.have_responded = true;
+        peer.in_flight = true;
+        peer.last_sent_heads.clone_from(&self.heads);
+        peer.sent_hashes.extend(self.heads.iter().copied());
+        self.encoded.clone()
+    }
 }
 
 /// Below this many appended bytes a document is not compacted into a new
@@ -185,7 +307,7 @@ impl Hub {
         Self {
             writer: GroupCommit::new(Arc::clone(&storage)),
             storage,
-            docs: Mutex::new(HashMap::new()),
+            docs: Mutex::new(Docs::default()),
             clock,
         }
     }
@@ -201,16 +323,16 @@ impl Hub {
     pub async fn entry(&self, id: &DocId) -> Result<Arc<DocEntry>, HubError> {
         let entry = {
             let mut docs = self.docs.lock().await;
-            match docs.get(id).and_then(Weak::upgrade) {
+            match docs.live.get(id).and_then(Weak::upgrade) {
                 Some(entry) => entry,
                 None => {
-                    docs.retain(|_, weak| weak.strong_count() > 0);
+                    docs.sweep();
                     let entry = Arc::new(DocEntry {
                         id: id.clone(),
                         loaded: OnceCell::new(),
                         subscribers: std::sync::Mutex::new(HashMap::new()),
                     });
-                    docs.insert(id.clone(), Arc::downgrade(&entry));
+                    docs.live.insert(id.clone(), Arc::downgrade(&entry));
                     entry
                 }
             }
@@ -219,6 +341,7 @@ impl Hub {
             .loaded
             .get_or_try_init(|| async { self.load_state(id).await.map(Mutex::new) })
             .await?;
+        self.docs.lock().await.keep_warm(&entry);
         Ok(entry)
     }
 
@@ -240,6 +363,7 @@ impl Hub {
                             site: Some(stored.site),
                             stored: true,
                             size: StoredSize::loaded(stored.bytes.len(), stored.appended),
+                            whole: None,
                         }
                     }
                     None => DocState {
@@ -248,6 +372,7 @@ impl Hub {
                         site: None,
                         stored: false,
                         size: StoredSize::default(),
+                        whole: None,
                     },
                 }
             }
@@ -266,6 +391,7 @@ impl Hub {
                     size: stored.map_or_else(StoredSize::default, |d| {
                         StoredSize::loaded(d.bytes.len(), d.appended)
                     }),
+                    whole: None,
                 }
             }
         })
@@ -500,6 +626,13 @@ impl DocEntry {
     /// The next sync message for a peer, if it lacks anything.
     pub async fn generate(&self, peer: &mut sync::State) -> Option<Vec<u8>> {
         let mut st = self.state().lock().await;
+        if matches!(self.id, DocId::Kb { .. }) && WholeDocument::is_wanted_by(&mut st.doc, peer) {
+            let heads = st.doc.get_heads();
+            if st.whole.as_ref().is_none_or(|w| w.heads != heads) {
+                st.whole = Some(WholeDocument::build(&mut st.doc));
+            }
+            return st.whole.as_ref().map(|whole| whole.send_to(peer));
+        }
         let message = st.doc.sync().generate_sync_message(peer);
         message.map(|m| m.encode())
     }

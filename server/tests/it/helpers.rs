@@ -61,7 +61,12 @@ impl TestApp {
     }
 
     pub async fn client(&self) -> Client {
-        let url = format!("ws://{}/ws?site=demo", self.addr);
+        Self::client_at(self.addr).await
+    }
+
+    /// A widget connection to the server at `addr`, after its `hello`.
+    pub async fn client_at(addr: SocketAddr) -> Client {
+        let url = format!("ws://{addr}/ws?site=demo");
         let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         let mut client = Client {
             ws,

@@ -587,8 +587,8 @@ async fn open_widgets_receive_published_and_unpublished_articles_live() {
         .find(|e| e.id == "shipping")
         .unwrap();
     assert_eq!(
-        (shipping.excerpt.as_str(), shipping.version),
-        ("We ship worldwide.", 1)
+        (shipping.category.as_str(), shipping.version),
+        ("general", 1)
     );
 
     let response = staff_client()
@@ -630,6 +630,25 @@ async fn a_new_widget_gets_the_whole_catalogue_in_one_compressed_message() {
         "{} bytes received, {change_by_change} change by change",
         widget.sync_bytes_received
     );
+    // The whole-document message is built once per version of the catalogue:
+    // the next new widget gets the same, and after a publish the new version.
+    let fresh_widget = |app: &TestApp| {
+        let app_addr = app.addr;
+        async move {
+            let mut widget = TestApp::client_at(app_addr).await;
+            let (mut doc, mut peer) = (AutoCommit::new(), sync::State::new());
+            let frames = widget.open_doc(&kb_doc("en"), &mut doc, &mut peer).await;
+            assert!(last_ack(&frames).is_some(), "{frames:?}");
+            (widget.sync_bytes_received, read_catalogue(&doc).len())
+        }
+    };
+    assert_eq!(fresh_widget(&app).await, (widget.sync_bytes_received, 20));
+    publish(&app, "a20", "en", "Topic 20", "One more.").await;
+    let (bytes, entries) = fresh_widget(&app).await;
+    assert_eq!(entries, 21);
+    assert!(bytes > widget.sync_bytes_received);
+    widget.sync_doc(&doc_id, &mut doc, &mut peer).await;
+    assert_eq!(read_catalogue(&doc).len(), 21, "the first widget follows");
     app.stop().await;
 }
 

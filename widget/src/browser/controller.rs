@@ -374,7 +374,6 @@ pub async fn search(query: String, limit: usize, record: bool) -> Vec<Hit> {
                     id: h.id,
                     title: h.title,
                     snippet_html: Some(h.snippet),
-                    snippet_text: String::new(),
                 })
                 .collect();
         }
@@ -386,7 +385,6 @@ pub async fn search(query: String, limit: usize, record: bool) -> Vec<Hit> {
             id: e.id,
             title: e.title,
             snippet_html: None,
-            snippet_text: e.excerpt.chars().take(160).collect(),
         })
         .collect()
 }

@@ -16,11 +16,8 @@ pub fn SearchResults(hits: Vec<Hit>, suggested: bool, testid: &'static str) -> i
                     <li>
                         <button type="button" class="kb-result" data-testid=testid data-article-id=hit.id.clone() on:click=open>
                             <span class="subject">{hit.title}</span>
-                            {match hit.snippet_html {
-                                // Escaped by the server; only <mark> is markup.
-                                Some(html) => view! { <span class="snippet" inner_html=html></span> }.into_any(),
-                                None => view! { <span class="snippet">{hit.snippet_text}</span> }.into_any(),
-                            }}
+                            // Escaped by the server; only <mark> is markup.
+                            {hit.snippet_html.map(|html| view! { <span class="snippet" inner_html=html></span> })}
                         </button>
                     </li>
                 }

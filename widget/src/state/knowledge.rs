@@ -68,7 +68,7 @@ impl<K: KeyValue> KnowledgeBase<K> {
         read_catalogue(&self.doc)
     }
 
-    /// Search without the server: over titles, tags and excerpts.
+    /// Search without the server: over titles and tags.
     pub fn search_offline(&self, query: &str, limit: usize) -> Vec<CatalogueEntry> {
         let entries = self.entries();
         search_catalogue(&entries, query)
@@ -110,7 +110,6 @@ mod tests {
             title: "Rückgabe".into(),
             category: "general".into(),
             tags: String::new(),
-            excerpt: "So senden Sie zurück".into(),
             version: 1,
             updated_at: 1,
         };

@@ -416,7 +416,6 @@ mod tests {
             title: "Returns".into(),
             category: "general".into(),
             tags: String::new(),
-            excerpt: "Send it back".into(),
             version: 1,
             updated_at: 1,
         };
