@@ -14,3 +14,4 @@ pub mod drafts;
 pub mod markdown;
 pub mod query;
 pub mod repair;
+pub mod snippet;

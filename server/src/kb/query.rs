@@ -45,6 +45,16 @@ impl SearchTerms {
         })
     }
 
+    /// The words, folded (lowercase, `ß` → `ss`).
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Whether the last word is matched as a prefix (the customer is typing it).
+    pub fn last_is_prefix(&self) -> bool {
+        self.last_is_prefix
+    }
+
     /// The FTS5 expression matching every word (the last as a prefix while typing).
     /// Each word is a quoted string; the words hold no quotes, but any would be
     /// doubled, so no FTS5 syntax can come through.

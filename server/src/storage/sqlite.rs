@@ -14,6 +14,7 @@ use super::{
 };
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};
+use crate::kb::snippet::snippet_html;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sites (
@@ -82,13 +83,28 @@ CREATE TABLE IF NOT EXISTS articles (
     updated_at     INTEGER NOT NULL,
     PRIMARY KEY (site, id)
 );
--- Only published articles are in the index. `scope` is one token (hex of the
--- site key, 'x', locale) that every query must match, so one index serves all
--- sites and locales. Text is folded (ß -> ss) before it is written; the
--- tokenizer folds case and diacritics; prefix indexes keep 2- and 3-letter
--- prefix queries fast.
-CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    scope, title, body, tags,
+-- Each site and locale searched gets a scope id; its articles' index rowids
+-- are `scope id << 32 | articles.rowid`, so every scope owns one rowid range
+-- and a query reads only its own (the index seeks to the range instead of
+-- intersecting every match with a per-site token).
+CREATE TABLE IF NOT EXISTS search_scopes (
+    id     INTEGER PRIMARY KEY,
+    site   TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    UNIQUE (site, locale)
+);
+-- Only published articles are in the index. Text is folded (ß -> ss) before
+-- it is written; the tokenizer folds case and diacritics; prefix indexes keep
+-- 2- and 3-letter prefix queries fast.
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_search USING fts5(
+    title, body, tags,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+-- Titles alone, same rowids: title matches are ranked first, and finding them
+-- in the full index means reading the positions of every body match too.
+CREATE VIRTUAL TABLE IF NOT EXISTS article_titles USING fts5(
+    title,
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '2 3'
 );
@@ -116,28 +132,62 @@ CREATE INDEX IF NOT EXISTS kb_events_by_kind ON kb_events (site, kind, query);
 
 /// Title matches weigh ten times body matches; tags four times.
 const RANK: &str =
-    "INSERT INTO articles_fts(articles_fts, rank) VALUES ('rank', 'bm25(0.0, 10.0, 1.0, 4.0)')";
+    "INSERT INTO articles_search(articles_search, rank) VALUES ('rank', 'bm25(10.0, 1.0, 4.0)')";
 
-fn scope(site: &str, locale: &str) -> String {
-    format!("{}x{locale}", hex::encode(site))
+/// Indexes of databases from before scope ranges (one `scope` token column)
+/// move into `articles_search`.
+const MIGRATE_SCOPE_TOKENS: &str = "
+INSERT OR IGNORE INTO search_scopes (site, locale)
+    SELECT DISTINCT site, locale FROM articles WHERE published = 1 ORDER BY site, locale;
+INSERT INTO articles_search (rowid, title, body, tags)
+    SELECT (s.id << 32) | a.rowid, f.title, f.body, f.tags
+    FROM articles a
+    JOIN articles_fts f ON f.rowid = a.rowid
+    JOIN search_scopes s ON s.site = a.site AND s.locale = a.locale
+    WHERE a.published = 1;
+DROP TABLE articles_fts;
+";
+
+/// Takes an article out of both indexes.
+fn unindex(conn: &Connection, indexed: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM articles_search WHERE rowid = ?1", [indexed])?;
+    conn.execute("DELETE FROM article_titles WHERE rowid = ?1", [indexed])?;
+    Ok(())
 }
 
-/// Escapes the snippet and turns the \x01/\x02 match markers into `<mark>`.
-fn snippet_html(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len() + 16);
-    for c in raw.chars() {
-        match c {
-            '\u{1}' => out.push_str("<mark>"),
-            '\u{2}' => out.push_str("</mark>"),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+/// The rowids of articles in scope `id` span `id << 32 ..= id << 32 | ARTICLE_ROWID`.
+const ARTICLE_ROWID: i64 = 0xFFFF_FFFF;
+
+/// The rowid range of a site's articles in one locale; None when it has none.
+fn scope_range(
+    conn: &Connection,
+    site: &str,
+    locale: &str,
+) -> rusqlite::Result<Option<(i64, i64)>> {
+    let id: Option<i64> = conn
+        .prepare_cached("SELECT id FROM search_scopes WHERE site = ?1 AND locale = ?2")?
+        .query_row(params![site, locale], |row| row.get(0))
+        .optional()?;
+    Ok(id.map(|id| (id << 32, (id << 32) | ARTICLE_ROWID)))
+}
+
+/// The index rowid of article `rowid` of `site` in `locale` (its scope made if new).
+fn search_rowid(
+    conn: &Connection,
+    site: &str,
+    locale: &str,
+    rowid: i64,
+) -> Result<i64, StorageError> {
+    if rowid > ARTICLE_ROWID {
+        return Err(StorageError::Corrupt(format!(
+            "article rowid {rowid} out of range"
+        )));
     }
-    out
+    conn.prepare_cached("INSERT OR IGNORE INTO search_scopes (site, locale) VALUES (?1, ?2)")?
+        .execute(params![site, locale])?;
+    let (start, _) = scope_range(conn, site, locale)?
+        .ok_or_else(|| StorageError::Corrupt(format!("no search scope for {site}/{locale}")))?;
+    Ok(start | rowid)
 }
 
 /// At most this many matches of one query are ranked: the newest ones. A query
@@ -146,20 +196,51 @@ fn snippet_html(raw: &str) -> String {
 /// best-ranked are shown. Queries with fewer matches are ranked exactly.
 const MAX_RANKED_MATCHES: i64 = 1_000;
 
-/// The rowids of the best `limit` matches of an FTS expression, best first.
-fn ranked_rowids(conn: &Connection, expression: &str, limit: u32) -> rusqlite::Result<Vec<i64>> {
+/// The two full-text indexes.
+#[derive(Clone, Copy)]
+enum SearchIndex {
+    /// `article_titles`: titles only.
+    Titles,
+    /// `articles_search`: title, body and tags.
+    Everything,
+}
+
+impl SearchIndex {
+    fn table(self) -> &'static str {
+        match self {
+            SearchIndex::Titles => "article_titles",
+            SearchIndex::Everything => "articles_search",
+        }
+    }
+}
+
+/// The index rowids of the best `limit` matches of an FTS expression within
+/// one scope's rowid range, best first.
+fn ranked_rowids(
+    conn: &Connection,
+    index: SearchIndex,
+    expression: &str,
+    (start, end): (i64, i64),
+    limit: u32,
+) -> rusqlite::Result<Vec<i64>> {
+    let table = index.table();
     // The lowest rowid among the newest MAX_RANKED_MATCHES matches; None when fewer match.
     let floor: Option<i64> = conn
-        .prepare_cached(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
-        )?
-        .query_row(params![expression, MAX_RANKED_MATCHES - 1], |row| row.get(0))
+        .prepare_cached(&format!(
+            "SELECT rowid FROM {table} WHERE {table} MATCH ?1
+             AND rowid BETWEEN ?3 AND ?4 ORDER BY rowid DESC LIMIT 1 OFFSET ?2"
+        ))?
+        .query_row(
+            params![expression, MAX_RANKED_MATCHES - 1, start, end],
+            |row| row.get(0),
+        )
         .optional()?;
-    let mut ranked = conn.prepare_cached(
-        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 AND rowid >= ?3 ORDER BY rank LIMIT ?2",
-    )?;
+    let mut ranked = conn.prepare_cached(&format!(
+        "SELECT rowid FROM {table} WHERE {table} MATCH ?1
+         AND rowid BETWEEN ?3 AND ?4 ORDER BY rank LIMIT ?2"
+    ))?;
     let rows = ranked.query_map(
-        params![expression, limit, floor.unwrap_or(i64::MIN)],
+        params![expression, limit, floor.unwrap_or(start).max(start), end],
         |row| row.get(0),
     )?;
     rows.collect()
@@ -324,12 +405,31 @@ impl SqliteStorage {
             [],
             |row| row.get(0),
         )?;
+        let has_titles: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'article_titles'",
+            [],
+            |row| row.get(0),
+        )?;
         conn.execute_batch(SCHEMA)?;
         if !had_site_grants {
             // Databases from before per-site staff: everyone keeps what they had.
             conn.execute(
                 "INSERT OR IGNORE INTO staff_sites (staff_id, site)
                  SELECT staff.id, sites.key FROM staff, sites WHERE staff.role != 'admin'",
+                [],
+            )?;
+        }
+        let has_scope_tokens: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'articles_fts'",
+            [],
+            |row| row.get(0),
+        )?;
+        if has_scope_tokens {
+            conn.execute_batch(&format!("BEGIN; {MIGRATE_SCOPE_TOKENS} COMMIT;"))?;
+        }
+        if !has_titles {
+            conn.execute(
+                "INSERT INTO article_titles (rowid, title) SELECT rowid, title FROM articles_search",
                 [],
             )?;
         }
@@ -634,14 +734,18 @@ impl Storage for SqliteStorage {
         let mut versions = Vec::with_capacity(writes.len());
         for w in writes {
             let a = w.article;
-            let previous: Option<(i64, u32)> = tx
+            let previous: Option<(i64, u32, String)> = tx
                 .query_row(
-                    "SELECT rowid, version FROM articles WHERE site = ?1 AND id = ?2",
+                    "SELECT rowid, version, locale FROM articles WHERE site = ?1 AND id = ?2",
                     params![a.site, a.id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
                 .optional()?;
-            let version = previous.map_or(1, |(_, v)| v + 1);
+            if let Some((rowid, _, locale)) = &previous {
+                let indexed = search_rowid(&tx, &a.site, locale, *rowid)?;
+                unindex(&tx, indexed)?;
+            }
+            let version = previous.map_or(1, |(_, v, _)| v + 1);
             let rowid: i64 = tx.query_row(
                 "INSERT INTO articles (site, id, locale, title, markdown, html, category, tags_json,
                                        sources_json, version, published, updated_at)
@@ -667,12 +771,15 @@ impl Storage for SqliteStorage {
                 ],
                 |row| row.get(0),
             )?;
-            tx.execute("DELETE FROM articles_fts WHERE rowid = ?1", [rowid])?;
+            let indexed = search_rowid(&tx, &a.site, &a.locale, rowid)?;
             tx.execute(
-                "INSERT INTO articles_fts (rowid, scope, title, body, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO article_titles (rowid, title) VALUES (?1, ?2)",
+                params![indexed, fold_sharp_s(&a.title)],
+            )?;
+            tx.execute(
+                "INSERT INTO articles_search (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
                 params![
-                    rowid,
-                    scope(&a.site, &a.locale),
+                    indexed,
                     fold_sharp_s(&a.title),
                     fold_sharp_s(w.plain_text),
                     fold_sharp_s(&a.tags.join(" ")),
@@ -687,18 +794,20 @@ impl Storage for SqliteStorage {
     fn unpublish_article(&self, site: &str, id: &str) -> Result<bool, StorageError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let rowid: Option<i64> = tx
+        let unpublished: Option<(i64, String)> = tx
             .query_row(
-                "UPDATE articles SET published = 0 WHERE site = ?1 AND id = ?2 AND published = 1 RETURNING rowid",
+                "UPDATE articles SET published = 0 WHERE site = ?1 AND id = ?2 AND published = 1
+                 RETURNING rowid, locale",
                 params![site, id],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        if let Some(rowid) = rowid {
-            tx.execute("DELETE FROM articles_fts WHERE rowid = ?1", [rowid])?;
+        if let Some((rowid, locale)) = &unpublished {
+            let indexed = search_rowid(&tx, site, locale, *rowid)?;
+            unindex(&tx, indexed)?;
         }
         tx.commit()?;
-        Ok(rowid.is_some())
+        Ok(unpublished.is_some())
     }
 
     fn published_versions(&self) -> Result<Vec<PublishedVersion>, StorageError> {
@@ -752,20 +861,20 @@ impl Storage for SqliteStorage {
         terms: &SearchTerms,
         limit: u32,
     ) -> Result<Vec<SearchHit>, StorageError> {
-        // The scope is hex and a locale code, the terms quoted letters and
-        // digits: nothing here comes from request text as it was sent.
-        let scope = scope(site.as_str(), locale.as_str());
+        // The site and locale are bound parameters, the terms quoted letters
+        // and digits: nothing here comes from request text as it was sent.
         let expression = terms.match_expression();
         let conn = self.conn();
+        let Some(range) = scope_range(&conn, site.as_str(), locale.as_str())? else {
+            return Ok(Vec::new());
+        };
         // Ranking only rowids keeps the per-match work small; snippets are made
         // for the few winners. Title matches come first: searching titles alone
-        // touches far fewer rows for common words, and only when titles give
-        // fewer than `limit` hits are the other columns searched.
-        let title_only = format!("scope : \"{scope}\" AND title : ({expression})");
-        let everywhere = format!("scope : \"{scope}\" AND ({expression})");
-        let mut rowids = ranked_rowids(&conn, &title_only, limit)?;
+        // (their own index) touches far fewer rows for common words, and only
+        // when titles give fewer than `limit` hits is everything searched.
+        let mut rowids = ranked_rowids(&conn, SearchIndex::Titles, &expression, range, limit)?;
         if rowids.len() < limit as usize {
-            for rowid in ranked_rowids(&conn, &everywhere, limit)? {
+            for rowid in ranked_rowids(&conn, SearchIndex::Everything, &expression, range, limit)? {
                 if rowids.len() == limit as usize {
                     break;
                 }
@@ -774,20 +883,21 @@ impl Storage for SqliteStorage {
                 }
             }
         }
+        // A rowid lookup, not a second MATCH per hit (see `kb::snippet`).
         let mut hit = conn.prepare_cached(
-            "SELECT a.id, a.title, a.category, snippet(articles_fts, 2, char(1), char(2), '…', 16)
-             FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
-             WHERE articles_fts MATCH ?1 AND articles_fts.rowid = ?2",
+            "SELECT a.id, a.title, a.category, s.body
+             FROM articles_search s JOIN articles a ON a.rowid = (s.rowid & ?2)
+             WHERE s.rowid = ?1",
         )?;
         let mut hits = Vec::with_capacity(rowids.len());
         for rowid in rowids {
             let found = hit
-                .query_row(params![everywhere, rowid], |row| {
+                .query_row(params![rowid, ARTICLE_ROWID], |row| {
                     Ok(SearchHit {
                         id: row.get(0)?,
                         title: row.get(1)?,
                         category: row.get(2)?,
-                        snippet: snippet_html(&row.get::<_, String>(3)?),
+                        snippet: snippet_html(row.get_ref(3)?.as_str()?, terms),
                     })
                 })
                 .optional()?;
@@ -903,5 +1013,100 @@ impl Storage for SqliteStorage {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::demo_site;
+
+    fn article(id: &str, locale: &str, title: &str) -> Article {
+        Article {
+            id: id.into(),
+            site: "demo".into(),
+            locale: locale.into(),
+            title: title.into(),
+            html: String::new(),
+            category: "general".into(),
+            tags: vec![],
+            source_tickets: vec![],
+            version: 0,
+            updated_at: 1,
+        }
+    }
+
+    fn search(s: &SqliteStorage, locale: Locale, q: &str) -> Vec<String> {
+        let site: SiteKey = "demo".parse().unwrap();
+        let terms = SearchTerms::parse(q).unwrap();
+        s.search_articles(&site, locale, &terms, 10)
+            .unwrap()
+            .into_iter()
+            .map(|hit| hit.id)
+            .collect()
+    }
+
+    #[test]
+    fn an_article_moved_to_another_locale_leaves_the_old_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(&dir.path().join("db.sqlite")).unwrap();
+        s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
+        let write = |a: &Article| {
+            s.publish_articles(&[ArticleWrite {
+                article: a,
+                markdown: "Parcel tracking",
+                plain_text: "Parcel tracking",
+            }])
+            .unwrap()
+        };
+        write(&article("track", "en", "Tracking"));
+        assert_eq!(search(&s, Locale::En, "parcel"), ["track"]);
+        write(&article("track", "de", "Sendungsverfolgung"));
+        assert!(search(&s, Locale::En, "parcel").is_empty());
+        assert_eq!(search(&s, Locale::De, "parcel"), ["track"]);
+        assert!(s.unpublish_article("demo", "track").unwrap());
+        assert!(search(&s, Locale::De, "parcel").is_empty());
+    }
+
+    #[test]
+    fn an_index_with_scope_tokens_is_migrated_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let s = SqliteStorage::open(&path).unwrap();
+            s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
+            s.publish_articles(&[ArticleWrite {
+                article: &article("returns", "en", "Returns"),
+                markdown: "Send the parcel back",
+                plain_text: "Send the parcel back",
+            }])
+            .unwrap();
+        }
+        // The layout before scope ranges: one index with a scope token column.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM articles_search; DELETE FROM search_scopes; DROP TABLE article_titles;
+             CREATE VIRTUAL TABLE articles_fts USING fts5(scope, title, body, tags);
+             INSERT INTO articles_fts (rowid, scope, title, body, tags)
+                 SELECT rowid, '64656d6fxen', title, 'send the parcel back', '' FROM articles;",
+        )
+        .unwrap();
+        drop(conn);
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(search(&s, Locale::En, "parcel"), ["returns"]);
+        assert_eq!(
+            search(&s, Locale::En, "returns"),
+            ["returns"],
+            "titles are indexed"
+        );
+        let old_index: bool = s
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'articles_fts'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(!old_index, "the old index is gone");
     }
 }
