@@ -28,6 +28,7 @@ use stufe_shared::protocol::{encode_sync_frame, ServerFrame, SyncFrame};
 use stufe_shared::ticket::{self, NewTicket};
 use stufe_shared::{DocId, TicketId};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -93,7 +94,11 @@ impl Server {
 
     async fn connect(&self) -> Socket {
         let url = format!("ws://127.0.0.1:{}/ws?site=demo", self.port);
-        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        // A small read buffer, as the server uses: the default 128 KiB is
+        // zero-filled on every read and would make the load client the
+        // bottleneck. No Nagle delay, as on the server.
+        let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
             .await
             .expect("websocket");
         match next_control(&mut ws).await {

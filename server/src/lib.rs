@@ -24,12 +24,16 @@ pub mod sync;
 
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
+
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 use storage::{SqliteStorage, Storage};
+use stufe_shared::site::SiteConfig;
+use stufe_shared::SiteKey;
 use sync::Hub;
 
 /// What every handler can reach.
@@ -45,9 +49,36 @@ pub struct AppState {
     pub drafts: Arc<tokio::sync::Mutex<()>>,
     /// Limits how many widget crash reports each site may send.
     pub client_error_limit: Arc<routes::client_errors::ReportLimiter>,
+    /// Site configurations read so far. Every widget connection and search
+    /// needs its site's; reading it from memory spares a storage round trip.
+    /// Sites are written only by seeding, before the server serves; whatever
+    /// changes a site while serving must update this too.
+    pub sites: Arc<std::sync::RwLock<std::collections::HashMap<SiteKey, SiteConfig>>>,
 }
 
 impl AppState {
+    /// A site's configuration; None for an unknown site.
+    pub async fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, storage::StorageError> {
+        let known = self
+            .sites
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .cloned();
+        if known.is_some() {
+            return Ok(known);
+        }
+        let lookup = key.clone();
+        let config = storage::blocking(&self.storage, move |s| s.site(&lookup)).await?;
+        if let Some(config) = &config {
+            self.sites
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(key.clone(), config.clone());
+        }
+        Ok(config)
+    }
+
     /// Whether browsers reach this server over https (then cookies are `Secure`).
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
@@ -102,10 +133,18 @@ pub async fn start(
         tracker: TaskTracker::new(),
         drafts: Arc::new(tokio::sync::Mutex::new(())),
         client_error_limit: Arc::default(),
+        sites: Arc::default(),
     };
     let tracker = state.tracker.clone();
     let app = routes::router(state);
     let serve = async move {
+        // Sync frames are small and answered at once: Nagle's algorithm would
+        // hold each one back waiting for the peer's (delayed) ACK.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::warn!(%err, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await?;

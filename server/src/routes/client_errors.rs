@@ -75,8 +75,8 @@ async fn report(
     Json(report): Json<ClientErrorReport>,
 ) -> Result<StatusCode, AppError> {
     let key = site_key(&site)?;
-    let lookup = key.clone();
-    storage::blocking(&state.storage, move |s| s.site(&lookup))
+    state
+        .site(&key)
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
     if !state.client_error_limit.allow(&key, Instant::now()) {

@@ -399,9 +399,7 @@ async fn article_from_ticket(
     }
     let site_locale = {
         let site = site_key(&ticket.site)?;
-        storage::blocking(&state.storage, move |s| s.site(&site))
-            .await?
-            .map(|c| c.locale)
+        state.site(&site).await?.map(|c| c.locale)
     };
     let fields = DraftFields {
         title: ticket.subject.clone(),

@@ -76,8 +76,8 @@ async fn search(
     if q.q.len() > 200 {
         return Err(AppError::bad_request("a search is at most 200 bytes"));
     }
-    let lookup = key.clone();
-    let config = storage::blocking(&state.storage, move |s| s.site(&lookup))
+    let config = state
+        .site(&key)
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
     let locale: Locale = match &q.locale {
@@ -207,8 +207,8 @@ pub(crate) async fn publish_article(
         .locale
         .parse()
         .map_err(|_| AppError::bad_request("bad locale"))?;
-    let lookup = key.clone();
-    storage::blocking(&state.storage, move |s| s.site(&lookup))
+    state
+        .site(&key)
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
     let sources: Vec<TicketId> = submission

@@ -7,7 +7,6 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::SiteKey;
 
 use crate::error::AppError;
-use crate::storage;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -21,7 +20,7 @@ async fn site_config(
     let key: SiteKey = site
         .parse()
         .map_err(|_| AppError::bad_request("bad site key"))?;
-    let config = storage::blocking(&state.storage, move |s| s.site(&key)).await?;
+    let config = state.site(&key).await?;
     config
         .map(Json)
         .ok_or_else(|| AppError::not_found("unknown site"))

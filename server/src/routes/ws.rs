@@ -10,9 +10,11 @@ use stufe_shared::validate::Role;
 use stufe_shared::SiteKey;
 
 use crate::error::AppError;
-use crate::storage;
 use crate::sync::session::{self, SessionContext};
 use crate::AppState;
+
+/// Bytes read from a socket at a time.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -32,8 +34,8 @@ async fn upgrade(
         .site
         .parse()
         .map_err(|_| AppError::bad_request("bad site key"))?;
-    let lookup = site.clone();
-    let config = storage::blocking(&state.storage, move |s| s.site(&lookup))
+    let config = state
+        .site(&site)
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
     let ctx = SessionContext {
@@ -46,7 +48,12 @@ async fn upgrade(
     let tracker = state.tracker.clone();
     // Frames up to 4x our own limit reach the session, which answers them with a
     // clear `frame_too_large` error; anything larger is closed by the socket layer.
+    // The socket layer's default read buffer is 128 KiB per connection and is
+    // zero-filled up to that size on every read; most frames are a few hundred
+    // bytes, so a small buffer (grown for a large frame as it arrives) keeps an
+    // idle widget light and a read cheap.
     Ok(ws
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(4 * MAX_FRAME_BYTES)
         .on_upgrade(move |socket| tracker.track_future(session::run(socket, ctx))))
 }

@@ -388,8 +388,41 @@ fn parse_list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
+/// Connections kept open for reading, at most.
+const MAX_IDLE_READERS: usize = 8;
+
+/// One connection writes (writes are serialised anyway, and group commit
+/// batches them); reads take a connection of their own from a small pool, so
+/// in WAL mode they never wait for a write and its disk sync.
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
+    path: std::path::PathBuf,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// A reading connection, back to the pool when dropped.
+struct Reader<'a> {
+    conn: Option<Connection>,
+    pool: &'a Mutex<Vec<Connection>>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
 }
 
 impl SqliteStorage {
@@ -436,6 +469,33 @@ impl SqliteStorage {
         conn.execute(RANK, [])?;
         Ok(Self {
             conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A connection for reading: an idle one, or a new one.
+    fn reader(&self) -> Result<Reader<'_>, StorageError> {
+        let idle = self
+            .readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                conn
+            }
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            pool: &self.readers,
         })
     }
 
@@ -529,7 +589,7 @@ impl Storage for SqliteStorage {
     }
 
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let row: Option<(String, String, Vec<u8>)> = conn
             .query_row(
                 "SELECT site, token_hash, doc FROM tickets WHERE id = ?1",
@@ -576,7 +636,7 @@ impl Storage for SqliteStorage {
     }
 
     fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketSummary>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT * FROM tickets
              WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR tier = ?3)
@@ -591,7 +651,7 @@ impl Storage for SqliteStorage {
     }
 
     fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<StaffMember>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let found = conn
             .query_row(
                 "SELECT id, name, role FROM staff WHERE token_hash = ?1",
@@ -650,7 +710,7 @@ impl Storage for SqliteStorage {
     }
 
     fn staff_by_login(&self, login: &str) -> Result<Option<(StaffMember, String)>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let found: Option<(StaffMember, String)> = conn
             .query_row(
                 "SELECT id, name, role, password_hash FROM staff WHERE login = ?1 AND password_hash IS NOT NULL",
@@ -681,7 +741,7 @@ impl Storage for SqliteStorage {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<StaffMember>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let found = conn
             .query_row(
                 "SELECT s.id, s.name, s.role FROM sessions JOIN staff s ON s.id = sessions.staff_id
@@ -706,7 +766,7 @@ impl Storage for SqliteStorage {
     }
 
     fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT doc_id FROM documents WHERE substr(doc_id, 1, length(?1)) = ?1
              UNION SELECT doc_id FROM doc_changes WHERE substr(doc_id, 1, length(?1)) = ?1
@@ -725,7 +785,8 @@ impl Storage for SqliteStorage {
     }
 
     fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError> {
-        Ok(read_document(&self.conn(), doc_id)?)
+        let reader = self.reader()?;
+        Ok(read_document(&reader, doc_id)?)
     }
 
     fn publish_articles(&self, writes: &[ArticleWrite<'_>]) -> Result<Vec<u32>, StorageError> {
@@ -811,7 +872,7 @@ impl Storage for SqliteStorage {
     }
 
     fn published_versions(&self) -> Result<Vec<PublishedVersion>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn.prepare(
             "SELECT site, locale, id, version FROM articles WHERE published = 1 ORDER BY site, id",
         )?;
@@ -864,7 +925,7 @@ impl Storage for SqliteStorage {
         // The site and locale are bound parameters, the terms quoted letters
         // and digits: nothing here comes from request text as it was sent.
         let expression = terms.match_expression();
-        let conn = self.conn();
+        let conn = self.reader()?;
         let Some(range) = scope_range(&conn, site.as_str(), locale.as_str())? else {
             return Ok(Vec::new());
         };
@@ -934,7 +995,7 @@ impl Storage for SqliteStorage {
     }
 
     fn kb_counts(&self, site: &str, since: i64) -> Result<KbCounts, StorageError> {
-        Ok(self.conn().query_row(
+        Ok(self.reader()?.query_row(
             "SELECT
                  COUNT(*) FILTER (WHERE kind = 'search'),
                  COUNT(*) FILTER (WHERE kind = 'search' AND results = 0),
@@ -963,7 +1024,7 @@ impl Storage for SqliteStorage {
         zero_results_only: bool,
         limit: u32,
     ) -> Result<Vec<QueryCount>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT query, COUNT(*) AS n FROM kb_events
              WHERE site = ?1 AND kind = 'search' AND (?2 = 0 OR results = 0)
@@ -998,7 +1059,7 @@ impl Storage for SqliteStorage {
         site: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientError>, StorageError> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
             "SELECT site, message, version, user_agent, at FROM client_errors
              WHERE ?1 IS NULL OR site = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
