@@ -7,7 +7,8 @@
 //!   suite N times in a row and print how many runs passed and failed.
 //! - `cargo xtask build`: build the widget into the site dir (see `Leptos.toml`).
 //! - `cargo xtask bench`: print measured figures (widget payload sizes; catalogue sync, publish,
-//!   ticket commit and creation throughput against the release server; KB search latency).
+//!   ticket commit and creation throughput, open widgets' memory, fan-out and a reconnect
+//!   storm against the release server; KB search latency).
 
 mod sizes;
 mod tools;
@@ -60,6 +61,13 @@ fn main() -> Result<()> {
             let site = widget::build(&root)?;
             sizes::print(&site)?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "sync"]))?;
+            run_cmd(cargo().args([
+                "bench",
+                "--package",
+                "stufe-server",
+                "--bench",
+                "connections",
+            ]))?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "search"]))
         }
     }

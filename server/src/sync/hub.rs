@@ -418,6 +418,16 @@ impl Hub {
         if st.site.as_ref().is_some_and(|s| s != site) {
             return Err(HubError::OtherSite);
         }
+        if message.changes.is_empty() {
+            // Only sync bookkeeping (heads, needs, what the peer has): the
+            // document does not change, so there is nothing to validate and no
+            // copy of it to make. Most messages are like this.
+            st.doc
+                .sync()
+                .receive_sync_message(peer, message)
+                .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
+            return Ok(Received::NothingNew);
+        }
         let mut fork = st.doc.clone();
         let mut fork_peer = peer.clone();
         fork.sync()

@@ -1,0 +1,222 @@
+//! The load client's side of the benchmarks: the release server as a child
+//! process, and a widget's part of the protocol (connect, open, sync until the
+//! server acknowledges).
+
+// Each bench uses part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use serde_json::json;
+use stufe_shared::protocol::{encode_sync_frame, ServerFrame, SyncFrame};
+use stufe_shared::ticket::{self, NewTicket};
+use stufe_shared::{DocId, TicketId};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const STAFF_TOKEN: &str = "bench-staff-token";
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The release server as a child process, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts the server on `data` (a fresh directory, or one a stopped
+    /// server used) and `port` (0: any free port).
+    pub fn start(data: &Path, port: u16) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stufe-server"))
+            .env("STUFE_ADDR", format!("127.0.0.1:{port}"))
+            .env("STUFE_DATA", data)
+            .env("STUFE_DEMO_STAFF_TOKEN", STAFF_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut port = None;
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.expect("server output");
+            if let Some(rest) = line.split("http://localhost:").nth(1) {
+                port = rest.split('/').next().and_then(|p| p.parse().ok());
+                break;
+            }
+        }
+        // Whatever the server logs later is read (and dropped): a closed pipe
+        // would fail its next write.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            port: port.expect("the server prints its port"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub async fn connect(&self) -> Socket {
+        let url = format!("ws://127.0.0.1:{}/ws?site=demo", self.port);
+        // A small read buffer, as the server uses: the default 128 KiB is
+        // zero-filled on every read and would make the load client the
+        // bottleneck. No Nagle delay, as on the server.
+        let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+            .await
+            .expect("websocket");
+        match next_control(&mut ws).await {
+            ServerFrame::Hello { .. } => ws,
+            other => panic!("expected hello, got {other:?}"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn next_control(ws: &mut Socket) -> ServerFrame {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(&text).expect("a control frame")
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected a control frame, got {other:?}"),
+        }
+    }
+}
+
+/// Syncs `doc` over `ws` (the client speaks first) until the server acks our
+/// heads; returns the sync bytes received.
+pub async fn sync_until_acked(
+    ws: &mut Socket,
+    doc_id: &DocId,
+    doc: &mut AutoCommit,
+    peer: &mut sync::State,
+) -> usize {
+    *peer = sync::State::new();
+    let mut received = 0;
+    let first = doc
+        .sync()
+        .generate_sync_message(peer)
+        .expect("a first message");
+    ws.send(Message::Binary(
+        encode_sync_frame(doc_id, &first.encode()).into(),
+    ))
+    .await
+    .expect("send");
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Binary(bytes))) => {
+                received += bytes.len();
+                let frame = SyncFrame::decode(&bytes).expect("sync frame");
+                let message = sync::Message::decode(&frame.message).expect("sync message");
+                doc.sync()
+                    .receive_sync_message(peer, message)
+                    .expect("apply");
+                if let Some(reply) = doc.sync().generate_sync_message(peer) {
+                    ws.send(Message::Binary(
+                        encode_sync_frame(doc_id, &reply.encode()).into(),
+                    ))
+                    .await
+                    .expect("send");
+                }
+            }
+            Some(Ok(Message::Text(text))) => {
+                match serde_json::from_str::<ServerFrame>(&text).expect("control frame") {
+                    ServerFrame::Ack { heads, .. } => {
+                        let mut ours: Vec<String> =
+                            doc.get_heads().iter().map(ToString::to_string).collect();
+                        let mut acked = heads;
+                        ours.sort();
+                        acked.sort();
+                        if ours == acked {
+                            return received;
+                        }
+                    }
+                    ServerFrame::Error { code, message, .. } => {
+                        panic!("server refused: {code:?} {message}")
+                    }
+                    _ => {}
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("socket ended: {other:?}"),
+        }
+    }
+}
+
+pub async fn open(ws: &mut Socket, doc_id: &DocId, token: Option<&str>) {
+    let frame = match token {
+        Some(token) => json!({"type": "open", "doc": doc_id.to_string(), "token": token}),
+        None => json!({"type": "open", "doc": doc_id.to_string()}),
+    };
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .expect("send");
+    match next_control(ws).await {
+        ServerFrame::Opened { .. } => {}
+        other => panic!("expected opened, got {other:?}"),
+    }
+}
+
+pub fn new_ticket(id: TicketId) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    ticket::create(
+        &mut doc,
+        &NewTicket {
+            id,
+            site: "demo".into(),
+            subject: "Printer offline".into(),
+            description: "It blinks red after the update.".into(),
+            email: Some("ada@example.com".into()),
+            category: "technical".into(),
+        },
+    )
+    .expect("a ticket");
+    doc
+}
+
+/// A new visitor creates a ticket: connect, open, sync until acked.
+pub async fn create_ticket(server: &Server) -> TicketId {
+    let (id, token) = {
+        let mut rng = rand::rng();
+        (
+            TicketId::from_bytes(rng.random()),
+            hex::encode(rng.random::<[u8; 32]>()),
+        )
+    };
+    let doc_id = DocId::Ticket(id);
+    let mut ws = server.connect().await;
+    open(&mut ws, &doc_id, Some(&token)).await;
+    let mut doc = new_ticket(id);
+    sync_until_acked(&mut ws, &doc_id, &mut doc, &mut sync::State::new()).await;
+    let _ = ws.close(None).await;
+    id
+}

@@ -1,0 +1,344 @@
+//! Many open widgets on one server, measured from outside against the release
+//! server binary with real WebSocket connections. Each widget does what a
+//! widget does after its idle preload: `hello`, opens the site's knowledge
+//! base and syncs it, and opens one ticket of its own (created on the way).
+//!
+//! Prints: server memory (RSS) idle and with 1,000 and 10,000 widgets open and
+//! per widget; search p50/p99 over HTTP while they are open; how long one
+//! publish takes to reach 1,000 open widgets (p50/p99 over every widget of 10
+//! publishes, from the API call to the sync message's arrival); and a
+//! reconnect storm: the server is killed (`SIGKILL`) and restarted on the same
+//! data, and 10,000 widgets reconnect within 3 seconds and re-sync both
+//! documents (time until all are synced, failed attempts, memory after).
+//!
+//! Run with `cargo xtask bench` (or `cargo bench -p stufe-server --bench connections`).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+use futures_util::stream::{self, StreamExt};
+use futures_util::SinkExt;
+use rand::Rng;
+use serde_json::json;
+use stufe_shared::protocol::{encode_sync_frame, ServerFrame, SyncFrame};
+use stufe_shared::{DocId, TicketId};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::MaybeTlsStream;
+
+#[path = "common/client.rs"]
+mod client;
+use client::{new_ticket, next_control, open, sync_until_acked, Server, Socket, STAFF_TOKEN};
+
+const FANOUT_WIDGETS: usize = 1_000;
+const FANOUT_PUBLISHES: usize = 10;
+const MANY_WIDGETS: usize = 10_000;
+const CONNECTING_AT_ONCE: usize = 200;
+const STORM_SPREAD: Duration = Duration::from_secs(3);
+
+/// One open widget and the documents it holds.
+struct Widget {
+    ws: Socket,
+    kb: AutoCommit,
+    kb_peer: sync::State,
+    ticket: TicketId,
+    token: String,
+    ticket_doc: AutoCommit,
+}
+
+fn kb_id() -> DocId {
+    "kb:demo:en".parse().expect("doc id")
+}
+
+/// Connects from one of several loopback addresses, so that many thousands of
+/// connections do not run out of local ports.
+async fn connect(port: u16, n: usize) -> std::io::Result<Socket> {
+    let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (n % 8) as u8));
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await?;
+    stream.set_nodelay(true)?;
+    let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+    let url = format!("ws://127.0.0.1:{port}/ws?site=demo");
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(
+        url,
+        MaybeTlsStream::Plain(stream),
+        Some(config),
+    )
+    .await
+    .map_err(std::io::Error::other)?;
+    match next_control(&mut ws).await {
+        ServerFrame::Hello { .. } => Ok(ws),
+        other => Err(std::io::Error::other(format!(
+            "expected hello, got {other:?}"
+        ))),
+    }
+}
+
+/// Opens a widget: connect, sync the knowledge base, open (and on the first
+/// time create) its ticket. Documents it held before are synced, not replaced.
+async fn open_widget(
+    port: u16,
+    n: usize,
+    held: Option<(AutoCommit, TicketId, String, AutoCommit)>,
+) -> std::io::Result<Widget> {
+    let mut ws = connect(port, n).await?;
+    let (mut kb, ticket, token, mut ticket_doc) = held.unwrap_or_else(|| {
+        let mut rng = rand::rng();
+        let id = TicketId::from_bytes(rng.random());
+        let token = hex::encode(rng.random::<[u8; 32]>());
+        (AutoCommit::new(), id, token, new_ticket(id))
+    });
+    let mut kb_peer = sync::State::new();
+    open(&mut ws, &kb_id(), None).await;
+    sync_until_acked(&mut ws, &kb_id(), &mut kb, &mut kb_peer).await;
+    let ticket_id = DocId::Ticket(ticket);
+    open(&mut ws, &ticket_id, Some(&token)).await;
+    sync_until_acked(
+        &mut ws,
+        &ticket_id,
+        &mut ticket_doc,
+        &mut sync::State::new(),
+    )
+    .await;
+    Ok(Widget {
+        ws,
+        kb,
+        kb_peer,
+        ticket,
+        token,
+        ticket_doc,
+    })
+}
+
+async fn open_many(port: u16, from: usize, count: usize) -> Vec<Widget> {
+    stream::iter(from..from + count)
+        .map(|n| async move { open_widget(port, n, None).await.expect("widget opens") })
+        .buffer_unordered(CONNECTING_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Waits for the next knowledge-base sync message and applies it; returns
+/// when it arrived. (The widget answers it later, in [`settle`].)
+async fn receive_kb_change(mut widget: Widget) -> (Widget, Instant) {
+    loop {
+        match widget.ws.next().await {
+            Some(Ok(Message::Binary(bytes))) => {
+                let at = Instant::now();
+                apply_and_answer(&mut widget, &bytes).await;
+                return (widget, at);
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("socket ended: {other:?}"),
+        }
+    }
+}
+
+async fn apply_and_answer(widget: &mut Widget, bytes: &[u8]) {
+    let frame = SyncFrame::decode(bytes).expect("sync frame");
+    assert_eq!(frame.doc, kb_id(), "only the knowledge base changes here");
+    let message = sync::Message::decode(&frame.message).expect("sync message");
+    widget
+        .kb
+        .sync()
+        .receive_sync_message(&mut widget.kb_peer, message)
+        .expect("apply");
+    if let Some(reply) = widget.kb.sync().generate_sync_message(&mut widget.kb_peer) {
+        let frame = encode_sync_frame(&kb_id(), &reply.encode());
+        widget
+            .ws
+            .send(Message::Binary(frame.into()))
+            .await
+            .expect("send");
+    }
+}
+
+/// Handles what the server sends until it has been quiet for 50 ms.
+async fn settle(widget: &mut Widget) {
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_millis(50), widget.ws.next()).await
+    {
+        if let Message::Binary(bytes) = message {
+            apply_and_answer(widget, &bytes).await;
+        }
+    }
+}
+
+async fn publish(server: &Server, n: usize) {
+    let response = reqwest::Client::new()
+        .put(server.url(&format!("/api/staff/articles/fanout-{n}")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&json!({
+            "site": "demo", "locale": "en", "category": "general",
+            "title": format!("Fan-out test {n}"), "body": "Reaches every open widget.",
+        }))
+        .send()
+        .await
+        .expect("publish");
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn fan_out(server: &Server, widgets: Vec<Widget>) -> Vec<Widget> {
+    let mut widgets = widgets;
+    let mut latencies = Vec::new();
+    for n in 0..FANOUT_PUBLISHES {
+        let waiting: Vec<_> = widgets
+            .drain(..)
+            .map(|w| tokio::spawn(receive_kb_change(w)))
+            .collect();
+        let started = Instant::now();
+        publish(server, n).await;
+        for waiter in waiting {
+            let (widget, arrived) = waiter.await.expect("widget task");
+            latencies.push(arrived - started);
+            widgets.push(widget);
+        }
+        // The widgets answer and the server acks before the next publish.
+        widgets = stream::iter(widgets)
+            .map(|mut w| async move {
+                settle(&mut w).await;
+                w
+            })
+            .buffer_unordered(FANOUT_WIDGETS)
+            .collect()
+            .await;
+    }
+    latencies.sort();
+    println!(
+        "  publish -> all {FANOUT_WIDGETS} widgets have it: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} arrivals)",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies[latencies.len() - 1]),
+        latencies.len()
+    );
+    widgets
+}
+
+async fn search_while_open(server: &Server) {
+    let http = reqwest::Client::new();
+    let mut times = Vec::new();
+    for q in ["return", "refund", "password", "ship", "order"]
+        .iter()
+        .cycle()
+        .take(200)
+    {
+        let started = Instant::now();
+        let response = http
+            .get(server.url(&format!("/api/sites/demo/search?q={q}")))
+            .send()
+            .await
+            .expect("search");
+        assert!(response.status().is_success());
+        response.bytes().await.expect("body");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "  search over HTTP while they are open: p50 {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+}
+
+async fn reconnect_storm(data: &std::path::Path, server: Server, widgets: Vec<Widget>) -> Server {
+    let port = server.port;
+    drop(server); // SIGKILL
+    let held: Vec<_> = widgets
+        .into_iter()
+        .map(|w| (w.kb, w.ticket, w.token, w.ticket_doc))
+        .collect();
+    let started = Instant::now();
+    let server = Server::start(data, port);
+    let restarted = started.elapsed();
+    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = held
+        .into_iter()
+        .enumerate()
+        .map(|(n, held)| {
+            let failures = Arc::clone(&failures);
+            tokio::spawn(async move {
+                let delay = rand::rng().random_range(Duration::ZERO..STORM_SPREAD);
+                tokio::time::sleep(delay).await;
+                let mut backoff = Duration::from_millis(500);
+                loop {
+                    match open_widget(port, n, Some(held.clone())).await {
+                        Ok(widget) => return widget,
+                        Err(_) => {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut widgets = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        widgets.push(task.await.expect("widget task"));
+    }
+    println!(
+        "  reconnect storm: server restarted in {:.2} s; {} widgets reconnecting over {} s were all synced after {:.2} s; {} failed attempts (retried); server RSS then {} MiB",
+        restarted.as_secs_f64(),
+        widgets.len(),
+        STORM_SPREAD.as_secs(),
+        started.elapsed().as_secs_f64(),
+        failures.load(std::sync::atomic::Ordering::Relaxed),
+        server.rss_kib() / 1024
+    );
+    drop(widgets);
+    server
+}
+
+#[tokio::main]
+async fn main() {
+    let (soft, hard) = rlimit::Resource::NOFILE.get().expect("file limit");
+    let limit = rlimit::increase_nofile_limit(hard).unwrap_or(soft);
+    println!("\nopen widgets on one server (release build; open-file limit {limit}, hard {hard})");
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(data.path(), 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle = server.rss_kib();
+    println!("  idle server: {} MiB", idle / 1024);
+
+    let widgets = open_many(server.port, 0, FANOUT_WIDGETS).await;
+    let rss = server.rss_kib();
+    println!(
+        "  {FANOUT_WIDGETS} widgets open: {} MiB, {:.1} KiB per widget",
+        rss / 1024,
+        (rss - idle) as f64 / FANOUT_WIDGETS as f64
+    );
+    let mut widgets = fan_out(&server, widgets).await;
+
+    if limit < (MANY_WIDGETS as u64) + 1_000 {
+        println!("  (skipping {MANY_WIDGETS} widgets: the open-file limit is {limit})");
+        return;
+    }
+    let started = Instant::now();
+    widgets.extend(open_many(server.port, FANOUT_WIDGETS, MANY_WIDGETS - FANOUT_WIDGETS).await);
+    let rss = server.rss_kib();
+    println!(
+        "  {MANY_WIDGETS} widgets open (opened in {:.1} s): {} MiB, {:.1} KiB per widget",
+        started.elapsed().as_secs_f64(),
+        rss / 1024,
+        (rss - idle) as f64 / MANY_WIDGETS as f64
+    );
+    search_while_open(&server).await;
+    let server = reconnect_storm(data.path(), server, widgets).await;
+    drop(server);
+}
