@@ -67,6 +67,7 @@ impl Stufe {
             seed_demo: true,
             demo_staff_token: Some(STAFF_TOKEN.into()),
             demo_staff_password: STAFF_PASSWORD.into(),
+            ticket_idle: std::time::Duration::from_secs(2),
         };
         let shutdown = CancellationToken::new();
         let (_, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;

@@ -19,6 +19,9 @@ pub struct Config {
     pub demo_staff_token: Option<String>,
     /// The demo accounts' console password (`STUFE_DEMO_STAFF_PASSWORD`, default `stufe-demo`).
     pub demo_staff_password: String,
+    /// A ticket unused this long keeps only its saved bytes in memory until
+    /// used again (`STUFE_TICKET_IDLE_SECS`, default 30).
+    pub ticket_idle: std::time::Duration,
 }
 
 impl Config {
@@ -34,6 +37,11 @@ impl Config {
             demo_staff_token: var("STUFE_DEMO_STAFF_TOKEN"),
             demo_staff_password: var("STUFE_DEMO_STAFF_PASSWORD")
                 .unwrap_or_else(|| crate::seed::DEMO_PASSWORD.into()),
+            ticket_idle: std::time::Duration::from_secs(
+                var("STUFE_TICKET_IDLE_SECS")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(30),
+            ),
         }
     }
 

@@ -123,6 +123,19 @@ pub async fn start(
             "knowledge-base catalogues were behind the published articles"
         );
     }
+    // Idle tickets are put to sleep (saved bytes only) until used again.
+    let sleeper = {
+        let (hub, stop, idle) = (hub.clone(), shutdown.clone(), config.ticket_idle);
+        async move {
+            let mut every = tokio::time::interval(idle.max(std::time::Duration::from_secs(1)) / 2);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => { hub.sleep_idle_tickets(idle).await; }
+                    () = stop.cancelled() => break,
+                }
+            }
+        }
+    };
     let local = listener.local_addr()?;
     let state = AppState {
         hub,
@@ -136,6 +149,7 @@ pub async fn start(
         sites: Arc::default(),
     };
     let tracker = state.tracker.clone();
+    tracker.spawn(sleeper);
     let app = routes::router(state);
     let serve = async move {
         // Sync frames are small and answered at once: Nagle's algorithm would

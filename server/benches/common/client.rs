@@ -36,7 +36,13 @@ impl Server {
     /// Starts the server on `data` (a fresh directory, or one a stopped
     /// server used) and `port` (0: any free port).
     pub fn start(data: &Path, port: u16) -> Server {
+        Self::start_with(data, port, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_with(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stufe-server"))
+            .envs(env.iter().copied())
             .env("STUFE_ADDR", format!("127.0.0.1:{port}"))
             .env("STUFE_DATA", data)
             .env("STUFE_DEMO_STAFF_TOKEN", STAFF_TOKEN)

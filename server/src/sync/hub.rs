@@ -134,7 +134,8 @@ pub struct DocEntry {
 }
 
 struct DocState {
-    doc: AutoCommit,
+    held: Held,
+    last_used: std::time::Instant,
     /// Tickets: set once stored, or once the first opener of a new id claimed it.
     token_hash: Option<String>,
     site: Option<SiteKey>,
@@ -210,6 +211,66 @@ impl WholeDocument {
         peer.last_sent_heads.clone_from(&self.heads);
         peer.sent_hashes.extend(self.heads.iter().copied());
         self.encoded.clone()
+    }
+}
+
+/// A document in memory, or (a ticket nobody touched for a while) only its
+/// saved bytes: an open widget keeps its ticket open for as long as the page
+/// is open, and a loaded document weighs ten times its saved bytes.
+enum Held {
+    Awake(AutoCommit),
+    Asleep(Vec<u8>),
+}
+
+impl DocState {
+    fn new(
+        doc: AutoCommit,
+        token_hash: Option<String>,
+        site: Option<SiteKey>,
+        stored: bool,
+        size: StoredSize,
+    ) -> Self {
+        Self {
+            held: Held::Awake(doc),
+            last_used: std::time::Instant::now(),
+            token_hash,
+            site,
+            stored,
+            size,
+            whole: None,
+        }
+    }
+
+    /// The document, loaded again if it was put to sleep.
+    fn doc(&mut self) -> Result<&mut AutoCommit, HubError> {
+        self.last_used = std::time::Instant::now();
+        if let Held::Asleep(bytes) = &self.held {
+            let doc = AutoCommit::load(bytes).map_err(|err| {
+                HubError::Storage(StorageError::Corrupt(format!("a sleeping document: {err}")))
+            })?;
+            self.held = Held::Awake(doc);
+        }
+        match &mut self.held {
+            Held::Awake(doc) => Ok(doc),
+            Held::Asleep(_) => unreachable!("woken above"),
+        }
+    }
+
+    fn set_doc(&mut self, doc: AutoCommit) {
+        self.last_used = std::time::Instant::now();
+        self.held = Held::Awake(doc);
+    }
+
+    /// Keeps only the saved bytes of a stored ticket unused for `idle`.
+    fn sleep_if_idle(&mut self, idle: std::time::Duration) -> bool {
+        if !self.stored || self.last_used.elapsed() < idle {
+            return false;
+        }
+        let Held::Awake(doc) = &mut self.held else {
+            return false;
+        };
+        self.held = Held::Asleep(doc.save());
+        true
     }
 }
 
@@ -357,42 +418,35 @@ impl Hub {
                         read(&doc)?.ok_or_else(|| {
                             HubError::Storage(StorageError::Corrupt(format!("{id}: empty")))
                         })?;
-                        DocState {
+                        DocState::new(
                             doc,
-                            token_hash: Some(stored.token_hash),
-                            site: Some(stored.site),
-                            stored: true,
-                            size: StoredSize::loaded(stored.bytes.len(), stored.appended),
-                            whole: None,
-                        }
+                            Some(stored.token_hash),
+                            Some(stored.site),
+                            true,
+                            StoredSize::loaded(stored.bytes.len(), stored.appended),
+                        )
                     }
-                    None => DocState {
-                        doc: AutoCommit::new(),
-                        token_hash: None,
-                        site: None,
-                        stored: false,
-                        size: StoredSize::default(),
-                        whole: None,
-                    },
+                    None => {
+                        DocState::new(AutoCommit::new(), None, None, false, StoredSize::default())
+                    }
                 }
             }
             DocId::Kb { site, .. } => {
                 let key = id.to_string();
                 let stored = storage::blocking(&self.storage, move |s| s.document(&key)).await?;
-                DocState {
-                    doc: stored
+                DocState::new(
+                    stored
                         .as_ref()
                         .map(|d| load(&d.bytes, id))
                         .transpose()?
                         .unwrap_or_default(),
-                    token_hash: None,
-                    site: Some(site.clone()),
-                    stored: true,
-                    size: stored.map_or_else(StoredSize::default, |d| {
+                    None,
+                    Some(site.clone()),
+                    true,
+                    stored.map_or_else(StoredSize::default, |d| {
                         StoredSize::loaded(d.bytes.len(), d.appended)
                     }),
-                    whole: None,
-                }
+                )
             }
         })
     }
@@ -422,19 +476,19 @@ impl Hub {
             // Only sync bookkeeping (heads, needs, what the peer has): the
             // document does not change, so there is nothing to validate and no
             // copy of it to make. Most messages are like this.
-            st.doc
+            st.doc()?
                 .sync()
                 .receive_sync_message(peer, message)
                 .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
             return Ok(Received::NothingNew);
         }
-        let mut fork = st.doc.clone();
+        let mut fork = st.doc()?.clone();
         let mut fork_peer = peer.clone();
         fork.sync()
             .receive_sync_message(&mut fork_peer, message)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
         let DocId::Ticket(ticket_id) = &entry.id else {
-            if fork.get_heads() == st.doc.get_heads() && fork.get_missing_deps(&[]).is_empty() {
+            if fork.get_heads() == st.doc()?.get_heads() && fork.get_missing_deps(&[]).is_empty() {
                 *peer = fork_peer;
                 return Ok(Received::NothingNew);
             }
@@ -444,7 +498,7 @@ impl Hub {
         };
         let who = Judged { role, site, config };
         let now = (self.clock)();
-        match decide_ticket(&mut st.doc, &mut fork, *ticket_id, &who, now)? {
+        match decide_ticket(st.doc()?, &mut fork, *ticket_id, &who, now)? {
             Decision::NothingNew => {
                 *peer = fork_peer;
                 return Ok(Received::NothingNew);
@@ -455,7 +509,7 @@ impl Hub {
                 }
             }
         }
-        let since = st.doc.get_heads();
+        let since = st.doc()?.get_heads();
         let heads = self
             .commit(entry, &mut st, fork, &since, Some(origin))
             .await?;
@@ -471,19 +525,19 @@ impl Hub {
     {
         let entry = self.entry(&DocId::Ticket(id)).await?;
         let mut st = entry.state().lock().await;
-        let before = read(&st.doc)?.ok_or(HubError::NotFound)?;
+        let before = read(st.doc()?)?.ok_or(HubError::NotFound)?;
         if !st.stored {
             return Err(HubError::NotFound);
         }
-        let mut fork = st.doc.clone();
+        let mut fork = st.doc()?.clone();
         server_actor(&mut fork);
         edit(&mut fork, &before)?;
         let after = read(&fork)?.ok_or(HubError::NotFound)?;
         let rules = SiteRules { categories: vec![] };
         check_ticket_change(Role::Staff, Some(&before), &after, &rules)
             .map_err(|rejection| HubError::Rejected(rejection.0))?;
-        check_objects(&st.doc, &fork)?;
-        let since = st.doc.get_heads();
+        check_objects(st.doc()?, &fork)?;
+        let since = st.doc()?.get_heads();
         self.commit(&entry, &mut st, fork, &since, None).await?;
         Ok(after)
     }
@@ -511,16 +565,16 @@ impl Hub {
         // The server's own edit needs no validation fork: the catalogue is
         // edited in place (a copy of a large catalogue per publish would cost
         // more than the publish), and put back as stored if storing fails.
-        let mut doc = std::mem::take(&mut st.doc);
+        let mut doc = std::mem::take(st.doc()?);
         let since = doc.get_heads();
         if let Err(err) = edit(&mut doc) {
             doc.rollback();
-            st.doc = doc;
+            st.set_doc(doc);
             return Err(HubError::Rejected(err.to_string()));
         }
         doc.commit_with(CommitOptions::default().with_time(now_ms()));
         if doc.get_heads() == since {
-            st.doc = doc;
+            st.set_doc(doc);
             return Ok(());
         }
         if let Err(err) = self.commit(&entry, &mut st, doc, &since, None).await {
@@ -530,14 +584,38 @@ impl Hub {
         Ok(())
     }
 
+    /// Puts tickets nobody used for `idle` to sleep (see [`Held`]); returns how
+    /// many. A ticket is woken by the next use. Documents being used now are
+    /// left alone.
+    pub async fn sleep_idle_tickets(&self, idle: std::time::Duration) -> usize {
+        let entries: Vec<Arc<DocEntry>> = {
+            let docs = self.docs.lock().await;
+            docs.live
+                .iter()
+                .filter(|(id, _)| matches!(id, DocId::Ticket(_)))
+                .filter_map(|(_, weak)| weak.upgrade())
+                .collect()
+        };
+        let mut slept = 0;
+        for entry in entries {
+            let Some(state) = entry.loaded.get() else {
+                continue;
+            };
+            if let Ok(mut st) = state.try_lock() {
+                slept += usize::from(st.sleep_if_idle(idle));
+            }
+        }
+        slept
+    }
+
     /// The current ticket, if stored.
     pub async fn read_ticket(&self, id: TicketId) -> Result<Ticket, HubError> {
         let entry = self.entry(&DocId::Ticket(id)).await?;
-        let st = entry.state().lock().await;
+        let mut st = entry.state().lock().await;
         if !st.stored {
             return Err(HubError::NotFound);
         }
-        read(&st.doc)?.ok_or(HubError::NotFound)
+        read(st.doc()?)?.ok_or(HubError::NotFound)
     }
 
     /// Stores what `next` adds to the stored document (its changes since
@@ -575,10 +653,10 @@ impl Hub {
         let size = st.size.after(bytes);
         self.writer.write(write).await?;
         st.size = size;
-        st.doc = next;
+        st.set_doc(next);
         st.stored = true;
         entry.notify(origin);
-        Ok(hex_heads(&mut st.doc))
+        Ok(hex_heads(st.doc()?))
     }
 }
 
@@ -636,14 +714,16 @@ impl DocEntry {
     /// The next sync message for a peer, if it lacks anything.
     pub async fn generate(&self, peer: &mut sync::State) -> Option<Vec<u8>> {
         let mut st = self.state().lock().await;
-        if matches!(self.id, DocId::Kb { .. }) && WholeDocument::is_wanted_by(&mut st.doc, peer) {
-            let heads = st.doc.get_heads();
+        if matches!(self.id, DocId::Kb { .. }) && WholeDocument::is_wanted_by(st.doc().ok()?, peer)
+        {
+            let heads = st.doc().ok()?.get_heads();
             if st.whole.as_ref().is_none_or(|w| w.heads != heads) {
-                st.whole = Some(WholeDocument::build(&mut st.doc));
+                let whole = WholeDocument::build(st.doc().ok()?);
+                st.whole = Some(whole);
             }
             return st.whole.as_ref().map(|whole| whole.send_to(peer));
         }
-        let message = st.doc.sync().generate_sync_message(peer);
+        let message = st.doc().ok()?.sync().generate_sync_message(peer);
         message.map(|m| m.encode())
     }
 
@@ -656,12 +736,13 @@ impl DocEntry {
         if !st.stored {
             return None;
         }
-        let heads = st.doc.get_heads();
+        let doc = st.doc().ok()?;
+        let heads = doc.get_heads();
         let theirs: Vec<ChangeHash> = peer
             .their_heads
             .iter()
             .flatten()
-            .filter(|h| st.doc.get_change_by_hash(h).is_some())
+            .filter(|h| doc.get_change_by_hash(h).is_some())
             .copied()
             .collect();
         let mut unknown_to_peer: Option<std::collections::HashSet<ChangeHash>> = None;
@@ -669,13 +750,8 @@ impl DocEntry {
             if peer.sent_hashes.contains(head) || theirs.contains(head) {
                 continue;
             }
-            let missing = unknown_to_peer.get_or_insert_with(|| {
-                st.doc
-                    .get_changes(&theirs)
-                    .iter()
-                    .map(|c| c.hash())
-                    .collect()
-            });
+            let missing = unknown_to_peer
+                .get_or_insert_with(|| doc.get_changes(&theirs).iter().map(|c| c.hash()).collect());
             if missing.contains(head) {
                 return None;
             }

@@ -159,14 +159,16 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                         Message::Text(_) | Message::Binary(_) if payload_len(&message) > MAX_FRAME_BYTES => {
                             session.send_error(None, ErrorCode::FrameTooLarge, "frame exceeds the size limit").await
                         }
-                        Message::Text(text) => session.on_text(text.as_str()).await,
-                        Message::Binary(bytes) => session.on_binary(&bytes).await,
+                        // Boxed: the work on one frame needs a large future for
+                        // a moment; kept inline, every idle session would carry it.
+                        Message::Text(text) => Box::pin(session.on_text(text.as_str())).await,
+                        Message::Binary(bytes) => Box::pin(session.on_binary(&bytes)).await,
                         Message::Close(_) => false,
                         Message::Ping(_) | Message::Pong(_) => true,
                     };
                 }
                 Some(id) = changed_rx.recv() => {
-                    alive = session.push(&id).await && session.flush_ack(&id).await;
+                    alive = Box::pin(async { session.push(&id).await && session.flush_ack(&id).await }).await;
                 }
                 _ = ping.tick() => {
                     alive = last_seen.elapsed() < DEAD_AFTER

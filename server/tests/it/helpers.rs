@@ -38,6 +38,9 @@ impl TestApp {
             seed_demo: true,
             demo_staff_token: Some(STAFF_TOKEN.into()),
             demo_staff_password: STAFF_PASSWORD.into(),
+            // Tickets fall asleep quickly here, so every test also runs
+            // through waking them.
+            ticket_idle: Duration::from_secs(1),
         };
         let shutdown = CancellationToken::new();
         let (_, serve) = stufe_server::start(listener, config, shutdown.clone())

@@ -197,3 +197,149 @@ async fn a_long_ticket_is_stored_as_appended_changes_and_reads_back_whole_after_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use automerge::sync::{self, SyncDoc};
+    use stufe_server::seed::demo_site;
+    use stufe_server::storage::{SqliteStorage, Storage};
+    use stufe_server::sync::hub::{Received, Sender};
+    use stufe_server::sync::Hub;
+    use stufe_shared::validate::Role;
+    use stufe_shared::{DocId, SiteKey};
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(&dir.path().join("db.sqlite")).unwrap();
+    let site: SiteKey = "demo".parse().unwrap();
+    storage.put_site(&site, &demo_site()).unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(storage);
+    let config = demo_site();
+    let hub = Hub::new(storage);
+    let (id, token) = random_ticket();
+    let entry = hub.entry(&DocId::Ticket(id)).await.unwrap();
+    entry.authorize(&site, &token).await.unwrap();
+    let sender = Sender {
+        id: 1,
+        role: Role::Customer,
+        site: &site,
+        config: &config,
+    };
+    let mut local = new_ticket_doc(id);
+    let mut peer = sync::State::new();
+    // The widget's side of one exchange: send, then take what the hub answers.
+    async fn exchange(
+        hub: &Hub,
+        entry: &stufe_server::sync::hub::DocEntry,
+        sender: &Sender<'_>,
+        local: &mut AutoCommit,
+        peer: &mut sync::State,
+        server_peer: &mut sync::State,
+    ) -> bool {
+        let mut committed = false;
+        for _ in 0..4 {
+            if let Some(message) = local.sync().generate_sync_message(peer) {
+                let result = hub
+                    .receive(entry, server_peer, sender, &message.encode())
+                    .await
+                    .unwrap();
+                committed |= matches!(result, Received::Committed(_));
+            }
+            if let Some(answer) = entry.generate(server_peer).await {
+                let message = sync::Message::decode(&answer).unwrap();
+                local.sync().receive_sync_message(peer, message).unwrap();
+            }
+        }
+        committed
+    }
+    let mut server_peer = sync::State::new();
+    assert!(
+        exchange(
+            &hub,
+            &entry,
+            &sender,
+            &mut local,
+            &mut peer,
+            &mut server_peer
+        )
+        .await
+    );
+
+    assert_eq!(
+        hub.sleep_idle_tickets(Duration::ZERO).await,
+        1,
+        "the ticket sleeps"
+    );
+    let reply = ticket::NewMessage {
+        id: "m-staff".into(),
+        author: Author::Staff,
+        name: "Sam".into(),
+        body: "We are on it.".into(),
+        at: 1,
+    };
+    hub.staff_change(id, |doc, _| {
+        ticket::append_message(doc, &reply)
+            .map_err(|err| stufe_server::sync::HubError::Rejected(err.to_string()))
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(
+        hub.sleep_idle_tickets(Duration::ZERO).await,
+        1,
+        "and sleeps again"
+    );
+    let bodies = |t: &stufe_shared::ticket::Ticket| {
+        t.messages
+            .iter()
+            .map(|m| m.body.clone())
+            .collect::<Vec<_>>()
+    };
+    // The widget takes the reply from the sleeping ticket before answering it.
+    exchange(
+        &hub,
+        &entry,
+        &sender,
+        &mut local,
+        &mut peer,
+        &mut server_peer,
+    )
+    .await;
+    assert_eq!(
+        bodies(&read(&local)),
+        ["We are on it."],
+        "the widget got the reply"
+    );
+
+    assert_eq!(hub.sleep_idle_tickets(Duration::ZERO).await, 1);
+    ticket::append_message(
+        &mut local,
+        &NewMessage {
+            id: "m-customer".into(),
+            author: Author::Customer,
+            name: "Ada".into(),
+            body: "Thanks!".into(),
+            at: 2,
+        },
+    )
+    .unwrap();
+    assert!(
+        exchange(
+            &hub,
+            &entry,
+            &sender,
+            &mut local,
+            &mut peer,
+            &mut server_peer
+        )
+        .await
+    );
+    assert_eq!(bodies(&read(&local)), ["We are on it.", "Thanks!"]);
+    hub.sleep_idle_tickets(Duration::ZERO).await;
+    assert_eq!(
+        bodies(&hub.read_ticket(id).await.unwrap()),
+        ["We are on it.", "Thanks!"]
+    );
+}
