@@ -218,7 +218,8 @@ impl WholeDocument {
 /// saved bytes: an open widget keeps its ticket open for as long as the page
 /// is open, and a loaded document weighs ten times its saved bytes.
 enum Held {
-    Awake(AutoCommit),
+    /// Boxed: a sleeping ticket then weighs its saved bytes, not the size of a document.
+    Awake(Box<AutoCommit>),
     Asleep(Vec<u8>),
 }
 
@@ -231,7 +232,7 @@ impl DocState {
         size: StoredSize,
     ) -> Self {
         Self {
-            held: Held::Awake(doc),
+            held: Held::Awake(Box::new(doc)),
             last_used: std::time::Instant::now(),
             token_hash,
             site,
@@ -248,7 +249,7 @@ impl DocState {
             let doc = AutoCommit::load(bytes).map_err(|err| {
                 HubError::Storage(StorageError::Corrupt(format!("a sleeping document: {err}")))
             })?;
-            self.held = Held::Awake(doc);
+            self.held = Held::Awake(Box::new(doc));
         }
         match &mut self.held {
             Held::Awake(doc) => Ok(doc),
@@ -258,7 +259,7 @@ impl DocState {
 
     fn set_doc(&mut self, doc: AutoCommit) {
         self.last_used = std::time::Instant::now();
-        self.held = Held::Awake(doc);
+        self.held = Held::Awake(Box::new(doc));
     }
 
     /// Keeps only the saved bytes of a stored ticket unused for `idle`.
