@@ -143,6 +143,73 @@ struct DocState {
     size: StoredSize,
     /// Catalogues: the whole-document first message, built once per heads.
     whole: Option<WholeDocument>,
+    replies: Replies,
+}
+
+/// At most this many distinct peer states are remembered per document version.
+const MAX_REPLIES_PER_VERSION: usize = 64;
+
+/// Sync messages already generated for this version of a document, by the
+/// peer state they answered. Generating is a pure function of the document
+/// and the peer's sync state, and after a change most subscribers are in the
+/// same state (they were all up to date), so a change reaching a thousand open
+/// widgets is generated and encoded a few times rather than a thousand.
+#[derive(Default)]
+struct Replies {
+    heads: Vec<ChangeHash>,
+    /// SHA-256 of the peer state -> the message and the peer state after it.
+    by_state: HashMap<[u8; 32], (Option<Vec<u8>>, sync::State)>,
+}
+
+/// A digest of everything in a sync state that `generate_sync_message` reads.
+fn peer_state_key(peer: &sync::State) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    let mut heads = |label: &[u8], list: Option<&[ChangeHash]>| {
+        hash.update(label);
+        match list {
+            None => hash.update([0]),
+            Some(list) => {
+                hash.update((list.len() as u64).to_le_bytes());
+                for h in list {
+                    hash.update(h.as_ref());
+                }
+            }
+        }
+    };
+    heads(b"shared", Some(&peer.shared_heads));
+    heads(b"last_sent", Some(&peer.last_sent_heads));
+    heads(b"their_heads", peer.their_heads.as_deref());
+    heads(b"their_need", peer.their_need.as_deref());
+    let sent: Vec<ChangeHash> = peer.sent_hashes.iter().copied().collect();
+    heads(b"sent", Some(&sent));
+    hash.update(b"have");
+    match &peer.their_have {
+        None => hash.update([0]),
+        Some(have) => {
+            hash.update((have.len() as u64).to_le_bytes());
+            for h in have {
+                hash.update((h.last_sync.len() as u64).to_le_bytes());
+                for c in &h.last_sync {
+                    hash.update(c.as_ref());
+                }
+                let bloom = h.bloom.to_bytes();
+                hash.update((bloom.len() as u64).to_le_bytes());
+                hash.update(&bloom);
+            }
+        }
+    }
+    hash.update(b"caps");
+    match &peer.their_capabilities {
+        None => hash.update([0]),
+        Some(caps) => {
+            hash.update((caps.len() as u64).to_le_bytes());
+            for cap in caps {
+                hash.update(format!("{cap:?}").as_bytes());
+            }
+        }
+    }
+    hash.update([u8::from(peer.in_flight), u8::from(peer.have_responded)]);
+    hash.finalize().into()
 }
 
 /// The message that answers a peer that has nothing: the whole document as
@@ -239,6 +306,7 @@ impl DocState {
             stored,
             size,
             whole: None,
+            replies: Replies::default(),
         }
     }
 
@@ -271,6 +339,7 @@ impl DocState {
             return false;
         };
         self.held = Held::Asleep(doc.save());
+        self.replies = Replies::default();
         true
     }
 }
@@ -724,8 +793,30 @@ impl DocEntry {
             }
             return st.whole.as_ref().map(|whole| whole.send_to(peer));
         }
-        let message = st.doc().ok()?.sync().generate_sync_message(peer);
-        message.map(|m| m.encode())
+        let heads = st.doc().ok()?.get_heads();
+        if st.replies.heads != heads {
+            st.replies = Replies {
+                heads,
+                by_state: HashMap::new(),
+            };
+        }
+        let key = peer_state_key(peer);
+        if let Some((message, after)) = st.replies.by_state.get(&key) {
+            *peer = after.clone();
+            return message.clone();
+        }
+        let message = st
+            .doc()
+            .ok()?
+            .sync()
+            .generate_sync_message(peer)
+            .map(|m| m.encode());
+        if st.replies.by_state.len() < MAX_REPLIES_PER_VERSION {
+            st.replies
+                .by_state
+                .insert(key, (message.clone(), peer.clone()));
+        }
+        message
     }
 
     /// The committed heads, once the peer has every change they name (it sent
