@@ -196,6 +196,57 @@ impl HostSite {
         })
     }
 
+    /// A host page under the strictest policy a careful owner would set:
+    /// scripts only from itself and Stufe, frames only from Stufe, styles only
+    /// from itself, nothing else. It records every policy violation in
+    /// `window.violations` (from a script of its own; inline ones are refused).
+    pub async fn start_strict(stufe: &Stufe) -> Result<Self> {
+        let stufe_origin = stufe.api("");
+        let policy = format!(
+            "default-src 'none'; script-src 'self' {stufe_origin}; frame-src {stufe_origin}; style-src 'self'"
+        );
+        let html = format!(
+            r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Strict shop</title>
+<script src="/watch.js"></script></head>
+<body><h1>Strict shop</h1><input id="host-input" aria-label="Search the shop">
+<script src="{stufe_origin}/widget.js" data-site="demo" async></script>
+</body></html>
+"#
+        );
+        let watch = "window.violations = [];\n\
+            document.addEventListener('securitypolicyviolation', function (e) {\n\
+              window.violations.push(e.violatedDirective + ' ' + e.blockedURI);\n\
+            });\n";
+        let page = move || {
+            let (html, policy) = (html.clone(), policy.clone());
+            async move {
+                (
+                    [(axum::http::header::CONTENT_SECURITY_POLICY, policy)],
+                    axum::response::Html(html),
+                )
+            }
+        };
+        let script = move || async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                watch,
+            )
+        };
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(page))
+            .route("/watch.js", axum::routing::get(script));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            addr,
+            _server: server,
+        })
+    }
+
     pub fn url(&self) -> String {
         format!("http://localhost:{}/", self.addr.port())
     }
@@ -292,6 +343,15 @@ impl Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         result.map_err(Into::into)
+    }
+
+    /// Lets this test inject inline scripts into pages whose policy forbids
+    /// them (the widget's frame allows only its own files), from the next
+    /// page load on. Only tests that simulate a crash need this.
+    pub async fn bypass_content_security_policy(&self) -> Result<()> {
+        let body = r#"{"cmd":"Page.setBypassCSP","params":{"enabled":true}}"#.to_owned();
+        self.client.issue_cmd(Cdp { body }).await?;
+        Ok(())
     }
 
     /// The browser's console log since the last call (every frame's).
@@ -520,6 +580,29 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    body: String,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.clone()))
     }
 }
 

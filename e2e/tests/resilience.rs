@@ -171,6 +171,9 @@ async fn a_crashed_widget_is_reloaded_once_then_says_support_is_unavailable() ->
     let stufe = Stufe::start().await?;
     let host = HostSite::start(&stufe).await?;
     let browser = Browser::launch().await?;
+    // The crash is simulated with an inline script in the frame, which the
+    // frame's own policy refuses.
+    browser.bypass_content_security_policy().await?;
     let result = async {
         browser.client.goto(&host.url()).await?;
         browser.open_widget().await?;

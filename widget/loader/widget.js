@@ -19,8 +19,8 @@
   host.id = "stufe-widget";
   host.style.cssText = "all:initial!important;position:fixed!important;right:0!important;bottom:0!important;z-index:2147483000!important;";
   var root = host.attachShadow({ mode: "open" });
-  root.innerHTML =
-    "<style>:host{all:initial}" +
+  var css =
+    ":host{all:initial}" +
     "button{all:initial;position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;background:" + color + ";" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;display:flex;align-items:center;justify-content:center}" +
     "button:focus-visible{outline:3px solid #111;outline-offset:3px}" +
@@ -29,9 +29,22 @@
     "iframe.open{display:block}" +
     ".down{all:initial;position:fixed;right:20px;bottom:88px;width:300px;padding:14px 16px;border-radius:12px;background:#fff;color:#111;" +
     "font:15px/1.4 system-ui,sans-serif;box-shadow:0 8px 30px rgba(0,0,0,.3);display:none}.down.open{display:block}" +
-    "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;border-radius:0}}</style>" +
+    "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;border-radius:0}}";
+  root.innerHTML =
     '<button type="button" data-testid="launcher" aria-label="Support" aria-expanded="false">' +
     '<svg width="28" height="28" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16v12H7l-3 3z"/></svg></button>';
+  // A constructed stylesheet is not inline CSS: host pages whose
+  // Content-Security-Policy forbids inline styles still style the launcher.
+  // Browsers without constructed stylesheets get a <style> element.
+  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    var style = document.createElement("style");
+    style.textContent = css;
+    root.appendChild(style);
+  }
   var button = root.querySelector("button");
   var frame = null;
   var isOpen = false;

@@ -80,6 +80,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         &css,
         &loader,
         &fs::read(root.join("Leptos.toml"))?,
+        // How the assets are put together (frame page, service worker) is part of a release too.
+        include_str!("widget.rs").as_bytes(),
     ] {
         fingerprint.update(part);
     }
@@ -130,6 +132,15 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     if snippets.exists() {
         copy_dir(&snippets, &pkg.join("snippets"))?;
     }
+    // No inline script: the frame runs under a strict Content-Security-Policy
+    // (script-src 'self'), so its start-up lives in a file of its own.
+    let boot = format!(
+        r#"import init from "./{glue}";
+init({{ module_or_path: "./{wasm_name}" }});
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(function () {{}});
+"#
+    );
+    let boot_name = write_hashed(&pkg, "boot", "js", boot.as_bytes())?;
     let frame = format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -138,13 +149,17 @@ pub fn build(root: &Path) -> Result<PathBuf> {
 <link rel="modulepreload" href="{glue}">
 <link rel="preload" href="{wasm_name}" as="fetch" type="application/wasm" crossorigin>
 </head><body>
-<script type="module">import init from "./{glue}"; init({{ module_or_path: "./{wasm_name}" }});</script>
-<script>if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(function () {{}});</script>
+<script type="module" src="{boot_name}"></script>
 </body></html>
 "#
     );
     write_compressed(&pkg.join("frame.html"), frame.as_bytes())?;
-    let assets = [glue.as_str(), wasm_name.as_str(), css_name.as_str()];
+    let assets = [
+        boot_name.as_str(),
+        glue.as_str(),
+        wasm_name.as_str(),
+        css_name.as_str(),
+    ];
     write_compressed(
         &pkg.join("sw.js"),
         service_worker(&fingerprint[..10], &assets).as_bytes(),

@@ -370,3 +370,45 @@ async fn an_article_written_from_a_resolved_ticket_is_linked_and_announced_to_it
     assert!(last.body.contains("Printer blinks red"), "{}", last.body);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn console_and_frame_send_strict_policies_and_the_console_cannot_be_framed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let get = |path: &str| reqwest::get(app.url(path));
+    let login = get("/console/login").await.unwrap();
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let policy = header(&login, "content-security-policy");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(header(&login, "x-frame-options"), "DENY");
+    assert_eq!(header(&login, "x-content-type-options"), "nosniff");
+    let html = login.text().await.unwrap();
+    assert!(
+        !html.contains("<style") && !html.contains("style="),
+        "no inline style: {html}"
+    );
+    assert!(!html.contains("<script>"), "no inline script");
+    let css = get("/console/style.css").await.unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(header(&css, "content-type").starts_with("text/css"));
+
+    let frame = get("/w/frame.html").await.unwrap();
+    let policy = header(&frame, "content-security-policy");
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{policy}"
+    );
+    assert!(
+        !policy.contains("frame-ancestors"),
+        "any site may embed the widget"
+    );
+    assert_eq!(header(&frame, "x-content-type-options"), "nosniff");
+    app.stop().await;
+}
