@@ -354,6 +354,22 @@ impl Browser {
         Ok(())
     }
 
+    /// Makes every request whose URL matches one of `patterns` (`*` wildcards)
+    /// fail, as a network that drops them would; an empty list lifts it.
+    pub async fn block_urls(&self, patterns: &[&str]) -> Result<()> {
+        for body in [
+            serde_json::json!({ "cmd": "Network.enable", "params": {} }),
+            serde_json::json!({ "cmd": "Network.setBlockedURLs", "params": { "urls": patterns } }),
+        ] {
+            self.client
+                .issue_cmd(Cdp {
+                    body: body.to_string(),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The browser's console log since the last call (every frame's).
     pub async fn log(&self) -> Result<Vec<LogEntry>> {
         let value = self.client.issue_cmd(BrowserLog).await?;

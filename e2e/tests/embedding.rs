@@ -3,6 +3,7 @@
 //! only from Stufe, styles only from itself, and nothing inline.
 
 use anyhow::{ensure, Result};
+use fantoccini::Locator;
 use stufe_e2e::{finish, Browser, HostSite, Stufe};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,4 +49,83 @@ async fn the_widget_works_on_a_host_page_with_a_strict_policy_and_violates_none(
     }
     .await;
     finish(browser, &stufe, "strict-policy", result).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_works_before_the_widget_has_loaded_and_the_widget_carries_on_with_it() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let article = serde_json::json!({
+        "site": "demo", "locale": "en", "title": "Returns",
+        "body": "Send the parcel back within 30 days.", "category": "general"
+    });
+    stufe
+        .staff_send(reqwest::Method::PUT, "/api/staff/articles/returns", article)
+        .await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    // Later the test starts the widget again by hand, with an injected script.
+    browser.bypass_content_security_policy().await?;
+    let result = async {
+        // The widget's wasm (with the CRDT engine) does not arrive.
+        browser.block_urls(&["*.wasm"]).await?;
+        browser.client.goto(&host.url()).await?;
+        let launcher = browser.wait_for(Locator::Css("#stufe-widget")).await?;
+        launcher
+            .shadow_root()
+            .await?
+            .find(Locator::Css("[data-testid=launcher]"))
+            .await?
+            .click()
+            .await?;
+        let host_root = launcher.shadow_root().await?;
+        host_root
+            .find(Locator::Css("iframe.open"))
+            .await?
+            .enter_frame()
+            .await?;
+        // The Help tab is usable all the same: search, results, the article.
+        browser
+            .wait_for(Locator::Css("[data-testid=shell-search]"))
+            .await?
+            .send_keys("parc")
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=shell-result]"))
+            .await?
+            .click()
+            .await?;
+        let heading = browser.wait_for(Locator::Css("#stufe-shell article h2")).await?;
+        ensure!(heading.text().await? == "Returns");
+        ensure!(
+            browser
+                .client
+                .find(Locator::Css("[data-testid=kb-search]"))
+                .await
+                .is_err(),
+            "the widget itself has not started"
+        );
+        browser.click("#stufe-shell article button.link").await?;
+
+        // The wasm arrives after all: the widget takes the shell's place and
+        // carries on with the search typed there.
+        browser.block_urls(&[]).await?;
+        browser
+            .client
+            .execute(
+                "const boot = document.querySelector('script[type=module]').src;
+                 import(boot + '?again'); return true;",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_script(
+                "const search = document.querySelector('[data-testid=kb-search]');
+                 return !!search && search.value === 'parc' && !document.getElementById('stufe-shell')
+                   && !!document.querySelector('[data-testid=kb-result]');",
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "help-shell", result).await
 }

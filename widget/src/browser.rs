@@ -113,10 +113,17 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         kb: KnowledgeBase::load(kv, site_key, locale),
     };
     let tickets = docs.tickets.views();
-    let start_screen = if tickets.is_empty() {
-        Screen::Help
-    } else {
-        Screen::MyTickets
+    let shell = take_over_help_shell(&window);
+    let start_screen = match &shell {
+        HelpShell {
+            article: Some(id), ..
+        } => Screen::Article {
+            id: id.clone(),
+            suggested: false,
+        },
+        HelpShell { query: Some(_), .. } => Screen::Help,
+        _ if tickets.is_empty() => Screen::Help,
+        _ => Screen::MyTickets,
     };
     // Created before mounting, outside any component: these live as long as the page.
     let ui = Ui {
@@ -128,6 +135,7 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         screen: RwSignal::new(start_screen),
         kb: RwSignal::new(docs.kb.entries()),
         read_article: RwSignal::new(None),
+        carried_query: StoredValue::new(shell.query),
         storage: RwSignal::new(if storage_available {
             StorageState::Ok
         } else {
@@ -146,6 +154,32 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
     });
     // Only after mounting: mounting sets up the executor that runs futures.
     leptos::task::spawn_local(load_config(site, ui, browser_lang));
+}
+
+/// What the customer did in the help shell (`widget/shell/help.js`, the Help
+/// tab in plain JS that the frame shows while this wasm loads).
+#[derive(Default)]
+struct HelpShell {
+    query: Option<String>,
+    article: Option<String>,
+}
+
+/// Removes the help shell, if the frame shows one, and returns what the
+/// customer searched or opened there, for the widget to carry on with.
+fn take_over_help_shell(window: &web_sys::Window) -> HelpShell {
+    let Some(element) = window
+        .document()
+        .and_then(|d| d.get_element_by_id("stufe-shell"))
+    else {
+        return HelpShell::default();
+    };
+    let attribute = |name: &str| element.get_attribute(name).filter(|v| !v.trim().is_empty());
+    let shell = HelpShell {
+        query: attribute("data-query"),
+        article: attribute("data-article"),
+    };
+    element.remove();
+    shell
 }
 
 async fn load_config(site: String, ui: Ui, browser_lang: Option<Lang>) {

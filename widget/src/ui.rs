@@ -49,6 +49,9 @@ pub struct Ui {
     /// deflection if the widget is closed without submitting one.
     pub read_article: RwSignal<Option<String>>,
     pub storage: RwSignal<StorageState>,
+    /// A search typed in the help shell before the widget started; the Help
+    /// tab takes it once.
+    pub carried_query: StoredValue<Option<String>>,
 }
 
 /// One search result as the UI shows it. `snippet_html` is escaped by the

@@ -46,6 +46,9 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
+/// The Help tab in plain JS, shown while the wasm loads (see the file).
+const HELP_SHELL: &str = "widget/shell/help.js";
+
 /// Builds the widget; returns the site dir the server should serve.
 pub fn build(root: &Path) -> Result<PathBuf> {
     let s = settings(root)?;
@@ -73,12 +76,14 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     let pkg = site.join(&s.site_pkg_dir);
     let css = fs::read(root.join(&s.style_file)).context("reading the style file")?;
     let loader = fs::read(root.join(&s.loader_file)).context("reading the loader")?;
+    let shell = fs::read(root.join(HELP_SHELL)).context("reading the help shell")?;
 
     let mut fingerprint = Sha256::new();
     for part in [
         &fs::read(&wasm)?,
         &css,
         &loader,
+        &shell,
         &fs::read(root.join("Leptos.toml"))?,
         // How the assets are put together (frame page, service worker) is part of a release too.
         include_str!("widget.rs").as_bytes(),
@@ -136,11 +141,14 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     // (script-src 'self'), so its start-up lives in a file of its own.
     let boot = format!(
         r#"import init from "./{glue}";
-init({{ module_or_path: "./{wasm_name}" }});
+init({{ module_or_path: "./{wasm_name}" }}).catch(function (e) {{
+  console.warn("Stufe: the widget could not load; the help articles still work.", e);
+}});
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(function () {{}});
 "#
     );
     let boot_name = write_hashed(&pkg, "boot", "js", boot.as_bytes())?;
+    let shell_name = write_hashed(&pkg, "help", "js", &shell)?;
     let frame = format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -149,12 +157,14 @@ if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catc
 <link rel="modulepreload" href="{glue}">
 <link rel="preload" href="{wasm_name}" as="fetch" type="application/wasm" crossorigin>
 </head><body>
+<script src="{shell_name}" defer></script>
 <script type="module" src="{boot_name}"></script>
 </body></html>
 "#
     );
     write_compressed(&pkg.join("frame.html"), frame.as_bytes())?;
     let assets = [
+        shell_name.as_str(),
         boot_name.as_str(),
         glue.as_str(),
         wasm_name.as_str(),
