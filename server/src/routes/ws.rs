@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::sync::session::{self, SessionContext};
 use crate::AppState;
 
-/// Bytes read from a socket at a time.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes read from a socket at a time (a larger frame grows the buffer as it arrives).
+const READ_BUFFER_BYTES: usize = 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))

@@ -13,7 +13,7 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Ticket};
 use stufe_shared::validate::{check_ticket_change, Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
-use tokio::sync::{mpsc, Mutex, OnceCell};
+use tokio::sync::{Mutex, OnceCell};
 
 use super::decide::{check_objects, decide_ticket, server_actor, Decision, Judged};
 use crate::storage::{self, DocBytes, DocWrite, GroupCommit, Storage, StorageError, TicketSummary};
@@ -130,7 +130,7 @@ pub struct DocEntry {
     /// Loaded once, outside the hub's map lock, so a slow load of one
     /// document never holds up opening another.
     loaded: OnceCell<Mutex<DocState>>,
-    subscribers: std::sync::Mutex<HashMap<SubscriberId, mpsc::UnboundedSender<DocId>>>,
+    subscribers: std::sync::Mutex<HashMap<SubscriberId, Arc<Changed>>>,
 }
 
 struct DocState {
@@ -401,6 +401,40 @@ impl StoredSize {
                 snapshot: self.snapshot,
                 appended: self.appended + bytes.len(),
             },
+        }
+    }
+}
+
+/// Which of a session's open documents changed since it last looked: set by
+/// the hub on every commit, taken by the session. A hundred bytes per session,
+/// where a channel would hold a block of slots; changes to one document that
+/// arrive before the session looks are one entry.
+#[derive(Default)]
+pub struct Changed {
+    docs: std::sync::Mutex<Vec<DocId>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Changed {
+    pub fn mark(&self, id: &DocId) {
+        {
+            let mut docs = self.docs.lock().unwrap_or_else(|p| p.into_inner());
+            if !docs.contains(id) {
+                docs.push(id.clone());
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// The documents that changed, once there is at least one. Cancel-safe:
+    /// nothing is taken until it is returned.
+    pub async fn next(&self) -> Vec<DocId> {
+        loop {
+            let docs = std::mem::take(&mut *self.docs.lock().unwrap_or_else(|p| p.into_inner()));
+            if !docs.is_empty() {
+                return docs;
+            }
+            self.wake.notified().await;
         }
     }
 }
@@ -756,27 +790,24 @@ impl DocEntry {
         }
     }
 
-    pub fn subscribe(&self, id: SubscriberId, tx: mpsc::UnboundedSender<DocId>) {
-        self.subscribers().insert(id, tx);
+    pub fn subscribe(&self, id: SubscriberId, changed: Arc<Changed>) {
+        self.subscribers().insert(id, changed);
     }
 
     pub fn unsubscribe(&self, id: SubscriberId) {
         self.subscribers().remove(&id);
     }
 
-    fn subscribers(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, mpsc::UnboundedSender<DocId>>> {
+    fn subscribers(&self) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, Arc<Changed>>> {
         self.subscribers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn notify(&self, origin: Option<SubscriberId>) {
-        for (id, tx) in self.subscribers().iter() {
+        for (id, changed) in self.subscribers().iter() {
             if Some(*id) != origin {
-                // A closed channel means the session is ending; it unsubscribes itself.
-                let _ = tx.send(self.id.clone());
+                changed.mark(&self.id);
             }
         }
     }

@@ -17,11 +17,10 @@ use stufe_shared::protocol::{
 use stufe_shared::site::SiteConfig;
 use stufe_shared::validate::Role;
 use stufe_shared::{DocId, SiteKey};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::hub::{DocEntry, Hub, HubError, Received, Sender, SubscriberId};
+use super::hub::{Changed, DocEntry, Hub, HubError, Received, Sender, SubscriberId};
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const DEAD_AFTER: Duration = Duration::from_secs(60);
@@ -77,7 +76,7 @@ struct Session<O> {
     ctx: SessionContext,
     id: SubscriberId,
     open: HashMap<DocId, OpenDoc>,
-    changed_tx: mpsc::UnboundedSender<DocId>,
+    changed: Arc<Changed>,
     out: O,
 }
 
@@ -103,25 +102,26 @@ where
     I: Stream<Item = Result<Message, axum::Error>> + Unpin,
     O: Sink<Message> + Unpin,
 {
-    let (changed_tx, mut changed_rx) = mpsc::unbounded_channel();
+    let changed = Arc::new(Changed::default());
     let mut session = Session {
         id: NEXT_SUBSCRIBER.fetch_add(1, Ordering::Relaxed),
         ctx,
         open: HashMap::new(),
-        changed_tx,
+        changed: Arc::clone(&changed),
         out,
     };
-    let span = tracing::info_span!("sync_session", id = session.id, site = %session.ctx.site);
+    // Debug level: an enabled span per session costs every idle widget memory.
+    let span = tracing::debug_span!("sync_session", id = session.id, site = %session.ctx.site);
     // Instrumenting (not entering) the span: a guard held across `.await`
     // would attribute other sessions' log lines to this one.
     session
-        .serve(&mut incoming, &mut changed_rx)
+        .serve(&mut incoming, &changed)
         .instrument(span)
         .await;
 }
 
 impl<O: Sink<Message> + Unpin> Session<O> {
-    async fn serve<I>(&mut self, incoming: &mut I, changed_rx: &mut mpsc::UnboundedReceiver<DocId>)
+    async fn serve<I>(&mut self, incoming: &mut I, changed: &Changed)
     where
         I: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
@@ -167,8 +167,16 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                         Message::Ping(_) | Message::Pong(_) => true,
                     };
                 }
-                Some(id) = changed_rx.recv() => {
-                    alive = Box::pin(async { session.push(&id).await && session.flush_ack(&id).await }).await;
+                docs = changed.next() => {
+                    alive = Box::pin(async {
+                        for id in docs {
+                            if !(session.push(&id).await && session.flush_ack(&id).await) {
+                                return false;
+                            }
+                        }
+                        true
+                    })
+                    .await;
                 }
                 _ = ping.tick() => {
                     alive = last_seen.elapsed() < DEAD_AFTER
@@ -303,7 +311,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                     .await
             }
         };
-        entry.subscribe(self.id, self.changed_tx.clone());
+        entry.subscribe(self.id, Arc::clone(&self.changed));
         self.open.insert(
             doc_id.clone(),
             OpenDoc {
@@ -419,6 +427,8 @@ mod tests {
     use automerge::sync::SyncDoc;
     use automerge::transaction::Transactable;
     use automerge::AutoCommit;
+
+    use tokio::sync::mpsc;
 
     use super::*;
     use crate::storage::{SqliteStorage, Storage};
