@@ -172,15 +172,26 @@ impl HostSite {
 
     /// Like [`HostSite::start`], with `script` run by the page before the loader arrives.
     pub async fn start_with(stufe: &Stufe, script: &str) -> Result<Self> {
+        Self::start_with_tag(stufe, script, "").await
+    }
+
+    /// Like [`HostSite::start_with`], with `attributes` added to the script tag
+    /// (e.g. `data-load="click"`).
+    pub async fn start_with_tag(stufe: &Stufe, script: &str, attributes: &str) -> Result<Self> {
         let demo = reqwest::get(stufe.demo_url())
             .await?
             .error_for_status()?
             .text()
             .await?;
-        let html = demo.replace(
-            "<script src=",
-            &format!("<script>{script}</script>\n  <script src="),
-        );
+        let html = demo
+            .replace(
+                "<script src=",
+                &format!("<script>{script}</script>\n  <script src="),
+            )
+            .replace(
+                "data-site=\"demo\"",
+                &format!("data-site=\"demo\" {attributes}"),
+            );
         let app = axum::Router::new().route(
             "/",
             axum::routing::get(move || async move { axum::response::Html(html) }),

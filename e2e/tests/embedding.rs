@@ -129,3 +129,102 @@ async fn help_works_before_the_widget_has_loaded_and_the_widget_carries_on_with_
     .await;
     finish(browser, &stufe, "help-shell", result).await
 }
+
+/// Whether the host page has requested anything from the widget's frame yet.
+const FRAME_REQUESTED: &str =
+    "return performance.getEntriesByType('resource').some(e => e.name.includes('/w/'));";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_load_on_click_nothing_loads_until_the_customer_or_the_owner_says_so() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start_with_tag(&stufe, "", r#"data-load="click""#).await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.wait_for(Locator::Css("#stufe-widget")).await?;
+        // Wait until the browser has been idle after the loader's idle callback
+        // (registered earlier, so it ran before this one).
+        browser
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 requestIdleCallback(() => setTimeout(done, 100), { timeout: 10000 });",
+                vec![],
+            )
+            .await?;
+        let requested = browser.client.execute(FRAME_REQUESTED, vec![]).await?;
+        ensure!(requested == false, "the frame was fetched before any click");
+
+        // The owner's consent: preloading starts (the panel stays closed).
+        browser
+            .client
+            .execute("Stufe('consent'); return true;", vec![])
+            .await?;
+        browser.wait_script(FRAME_REQUESTED).await?;
+        browser.open_widget().await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "load-on-click", result).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_js_api_hides_the_launcher_warns_once_about_unknown_commands_and_survives_a_new_body(
+) -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let launcher_display = "return getComputedStyle(document.getElementById('stufe-widget')
+        .shadowRoot.querySelector('[data-testid=launcher]')).display;";
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.wait_for(Locator::Css("#stufe-widget")).await?;
+        browser
+            .client
+            .execute("Stufe('hideLauncher'); return true;", vec![])
+            .await?;
+        ensure!(browser.client.execute(launcher_display, vec![]).await? == "none");
+        browser
+            .client
+            .execute("Stufe('showLauncher'); return true;", vec![])
+            .await?;
+        ensure!(browser.client.execute(launcher_display, vec![]).await? == "flex");
+
+        browser.log().await?; // start the log afresh
+        browser
+            .client
+            .execute(
+                "Stufe('boot'); Stufe('boot'); Stufe('update'); return true;",
+                vec![],
+            )
+            .await?;
+        let warnings: Vec<_> = browser
+            .log()
+            .await?
+            .into_iter()
+            .filter(|e| e.message.contains("unknown command"))
+            .collect();
+        ensure!(
+            warnings.len() == 2,
+            "one warning per unknown command: {warnings:#?}"
+        );
+
+        // Turbo-style navigation swaps <body>: the launcher comes back and works.
+        browser
+            .client
+            .execute(
+                "const body = document.createElement('body');
+                 body.innerHTML = '<h1>Next page</h1>';
+                 document.body.replaceWith(body); return true;",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_script("return !!document.getElementById('stufe-widget');")
+            .await?;
+        browser.open_widget().await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "js-api", result).await
+}

@@ -1,7 +1,8 @@
 /* Stufe loader: the one script a host page includes.
    <script src="https://HOST/widget.js" data-site="SITE" async></script>
    Draws the launcher in a shadow root, loads the widget (an iframe) on first
-   open or when the browser is idle, and queues Stufe(...) calls made earlier.
+   open or when the browser is idle (with data-load="click": only on first open
+   or after Stufe('consent')), and queues Stufe(...) calls made earlier.
    It watches the frame: a frame that reports a crash (or stops answering the
    heartbeat) is reloaded once (unsent work is in the frame's storage); after a
    second crash the launcher says support is unavailable instead of showing a
@@ -14,6 +15,9 @@
   var origin = new URL(script.src).origin;
   var site = script.getAttribute("data-site") || "";
   var color = script.getAttribute("data-color") || "#0b5fff";
+  // data-load="click": nothing is fetched and no connection opened until the
+  // customer opens the widget, or the owner calls Stufe('consent').
+  var consented = script.getAttribute("data-load") !== "click";
   var queued = (window.Stufe && window.Stufe.q) || [];
   var host = document.createElement("div");
   host.id = "stufe-widget";
@@ -23,7 +27,7 @@
     ":host{all:initial}" +
     "button{all:initial;position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;background:" + color + ";" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;display:flex;align-items:center;justify-content:center}" +
-    "button:focus-visible{outline:3px solid #111;outline-offset:3px}" +
+    "button:focus-visible{outline:3px solid #111;outline-offset:3px}button[hidden]{display:none}" +
     "iframe{all:initial;position:fixed;right:20px;bottom:88px;width:380px;height:min(620px,calc(100vh - 108px));border:0;border-radius:12px;" +
     "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none}" +
     "iframe.open{display:block}" +
@@ -112,10 +116,22 @@
     if (open && frame) frame.focus(); else if (!open) button.focus();
     if (!open && frame && frame.contentWindow) frame.contentWindow.postMessage({ stufe: "closed" }, origin);
   }
+  var warned = {};
+  var commands = {
+    open: function () { setOpen(true); },
+    close: function () { setOpen(false); },
+    toggle: function () { setOpen(!isOpen); },
+    consent: function () { if (!consented) { consented = true; preloadWhenIdle(); } },
+    hideLauncher: function () { button.hidden = true; },
+    showLauncher: function () { button.hidden = false; }
+  };
   var api = function (command) {
-    if (command === "open") setOpen(true);
-    else if (command === "close") setOpen(false);
-    else if (command === "toggle") setOpen(!isOpen);
+    if (Object.prototype.hasOwnProperty.call(commands, command)) { commands[command](); return; }
+    var name = String(command);
+    if (!warned[name]) {
+      warned[name] = true;
+      console.warn("Stufe: unknown command '" + name + "' is ignored. Known commands: " + Object.keys(commands).join(", ") + ".");
+    }
   };
   api.loaded = true;
   window.Stufe = api;
@@ -127,11 +143,19 @@
     else if (kind === "pong") { answering = true; unanswered = 0; }
     else if (kind === "crashed") crashed();
   });
+  function preloadWhenIdle() {
+    var idle = window.requestIdleCallback || function (f) { setTimeout(f, 3000); };
+    idle(ensureFrame, { timeout: 10000 });
+  }
   function mount() {
     document.body.appendChild(host);
     for (var i = 0; i < queued.length; i++) api.apply(null, queued[i]);
-    var idle = window.requestIdleCallback || function (f) { setTimeout(f, 3000); };
-    idle(ensureFrame, { timeout: 10000 });
+    if (consented) preloadWhenIdle();
+    // Pages that swap their <body> (Turbo-style navigation) keep the launcher;
+    // the frame loads again inside it (its unsent work is in its own storage).
+    new MutationObserver(function () {
+      if (!host.isConnected && document.body) document.body.appendChild(host);
+    }).observe(document.documentElement, { childList: true });
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
