@@ -615,7 +615,7 @@ impl Hub {
         }
         let since = st.doc()?.get_heads();
         let heads = self
-            .commit(entry, &mut st, fork, &since, Some(origin))
+            .commit(entry, &mut st, fork, &since, Some(origin), None)
             .await?;
         *peer = fork_peer;
         Ok(Received::Committed(heads))
@@ -642,7 +642,8 @@ impl Hub {
             .map_err(|rejection| HubError::Rejected(rejection.0))?;
         check_objects(st.doc()?, &fork)?;
         let since = st.doc()?.get_heads();
-        self.commit(&entry, &mut st, fork, &since, None).await?;
+        self.commit(&entry, &mut st, fork, &since, None, Some(&after))
+            .await?;
         Ok(after)
     }
 
@@ -681,7 +682,7 @@ impl Hub {
             st.set_doc(doc);
             return Ok(());
         }
-        if let Err(err) = self.commit(&entry, &mut st, doc, &since, None).await {
+        if let Err(err) = self.commit(&entry, &mut st, doc, &since, None, None).await {
             *st = self.load_state(&id).await?;
             return Err(err);
         }
@@ -724,6 +725,8 @@ impl Hub {
 
     /// Stores what `next` adds to the stored document (its changes since
     /// `since`, the stored heads) and adopts it; then tells every other subscriber.
+    /// `read_already`: the ticket `next` holds, when the caller has just read
+    /// it (it is read here otherwise: the projection needs it).
     async fn commit(
         &self,
         entry: &DocEntry,
@@ -731,6 +734,7 @@ impl Hub {
         mut next: AutoCommit,
         since: &[ChangeHash],
         origin: Option<SubscriberId>,
+        read_already: Option<&Ticket>,
     ) -> Result<Vec<String>, HubError> {
         // Server changes carry the commit time (and a fresh actor, see
         // `server_actor`), so clients cannot predict their hashes.
@@ -741,11 +745,18 @@ impl Hub {
                 let bytes =
                     st.size
                         .next_write(st.stored, &mut next, added, Some(MAX_TICKET_DOC_BYTES))?;
-                let ticket = read(&next)?.ok_or(HubError::NotFound)?;
+                let read_now;
+                let ticket = match read_already {
+                    Some(ticket) => ticket,
+                    None => {
+                        read_now = read(&next)?.ok_or(HubError::NotFound)?;
+                        &read_now
+                    }
+                };
                 DocWrite::Ticket {
                     token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,
                     bytes,
-                    summary: Box::new(summarize(&ticket, now_ms())),
+                    summary: Box::new(summarize(ticket, now_ms())),
                 }
             }
             DocId::Kb { .. } => DocWrite::Document {
