@@ -228,3 +228,59 @@ async fn the_js_api_hides_the_launcher_warns_once_about_unknown_commands_and_sur
     .await;
     finish(browser, &stufe, "js-api", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_reply_while_the_widget_is_closed_shows_an_unread_badge_until_opened() -> Result<()>
+{
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let badge = "const badge = document.getElementById('stufe-widget').shadowRoot
+        .querySelector('[data-testid=unread]');";
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Badge please", "Tell me when you answer.")
+            .await?;
+        let id = browser.ticket_id("Badge please").await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute("Stufe('close'); return true;", vec![])
+            .await?;
+        stufe
+            .staff_send(
+                reqwest::Method::POST,
+                &format!("/api/staff/tickets/{id}/messages"),
+                serde_json::json!({ "body": "We are on it." }),
+            )
+            .await?;
+        browser
+            .wait_script(&format!(
+                "{badge} return !badge.hidden && badge.textContent === '1';"
+            ))
+            .await?;
+        let label = browser
+            .client
+            .execute(
+                "return document.getElementById('stufe-widget').shadowRoot
+                    .querySelector('[data-testid=launcher]').getAttribute('aria-label');",
+                vec![],
+            )
+            .await?;
+        ensure!(label == "Support – 1 new reply", "launcher label: {label}");
+        // Opening the panel shows the reply: the badge goes.
+        browser
+            .client
+            .execute("Stufe('open'); return true;", vec![])
+            .await?;
+        browser
+            .wait_script(&format!("{badge} return badge.hidden;"))
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "unread", result).await
+}

@@ -28,6 +28,8 @@
     "button{all:initial;position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;background:" + color + ";" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;display:flex;align-items:center;justify-content:center}" +
     "button:focus-visible{outline:3px solid #111;outline-offset:3px}button[hidden]{display:none}" +
+    ".badge{all:initial;position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;" +
+    "border-radius:10px;background:#d92d20;color:#fff;font:600 12px/20px system-ui,sans-serif;text-align:center}.badge[hidden]{display:none}" +
     "iframe{all:initial;position:fixed;right:20px;bottom:88px;width:380px;height:min(620px,calc(100vh - 108px));border:0;border-radius:12px;" +
     "box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none}" +
     "iframe.open{display:block}" +
@@ -36,7 +38,8 @@
     "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;border-radius:0}}";
   root.innerHTML =
     '<button type="button" data-testid="launcher" aria-label="Support" aria-expanded="false">' +
-    '<svg width="28" height="28" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16v12H7l-3 3z"/></svg></button>';
+    '<svg width="28" height="28" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16v12H7l-3 3z"/></svg>' +
+    '<span class="badge" data-testid="unread" aria-hidden="true" hidden></span></button>';
   // A constructed stylesheet is not inline CSS: host pages whose
   // Content-Security-Policy forbids inline styles still style the launcher.
   // Browsers without constructed stylesheets get a <style> element.
@@ -50,6 +53,19 @@
     root.appendChild(style);
   }
   var button = root.querySelector("button");
+  var badge = root.querySelector(".badge");
+  var german = (navigator.language || "").slice(0, 2).toLowerCase() === "de";
+  // New staff replies while the panel is closed (the widget counts them).
+  function showUnread(n) {
+    badge.hidden = !(n > 0);
+    badge.textContent = n > 9 ? "9+" : String(n);
+    button.setAttribute("aria-label", n > 0
+      ? (german ? "Support – " + n + " neue Antworten" : "Support – " + n + " new " + (n === 1 ? "reply" : "replies"))
+      : "Support");
+  }
+  function tellFrame(kind) {
+    if (frame && frame.contentWindow) frame.contentWindow.postMessage({ stufe: kind }, origin);
+  }
   var frame = null;
   var isOpen = false;
   var down = null;
@@ -114,7 +130,7 @@
     if (down) down.classList.toggle("open", open);
     button.setAttribute("aria-expanded", String(open));
     if (open && frame) frame.focus(); else if (!open) button.focus();
-    if (!open && frame && frame.contentWindow) frame.contentWindow.postMessage({ stufe: "closed" }, origin);
+    tellFrame(open ? "opened" : "closed");
   }
   var warned = {};
   var commands = {
@@ -141,6 +157,8 @@
     var kind = event.data.stufe;
     if (kind === "close") setOpen(false);
     else if (kind === "pong") { answering = true; unanswered = 0; }
+    else if (kind === "hello") tellFrame(isOpen ? "opened" : "closed");
+    else if (kind === "unread" && typeof event.data.n === "number") showUnread(event.data.n);
     else if (kind === "crashed") crashed();
   });
   function preloadWhenIdle() {

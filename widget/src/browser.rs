@@ -136,6 +136,7 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         kb: RwSignal::new(docs.kb.entries()),
         read_article: RwSignal::new(None),
         carried_query: StoredValue::new(shell.query),
+        open: RwSignal::new(false),
         storage: RwSignal::new(if storage_available {
             StorageState::Ok
         } else {
@@ -144,7 +145,12 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
     };
     controller::install(Controller::new(docs, ws_url, storage_available), ui);
     controller::connect();
-    host::listen(controller::report_deflection);
+    host::listen(move |open| {
+        if !open {
+            controller::report_deflection();
+        }
+        ui.open.set(open);
+    });
     let on_online = Closure::<dyn FnMut()>::new(controller::on_online);
     let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
     on_online.forget(); // lives as long as the page
@@ -152,8 +158,41 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         provide_context(ui);
         view! { <App/> }
     });
+    track_unread_replies(ui, format!("stufe:{site}:seen-replies"));
     // Only after mounting: mounting sets up the executor that runs futures.
     leptos::task::spawn_local(load_config(site, ui, browser_lang));
+}
+
+/// Keeps the launcher's badge: staff replies that arrived since the customer
+/// last had the panel open. How many were seen is kept per site, so a reload
+/// does not show old replies as new; on a device without that count, the
+/// replies already there count as seen.
+fn track_unread_replies(ui: Ui, seen_key: String) {
+    fn staff_replies(tickets: &[crate::state::tickets::TicketView]) -> usize {
+        tickets
+            .iter()
+            .flat_map(|t| &t.messages)
+            .filter(|m| m.author == stufe_shared::ticket::Author::Staff)
+            .count()
+    }
+    let stored = controller::with(|c| c.docs.tickets.kv().get(&seen_key))
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    let seen =
+        StoredValue::new(stored.unwrap_or_else(|| ui.tickets.with_untracked(|t| staff_replies(t))));
+    let announced = StoredValue::new(None::<usize>);
+    Effect::new(move |_| {
+        let total = ui.tickets.with(|t| staff_replies(t));
+        if ui.open.get() && seen.get_value() != total {
+            seen.set_value(total);
+            controller::with(|c| c.docs.tickets.kv().set(&seen_key, &total.to_string()));
+        }
+        let unread = total.saturating_sub(seen.get_value());
+        if announced.get_value() != Some(unread) {
+            announced.set_value(Some(unread));
+            host::announce_unread(unread);
+        }
+    });
 }
 
 /// What the customer did in the help shell (`widget/shell/help.js`, the Help

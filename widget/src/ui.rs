@@ -52,6 +52,8 @@ pub struct Ui {
     /// A search typed in the help shell before the widget started; the Help
     /// tab takes it once.
     pub carried_query: StoredValue<Option<String>>,
+    /// Whether the panel is open on the host page (the loader says so).
+    pub open: RwSignal<bool>,
 }
 
 /// One search result as the UI shows it. `snippet_html` is escaped by the

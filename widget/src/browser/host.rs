@@ -1,6 +1,9 @@
 //! Messages between the widget (in its frame) and the loader on the host page:
-//! `close` (the widget asks to be closed), `closed` (the host closed it),
-//! `ping`/`pong` (the loader's heartbeat) and `crashed` (see [`super::crash`]).
+//! `close` (the widget asks to be closed), `opened`/`closed` (the panel was
+//! opened or closed; the loader also answers `hello` with one of them),
+//! `unread` with `n` (staff replies the customer has not seen, for the
+//! launcher's badge), `ping`/`pong` (the loader's heartbeat) and `crashed`
+//! (see [`super::crash`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -38,8 +41,14 @@ pub fn announce_crash() {
     }
 }
 
-/// Answers heartbeats and calls `on_closed` when the host page closed the widget.
-pub fn listen(on_closed: impl Fn() + 'static) {
+/// Tells the loader how many staff replies the customer has not seen (0 hides the badge).
+pub fn announce_unread(n: usize) {
+    post_to_host("unread", Some(n as f64));
+}
+
+/// Answers heartbeats, calls `on_open(true)` when the panel is opened and
+/// `on_open(false)` when it is closed, and asks the loader which it is now.
+pub fn listen(on_open: impl Fn(bool) + 'static) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -49,7 +58,8 @@ pub fn listen(on_closed: impl Fn() + 'static) {
             .ok()
             .and_then(|v| v.as_string());
         match kind.as_deref() {
-            Some("closed") => on_closed(),
+            Some("closed") => on_open(false),
+            Some("opened") => on_open(true),
             Some("ping") if !CRASHED.load(Ordering::SeqCst) => {
                 let n = js_sys::Reflect::get(&data, &"n".into())
                     .ok()
@@ -61,4 +71,5 @@ pub fn listen(on_closed: impl Fn() + 'static) {
     });
     let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
     on_message.forget(); // lives as long as the page
+    post_to_host("hello", None);
 }
