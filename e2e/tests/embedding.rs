@@ -284,3 +284,49 @@ async fn a_staff_reply_while_the_widget_is_closed_shows_an_unread_badge_until_op
     .await;
     finish(browser, &stufe, "unread", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_closes_the_panel_right_after_opening_and_the_frame_speaks_its_language(
+) -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        // Focus went to the panel's heading when it opened.
+        browser
+            .wait_script("return document.activeElement && document.activeElement.id === 'stufe-title';")
+            .await?;
+        let lang = browser
+            .client
+            .execute("return document.documentElement.lang;", vec![])
+            .await?;
+        ensure!(lang == "en" || lang == "de", "the frame's <html lang> is {lang}");
+        let dialog = browser
+            .client
+            .execute(
+                "const d = document.querySelector('[role=dialog]');
+                 return d && d.getAttribute('aria-labelledby');",
+                vec![],
+            )
+            .await?;
+        ensure!(dialog == "stufe-title", "the panel is a labelled dialog: {dialog}");
+        // Escape, with nothing clicked inside yet, closes it.
+        browser
+            .client
+            .active_element()
+            .await?
+            .send_keys("\u{E00C}")
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        browser
+            .wait_script(
+                "return !document.getElementById('stufe-widget').shadowRoot.querySelector('iframe.open');",
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "escape", result).await
+}

@@ -25,11 +25,32 @@ pub fn App() -> impl IntoView {
             })
             .unwrap_or_else(|| "#0b5fff".into())
     };
-    let on_key = move |ev: web_sys::KeyboardEvent| {
+    // On the frame's window, not on an element: Escape closes the panel from
+    // the moment it opens, before anything inside has focus.
+    let on_escape = window_event_listener(leptos::ev::keydown, |ev| {
         if ev.key() == "Escape" {
             close_widget();
         }
-    };
+    });
+    on_cleanup(move || on_escape.remove());
+    // The frame's document speaks the widget's language (screen readers,
+    // hyphenation, spelling).
+    Effect::new(move |_| {
+        let tag = ui.lang.get().tag();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", tag);
+        }
+    });
+    // When the panel opens, focus goes to its heading (inside the frame), so
+    // keyboard and screen-reader users start at the top of the widget.
+    let heading = NodeRef::<leptos::html::H1>::new();
+    Effect::new(move |_| {
+        if ui.open.get() {
+            if let Some(h1) = heading.get() {
+                let _ = h1.focus();
+            }
+        }
+    });
     let tab = move |screen: Screen,
                     label: fn(&crate::i18n::Texts) -> &'static str,
                     testid: &'static str| {
@@ -69,9 +90,10 @@ pub fn App() -> impl IntoView {
         }
     };
     view! {
-        <div class="widget" style:--brand=brand on:keydown=on_key lang=move || ui.lang.get().tag()>
+        <div class="widget" style:--brand=brand lang=move || ui.lang.get().tag()
+            role="dialog" aria-labelledby="stufe-title">
             <header class="header">
-                <h1>{move || ui.config.get().map(|c| c.name).unwrap_or_default()}</h1>
+                <h1 id="stufe-title" tabindex="-1" node_ref=heading>{move || ui.config.get().map(|c| c.name).unwrap_or_default()}</h1>
                 <button type="button" class="icon" data-testid="close" aria-label=move || t().close on:click=move |_| close_widget()>
                     "×"
                 </button>
