@@ -330,3 +330,45 @@ async fn escape_closes_the_panel_right_after_opening_and_the_frame_speaks_its_la
     .await;
     finish(browser, &stufe, "escape", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_page_can_open_a_search_or_an_article_in_the_widget() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let article = serde_json::json!({
+        "site": "demo", "locale": "en", "title": "Returns",
+        "body": "Send the parcel back within 30 days.", "category": "general"
+    });
+    stufe
+        .staff_send(reqwest::Method::PUT, "/api/staff/articles/returns", article)
+        .await?;
+    // Called before the loader has arrived: queued, then run once the widget is up.
+    let host = HostSite::start_with(
+        &stufe,
+        "window.Stufe = window.Stufe || function () { (Stufe.q = Stufe.q || []).push(arguments); };
+         Stufe('search', 'parcel');",
+    )
+    .await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_script(
+                "const s = document.querySelector('[data-testid=kb-search]');
+                 return !!s && s.value === 'parcel' && !!document.querySelector('[data-testid=kb-result]');",
+            )
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute("Stufe('showArticle', 'returns'); return true;", vec![])
+            .await?;
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_script("return [...document.querySelectorAll('h2')].some(h => h.textContent === 'Returns');")
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "host-commands", result).await
+}

@@ -103,6 +103,7 @@
     answering = false;
     unanswered = 0;
     if (crashes === 1) {
+      ready = false;
       frame.src = frame.src;
       return;
     }
@@ -139,10 +140,25 @@
     toggle: function () { setOpen(!isOpen); },
     consent: function () { if (!consented) { consented = true; preloadWhenIdle(); } },
     hideLauncher: function () { button.hidden = true; },
-    showLauncher: function () { button.hidden = false; }
+    showLauncher: function () { button.hidden = false; },
+    showArticle: function (id) { forward("showArticle", id); },
+    search: function (query) { forward("search", query); }
   };
-  var api = function (command) {
-    if (Object.prototype.hasOwnProperty.call(commands, command)) { commands[command](); return; }
+  // Commands for the widget itself wait until it has said hello.
+  var ready = false;
+  var pending = [];
+  function forward(name, arg) {
+    if (typeof arg !== "string") { console.warn("Stufe: '" + name + "' needs a text argument."); return; }
+    setOpen(true);
+    pending.push({ stufe: "command", name: name, arg: arg });
+    flush();
+  }
+  function flush() {
+    if (!ready || !frame || !frame.contentWindow) return;
+    while (pending.length) frame.contentWindow.postMessage(pending.shift(), origin);
+  }
+  var api = function (command, arg) {
+    if (Object.prototype.hasOwnProperty.call(commands, command)) { commands[command](arg); return; }
     var name = String(command);
     if (!warned[name]) {
       warned[name] = true;
@@ -157,7 +173,7 @@
     var kind = event.data.stufe;
     if (kind === "close") setOpen(false);
     else if (kind === "pong") { answering = true; unanswered = 0; }
-    else if (kind === "hello") tellFrame(isOpen ? "opened" : "closed");
+    else if (kind === "hello") { ready = true; tellFrame(isOpen ? "opened" : "closed"); flush(); }
     else if (kind === "unread" && typeof event.data.n === "number") showUnread(event.data.n);
     else if (kind === "crashed") crashed();
   });

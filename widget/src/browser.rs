@@ -135,7 +135,7 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         screen: RwSignal::new(start_screen),
         kb: RwSignal::new(docs.kb.entries()),
         read_article: RwSignal::new(None),
-        carried_query: StoredValue::new(shell.query),
+        query: RwSignal::new(shell.query.unwrap_or_default()),
         open: RwSignal::new(false),
         storage: RwSignal::new(if storage_available {
             StorageState::Ok
@@ -145,12 +145,24 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
     };
     controller::install(Controller::new(docs, ws_url, storage_available), ui);
     controller::connect();
-    host::listen(move |open| {
-        if !open {
-            controller::report_deflection();
-        }
-        ui.open.set(open);
-    });
+    host::listen(
+        move |open| {
+            if !open {
+                controller::report_deflection();
+            }
+            ui.open.set(open);
+        },
+        move |command| match command {
+            host::Command::ShowArticle(id) => ui.screen.set(Screen::Article {
+                id,
+                suggested: false,
+            }),
+            host::Command::Search(query) => {
+                ui.query.set(query);
+                ui.screen.set(Screen::Help);
+            }
+        },
+    );
     let on_online = Closure::<dyn FnMut()>::new(controller::on_online);
     let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
     on_online.forget(); // lives as long as the page

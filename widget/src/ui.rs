@@ -49,9 +49,9 @@ pub struct Ui {
     /// deflection if the widget is closed without submitting one.
     pub read_article: RwSignal<Option<String>>,
     pub storage: RwSignal<StorageState>,
-    /// A search typed in the help shell before the widget started; the Help
-    /// tab takes it once.
-    pub carried_query: StoredValue<Option<String>>,
+    /// What the Help tab searches for (typed there, carried over from the
+    /// help shell, or asked for by the host page with `Stufe('search', …)`).
+    pub query: RwSignal<String>,
     /// Whether the panel is open on the host page (the loader says so).
     pub open: RwSignal<bool>,
 }

@@ -2,7 +2,8 @@
 //! `close` (the widget asks to be closed), `opened`/`closed` (the panel was
 //! opened or closed; the loader also answers `hello` with one of them),
 //! `unread` with `n` (staff replies the customer has not seen, for the
-//! launcher's badge), `ping`/`pong` (the loader's heartbeat) and `crashed`
+//! launcher's badge), `command` with `name` and `arg` (the host page's
+//! `Stufe('showArticle' | 'search', …)`, sent once the widget said `hello`), `ping`/`pong` (the loader's heartbeat) and `crashed`
 //! (see [`super::crash`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,9 +47,34 @@ pub fn announce_unread(n: usize) {
     post_to_host("unread", Some(n as f64));
 }
 
+/// What the host page asked for through the loader's API.
+pub enum Command {
+    /// `Stufe('showArticle', id)`
+    ShowArticle(String),
+    /// `Stufe('search', query)`
+    Search(String),
+}
+
+impl Command {
+    fn from_message(data: &wasm_bindgen::JsValue) -> Option<Command> {
+        let field = |name: &str| {
+            js_sys::Reflect::get(data, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        let arg = field("arg")?;
+        match field("name")?.as_str() {
+            "showArticle" => Some(Command::ShowArticle(arg)),
+            "search" => Some(Command::Search(arg)),
+            _ => None,
+        }
+    }
+}
+
 /// Answers heartbeats, calls `on_open(true)` when the panel is opened and
-/// `on_open(false)` when it is closed, and asks the loader which it is now.
-pub fn listen(on_open: impl Fn(bool) + 'static) {
+/// `on_open(false)` when it is closed, passes the host page's commands to
+/// `on_command`, and asks the loader which state the panel is in now.
+pub fn listen(on_open: impl Fn(bool) + 'static, on_command: impl Fn(Command) + 'static) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -60,6 +86,11 @@ pub fn listen(on_open: impl Fn(bool) + 'static) {
         match kind.as_deref() {
             Some("closed") => on_open(false),
             Some("opened") => on_open(true),
+            Some("command") => {
+                if let Some(command) = Command::from_message(&data) {
+                    on_command(command);
+                }
+            }
             Some("ping") if !CRASHED.load(Ordering::SeqCst) => {
                 let n = js_sys::Reflect::get(&data, &"n".into())
                     .ok()

@@ -15,8 +15,7 @@ const DEBOUNCE_MS: i32 = 150;
 pub fn Help() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let t = move || ui.lang.get().texts();
-    let carried = ui.carried_query.try_update_value(Option::take).flatten();
-    let query = RwSignal::new(carried.unwrap_or_default());
+    let query = ui.query;
     let hits = RwSignal::new(None::<Vec<Hit>>);
     // Search when the query settles, and again whenever the knowledge base
     // changes. The task belongs to this effect run: typing again or leaving the
