@@ -131,6 +131,19 @@ impl Stufe {
         }
     }
 
+    /// Publishes an English article on the demo site (category `technical`).
+    pub async fn publish(&self, id: &str, title: &str, body: &str) -> Result<()> {
+        let article = serde_json::json!({
+            "site": "demo", "locale": "en", "title": title, "body": body, "category": "technical"
+        });
+        self.staff_send(
+            reqwest::Method::PUT,
+            &format!("/api/staff/articles/{id}"),
+            article,
+        )
+        .await
+    }
+
     pub async fn staff_send(
         &self,
         method: reqwest::Method,
@@ -360,30 +373,29 @@ impl Browser {
     /// them (the widget's frame allows only its own files), from the next
     /// page load on. Only tests that simulate a crash need this.
     pub async fn bypass_content_security_policy(&self) -> Result<()> {
-        let body = r#"{"cmd":"Page.setBypassCSP","params":{"enabled":true}}"#.to_owned();
-        self.client.issue_cmd(Cdp { body }).await?;
+        let bypass = Chromedriver::cdp("Page.setBypassCSP", serde_json::json!({ "enabled": true }));
+        self.client.issue_cmd(bypass).await?;
         Ok(())
     }
 
     /// Makes every request whose URL matches one of `patterns` (`*` wildcards)
     /// fail, as a network that drops them would; an empty list lifts it.
     pub async fn block_urls(&self, patterns: &[&str]) -> Result<()> {
-        for body in [
-            serde_json::json!({ "cmd": "Network.enable", "params": {} }),
-            serde_json::json!({ "cmd": "Network.setBlockedURLs", "params": { "urls": patterns } }),
+        for command in [
+            Chromedriver::cdp("Network.enable", serde_json::json!({})),
+            Chromedriver::cdp(
+                "Network.setBlockedURLs",
+                serde_json::json!({ "urls": patterns }),
+            ),
         ] {
-            self.client
-                .issue_cmd(Cdp {
-                    body: body.to_string(),
-                })
-                .await?;
+            self.client.issue_cmd(command).await?;
         }
         Ok(())
     }
 
     /// The browser's console log since the last call (every frame's).
     pub async fn log(&self) -> Result<Vec<LogEntry>> {
-        let value = self.client.issue_cmd(BrowserLog).await?;
+        let value = self.client.issue_cmd(Chromedriver::browser_log()).await?;
         Ok(serde_json::from_value(value)?)
     }
 
@@ -589,42 +601,40 @@ impl LogEntry {
     }
 }
 
-/// chromedriver's log endpoint (not in W3C WebDriver; chromedriver keeps it).
+/// A chromedriver command outside W3C WebDriver: its log endpoint (`se/log`)
+/// or a Chrome DevTools Protocol command (`goog/cdp/execute`).
 #[derive(Debug)]
-struct BrowserLog;
-
-impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
-    }
-}
-
-/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp {
+struct Chromedriver {
+    path: &'static str,
     body: String,
 }
 
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+impl Chromedriver {
+    fn browser_log() -> Self {
+        Self {
+            path: "se/log",
+            body: r#"{"type":"browser"}"#.into(),
+        }
+    }
+
+    fn cdp(cmd: &str, params: serde_json::Value) -> Self {
+        Self {
+            path: "goog/cdp/execute",
+            body: serde_json::json!({ "cmd": cmd, "params": params }).to_string(),
+        }
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Chromedriver {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 

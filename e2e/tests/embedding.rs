@@ -54,12 +54,8 @@ async fn the_widget_works_on_a_host_page_with_a_strict_policy_and_violates_none(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_works_before_the_widget_has_loaded_and_the_widget_carries_on_with_it() -> Result<()> {
     let stufe = Stufe::start().await?;
-    let article = serde_json::json!({
-        "site": "demo", "locale": "en", "title": "Returns",
-        "body": "Send the parcel back within 30 days.", "category": "general"
-    });
     stufe
-        .staff_send(reqwest::Method::PUT, "/api/staff/articles/returns", article)
+        .publish("returns", "Returns", "Send the parcel back within 30 days.")
         .await?;
     let host = HostSite::start(&stufe).await?;
     let browser = Browser::launch().await?;
@@ -334,12 +330,8 @@ async fn escape_closes_the_panel_right_after_opening_and_the_frame_speaks_its_la
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_page_can_open_a_search_or_an_article_in_the_widget() -> Result<()> {
     let stufe = Stufe::start().await?;
-    let article = serde_json::json!({
-        "site": "demo", "locale": "en", "title": "Returns",
-        "body": "Send the parcel back within 30 days.", "category": "general"
-    });
     stufe
-        .staff_send(reqwest::Method::PUT, "/api/staff/articles/returns", article)
+        .publish("returns", "Returns", "Send the parcel back within 30 days.")
         .await?;
     // Called before the loader has arrived: queued, then run once the widget is up.
     let host = HostSite::start_with(

@@ -9,34 +9,21 @@ use fantoccini::Locator;
 use reqwest::Method;
 use stufe_e2e::{finish, Browser, HostSite, Stufe};
 
-async fn publish(stufe: &Stufe, id: &str, title: &str, body: &str) -> Result<()> {
-    let article = serde_json::json!({
-        "site": "demo", "locale": "en", "title": title, "body": body, "category": "technical"
-    });
-    stufe
-        .staff_send(Method::PUT, &format!("/api/staff/articles/{id}"), article)
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_screens_while_work_is_in_flight_never_breaks_the_widget() -> Result<()> {
     let stufe = Stufe::start().await?;
     let browser = Browser::launch().await?;
     let result = async {
-        publish(
-            &stufe,
-            "printer-reset",
-            "Reset the printer",
-            "Hold the power button.",
-        )
-        .await?;
-        publish(
-            &stufe,
-            "printer-paper",
-            "Printer paper jams",
-            "Open the tray.",
-        )
-        .await?;
+        stufe
+            .publish(
+                "printer-reset",
+                "Reset the printer",
+                "Hold the power button.",
+            )
+            .await?;
+        stufe
+            .publish("printer-paper", "Printer paper jams", "Open the tray.")
+            .await?;
         browser.client.goto(&stufe.demo_url()).await?;
         browser.open_widget().await?;
         browser
@@ -60,13 +47,13 @@ async fn switching_screens_while_work_is_in_flight_never_breaks_the_widget() -> 
             browser.click("[data-testid=help-tab]").await?;
             // An article loads while a new version is published and the customer goes back.
             browser.click("[data-testid=kb-article-link]").await?;
-            publish(
-                &stufe,
-                "printer-reset",
-                "Reset the printer",
-                &format!("Hold the power button, round {round}."),
-            )
-            .await?;
+            stufe
+                .publish(
+                    "printer-reset",
+                    "Reset the printer",
+                    &format!("Hold the power button, round {round}."),
+                )
+                .await?;
             browser.click("[data-testid=back]").await?;
         }
         // Still alive: a search finds the article, and it opens with the latest text.
