@@ -364,3 +364,52 @@ async fn the_host_page_can_open_a_search_or_an_article_in_the_widget() -> Result
     .await;
     finish(browser, &stufe, "host-commands", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tabs_are_tabs_arrow_keys_move_between_them() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let browser = Browser::launch().await?;
+    // Waits until the focused element is the tab `testid`, selected, and the
+    // panel is labelled by it.
+    let focused_tab = |testid: &str| {
+        format!(
+            "const a = document.activeElement;
+             return a.getAttribute('data-testid') === '{testid}'
+               && a.getAttribute('aria-selected') === 'true'
+               && document.querySelector('[role=tabpanel]').getAttribute('aria-labelledby') === 'tab-{testid}';"
+        )
+    };
+    let result = async {
+        browser.client.goto(&stufe.demo_url()).await?;
+        browser.open_widget().await?;
+        browser.click("[data-testid=help-tab]").await?;
+        browser.wait_script(&focused_tab("help-tab")).await?;
+        for (key, testid) in [
+            ("\u{E014}", "new-ticket-tab"), // ArrowRight
+            ("\u{E011}", "help-tab"),       // Home
+            ("\u{E012}", "my-tickets-tab"), // ArrowLeft wraps to the last tab
+            ("\u{E014}", "help-tab"),       // ArrowRight wraps to the first
+            ("\u{E010}", "my-tickets-tab"), // End
+        ] {
+            browser
+                .client
+                .active_element()
+                .await?
+                .send_keys(key)
+                .await?;
+            browser.wait_script(&focused_tab(testid)).await?;
+        }
+        // Only the selected tab is in the Tab order.
+        let in_tab_order = browser
+            .client
+            .execute(
+                "return document.querySelectorAll('[role=tab][tabindex=\"0\"]').length;",
+                vec![],
+            )
+            .await?;
+        ensure!(in_tab_order == 1, "tabs in the Tab order: {in_tab_order}");
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "tabs", result).await
+}

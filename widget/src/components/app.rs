@@ -1,6 +1,7 @@
 //! `App`: the widget's frame — header, connection state, tabs, and the current screen.
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::article_view::ArticleView;
 use super::help::Help;
@@ -51,6 +52,30 @@ pub fn App() -> impl IntoView {
             }
         }
     });
+    // Tabs as WAI-ARIA describes them: one tab in the Tab order (the
+    // selected one); arrow keys, Home and End move between tabs and open them.
+    let on_tab_key = move |ev: web_sys::KeyboardEvent| {
+        let tabs = [Screen::Help, Screen::NewTicket, Screen::MyTickets];
+        let current = tabs
+            .iter()
+            .position(|t| tab_id(t) == tab_id(&ui.screen.get_untracked()))
+            .unwrap_or(0);
+        let next = match ev.key().as_str() {
+            "ArrowRight" => (current + 1) % tabs.len(),
+            "ArrowLeft" => (current + tabs.len() - 1) % tabs.len(),
+            "Home" => 0,
+            "End" => tabs.len() - 1,
+            _ => return,
+        };
+        ev.prevent_default();
+        let id = tab_id(&tabs[next]);
+        ui.screen.set(tabs[next].clone());
+        if let Some(tab) = document().get_element_by_id(id) {
+            if let Ok(tab) = tab.dyn_into::<web_sys::HtmlElement>() {
+                let _ = tab.focus();
+            }
+        }
+    };
     let tab = move |screen: Screen,
                     label: fn(&crate::i18n::Texts) -> &'static str,
                     testid: &'static str| {
@@ -72,13 +97,17 @@ pub fn App() -> impl IntoView {
             (current, wanted) => current == *wanted,
         };
         let is_my_tickets = screen == Screen::MyTickets;
+        let is_selected = selected.clone();
         view! {
             <button
                 type="button"
                 role="tab"
                 class="tab"
+                id=format!("tab-{testid}")
+                aria-controls="stufe-panel"
                 data-testid=testid
                 aria-selected=move || selected().to_string()
+                tabindex=move || if is_selected() { "0" } else { "-1" }
                 on:click=move |_| ui.screen.set(screen.clone())
             >
                 {move || label(t())}
@@ -110,12 +139,12 @@ pub fn App() -> impl IntoView {
             {move || ui.notice.get().map(|text| view! {
                 <p class="notice" role="alert" data-testid="notice" on:click=move |_| ui.notice.set(None)>{text}</p>
             })}
-            <nav class="tabs" role="tablist">
+            <nav class="tabs" role="tablist" on:keydown=on_tab_key>
                 {tab(Screen::Help, |t| t.help, "help-tab")}
                 {tab(Screen::NewTicket, |t| t.new_ticket, "new-ticket-tab")}
                 {tab(Screen::MyTickets, |t| t.my_tickets, "my-tickets-tab")}
             </nav>
-            <main class="body">
+            <main class="body" role="tabpanel" id="stufe-panel" aria-labelledby=move || tab_id(&ui.screen.get())>
                 {move || match ui.screen.get() {
                     Screen::Help => view! { <Help/> }.into_any(),
                     Screen::Article { id, suggested } => view! { <ArticleView id=id suggested=suggested/> }.into_any(),
@@ -125,5 +154,18 @@ pub fn App() -> impl IntoView {
                 }}
             </main>
         </div>
+    }
+}
+
+/// The id of the tab a screen belongs to (a thread belongs to "My requests",
+/// an article to Help, or to the new request it was suggested for).
+fn tab_id(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::NewTicket
+        | Screen::Article {
+            suggested: true, ..
+        } => "tab-new-ticket-tab",
+        Screen::MyTickets | Screen::Thread(_) => "tab-my-tickets-tab",
+        Screen::Help | Screen::Article { .. } => "tab-help-tab",
     }
 }
