@@ -158,8 +158,12 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
                 suggested: false,
             }),
             host::Command::Search(query) => {
+                // Setting the screen it is on already would build the Help tab
+                // again, and a new visit starts with an empty search.
+                if ui.screen.get_untracked() != Screen::Help {
+                    ui.screen.set(Screen::Help);
+                }
                 ui.query.set(query);
-                ui.screen.set(Screen::Help);
             }
         },
     );

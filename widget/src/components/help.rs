@@ -16,6 +16,11 @@ pub fn Help() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let t = move || ui.lang.get().texts();
     let query = ui.query;
+    // Each visit of the Help tab starts with an empty search, unless one was
+    // carried in (from the help shell or the host page's `Stufe('search', …)`).
+    on_cleanup(move || {
+        let _ = query.try_set(String::new());
+    });
     let hits = RwSignal::new(None::<Vec<Hit>>);
     // Search when the query settles, and again whenever the knowledge base
     // changes. The task belongs to this effect run: typing again or leaving the
