@@ -209,15 +209,7 @@ impl HostSite {
             "/",
             axum::routing::get(move || async move { axum::response::Html(html) }),
         );
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Self {
-            addr,
-            _server: server,
-        })
+        Self::serve(app).await
     }
 
     /// A host page under the strictest policy a careful owner would set:
@@ -260,6 +252,11 @@ impl HostSite {
         let app = axum::Router::new()
             .route("/", axum::routing::get(page))
             .route("/watch.js", axum::routing::get(script));
+        Self::serve(app).await
+    }
+
+    /// Serves `app` on a port of its own.
+    async fn serve(app: axum::Router) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
