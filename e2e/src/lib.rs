@@ -141,23 +141,43 @@ impl Stufe {
             &format!("/api/staff/articles/{id}"),
             article,
         )
-        .await
+        .await?;
+        Ok(())
     }
 
+    /// Sends a staff API request; returns the answer's JSON (null when it had none).
     pub async fn staff_send(
         &self,
         method: reqwest::Method,
         path: &str,
         body: serde_json::Value,
-    ) -> Result<()> {
-        reqwest::Client::new()
+    ) -> Result<serde_json::Value> {
+        let text = reqwest::Client::new()
             .request(method, self.api(path))
             .bearer_auth(STAFF_TOKEN)
             .json(&body)
             .send()
             .await?
-            .error_for_status()?;
-        Ok(())
+            .error_for_status()?
+            .text()
+            .await?;
+        Ok(serde_json::from_str(&text).unwrap_or_default())
+    }
+
+    /// Creates a site like the demo one (categories `general`, `technical`,
+    /// `billing`) whose widget may be shown by pages of `allowed_origins`;
+    /// returns its identity secret.
+    pub async fn create_site(&self, key: &str, allowed_origins: &[&str]) -> Result<String> {
+        let mut site = self.staff_get("/api/staff/sites").await?[0].clone();
+        site["key"] = key.into();
+        site["allowed_origins"] = allowed_origins.into();
+        let created = self
+            .staff_send(reqwest::Method::POST, "/api/staff/sites", site)
+            .await?;
+        Ok(created["identity_secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 }
 
@@ -191,6 +211,17 @@ impl HostSite {
     /// Like [`HostSite::start_with`], with `attributes` added to the script tag
     /// (e.g. `data-load="click"`).
     pub async fn start_with_tag(stufe: &Stufe, script: &str, attributes: &str) -> Result<Self> {
+        Self::from_demo_page(stufe, script, &format!("data-site=\"demo\" {attributes}")).await
+    }
+
+    /// The demo page with the tag of another site.
+    pub async fn start_for_site(stufe: &Stufe, site: &str) -> Result<Self> {
+        Self::from_demo_page(stufe, "", &format!("data-site=\"{site}\"")).await
+    }
+
+    /// The demo page, with `script` run before the loader arrives and the
+    /// tag's `data-site="demo"` replaced by `tag_attributes`.
+    async fn from_demo_page(stufe: &Stufe, script: &str, tag_attributes: &str) -> Result<Self> {
         let demo = reqwest::get(stufe.demo_url())
             .await?
             .error_for_status()?
@@ -201,10 +232,7 @@ impl HostSite {
                 "<script src=",
                 &format!("<script>{script}</script>\n  <script src="),
             )
-            .replace(
-                "data-site=\"demo\"",
-                &format!("data-site=\"demo\" {attributes}"),
-            );
+            .replace("data-site=\"demo\"", tag_attributes);
         let app = axum::Router::new().route(
             "/",
             axum::routing::get(move || async move { axum::response::Html(html) }),

@@ -413,3 +413,53 @@ async fn the_tabs_are_tabs_arrow_keys_move_between_them() -> Result<()> {
     .await;
     finish(browser, &stufe, "tabs", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_an_origin_the_site_does_not_allow_gets_no_widget_and_a_clear_message(
+) -> Result<()> {
+    let stufe = Stufe::start().await?;
+    stufe.create_site("shop", &["https://shop.example"]).await?;
+    let host = HostSite::start_for_site(&stufe, "shop").await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        let root = browser
+            .wait_for(Locator::Css("#stufe-widget"))
+            .await?
+            .shadow_root()
+            .await?;
+        root.find(Locator::Css("[data-testid=launcher]"))
+            .await?
+            .click()
+            .await?;
+        // The browser refuses the frame (the site's frame-ancestors), and the
+        // launcher says support is unavailable instead of an empty box.
+        browser
+            .wait_script(
+                "const root = document.getElementById('stufe-widget').shadowRoot;
+                 return !!root.querySelector('[data-testid=unavailable].open') && !root.querySelector('iframe.open');",
+            )
+            .await?;
+        let log = browser.log().await?;
+        ensure!(
+            log.iter().any(|e| e.message.contains("frame-ancestors")),
+            "no refusal by frame-ancestors in the log: {log:#?}"
+        );
+        let page_origin = host.url().trim_end_matches('/').to_owned();
+        ensure!(
+            log.iter().any(|e| e.message.contains("could not start on this page")
+                && e.message.contains(&page_origin)
+                && e.message.contains("allowed origins")),
+            "no message for the site owner in the log: {log:#?}"
+        );
+        // The owner sees where the tag was tried.
+        let seen = stufe.staff_get("/api/staff/sites/shop/installs").await?;
+        ensure!(
+            seen[0]["origin"] == page_origin.as_str() && seen[0]["allowed"] == false,
+            "{seen}"
+        );
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "origin-refused", result).await
+}

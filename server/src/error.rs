@@ -30,6 +30,16 @@ impl AppError {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// The request's content was refused (400, 409): the sender can correct it.
+    pub fn is_input_error(&self) -> bool {
+        matches!(self.status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT)
+    }
+
+    /// What the client is told.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "a valid staff token is required")
     }

@@ -10,6 +10,7 @@
 //! - [`sync`]: the sync hub (validation by role, commit, fan-out) and WebSocket sessions.
 //! - [`routes`]: HTTP routes, one module per area.
 //! - [`seed`]: demo data for a fresh database.
+//! - [`sites`]: creating sites, allowed origins, where a widget was seen.
 //!
 //! [`run`] takes its listener and shutdown signal from the caller, so tests bind port 0.
 
@@ -19,6 +20,7 @@ pub mod error;
 pub mod kb;
 pub mod routes;
 pub mod seed;
+pub mod sites;
 pub mod storage;
 pub mod sync;
 
@@ -51,9 +53,10 @@ pub struct AppState {
     pub client_error_limit: Arc<routes::client_errors::ReportLimiter>,
     /// Site configurations read so far. Every widget connection and search
     /// needs its site's; reading it from memory spares a storage round trip.
-    /// Sites are written only by seeding, before the server serves; whatever
-    /// changes a site while serving must update this too.
+    /// Whatever changes a site while serving goes through [`AppState::save_site`].
     pub sites: Arc<std::sync::RwLock<std::collections::HashMap<SiteKey, SiteConfig>>>,
+    /// Where each site's widget was loaded since the server started.
+    pub installs: Arc<sites::Installs>,
 }
 
 impl AppState {
@@ -77,6 +80,21 @@ impl AppState {
                 .insert(key.clone(), config.clone());
         }
         Ok(config)
+    }
+
+    /// Stores a site's new settings and makes every later request see them.
+    pub async fn save_site(
+        &self,
+        key: &SiteKey,
+        config: SiteConfig,
+    ) -> Result<(), storage::StorageError> {
+        let (lookup, stored) = (key.clone(), config.clone());
+        storage::blocking(&self.storage, move |s| s.put_site(&lookup, &stored)).await?;
+        self.sites
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key.clone(), config);
+        Ok(())
     }
 
     /// Whether browsers reach this server over https (then cookies are `Secure`).
@@ -147,6 +165,7 @@ pub async fn start(
         drafts: Arc::new(tokio::sync::Mutex::new(())),
         client_error_limit: Arc::default(),
         sites: Arc::default(),
+        installs: Arc::default(),
     };
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);

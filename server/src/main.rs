@@ -1,12 +1,118 @@
 //! `stufe-server`: config -> telemetry -> run. Stops gracefully on Ctrl-C or SIGTERM.
+//! `stufe-server site create …` creates a site in the database instead.
 
 use anyhow::Context;
+use clap::{Parser, Subcommand};
+use stufe_server::storage::SqliteStorage;
 use stufe_server::Config;
+use stufe_shared::site::Category;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+#[derive(Parser)]
+#[command(
+    about = "Stufe's sync server. Without a command it serves (settings: STUFE_* environment)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sites (written to the database in STUFE_DATA; the server may be running).
+    #[command(subcommand)]
+    Site(SiteCommand),
+}
+
+#[derive(Subcommand)]
+enum SiteCommand {
+    /// Creates a site and prints the tag to paste and its identity secret.
+    Create {
+        /// The site's key, used in the tag: 1–64 of a-z 0-9 - _.
+        #[arg(long)]
+        key: String,
+        /// Shown in the widget's header.
+        #[arg(long)]
+        name: String,
+        /// A page origin that may show the widget (repeat for more), e.g. https://shop.example.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Brand colour, #rrggbb.
+        #[arg(long, default_value = "#0b5fff")]
+        color: String,
+        /// The widget's default language: en or de.
+        #[arg(long, default_value = "en")]
+        locale: String,
+        /// A ticket category as id:English:Deutsch (repeat for more; default: general, technical, billing).
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// Customers must be signed in by the site to file tickets.
+        #[arg(long)]
+        identity_required: bool,
+    },
+}
+
+fn create_site(config: &Config, command: SiteCommand) -> anyhow::Result<()> {
+    let SiteCommand::Create {
+        key,
+        name,
+        origins,
+        color,
+        locale,
+        categories,
+        identity_required,
+    } = command;
+    let mut site = stufe_server::seed::demo_site();
+    site.name = name;
+    site.brand_color = color;
+    site.locale = locale;
+    site.allowed_origins = origins;
+    site.identity_required = identity_required;
+    if !categories.is_empty() {
+        site.categories = categories
+            .iter()
+            .map(
+                |text| match text.split(':').collect::<Vec<_>>().as_slice() {
+                    [id, en, de] => Ok(Category {
+                        id: (*id).into(),
+                        label_en: (*en).into(),
+                        label_de: (*de).into(),
+                    }),
+                    _ => anyhow::bail!("--category {text:?}: write id:English:Deutsch"),
+                },
+            )
+            .collect::<anyhow::Result<_>>()?;
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let storage = SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?;
+    let (key, secret) = stufe_server::sites::create(&storage, &key, &site)?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", Config::addr_from_env()));
+    println!(
+        "Created the site \"{key}\".\n\nPaste this tag into every page that should show the widget:\n  {}\n\nIdentity secret (shown only now; sign customers' JWTs with it):\n  {secret}",
+        stufe_server::sites::embed_tag(&public_url, &key)
+    );
+    if site.allowed_origins.is_empty() {
+        println!(
+            "\nNo --origin given: no page may embed the widget until you add one in the console."
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::Site(command)) = cli.command {
+        if let Err(err) = create_site(&Config::from_env(), command) {
+            eprintln!("error: {err}");
+            std::process::exit(2);
+        }
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()

@@ -9,28 +9,106 @@ mod sites;
 mod staff;
 mod ws;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::{
-    HeaderValue, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    HeaderValue, CONTENT_SECURITY_POLICY, HOST, ORIGIN, REFERER, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use stufe_shared::SiteKey;
 
+use crate::error::AppError;
+use crate::sites as site_setup;
 use crate::AppState;
 
 /// The widget's frame page and files: its own scripts and styles only (wasm
 /// needs `wasm-unsafe-eval`), its own server for data and the socket, images
-/// in articles from https. Any site may frame it.
+/// in articles from https. The frame page adds the site's `frame-ancestors`.
 const FRAME_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'";
 
 /// The staff console: nothing from elsewhere, no inline script or style, never framed.
 const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The site a request is for: `?site=` of the frame page and the socket, or
+/// the `{site}` of `/api/sites/{site}/…`.
+fn site_of(request: &Request) -> Option<SiteKey> {
+    let uri = request.uri();
+    if let Some(rest) = uri.path().strip_prefix("/api/sites/") {
+        return rest.split('/').next()?.parse().ok();
+    }
+    uri.query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("site="))?
+        .parse()
+        .ok()
+}
+
+fn header<'r>(request: &'r Request, name: &axum::http::HeaderName) -> Option<&'r str> {
+    request.headers().get(name)?.to_str().ok()
+}
+
+/// A browser request to the socket or a site's API from a page of another
+/// origin must come from one of the site's allowed origins. Requests without
+/// `Origin` (not from a browser page) and from the server's own pages (the
+/// widget frame) pass; an unknown site is left to the handler (404).
+async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path != "/ws" && !path.starts_with("/api/sites/") {
+        return next.run(request).await;
+    }
+    let (Some(origin), Some(site)) = (header(&request, &ORIGIN), site_of(&request)) else {
+        return next.run(request).await;
+    };
+    if site_setup::is_same_origin(origin, header(&request, &HOST)) {
+        return next.run(request).await;
+    }
+    match state.site(&site).await {
+        Ok(Some(config)) if !config.allows_origin(origin) => AppError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "pages of {origin} may not use the site {site:?}: add the origin to the site's allowed origins in the Stufe console"
+            ),
+        )
+        .into_response(),
+        Ok(_) => next.run(request).await,
+        Err(err) => AppError::from(err).into_response(),
+    }
+}
+
 /// Headers every response carries, and each area's Content-Security-Policy.
-async fn security_headers(request: Request, next: Next) -> Response {
+/// The frame page may be framed only by the site's allowed origins; which
+/// page origins loaded it is remembered for the console's "installed on".
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    let frame_of = if path == "/w/frame.html" {
+        site_of(&request).map(|site| {
+            let page = header(&request, &REFERER).and_then(site_setup::origin_of_url);
+            (site, page)
+        })
+    } else {
+        None
+    };
     let mut response = next.run(request).await;
+    let frame_policy = match &frame_of {
+        Some((site, page)) => {
+            let config = state.site(site).await.ok().flatten();
+            if let (Some(config), Some(page)) = (&config, page.as_deref()) {
+                let allowed = config.allows_origin(page);
+                state
+                    .installs
+                    .record(site, page, allowed, crate::sync::hub::now_ms());
+            }
+            format!(
+                "{FRAME_POLICY}; {}",
+                site_setup::frame_ancestors(config.as_ref())
+            )
+        }
+        None if path == "/w/frame.html" => format!("{FRAME_POLICY}; frame-ancestors 'none'"),
+        None => FRAME_POLICY.to_owned(),
+    };
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(
@@ -44,10 +122,9 @@ async fn security_headers(request: Request, next: Next) -> Response {
         );
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     } else if path.starts_with("/w/") {
-        headers.insert(
-            CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(FRAME_POLICY),
-        );
+        if let Ok(value) = HeaderValue::from_str(&frame_policy) {
+            headers.insert(CONTENT_SECURITY_POLICY, value);
+        }
     }
     response
 }
@@ -62,7 +139,11 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .merge(demo::router())
         .merge(assets::router(&state.config.site_dir))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), check_origin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -32,6 +32,9 @@ pub fn demo_site() -> SiteConfig {
             resolution_minutes: 48 * 60,
         },
         announcement: None,
+        // The demo page and the e2e host pages run on this machine, any port.
+        allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into()],
+        identity_required: false,
     }
 }
 
@@ -50,7 +53,7 @@ pub fn seed_demo(
     password: &str,
 ) -> Result<String, StorageError> {
     let site: SiteKey = DEMO_SITE.parse().expect("valid site key");
-    storage.put_site(&site, &demo_site())?;
+    storage.create_site(&site, &demo_site(), &random_token())?;
     let token = staff_token.unwrap_or_else(random_token);
     let sam = storage.add_staff("Sam Support", "admin", &token_hash(&token))?;
     storage.set_staff_login(sam.id, "sam", &crate::auth::hash_password(password))?;

@@ -159,7 +159,22 @@ impl StaffMember {
 
 pub trait Storage: Send + Sync + 'static {
     fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, StorageError>;
+    /// Creates or replaces a site's settings.
     fn put_site(&self, key: &SiteKey, config: &SiteConfig) -> Result<(), StorageError>;
+    /// Creates a site with its identity secret; false (and nothing written)
+    /// when the key is taken.
+    fn create_site(
+        &self,
+        key: &SiteKey,
+        config: &SiteConfig,
+        identity_secret: &str,
+    ) -> Result<bool, StorageError>;
+    /// Every site, by key.
+    fn sites(&self) -> Result<Vec<(SiteKey, SiteConfig)>, StorageError>;
+    /// The secret the site's backend signs customer identities with.
+    fn site_secret(&self, key: &SiteKey) -> Result<Option<String>, StorageError>;
+    /// Replaces the site's identity secret (tokens signed with the old one stop working).
+    fn set_site_secret(&self, key: &SiteKey, secret: &str) -> Result<(), StorageError>;
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError>;
     /// Writes documents (tickets with their projection, and others) in one
     /// transaction: all of them are durable when this returns, or none is.

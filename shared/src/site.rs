@@ -20,6 +20,14 @@ pub struct SiteConfig {
     /// An optional live banner (e.g. an outage notice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announcement: Option<String>,
+    /// The pages that may embed the widget, as origin patterns (see
+    /// [`OriginPattern`]). Empty: no page may.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Customers must be signed in by the site (`Stufe('identify', …)`)
+    /// before they can file or open tickets.
+    #[serde(default)]
+    pub identity_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,11 +43,333 @@ pub struct Sla {
     pub resolution_minutes: u32,
 }
 
+/// Limits on a site's settings.
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_CATEGORIES: usize = 30;
+pub const MAX_CATEGORY_ID_CHARS: usize = 32;
+pub const MAX_LABEL_CHARS: usize = 60;
+pub const MAX_ALLOWED_ORIGINS: usize = 20;
+pub const MAX_ANNOUNCEMENT_CHARS: usize = 500;
+
+/// Why a site's settings were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
 impl SiteConfig {
     /// The parts of the configuration that change validation depends on.
     pub fn rules(&self) -> SiteRules {
         SiteRules {
             categories: self.categories.iter().map(|c| c.id.clone()).collect(),
         }
+    }
+
+    /// Checks settings an admin sent before they are stored: every field
+    /// within its limits, the colour a `#rrggbb` hex colour, category ids
+    /// unique, every allowed origin a valid pattern.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        let fail = |message: String| Err(SettingsError(message));
+        let chars = |s: &str| s.chars().count();
+        if self.name.trim().is_empty() || chars(&self.name) > MAX_NAME_CHARS {
+            return fail(format!(
+                "the name must have 1 to {MAX_NAME_CHARS} characters"
+            ));
+        }
+        let color = self.brand_color.as_bytes();
+        if color.len() != 7 || color[0] != b'#' || !color[1..].iter().all(u8::is_ascii_hexdigit) {
+            return fail(format!(
+                "the colour must be #rrggbb (six hex digits), not {:?}",
+                self.brand_color
+            ));
+        }
+        if self.locale != "en" && self.locale != "de" {
+            return fail(format!(
+                "the locale must be en or de, not {:?}",
+                self.locale
+            ));
+        }
+        if self.categories.is_empty() || self.categories.len() > MAX_CATEGORIES {
+            return fail(format!("a site needs 1 to {MAX_CATEGORIES} categories"));
+        }
+        for (i, c) in self.categories.iter().enumerate() {
+            let id_ok = !c.id.is_empty()
+                && c.id.len() <= MAX_CATEGORY_ID_CHARS
+                && c.id.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !id_ok {
+                return fail(format!(
+                    "category id {:?}: 1 to {MAX_CATEGORY_ID_CHARS} of a-z 0-9 - _",
+                    c.id
+                ));
+            }
+            if self.categories[..i].iter().any(|other| other.id == c.id) {
+                return fail(format!("category id {:?} appears twice", c.id));
+            }
+            for label in [&c.label_en, &c.label_de] {
+                if label.trim().is_empty() || chars(label) > MAX_LABEL_CHARS {
+                    return fail(format!(
+                        "category {:?}: labels must have 1 to {MAX_LABEL_CHARS} characters",
+                        c.id
+                    ));
+                }
+            }
+        }
+        if self.sla.first_response_minutes == 0 || self.sla.resolution_minutes == 0 {
+            return fail("SLA times must be at least one minute".into());
+        }
+        if let Some(text) = &self.announcement {
+            if chars(text) > MAX_ANNOUNCEMENT_CHARS {
+                return fail(format!(
+                    "the announcement may have at most {MAX_ANNOUNCEMENT_CHARS} characters"
+                ));
+            }
+        }
+        if self.allowed_origins.len() > MAX_ALLOWED_ORIGINS {
+            return fail(format!("at most {MAX_ALLOWED_ORIGINS} allowed origins"));
+        }
+        for origin in &self.allowed_origins {
+            OriginPattern::parse(origin).map_err(SettingsError)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a page of `origin` (`scheme://host[:port]`, as browsers send
+    /// it in the `Origin` header) may embed this site's widget.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins
+            .iter()
+            .filter_map(|p| OriginPattern::parse(p).ok())
+            .any(|p| p.matches(origin))
+    }
+}
+
+/// An allowed-origin pattern, written as in a Content-Security-Policy
+/// `frame-ancestors` source, so the same text is what browsers enforce:
+///
+/// * `https://shop.example` — exactly this origin (default port of the scheme);
+/// * `https://shop.example:8443` — this origin on this port;
+/// * `https://*.shop.example` — any subdomain (not `shop.example` itself);
+/// * `http://localhost:*` — any port;
+/// * `*` — any http or https page (not recommended).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginPattern {
+    scheme: String,
+    /// Lowercase host; starts with `*.` for a subdomain wildcard. Empty for `*`.
+    host: String,
+    /// None: the scheme's default port; Some(None): any port.
+    port: Option<Option<u16>>,
+}
+
+impl OriginPattern {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text == "*" {
+            return Ok(Self {
+                scheme: "*".into(),
+                host: String::new(),
+                port: Some(None),
+            });
+        }
+        let bad = || {
+            format!(
+                "{text:?} is not an origin: write scheme://host[:port], e.g. https://shop.example, https://*.shop.example or http://localhost:*"
+            )
+        };
+        let (scheme, rest) = text.split_once("://").ok_or_else(bad)?;
+        if scheme != "http" && scheme != "https" {
+            return Err(bad());
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, "*")) => (host, Some(None)),
+            Some((host, port)) => (
+                host,
+                Some(Some(
+                    port.parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(bad)?,
+                )),
+            ),
+            None => (rest, None),
+        };
+        let name = host.strip_prefix("*.").unwrap_or(host);
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if host.len() > 253 || !name.split('.').all(label_ok) {
+            return Err(bad());
+        }
+        Ok(Self {
+            scheme: scheme.into(),
+            host: host.into(),
+            port,
+        })
+    }
+
+    /// Whether `origin` (as browsers write it: lowercase, no default port,
+    /// no path) matches.
+    pub fn matches(&self, origin: &str) -> bool {
+        let Some((scheme, rest)) = origin.split_once("://") else {
+            return false;
+        };
+        if self.scheme == "*" {
+            return scheme == "http" || scheme == "https";
+        }
+        if scheme != self.scheme {
+            return false;
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => match port.parse::<u16>() {
+                Ok(port) => (host, Some(port)),
+                Err(_) => return false,
+            },
+            None => (rest, None),
+        };
+        let host_ok = match self.host.strip_prefix("*.") {
+            Some(parent) => host
+                .strip_suffix(parent)
+                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+            None => host == self.host,
+        };
+        let port_ok = match self.port {
+            Some(None) => true,
+            Some(Some(want)) => {
+                port == Some(want) || (port.is_none() && Some(want) == default_port(scheme))
+            }
+            None => port.is_none() || port == default_port(scheme),
+        };
+        host_ok && port_ok
+    }
+
+    /// The pattern as a CSP source expression.
+    pub fn csp_source(&self) -> String {
+        if self.scheme == "*" {
+            return "http: https:".into();
+        }
+        match self.port {
+            None => format!("{}://{}", self.scheme, self.host),
+            Some(None) => format!("{}://{}:*", self.scheme, self.host),
+            Some(Some(port)) => format!("{}://{}:{port}", self.scheme, self.host),
+        }
+    }
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(text: &str) -> OriginPattern {
+        OriginPattern::parse(text).unwrap()
+    }
+
+    #[test]
+    fn exact_origins_match_only_themselves() {
+        let p = pattern("https://shop.example");
+        assert!(p.matches("https://shop.example"));
+        assert!(p.matches("https://shop.example:443"));
+        assert!(!p.matches("http://shop.example"));
+        assert!(!p.matches("https://shop.example:8443"));
+        assert!(!p.matches("https://evil-shop.example"));
+        assert!(!p.matches("https://shop.example.evil"));
+        assert!(!p.matches("https://www.shop.example"));
+        assert!(!p.matches("null"));
+    }
+
+    #[test]
+    fn wildcards_cover_subdomains_or_ports_only() {
+        let sub = pattern("https://*.shop.example");
+        assert!(sub.matches("https://www.shop.example"));
+        assert!(sub.matches("https://a.b.shop.example"));
+        assert!(!sub.matches("https://shop.example"));
+        assert!(!sub.matches("https://evilshop.example"));
+        let ports = pattern("http://localhost:*");
+        assert!(ports.matches("http://localhost:5173"));
+        assert!(ports.matches("http://localhost"));
+        assert!(!ports.matches("https://localhost:5173"));
+        assert!(!ports.matches("http://localhost.evil:5173"));
+        let any = pattern("*");
+        assert!(any.matches("https://anything.example"));
+        assert!(!any.matches("null"));
+        assert!(!any.matches("file://"));
+    }
+
+    #[test]
+    fn only_plain_origins_are_patterns() {
+        for bad in [
+            "shop.example",
+            "ftp://shop.example",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "https://Shop.example",
+            "https://shop.example:0",
+            "https://shop.example:99999",
+            "https://*",
+            "https://a.*.example",
+            "https://shop.example; script-src *",
+            "https://",
+            "",
+        ] {
+            assert!(OriginPattern::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(
+            pattern("http://localhost:*").csp_source(),
+            "http://localhost:*"
+        );
+        assert_eq!(
+            pattern("https://a.example:8443").csp_source(),
+            "https://a.example:8443"
+        );
+    }
+
+    fn settings() -> SiteConfig {
+        SiteConfig {
+            name: "Shop".into(),
+            brand_color: "#123abc".into(),
+            locale: "de".into(),
+            categories: vec![Category {
+                id: "general".into(),
+                label_en: "General".into(),
+                label_de: "Allgemein".into(),
+            }],
+            sla: Sla {
+                first_response_minutes: 60,
+                resolution_minutes: 600,
+            },
+            announcement: None,
+            allowed_origins: vec!["https://shop.example".into()],
+            identity_required: false,
+        }
+    }
+
+    #[test]
+    fn settings_are_checked_field_by_field() {
+        assert_eq!(settings().check(), Ok(()));
+        let refused = |change: fn(&mut SiteConfig)| {
+            let mut s = settings();
+            change(&mut s);
+            s.check().unwrap_err().0
+        };
+        assert!(refused(|s| s.name = " ".into()).contains("name"));
+        assert!(refused(|s| s.brand_color = "red;background:url(x)".into()).contains("colour"));
+        assert!(refused(|s| s.locale = "fr".into()).contains("locale"));
+        assert!(refused(|s| s.categories.clear()).contains("categories"));
+        assert!(refused(|s| s.categories.push(s.categories[0].clone())).contains("twice"));
+        assert!(refused(|s| s.categories[0].id = "Gen eral".into()).contains("category id"));
+        assert!(refused(|s| s.allowed_origins.push("shop.example".into())).contains("origin"));
+        assert!(refused(|s| s.sla.first_response_minutes = 0).contains("SLA"));
+        assert!(settings().allows_origin("https://shop.example"));
+        assert!(!settings().allows_origin("https://other.example"));
     }
 }

@@ -74,6 +74,7 @@
   var unanswered = 0;
   var pings = 0;
   var crashedThisLoad = false;
+  var started = false;
   var HEARTBEAT_MS = 5000;
   var MISSED_BEATS = 3;
 
@@ -82,8 +83,18 @@
     frame = document.createElement("iframe");
     frame.title = "Support";
     frame.setAttribute("data-testid", "widget-frame");
+    // The page's origin goes with the frame request (whatever the page's own
+    // referrer policy), so the server can tell where its widget is installed.
+    frame.referrerPolicy = "origin";
     frame.src = origin + "/w/frame.html?site=" + encodeURIComponent(site);
-    frame.addEventListener("load", function () { crashedThisLoad = false; });
+    frame.addEventListener("load", function () {
+      crashedThisLoad = false;
+      // The frame's first script says "started" before its load event (the
+      // message may still be on its way, hence the grace); a frame that loaded
+      // without it was refused (this page's origin is not one the site allows:
+      // frame-ancestors) or the server could not be reached.
+      if (!started) setTimeout(function () { if (!started && frame) refused(); }, 2000);
+    });
     root.appendChild(frame);
     setInterval(heartbeat, HEARTBEAT_MS);
   }
@@ -104,9 +115,19 @@
     unanswered = 0;
     if (crashes === 1) {
       ready = false;
+      started = false;
       frame.src = frame.src;
       return;
     }
+    showDown();
+  }
+  function refused() {
+    console.error("Stufe: the support widget of site '" + site + "' could not start on this page (" + location.origin +
+      "). If the browser reports \"Refused to frame\" (frame-ancestors), add " + location.origin +
+      " to the site's allowed origins in the Stufe console (Sites); otherwise " + origin + " could not be reached.");
+    showDown();
+  }
+  function showDown() {
     // Hidden, not removed: removing it would cancel the crash report the
     // frame is still sending. It is never shown or pinged again.
     frame.classList.remove("open");
@@ -171,7 +192,8 @@
   window.addEventListener("message", function (event) {
     if (!frame || event.source !== frame.contentWindow || event.origin !== origin || !event.data) return;
     var kind = event.data.stufe;
-    if (kind === "close") setOpen(false);
+    if (kind === "started") started = true;
+    else if (kind === "close") setOpen(false);
     else if (kind === "pong") { answering = true; unanswered = 0; }
     else if (kind === "hello") { ready = true; tellFrame(isOpen ? "opened" : "closed"); flush(); }
     else if (kind === "unread" && typeof event.data.n === "number") showUnread(event.data.n);

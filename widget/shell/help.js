@@ -7,6 +7,9 @@
    No inline script or style: the frame's policy allows neither. */
 (function () {
   "use strict";
+  // Tells the loader this frame runs (a frame refused by the site's
+  // frame-ancestors never says it). No data, so any target may hear it.
+  if (parent !== window) parent.postMessage({ stufe: "started" }, "*");
   var site = new URLSearchParams(location.search).get("site") || "";
   var api = "/api/sites/" + encodeURIComponent(site);
   var TEXTS = {

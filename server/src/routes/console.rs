@@ -1,6 +1,7 @@
 //! The staff console: server-rendered pages (maud) with plain forms, behind a
 //! login. Areas: the ticket queue, a ticket (reply, status, tier, "write
-//! article"), and the knowledge base (drafts, publishing, search insights).
+//! article"), the knowledge base (drafts, publishing, search insights), and
+//! sites (settings, the tag to paste, allowed origins; in `console/sites.rs`).
 //! Each area is one handler group below; later areas (triage, KPIs) add theirs.
 
 use axum::extract::{Form, FromRequestParts, Path, Query, State};
@@ -27,6 +28,8 @@ use crate::storage::{self, StaffMember, TicketFilter};
 use crate::sync::hub::{now_ms, token_hash};
 use crate::AppState;
 
+mod sites;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/style.css", get(stylesheet))
@@ -42,6 +45,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
         .route("/console/drafts/{id}/unpublish", post(unpublish_draft))
         .route("/console/errors", get(errors_page))
+        .route("/console/sites", get(sites::list).post(sites::create))
+        .route("/console/sites/{site}", get(sites::show).post(sites::save))
+        .route("/console/sites/{site}/secret", post(sites::secret))
 }
 
 /// A logged-in console user; anyone else is sent to the login page.
@@ -99,6 +105,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                     @if let Some(user) = user {
                         a href="/console" { "Queue" }
                         a href="/console/kb" { "Knowledge base" }
+                        a href="/console/sites" { "Sites" }
                         @if user.role == "admin" { a href="/console/errors" { "Widget errors" } }
                         span.who { (user.name) " (" (user.role) ")" }
                         form.inline method="post" action="/console/logout" { button { "Log out" } }

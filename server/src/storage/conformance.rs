@@ -24,6 +24,8 @@ fn site() -> SiteConfig {
             resolution_minutes: 600,
         },
         announcement: None,
+        allowed_origins: vec!["https://shop.example".into()],
+        identity_required: false,
     }
 }
 
@@ -229,6 +231,31 @@ fn sites_round_trip(s: &dyn Storage) {
     s.put_site(&key, &site()).unwrap();
     assert_eq!(s.site(&key).unwrap(), Some(site()));
     assert!(!s.is_empty().unwrap());
+
+    let other: SiteKey = "other".parse().unwrap();
+    let mut renamed = site();
+    renamed.name = "Other".into();
+    assert!(s.create_site(&other, &renamed, "secret-1").unwrap());
+    assert!(
+        !s.create_site(&other, &site(), "secret-2").unwrap(),
+        "a taken key is not created again"
+    );
+    assert_eq!(s.site(&other).unwrap(), Some(renamed.clone()));
+    assert_eq!(s.site_secret(&other).unwrap().as_deref(), Some("secret-1"));
+    s.set_site_secret(&other, "secret-3").unwrap();
+    assert_eq!(s.site_secret(&other).unwrap().as_deref(), Some("secret-3"));
+    assert_eq!(
+        s.site_secret(&key).unwrap(),
+        None,
+        "put_site sets no secret"
+    );
+    let keys: Vec<String> = s
+        .sites()
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k.to_string())
+        .collect();
+    assert_eq!(keys, ["other", "shop"]);
 }
 
 fn tickets_round_trip_and_update_in_place(s: &dyn Storage) {

@@ -19,7 +19,8 @@ use crate::kb::snippet::snippet_html;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sites (
     key         TEXT PRIMARY KEY,
-    config_json TEXT NOT NULL
+    config_json TEXT NOT NULL,
+    identity_secret TEXT
 );
 CREATE TABLE IF NOT EXISTS staff (
     id         INTEGER PRIMARY KEY,
@@ -444,6 +445,14 @@ impl SqliteStorage {
             |row| row.get(0),
         )?;
         conn.execute_batch(SCHEMA)?;
+        let has_secrets: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('sites') WHERE name = 'identity_secret'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_secrets {
+            conn.execute("ALTER TABLE sites ADD COLUMN identity_secret TEXT", [])?;
+        }
         if !had_site_grants {
             // Databases from before per-site staff: everyone keeps what they had.
             conn.execute(
@@ -584,6 +593,62 @@ impl Storage for SqliteStorage {
             "INSERT INTO sites (key, config_json) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET config_json = excluded.config_json",
             params![key.as_str(), json],
+        )?;
+        Ok(())
+    }
+
+    fn create_site(
+        &self,
+        key: &SiteKey,
+        config: &SiteConfig,
+        identity_secret: &str,
+    ) -> Result<bool, StorageError> {
+        let json =
+            serde_json::to_string(config).map_err(|err| StorageError::Corrupt(err.to_string()))?;
+        let inserted = self.conn().execute(
+            "INSERT INTO sites (key, config_json, identity_secret) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO NOTHING",
+            params![key.as_str(), json, identity_secret],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn sites(&self) -> Result<Vec<(SiteKey, SiteConfig)>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached("SELECT key, config_json FROM sites ORDER BY key")?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(key, json)| {
+                let key = key
+                    .parse()
+                    .map_err(|_| StorageError::Corrupt(format!("site key {key:?}")))?;
+                let config = serde_json::from_str(&json)
+                    .map_err(|err| StorageError::Corrupt(err.to_string()))?;
+                Ok((key, config))
+            })
+            .collect()
+    }
+
+    fn site_secret(&self, key: &SiteKey) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT identity_secret FROM sites WHERE key = ?1",
+                [key.as_str()],
+                |row| row.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    fn set_site_secret(&self, key: &SiteKey, secret: &str) -> Result<(), StorageError> {
+        self.conn().execute(
+            "UPDATE sites SET identity_secret = ?2 WHERE key = ?1",
+            params![key.as_str(), secret],
         )?;
         Ok(())
     }

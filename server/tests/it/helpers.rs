@@ -8,6 +8,9 @@ use automerge::sync::{self, SyncDoc};
 use automerge::AutoCommit;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
 use stufe_server::Config;
 use stufe_shared::protocol::{encode_sync_frame, ServerFrame, SyncFrame};
 use stufe_shared::ticket::{self, NewTicket, Ticket};
@@ -368,4 +371,82 @@ pub async fn create_ticket(app: &TestApp) -> (LocalDoc, String) {
         "creation not acked: {frames:?}"
     );
     (local, token)
+}
+
+/// A logged-in console user (cookie handled by hand; redirects not followed).
+pub struct ConsoleUser {
+    pub http: reqwest::Client,
+    pub cookie: String,
+    pub base: String,
+}
+
+pub async fn log_in(app: &TestApp, login: &str, password: &str) -> Result<ConsoleUser, StatusCode> {
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let response = http
+        .post(app.url("/console/login"))
+        .form(&[("login", login), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    if response.status() != StatusCode::SEE_OTHER {
+        return Err(response.status());
+    }
+    let cookie = response.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    Ok(ConsoleUser {
+        http,
+        cookie,
+        base: app.url(""),
+    })
+}
+
+impl ConsoleUser {
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Posts a form; returns the status and the page it answered with.
+    pub async fn post_page(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Posts a form; returns the status and the redirect target, if any.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Option<String>) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned());
+        (response.status(), location)
+    }
 }

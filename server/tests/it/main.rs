@@ -8,5 +8,6 @@ mod gate;
 mod helpers;
 mod knowledge_base;
 mod rejections;
+mod sites;
 mod staff_api;
 mod sync_flow;

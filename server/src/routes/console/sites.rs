@@ -1,0 +1,301 @@
+//! Console pages for sites: the list, creating one, its settings (name,
+//! colour, locale, categories, allowed origins, identity), the tag to paste,
+//! where the widget was seen, and a new identity secret.
+
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+use stufe_shared::site::{Category, SiteConfig, Sla};
+
+use super::{format_time, page, see_other, ConsoleUser};
+use crate::error::AppError;
+use crate::routes::sites::{
+    create_site, parse_key, rotate_secret, sites_for, update_site, NewSite,
+};
+use crate::sites::embed_tag;
+use crate::AppState;
+
+/// The settings form, as posted.
+#[derive(Deserialize)]
+pub(super) struct SiteForm {
+    #[serde(default)]
+    key: String,
+    name: String,
+    brand_color: String,
+    locale: String,
+    /// One category a line: `id | English label | German label`.
+    categories: String,
+    /// One origin a line.
+    #[serde(default)]
+    allowed_origins: String,
+    first_response_minutes: String,
+    resolution_minutes: String,
+    #[serde(default)]
+    announcement: String,
+    identity_required: Option<String>,
+}
+
+impl SiteForm {
+    fn config(&self) -> Result<SiteConfig, String> {
+        let categories = self
+            .categories
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+                match parts.as_slice() {
+                    [id, en, de] => Ok(Category {
+                        id: (*id).into(),
+                        label_en: (*en).into(),
+                        label_de: (*de).into(),
+                    }),
+                    _ => Err(format!(
+                        "categories: write each as `id | English | Deutsch`, not {:?}",
+                        line.trim()
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let minutes = |text: &str, what: &str| {
+            text.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{what}: a whole number of minutes"))
+        };
+        let announcement = self.announcement.trim();
+        Ok(SiteConfig {
+            name: self.name.trim().into(),
+            brand_color: self.brand_color.trim().to_lowercase(),
+            locale: self.locale.clone(),
+            categories,
+            sla: Sla {
+                first_response_minutes: minutes(&self.first_response_minutes, "first response")?,
+                resolution_minutes: minutes(&self.resolution_minutes, "resolution")?,
+            },
+            announcement: (!announcement.is_empty()).then(|| announcement.to_owned()),
+            allowed_origins: self
+                .allowed_origins
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            identity_required: self.identity_required.is_some(),
+        })
+    }
+}
+
+fn default_config() -> SiteConfig {
+    let mut config = crate::seed::demo_site();
+    config.name = String::new();
+    config.allowed_origins.clear();
+    config
+}
+
+/// The settings fields; `key` only when creating.
+fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Markup {
+    let categories: Vec<String> = config
+        .categories
+        .iter()
+        .map(|c| format!("{} | {} | {}", c.id, c.label_en, c.label_de))
+        .collect();
+    html! {
+        fieldset disabled[!editable] {
+            legend { "Settings" }
+            @if let Some(key) = key {
+                p { label { "Key (goes into the tag; a-z 0-9 - _) " input name="key" value=(key) required pattern="[a-z0-9_-]{1,64}" data-testid="site-key"; } }
+            }
+            p { label { "Name " input name="name" value=(config.name) required maxlength="100" data-testid="site-name"; } }
+            p {
+                label { "Colour " input type="color" name="brand_color" value=(config.brand_color); }
+                " " label { "Default language " select name="locale" {
+                    option value="en" selected[config.locale == "en"] { "English" }
+                    option value="de" selected[config.locale == "de"] { "Deutsch" } } }
+            }
+            p { label { "Categories (one a line: id | English | Deutsch)"
+                textarea name="categories" rows="4" required { (categories.join("\n")) } } }
+            p { label { "Allowed origins — the pages that may show the widget, one a line (https://shop.example, https://*.shop.example, http://localhost:*)"
+                textarea name="allowed_origins" rows="3" data-testid="site-origins" { (config.allowed_origins.join("\n")) } } }
+            p {
+                label { "First response within (minutes) " input type="number" min="1" name="first_response_minutes" value=(config.sla.first_response_minutes) required; }
+                " " label { "Resolution within (minutes) " input type="number" min="1" name="resolution_minutes" value=(config.sla.resolution_minutes) required; }
+            }
+            p { label { "Announcement banner (optional) " input name="announcement" size="60" maxlength="500" value=(config.announcement.as_deref().unwrap_or("")); } }
+            p { label { input type="checkbox" name="identity_required" checked[config.identity_required];
+                " Customers must be signed in by your site (Stufe('identify', …)) to file tickets" } }
+        }
+    }
+}
+
+pub(super) async fn list(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+) -> Result<Markup, AppError> {
+    let sites = sites_for(&state, &user).await?;
+    let admin = user.role == "admin";
+    Ok(page(
+        "Sites",
+        Some(&user),
+        html! {
+            table data-testid="sites" {
+                tr { th { "Site" } th { "Key" } th { "Allowed origins" } }
+                @for s in &sites {
+                    tr {
+                        td { a href={ "/console/sites/" (s.key) } { (s.config.name) } }
+                        td { code { (s.key) } }
+                        td { (s.config.allowed_origins.join(", ")) }
+                    }
+                }
+            }
+            @if admin {
+                h2 { "New site" }
+                form.card method="post" action="/console/sites" {
+                    (settings_fields(&default_config(), Some(""), true))
+                    button data-testid="create-site" { "Create site" }
+                }
+            }
+        },
+    ))
+}
+
+fn invalid(user: &crate::storage::StaffMember, message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        page(
+            "Not saved",
+            Some(user),
+            html! {
+                p.error role="alert" data-testid="form-error" { (message) }
+                p { "Go back, correct it and save again; nothing was changed." }
+            },
+        ),
+    )
+        .into_response()
+}
+
+/// A new secret, shown once, with how to use it.
+fn secret_card(secret: &str) -> Markup {
+    html! {
+        section.card data-testid="identity-secret" {
+            h2 { "Identity secret — shown only now" }
+            p { code { (secret) } }
+            p { "Keep it on your server. Sign each customer as a JWT (HS256) with it — claims "
+                code { "sub" } " (your user id), " code { "exp" } ", optional " code { "email" } " and " code { "name" }
+                " — and pass the token to " code { "Stufe('identify', {token})" } "." }
+        }
+    }
+}
+
+pub(super) async fn create(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Form(form): Form<SiteForm>,
+) -> Result<Response, AppError> {
+    let config = match form.config() {
+        Ok(config) => config,
+        Err(message) => return Ok(invalid(&user, &message)),
+    };
+    let new = NewSite {
+        key: form.key.trim().to_owned(),
+        config,
+    };
+    let created = match create_site(&state, &user, new).await {
+        Ok(created) => created,
+        Err(err) if err.is_input_error() => return Ok(invalid(&user, err.message())),
+        Err(err) => return Err(err),
+    };
+    Ok(page(
+        "Site created",
+        Some(&user),
+        html! {
+            p { "Paste this tag into every page that should show the widget:" }
+            pre.card data-testid="site-tag" { (created.tag) }
+            (secret_card(&created.identity_secret))
+            p { a href={ "/console/sites/" (created.key) } { "Settings of this site" } }
+        },
+    )
+    .into_response())
+}
+
+pub(super) async fn show(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Markup, AppError> {
+    crate::auth::require_site(&user, &site)?;
+    let key = parse_key(&site)?;
+    let config = state
+        .site(&key)
+        .await?
+        .ok_or_else(|| AppError::not_found("unknown site"))?;
+    let seen = state.installs.of(&key);
+    let admin = user.role == "admin";
+    Ok(page(
+        &config.name,
+        Some(&user),
+        html! {
+            p { "Paste this tag into every page that should show the widget:" }
+            pre.card data-testid="site-tag" { (embed_tag(&state.public_url, &key)) }
+            section.card data-testid="installs" {
+                h2 { "Installed on" }
+                @if seen.is_empty() {
+                    p { "No page has loaded this widget since the server started. Open a page with the tag, then reload this page." }
+                } @else {
+                    table {
+                        tr { th { "Page origin" } th { "Last loaded" } th { "" } }
+                        @for s in &seen {
+                            tr {
+                                td { (s.origin) } td { (format_time(s.last_seen)) }
+                                td { @if s.allowed { "allowed" } @else { strong.error { "refused — not an allowed origin" } } }
+                            }
+                        }
+                    }
+                }
+            }
+            form.card method="post" action={ "/console/sites/" (key) } {
+                (settings_fields(&config, None, admin))
+                @if admin { button data-testid="save-site" { "Save" } }
+            }
+            @if admin {
+                form.card method="post" action={ "/console/sites/" (key) "/secret" } {
+                    p { "A new identity secret replaces the old one at once: tokens your backend signed with the old one stop working." }
+                    button data-testid="new-secret" { "Make a new identity secret" }
+                }
+            }
+        },
+    ))
+}
+
+pub(super) async fn save(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Form(form): Form<SiteForm>,
+) -> Result<Response, AppError> {
+    let config = match form.config() {
+        Ok(config) => config,
+        Err(message) => return Ok(invalid(&user, &message)),
+    };
+    match update_site(&state, &user, &site, config).await {
+        Ok(_) => Ok(see_other(&format!("/console/sites/{site}"))),
+        Err(err) if err.is_input_error() => Ok(invalid(&user, err.message())),
+        Err(err) => Err(err),
+    }
+}
+
+pub(super) async fn secret(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Markup, AppError> {
+    let secret = rotate_secret(&state, &user, &site).await?;
+    Ok(page(
+        "New identity secret",
+        Some(&user),
+        html! {
+            (secret_card(&secret.identity_secret))
+            p { a href={ "/console/sites/" (site) } { "Back to the site" } }
+        },
+    ))
+}
