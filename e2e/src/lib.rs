@@ -216,7 +216,12 @@ impl HostSite {
 
     /// The demo page with the tag of another site.
     pub async fn start_for_site(stufe: &Stufe, site: &str) -> Result<Self> {
-        Self::from_demo_page(stufe, "", &format!("data-site=\"{site}\"")).await
+        Self::start_for_site_with(stufe, site, "").await
+    }
+
+    /// The demo page with the tag of another site, and `script` run before the loader arrives.
+    pub async fn start_for_site_with(stufe: &Stufe, site: &str, script: &str) -> Result<Self> {
+        Self::from_demo_page(stufe, script, &format!("data-site=\"{site}\"")).await
     }
 
     /// The demo page, with `script` run before the loader arrives and the

@@ -463,3 +463,134 @@ async fn a_page_of_an_origin_the_site_does_not_allow_gets_no_widget_and_a_clear_
     .await;
     finish(browser, &stufe, "origin-refused", result).await
 }
+
+/// The snippet the README gives: calls before the loader arrives are queued.
+const QUEUE: &str =
+    "window.Stufe = window.Stufe || function () { (Stufe.q = Stufe.q || []).push(arguments); };";
+
+/// A token the site's backend would sign for its user `sub`.
+fn identity_token(secret: &str, sub: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    stufe_server::identity::sign(
+        &serde_json::json!({ "sub": sub, "name": "Jo Customer", "exp": now + 3600 }),
+        secret,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_customers_tickets_follow_them_to_another_browser_until_logout() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let secret = stufe.create_site("shop", &["http://localhost:*"]).await?;
+    let token = identity_token(&secret, "user-7");
+    let script = format!(
+        "{QUEUE}\nwindow.created = []; Stufe('identify', {{ token: '{token}' }});\
+         Stufe('on', 'ticket:created', function (e) {{ window.created.push(e.id); }});"
+    );
+    let host = HostSite::start_for_site_with(&stufe, "shop", &script).await?;
+    let laptop = Browser::launch().await?;
+    let result = async {
+        laptop.client.goto(&host.url()).await?;
+        laptop.open_widget().await?;
+        laptop
+            .submit_ticket("Signed in", "Filed while signed in by the shop.")
+            .await?;
+        let id = laptop.ticket_id("Signed in").await?;
+        laptop.wait_gone("[data-testid=ticket-waiting]").await?;
+        laptop.client.enter_parent_frame().await?;
+        laptop
+            .wait_script(&format!("return window.created.includes('{id}');"))
+            .await?;
+        // Staff see who the customer is.
+        let listed = stufe
+            .staff_get("/api/staff/tickets?site=shop&customer=user-7")
+            .await?;
+        ensure!(listed[0]["id"] == id.as_str(), "{listed}");
+        ensure!(listed[0]["customer"]["name"] == "Jo Customer", "{listed}");
+        Ok(id)
+    }
+    .await;
+    let id = match result {
+        Ok(id) => {
+            finish(laptop, &stufe, "identity-laptop", Ok(())).await?;
+            id
+        }
+        Err(err) => return finish(laptop, &stufe, "identity-laptop", Err(err)).await,
+    };
+
+    // Another browser, the same customer signed in: the ticket is there.
+    let phone = Browser::launch().await?;
+    let result = async {
+        phone.client.goto(&host.url()).await?;
+        phone.open_widget().await?;
+        phone.click("[data-testid=my-tickets-tab]").await?;
+        ensure!(phone.ticket_id("Signed in").await? == id);
+        // Logging out forgets the customer's tickets on this device.
+        phone.client.enter_parent_frame().await?;
+        phone
+            .client
+            .execute("Stufe('logout'); Stufe('open');", vec![])
+            .await?;
+        phone.enter_widget_frame().await?;
+        phone
+            .wait_script(
+                "return !!document.querySelector('[data-testid=my-tickets-tab]') \
+                 && document.querySelectorAll('[data-testid=ticket-item]').length === 0;",
+            )
+            .await?;
+        phone.click("[data-testid=my-tickets-tab]").await?;
+        ensure!(
+            phone
+                .client
+                .find_all(Locator::Css("[data-testid=ticket-item]"))
+                .await?
+                .is_empty(),
+            "tickets still listed after logout"
+        );
+        Ok(())
+    }
+    .await;
+    finish(phone, &stufe, "identity-phone", result).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_page_prefills_the_form_and_chooses_the_language() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let script = format!(
+        "{QUEUE}\nStufe('prefill', {{ subject: 'Order 1042', category: 'billing', email: 'jo@example.com' }});\
+         Stufe('setLocale', 'de');"
+    );
+    let host = HostSite::start_with(&stufe, &script).await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        browser.click("[data-testid=new-ticket-tab]").await?;
+        browser
+            .wait_script(
+                "const s = document.querySelector('[data-testid=subject]');
+                 return !!s && s.value === 'Order 1042'
+                     && document.querySelector('[data-testid=category]').value === 'billing'
+                     && document.querySelector('[data-testid=email]').value === 'jo@example.com'
+                     && document.documentElement.lang === 'de'
+                     && document.querySelector('[data-testid=submit]').textContent.includes('Anfrage senden');",
+            )
+            .await?;
+        // An error is tied to its field.
+        browser.click("[data-testid=submit]").await?;
+        browser
+            .wait_script(
+                "const d = document.querySelector('[data-testid=description]');
+                 return d.getAttribute('aria-invalid') === 'true'
+                     && d.getAttribute('aria-describedby') === 'form-error'
+                     && !!document.getElementById('form-error')
+                     && document.querySelector('[data-testid=subject]').getAttribute('aria-invalid') === 'false';",
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "prefill", result).await
+}

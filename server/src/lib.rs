@@ -5,6 +5,7 @@
 //!
 //! - [`auth`]: staff API tokens, console logins (argon2) and sessions.
 //! - [`config`]: `STUFE_*` environment settings.
+//! - [`identity`]: customers signed in by their site (HS256 JWTs).
 //! - [`storage`]: the [`storage::Storage`] trait and its SQLite implementation.
 //! - [`kb`]: knowledge-base articles: Markdown rendering, search queries.
 //! - [`sync`]: the sync hub (validation by role, commit, fan-out) and WebSocket sessions.
@@ -17,6 +18,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod kb;
 pub mod routes;
 pub mod seed;

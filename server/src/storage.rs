@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use stufe_shared::site::SiteConfig;
 
+use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::SearchTerms;
 use stufe_shared::{Locale, SiteKey, TicketId};
@@ -42,6 +43,8 @@ pub struct StoredTicket {
     pub bytes: Vec<u8>,
     /// How many of `bytes` (at the end) are appended chunks.
     pub appended: usize,
+    /// The signed-in customer who created it, if one did.
+    pub customer: Option<VerifiedCustomer>,
 }
 
 /// A stored document other than a ticket.
@@ -68,6 +71,9 @@ pub struct TicketSummary {
     pub updated_at: i64,
     pub first_response_due: Option<i64>,
     pub message_count: u32,
+    /// The signed-in customer who created the ticket (verified by the site).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<VerifiedCustomer>,
 }
 
 /// How a document's bytes are written.
@@ -118,6 +124,8 @@ pub struct TicketFilter {
     pub site: Option<String>,
     pub status: Option<String>,
     pub tier: Option<u8>,
+    /// Only tickets of this signed-in customer (their id at the site).
+    pub customer: Option<String>,
 }
 
 /// Where a published article is, and at which version.

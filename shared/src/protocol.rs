@@ -35,6 +35,10 @@ pub enum ClientFrame {
     },
     /// Unsubscribe from a document.
     Close { doc: String },
+    /// Sign the connection in as a customer the site vouches for: `token` is
+    /// a JWT (HS256) the site's backend signed with the site's identity secret.
+    /// Answered with [`ServerFrame::Identified`] or an `identity_refused` error.
+    Identify { token: String },
 }
 
 /// A control frame sent by the server (JSON in a text message).
@@ -51,6 +55,10 @@ pub enum ServerFrame {
     Opened { doc: String, exists: bool },
     /// Everything up to `heads` (hex change hashes) is committed to storage.
     Ack { doc: String, heads: Vec<String> },
+    /// The connection is signed in as `user` (the site's id for them);
+    /// `tickets` are the ids of their tickets on this site, newest first
+    /// (at most 100), which the connection may open without their tokens.
+    Identified { user: String, tickets: Vec<String> },
     /// Something was refused. Nothing of the refused frame was stored or forwarded.
     Error {
         #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -84,6 +92,10 @@ pub enum ErrorCode {
     RateLimited,
     /// The server failed; the frame was not applied. Retrying later is safe.
     Internal,
+    /// The identity token was refused (bad signature, expired, malformed).
+    IdentityRefused,
+    /// The site lets only signed-in customers open tickets; identify first.
+    IdentityRequired,
 }
 
 /// Why a binary frame could not be split into doc id and payload.

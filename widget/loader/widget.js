@@ -55,8 +55,19 @@
   var button = root.querySelector("button");
   var badge = root.querySelector(".badge");
   var german = (navigator.language || "").slice(0, 2).toLowerCase() === "de";
+  var unreadCount = 0;
+  // Stufe('on', event, fn) handlers. Handlers get ids and counts, never text.
+  var EVENTS = ["open", "close", "ticket:created", "message", "unread"];
+  var handlers = {};
+  function emit(name, detail) {
+    var list = (handlers[name] || []).slice();
+    for (var i = 0; i < list.length; i++) {
+      try { list[i](detail); } catch (e) { console.error("Stufe: an '" + name + "' handler threw", e); }
+    }
+  }
   // New staff replies while the panel is closed (the widget counts them).
   function showUnread(n) {
+    if (n !== unreadCount) { unreadCount = n; emit("unread", { count: n }); }
     badge.hidden = !(n > 0);
     badge.textContent = n > 9 ? "9+" : String(n);
     button.setAttribute("aria-label", n > 0
@@ -153,6 +164,7 @@
     button.setAttribute("aria-expanded", String(open));
     if (open && frame) frame.focus(); else if (!open) button.focus();
     tellFrame(open ? "opened" : "closed");
+    emit(open ? "open" : "close", {});
   }
   var warned = {};
   var commands = {
@@ -163,7 +175,35 @@
     hideLauncher: function () { button.hidden = true; },
     showLauncher: function () { button.hidden = false; },
     showArticle: function (id) { forward("showArticle", id); },
-    search: function (query) { forward("search", query); }
+    search: function (query) { forward("search", query); },
+    identify: function (user) {
+      var token = user && typeof user === "object" ? user.token : user;
+      if (typeof token !== "string" || !token) { console.warn("Stufe: 'identify' needs {token: '<JWT signed by your server>'}."); return; }
+      send("identify", token);
+    },
+    prefill: function (fields) {
+      if (!fields || typeof fields !== "object") { console.warn("Stufe: 'prefill' needs {subject, description, category, email}."); return; }
+      send("prefill", JSON.stringify(fields));
+    },
+    logout: function () { unreadCount = -1; showUnread(0); send("logout"); },
+    reset: function () { commands.logout(); },
+    setLocale: function (tag) {
+      if (tag !== "de" && tag !== "en") { console.warn("Stufe: 'setLocale' takes 'de' or 'en'."); return; }
+      german = tag === "de";
+      showUnread(unreadCount);
+      send("setLocale", tag);
+    },
+    on: function (name, fn) {
+      if (EVENTS.indexOf(name) < 0 || typeof fn !== "function") {
+        console.warn("Stufe: 'on' takes one of " + EVENTS.join(", ") + " and a function.");
+        return;
+      }
+      (handlers[name] = handlers[name] || []).push(fn);
+    },
+    off: function (name, fn) {
+      if (!handlers[name]) return;
+      handlers[name] = fn ? handlers[name].filter(function (h) { return h !== fn; }) : [];
+    }
   };
   // Commands for the widget itself wait until it has said hello.
   var ready = false;
@@ -171,6 +211,10 @@
   function forward(name, arg) {
     if (typeof arg !== "string") { console.warn("Stufe: '" + name + "' needs a text argument."); return; }
     setOpen(true);
+    send(name, arg);
+  }
+  // Without opening the panel; delivered once the widget runs.
+  function send(name, arg) {
     pending.push({ stufe: "command", name: name, arg: arg });
     flush();
   }
@@ -178,8 +222,8 @@
     if (!ready || !frame || !frame.contentWindow) return;
     while (pending.length) frame.contentWindow.postMessage(pending.shift(), origin);
   }
-  var api = function (command, arg) {
-    if (Object.prototype.hasOwnProperty.call(commands, command)) { commands[command](arg); return; }
+  var api = function (command, arg, more) {
+    if (Object.prototype.hasOwnProperty.call(commands, command)) { commands[command](arg, more); return; }
     var name = String(command);
     if (!warned[name]) {
       warned[name] = true;
@@ -198,6 +242,9 @@
     else if (kind === "hello") { ready = true; tellFrame(isOpen ? "opened" : "closed"); flush(); }
     else if (kind === "unread" && typeof event.data.n === "number") showUnread(event.data.n);
     else if (kind === "crashed") crashed();
+    else if (kind === "event" && (event.data.name === "ticket:created" || event.data.name === "message")) {
+      emit(event.data.name, { id: String(event.data.id) });
+    }
   });
   function preloadWhenIdle() {
     var idle = window.requestIdleCallback || function (f) { setTimeout(f, 3000); };

@@ -137,6 +137,8 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         read_article: RwSignal::new(None),
         query: RwSignal::new(shell.query.unwrap_or_default()),
         open: RwSignal::new(false),
+        signed_in: RwSignal::new(docs.tickets.identity().is_some()),
+        draft_version: RwSignal::new(0),
         storage: RwSignal::new(if storage_available {
             StorageState::Ok
         } else {
@@ -164,6 +166,18 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
                     ui.screen.set(Screen::Help);
                 }
                 ui.query.set(query);
+            }
+            host::Command::Identify(token) => controller::identify(&token),
+            host::Command::Prefill(json) => {
+                if controller::prefill(&json) {
+                    ui.draft_version.update(|v| *v += 1);
+                }
+            }
+            host::Command::Logout => controller::logout(),
+            host::Command::SetLocale(tag) => {
+                if let Some(lang) = Lang::from_tag(&tag) {
+                    ui.lang.set(lang);
+                }
             }
         },
     );
@@ -197,6 +211,23 @@ fn track_unread_replies(ui: Ui, seen_key: String) {
     let seen =
         StoredValue::new(stored.unwrap_or_else(|| ui.tickets.with_untracked(|t| staff_replies(t))));
     let announced = StoredValue::new(None::<usize>);
+    // Staff replies per ticket, to tell the host page which ticket one arrived on.
+    let per_ticket = StoredValue::new(replies_per_ticket(&ui.tickets.get_untracked()));
+    Effect::new(move |_| {
+        let now = ui.tickets.with(|t| replies_per_ticket(t));
+        for (id, count) in &now {
+            let before = per_ticket.with_value(|known| {
+                known
+                    .iter()
+                    .find(|(known_id, _)| known_id == id)
+                    .map(|(_, n)| *n)
+            });
+            if before.is_some_and(|b| b < *count) {
+                host::announce_event("message", &id.to_string());
+            }
+        }
+        per_ticket.set_value(now);
+    });
     Effect::new(move |_| {
         let total = ui.tickets.with(|t| staff_replies(t));
         if ui.open.get() && seen.get_value() != total {
@@ -209,6 +240,23 @@ fn track_unread_replies(ui: Ui, seen_key: String) {
             host::announce_unread(unread);
         }
     });
+}
+
+/// Staff replies on each ticket.
+fn replies_per_ticket(
+    tickets: &[crate::state::tickets::TicketView],
+) -> Vec<(stufe_shared::TicketId, usize)> {
+    tickets
+        .iter()
+        .map(|t| {
+            let staff = t
+                .messages
+                .iter()
+                .filter(|m| m.author == stufe_shared::ticket::Author::Staff)
+                .count();
+            (t.id, staff)
+        })
+        .collect()
 }
 
 /// What the customer did in the help shell (`widget/shell/help.js`, the Help

@@ -54,6 +54,11 @@ pub struct Ui {
     pub query: RwSignal<String>,
     /// Whether the panel is open on the host page (the loader says so).
     pub open: RwSignal<bool>,
+    /// Whether the site signed the customer in (`Stufe('identify', …)`).
+    pub signed_in: RwSignal<bool>,
+    /// Bumped when the ticket draft changed from outside the form
+    /// (`Stufe('prefill', …)`), so a form on screen shows it.
+    pub draft_version: RwSignal<u32>,
 }
 
 /// One search result as the UI shows it. `snippet_html` is escaped by the

@@ -228,6 +228,7 @@ async fn queue(
         site: None,
         status: status.clone(),
         tier,
+        customer: None,
     };
     let tickets = tickets_for(&state, &user, filter).await?;
     let now = now_ms();

@@ -54,6 +54,7 @@ struct ListQuery {
     site: Option<String>,
     status: Option<String>,
     tier: Option<u8>,
+    customer: Option<String>,
 }
 
 async fn list(
@@ -69,6 +70,7 @@ async fn list(
         site: query.site,
         status: query.status,
         tier: query.tier,
+        customer: query.customer,
     };
     Ok(Json(tickets_for(&state, &member, filter).await?))
 }

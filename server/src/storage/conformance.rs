@@ -43,6 +43,7 @@ fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
         updated_at: created_at,
         first_response_due: Some(created_at + 60),
         message_count: 0,
+        customer: None,
     }
 }
 

@@ -12,6 +12,7 @@ use super::{
     ClientError, DocBytes, DocWrite, PublishedVersion, StaffMember, Storage, StorageError,
     StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
+use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};
 use crate::kb::snippet::snippet_html;
@@ -54,7 +55,10 @@ CREATE TABLE IF NOT EXISTS tickets (
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL,
     first_response_due INTEGER,
-    message_count      INTEGER NOT NULL
+    message_count      INTEGER NOT NULL,
+    customer_id        TEXT,
+    customer_name      TEXT,
+    customer_email     TEXT
 );
 CREATE INDEX IF NOT EXISTS tickets_by_queue ON tickets (site, status, tier, created_at);
 CREATE TABLE IF NOT EXISTS documents (
@@ -295,8 +299,9 @@ fn write_ticket(
         DocBytes::Snapshot(snapshot) => {
             conn.prepare_cached(
                 "INSERT INTO tickets (id, site, token_hash, doc, subject, status, tier, priority, category,
-                                      email, created_at, updated_at, first_response_due, message_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                      email, created_at, updated_at, first_response_due, message_count,
+                                      customer_id, customer_name, customer_email)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                  ON CONFLICT (id) DO UPDATE SET
                     doc = excluded.doc, subject = excluded.subject, status = excluded.status,
                     tier = excluded.tier, priority = excluded.priority, category = excluded.category,
@@ -319,6 +324,9 @@ fn write_ticket(
                 s.updated_at,
                 s.first_response_due,
                 s.message_count,
+                s.customer.as_ref().map(|c| &c.id),
+                s.customer.as_ref().and_then(|c| c.name.as_ref()),
+                s.customer.as_ref().and_then(|c| c.email.as_ref()),
             ])?;
             drop_chunks(conn, &key)?;
         }
@@ -453,6 +461,22 @@ impl SqliteStorage {
         if !has_secrets {
             conn.execute("ALTER TABLE sites ADD COLUMN identity_secret TEXT", [])?;
         }
+        let has_customers: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('tickets') WHERE name = 'customer_id'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_customers {
+            conn.execute_batch(
+                "ALTER TABLE tickets ADD COLUMN customer_id TEXT;
+                 ALTER TABLE tickets ADD COLUMN customer_name TEXT;
+                 ALTER TABLE tickets ADD COLUMN customer_email TEXT;",
+            )?;
+        }
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS tickets_by_customer ON tickets (site, customer_id, created_at)",
+            [],
+        )?;
         if !had_site_grants {
             // Databases from before per-site staff: everyone keeps what they had.
             conn.execute(
@@ -567,7 +591,21 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> 
         updated_at: row.get("updated_at")?,
         first_response_due: row.get("first_response_due")?,
         message_count: row.get("message_count")?,
+        customer: customer_from_row(row)?,
     })
+}
+
+/// The verified customer of a ticket row, if it was created by one.
+fn customer_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<VerifiedCustomer>> {
+    row.get::<_, Option<String>>("customer_id")?
+        .map(|id| -> rusqlite::Result<VerifiedCustomer> {
+            Ok(VerifiedCustomer {
+                id,
+                name: row.get("customer_name")?,
+                email: row.get("customer_email")?,
+            })
+        })
+        .transpose()
 }
 
 impl Storage for SqliteStorage {
@@ -655,32 +693,35 @@ impl Storage for SqliteStorage {
 
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError> {
         let conn = self.reader()?;
-        let row: Option<(String, String, Vec<u8>)> = conn
+        type Row = (String, String, Vec<u8>, Option<VerifiedCustomer>);
+        let row: Option<Row> = conn
             .query_row(
-                "SELECT site, token_hash, doc FROM tickets WHERE id = ?1",
+                "SELECT site, token_hash, doc, customer_id, customer_name, customer_email
+                 FROM tickets WHERE id = ?1",
                 [id.to_string()],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| {
+                    Ok((
+                        row.get("site")?,
+                        row.get("token_hash")?,
+                        row.get("doc")?,
+                        customer_from_row(row)?,
+                    ))
+                },
             )
             .optional()?;
-        let row = match row {
-            Some((site, token_hash, snapshot)) => Some((
-                site,
-                token_hash,
-                with_appended(&conn, &ticket_doc_key(&id.to_string()), snapshot)?,
-            )),
-            None => None,
+        let Some((site, token_hash, snapshot, customer)) = row else {
+            return Ok(None);
         };
-        row.map(|(site, token_hash, stored)| {
-            Ok(StoredTicket {
-                site: site
-                    .parse()
-                    .map_err(|_| StorageError::Corrupt(format!("site key {site:?}")))?,
-                token_hash,
-                bytes: stored.bytes,
-                appended: stored.appended,
-            })
-        })
-        .transpose()
+        let stored = with_appended(&conn, &ticket_doc_key(&id.to_string()), snapshot)?;
+        Ok(Some(StoredTicket {
+            site: site
+                .parse()
+                .map_err(|_| StorageError::Corrupt(format!("site key {site:?}")))?,
+            token_hash,
+            bytes: stored.bytes,
+            appended: stored.appended,
+            customer,
+        }))
     }
 
     fn write_docs(&self, writes: &[DocWrite]) -> Result<(), StorageError> {
@@ -705,11 +746,12 @@ impl Storage for SqliteStorage {
         let mut stmt = conn.prepare_cached(
             "SELECT * FROM tickets
              WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR tier = ?3)
+               AND (?4 IS NULL OR customer_id = ?4)
              ORDER BY created_at DESC, id
              LIMIT 500",
         )?;
         let rows = stmt.query_map(
-            params![filter.site, filter.status, filter.tier],
+            params![filter.site, filter.status, filter.tier, filter.customer],
             summary_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)

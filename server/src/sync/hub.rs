@@ -16,6 +16,7 @@ use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::decide::{check_objects, decide_ticket, server_actor, Decision, Judged};
+use crate::identity::VerifiedCustomer;
 use crate::storage::{self, DocBytes, DocWrite, GroupCommit, Storage, StorageError, TicketSummary};
 
 /// Identifies one subscriber (a WebSocket session) for fan-out.
@@ -138,6 +139,9 @@ struct DocState {
     last_used: std::time::Instant,
     /// Tickets: set once stored, or once the first opener of a new id claimed it.
     token_hash: Option<String>,
+    /// Tickets: the signed-in customer whose connection claimed it, if any;
+    /// their other devices open it by identity.
+    customer: Option<VerifiedCustomer>,
     site: Option<SiteKey>,
     stored: bool,
     size: StoredSize,
@@ -302,6 +306,7 @@ impl DocState {
             held: Held::Awake(Box::new(doc)),
             last_used: std::time::Instant::now(),
             token_hash,
+            customer: None,
             site,
             stored,
             size,
@@ -522,13 +527,15 @@ impl Hub {
                         read(&doc)?.ok_or_else(|| {
                             HubError::Storage(StorageError::Corrupt(format!("{id}: empty")))
                         })?;
-                        DocState::new(
+                        let mut state = DocState::new(
                             doc,
                             Some(stored.token_hash),
                             Some(stored.site),
                             true,
                             StoredSize::loaded(stored.bytes.len(), stored.appended),
-                        )
+                        );
+                        state.customer = stored.customer;
+                        state
                     }
                     None => {
                         DocState::new(AutoCommit::new(), None, None, false, StoredSize::default())
@@ -753,10 +760,12 @@ impl Hub {
                         &read_now
                     }
                 };
+                let mut summary = summarize(ticket, now_ms());
+                summary.customer = st.customer.clone();
                 DocWrite::Ticket {
                     token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,
                     bytes,
-                    summary: Box::new(summarize(ticket, now_ms())),
+                    summary: Box::new(summary),
                 }
             }
             DocId::Kb { .. } => DocWrite::Document {
@@ -777,15 +786,28 @@ impl Hub {
 
 impl DocEntry {
     /// Checks access: a ticket needs its token (for an id never stored, the
-    /// first opener's token claims it until the creating change is committed);
-    /// a knowledge base is open to widgets of its own site.
-    pub async fn authorize(&self, site: &SiteKey, token: &str) -> Result<Opened, HubError> {
+    /// first opener's token claims it until the creating change is committed,
+    /// for `customer` when the connection is signed in) or a connection signed
+    /// in as the customer who created it; a knowledge base is open to widgets
+    /// of its own site.
+    pub async fn authorize(
+        &self,
+        site: &SiteKey,
+        token: &str,
+        customer: Option<&VerifiedCustomer>,
+    ) -> Result<Opened, HubError> {
         let mut st = self.state().lock().await;
         if st.site.as_ref().is_some_and(|s| s != site) {
             return Err(HubError::OtherSite);
         }
         if let DocId::Kb { .. } = self.id {
             return Ok(Opened { exists: true });
+        }
+        let own = |st: &DocState| {
+            customer.is_some_and(|c| st.customer.as_ref().is_some_and(|owner| owner.id == c.id))
+        };
+        if st.token_hash.is_some() && own(&st) {
+            return Ok(Opened { exists: st.stored });
         }
         if !is_well_formed_token(token) {
             return Err(HubError::Forbidden);
@@ -796,6 +818,7 @@ impl DocEntry {
             Some(_) => Err(HubError::Forbidden),
             None => {
                 st.token_hash = Some(hash);
+                st.customer = customer.cloned();
                 Ok(Opened { exists: false })
             }
         }
@@ -941,5 +964,6 @@ pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
         updated_at,
         first_response_due: t.first_response_due,
         message_count: u32::try_from(t.messages.len()).unwrap_or(u32::MAX),
+        customer: None,
     }
 }

@@ -20,12 +20,18 @@ use stufe_shared::{DocId, SiteKey};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::identity::{self, IdentityError, VerifiedCustomer};
+use crate::storage::{self, TicketFilter};
+
 use super::hub::{Changed, DocEntry, Hub, HubError, Received, Sender, SubscriberId};
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const DEAD_AFTER: Duration = Duration::from_secs(60);
 
 static NEXT_SUBSCRIBER: AtomicU64 = AtomicU64::new(1);
+
+/// At most this many ticket ids are listed in `identified`.
+const MAX_IDENTIFIED_TICKETS: usize = 100;
 
 /// Everything a session needs that outlives it.
 pub struct SessionContext {
@@ -78,6 +84,8 @@ struct Session<O> {
     open: HashMap<DocId, OpenDoc>,
     changed: Arc<Changed>,
     out: O,
+    /// The customer this connection is signed in as (`identify`), if any.
+    customer: Option<Box<VerifiedCustomer>>,
 }
 
 /// The size of a text or binary message's payload.
@@ -109,6 +117,7 @@ where
         open: HashMap::new(),
         changed: Arc::clone(&changed),
         out,
+        customer: None,
     };
     // Debug level: an enabled span per session costs every idle widget memory.
     let span = tracing::debug_span!("sync_session", id = session.id, site = %session.ctx.site);
@@ -255,6 +264,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         };
         match frame {
             ClientFrame::Open { doc, token } => self.open(&doc, &token).await,
+            ClientFrame::Identify { token } => self.identify(&token).await,
             ClientFrame::Close { doc } => {
                 if let Ok(id) = doc.parse::<DocId>() {
                     if let Some(open) = self.open.remove(&id) {
@@ -264,6 +274,75 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 true
             }
         }
+    }
+
+    /// Signs the connection in as the customer `token` names, if the site
+    /// signed it; answers with their tickets on this site.
+    async fn identify(&mut self, token: &str) -> bool {
+        let storage = Arc::clone(self.ctx.hub.storage());
+        let site = self.ctx.site.clone();
+        let secret = match storage::blocking(&storage, move |s| s.site_secret(&site)).await {
+            Ok(secret) => secret,
+            Err(err) => {
+                tracing::error!(%err, "reading a site secret failed");
+                return self
+                    .send_error(
+                        None,
+                        ErrorCode::Internal,
+                        "the server could not check the identity",
+                    )
+                    .await;
+            }
+        };
+        let now = crate::sync::hub::now_ms() / 1000;
+        let verified = secret
+            .ok_or(IdentityError::NoSecret)
+            .and_then(|secret| identity::verify(token, &secret, now));
+        let customer = match verified {
+            Ok(customer) => customer,
+            Err(err) => {
+                return self
+                    .send_error(None, ErrorCode::IdentityRefused, &err.to_string())
+                    .await
+            }
+        };
+        if self.customer.as_ref().is_some_and(|c| c.id != customer.id) {
+            return self
+                .send_error(
+                    None,
+                    ErrorCode::IdentityRefused,
+                    "this connection is signed in as another customer; open a new connection",
+                )
+                .await;
+        }
+        let filter = TicketFilter {
+            site: Some(self.ctx.site.to_string()),
+            customer: Some(customer.id.clone()),
+            ..TicketFilter::default()
+        };
+        let tickets = match storage::blocking(&storage, move |s| s.list_tickets(&filter)).await {
+            Ok(list) => list
+                .into_iter()
+                .take(MAX_IDENTIFIED_TICKETS)
+                .map(|t| t.id)
+                .collect(),
+            Err(err) => {
+                tracing::error!(%err, "listing a customer's tickets failed");
+                return self
+                    .send_error(
+                        None,
+                        ErrorCode::Internal,
+                        "the server could not list the tickets",
+                    )
+                    .await;
+            }
+        };
+        let identified = ServerFrame::Identified {
+            user: customer.id.clone(),
+            tickets,
+        };
+        self.customer = Some(Box::new(customer));
+        self.send_control(&identified).await
     }
 
     async fn open(&mut self, doc: &str, token: &str) -> bool {
@@ -296,9 +375,21 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 )
                 .await;
         }
+        if matches!(doc_id, DocId::Ticket(_))
+            && self.ctx.config.identity_required
+            && self.customer.is_none()
+        {
+            return self
+                .send_error(
+                    Some(&doc_id),
+                    ErrorCode::IdentityRequired,
+                    "this site lets only signed-in customers open tickets: send identify first",
+                )
+                .await;
+        }
         let opened = match self.ctx.hub.entry(&doc_id).await {
             Ok(entry) => entry
-                .authorize(&self.ctx.site, token)
+                .authorize(&self.ctx.site, token, self.customer.as_deref())
                 .await
                 .map(|o| (entry, o)),
             Err(err) => Err(err),

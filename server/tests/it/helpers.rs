@@ -72,7 +72,12 @@ impl TestApp {
 
     /// A widget connection to the server at `addr`, after its `hello`.
     pub async fn client_at(addr: SocketAddr) -> Client {
-        let url = format!("ws://{addr}/ws?site=demo");
+        Self::client_for(addr, "demo").await
+    }
+
+    /// A widget connection of `site` to the server at `addr`, after its `hello`.
+    pub async fn client_for(addr: SocketAddr, site: &str) -> Client {
+        let url = format!("ws://{addr}/ws?site={site}");
         let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         let mut client = Client {
             ws,
@@ -131,12 +136,17 @@ pub fn random_ticket() -> (TicketId, String) {
 }
 
 pub fn new_ticket_doc(id: TicketId) -> AutoCommit {
+    new_ticket_doc_on(id, "demo")
+}
+
+/// A new ticket on `site` (which must have the demo site's categories).
+pub fn new_ticket_doc_on(id: TicketId, site: &str) -> AutoCommit {
     let mut doc = AutoCommit::new();
     ticket::create(
         &mut doc,
         &NewTicket {
             id,
-            site: "demo".into(),
+            site: site.into(),
             subject: "Printer offline".into(),
             description: "It blinks red.".into(),
             email: Some("ada@example.com".into()),

@@ -6,6 +6,7 @@ mod console;
 mod fuzz;
 mod gate;
 mod helpers;
+mod identity;
 mod knowledge_base;
 mod rejections;
 mod sites;

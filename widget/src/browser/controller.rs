@@ -15,6 +15,7 @@
 use std::cell::{Cell, RefCell};
 
 use stufe_shared::kb::CatalogueEntry;
+use stufe_shared::protocol::ErrorCode;
 use stufe_shared::{DocId, Locale, TicketId};
 
 use super::socket::{self, Socket};
@@ -22,7 +23,7 @@ use super::storage::BrowserKv;
 use crate::i18n::Lang;
 use crate::state::knowledge::ArticleCopy;
 use crate::state::sync_client::{Docs, Event, Outgoing, SyncClient};
-use crate::state::tickets::{FormError, TicketForm, TicketView};
+use crate::state::tickets::{FormError, IdentityChange, TicketForm, TicketView};
 use crate::ui::{Hit, StorageState, Ui};
 
 use leptos::prelude::*;
@@ -84,6 +85,17 @@ impl Controller {
                     refresh.tickets = Some(self.docs.tickets.views());
                     refresh.storage = Some(self.storage_state());
                 }
+                Event::Refused {
+                    code: ErrorCode::IdentityRefused,
+                    message,
+                    ..
+                } => {
+                    // For the site owner, not the customer: their page's token.
+                    web_sys::console::warn_1(
+                        &format!("Stufe: Stufe('identify', …) was refused: {message}").into(),
+                    );
+                    refresh.signed_in = Some(false);
+                }
                 Event::Refused { message, .. } => {
                     refresh.notice = Some(format!("{} {message}", lang.texts().refused));
                 }
@@ -101,6 +113,7 @@ pub struct Refresh {
     pub online: Option<bool>,
     pub notice: Option<String>,
     pub storage: Option<StorageState>,
+    pub signed_in: Option<bool>,
 }
 
 thread_local! {
@@ -148,6 +161,9 @@ pub fn apply(refresh: Refresh) {
     }
     if let Some(notice) = refresh.notice {
         show_notice(notice);
+    }
+    if let Some(signed_in) = refresh.signed_in {
+        let _ = ui.signed_in.try_set(signed_in);
     }
 }
 
@@ -279,6 +295,72 @@ pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
+/// The host page signed its user in (`Stufe('identify', {token})`): keep the
+/// token for every connection and sign the current one in. Another customer
+/// than the one signed in before starts over with this device's data cleared.
+pub fn identify(token: &str) {
+    let switched = with(|c| match c.docs.tickets.set_identity(token) {
+        IdentityChange::Unchanged => false,
+        IdentityChange::Renewed | IdentityChange::SignedIn => {
+            let out = c.sync.identify(token);
+            c.send(out);
+            false
+        }
+        IdentityChange::OtherCustomer => true,
+    });
+    if switched == Some(true) {
+        reload_frame();
+    } else {
+        apply(Refresh {
+            signed_in: Some(true),
+            ..Refresh::default()
+        });
+    }
+}
+
+/// `Stufe('logout')`: forgets this customer's tickets, drafts and identity on
+/// this device, then starts the widget afresh.
+pub fn logout() {
+    with(|c| c.docs.tickets.clear());
+    reload_frame();
+}
+
+fn reload_frame() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
+/// `Stufe('prefill', {…})`: puts the given fields into the ticket draft.
+/// Returns whether anything was taken.
+pub fn prefill(json: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Fields {
+        subject: Option<String>,
+        description: Option<String>,
+        category: Option<String>,
+        email: Option<String>,
+    }
+    let Ok(fields) = serde_json::from_str::<Fields>(json) else {
+        web_sys::console::warn_1(
+            &"Stufe: 'prefill' takes {subject, description, category, email} (texts).".into(),
+        );
+        return false;
+    };
+    let mut draft = draft();
+    let take = |into: &mut String, value: Option<String>| {
+        if let Some(value) = value {
+            *into = value.chars().take(10_000).collect();
+        }
+    };
+    take(&mut draft.subject, fields.subject);
+    take(&mut draft.description, fields.description);
+    take(&mut draft.category, fields.category);
+    take(&mut draft.email, fields.email);
+    save_draft(&draft);
+    true
+}
+
 /// Creates a ticket from the form; it is sent now or as soon as the widget is online.
 pub fn submit_ticket(form: &TicketForm) -> Result<TicketId, FormError> {
     form.validate()?;
@@ -299,6 +381,7 @@ pub fn submit_ticket(form: &TicketForm) -> Result<TicketId, FormError> {
             let _ = ui.read_article.try_set(None);
         }
         apply(refresh);
+        super::host::announce_event("ticket:created", &id.to_string());
         id
     })
 }

@@ -3,7 +3,10 @@
 //! opened or closed; the loader also answers `hello` with one of them),
 //! `unread` with `n` (staff replies the customer has not seen, for the
 //! launcher's badge), `command` with `name` and `arg` (the host page's
-//! `Stufe('showArticle' | 'search', …)`, sent once the widget said `hello`), `ping`/`pong` (the loader's heartbeat) and `crashed`
+//! `Stufe('showArticle' | 'search' | 'identify' | 'prefill' | 'logout' |
+//! 'setLocale', …)`, sent once the widget said `hello`), `event` with `name`
+//! and `id` (for the host page's `Stufe('on', …)` handlers: `ticket:created`,
+//! `message`), `ping`/`pong` (the loader's heartbeat) and `crashed`
 //! (see [`super::crash`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,16 +20,33 @@ use web_sys::MessageEvent;
 static CRASHED: AtomicBool = AtomicBool::new(false);
 
 fn post_to_host(kind: &str, n: Option<f64>) {
+    post_with(kind, |message| {
+        if let Some(n) = n {
+            let _ = js_sys::Reflect::set(message, &"n".into(), &n.into());
+        }
+    });
+}
+
+fn post_with(kind: &str, fill: impl FnOnce(&js_sys::Object)) {
     let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
         return;
     };
     let message = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&message, &"stufe".into(), &kind.into());
-    if let Some(n) = n {
-        let _ = js_sys::Reflect::set(&message, &"n".into(), &n.into());
-    }
-    // The loader checks that a message comes from its own frame.
+    fill(&message);
+    // The loader checks that a message comes from its own frame. Nothing
+    // secret is ever posted: the host page's scripts may read all of it.
     let _ = parent.post_message(&message, "*");
+}
+
+/// Tells the host page's `Stufe('on', name, …)` handlers that something
+/// happened (`ticket:created` with the ticket's id, `message` with the id of
+/// the ticket a staff reply arrived on). Ids only: never a token or text.
+pub fn announce_event(name: &str, id: &str) {
+    post_with("event", |message| {
+        let _ = js_sys::Reflect::set(message, &"name".into(), &name.into());
+        let _ = js_sys::Reflect::set(message, &"id".into(), &id.into());
+    });
 }
 
 /// Asks the loader to close the widget; it answers with `closed`.
@@ -53,6 +73,14 @@ pub enum Command {
     ShowArticle(String),
     /// `Stufe('search', query)`
     Search(String),
+    /// `Stufe('identify', {token})`: the site's signed token for its user.
+    Identify(String),
+    /// `Stufe('prefill', {subject, description, category, email})`, as JSON.
+    Prefill(String),
+    /// `Stufe('logout')` / `Stufe('reset')`: forget this customer's local data.
+    Logout,
+    /// `Stufe('setLocale', 'de' | 'en')`
+    SetLocale(String),
 }
 
 impl Command {
@@ -62,10 +90,14 @@ impl Command {
                 .ok()
                 .and_then(|v| v.as_string())
         };
-        let arg = field("arg")?;
+        let arg = field("arg");
         match field("name")?.as_str() {
-            "showArticle" => Some(Command::ShowArticle(arg)),
-            "search" => Some(Command::Search(arg)),
+            "showArticle" => Some(Command::ShowArticle(arg?)),
+            "search" => Some(Command::Search(arg?)),
+            "identify" => Some(Command::Identify(arg?)),
+            "prefill" => Some(Command::Prefill(arg?)),
+            "logout" => Some(Command::Logout),
+            "setLocale" => Some(Command::SetLocale(arg?)),
             _ => None,
         }
     }

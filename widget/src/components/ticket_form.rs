@@ -25,6 +25,13 @@ pub fn TicketForm() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let t = move || ui.lang.get().texts();
     let form = RwSignal::new(browser::draft());
+    // The host page prefilled the draft (`Stufe('prefill', …)`) while the form is shown.
+    Effect::new(move |first: Option<()>| {
+        ui.draft_version.track();
+        if first.is_some() {
+            form.set(browser::draft());
+        }
+    });
     let error = RwSignal::new(None::<FormError>);
     let suggestions = RwSignal::new(Vec::<Hit>::new());
     // Suggest articles as the customer describes the problem (any word may match).
@@ -91,16 +98,30 @@ pub fn TicketForm() -> impl IntoView {
         })
     };
     let categories = move || ui.config.get().map(|c| c.categories).unwrap_or_default();
+    // Each error belongs to one field: that field is marked invalid and
+    // described by the message, so screen readers read them together.
+    let invalid = move |field: FormError| move || error.get() == Some(field);
+    let described =
+        move |field: FormError| move || (error.get() == Some(field)).then_some("form-error");
+    let needs_sign_in =
+        move || ui.config.get().is_some_and(|c| c.identity_required) && !ui.signed_in.get();
     view! {
+        <Show when=move || !needs_sign_in() fallback=move || view! {
+            <p class="empty" data-testid="sign-in-required">{move || t().sign_in_required}</p>
+        }>
         <form class="ticket-form" data-testid="ticket-form" on:submit=submit novalidate>
             <label>
                 <span>{move || t().subject}</span>
                 <input type="text" data-testid="subject" maxlength="200" required
+                    aria-invalid=move || invalid(FormError::MissingSubject)().to_string()
+                    aria-describedby=described(FormError::MissingSubject)
                     prop:value=move || form.with(|f| f.subject.clone()) on:input=edit(|f, v| f.subject = v)/>
             </label>
             <label>
                 <span>{move || t().category}</span>
                 <select data-testid="category" required
+                    aria-invalid=move || invalid(FormError::MissingCategory)().to_string()
+                    aria-describedby=described(FormError::MissingCategory)
                     prop:value=move || form.with(|f| f.category.clone()) on:change=edit(|f, v| f.category = v)>
                     <option value="">{move || t().choose_category}</option>
                     {move || {
@@ -117,14 +138,18 @@ pub fn TicketForm() -> impl IntoView {
             <label>
                 <span>{move || t().description}</span>
                 <textarea data-testid="description" rows="5" maxlength="10000" required
+                    aria-invalid=move || invalid(FormError::MissingDescription)().to_string()
+                    aria-describedby=described(FormError::MissingDescription)
                     prop:value=move || form.with(|f| f.description.clone()) on:input=edit(|f, v| f.description = v)></textarea>
             </label>
             <label>
                 <span>{move || t().email_optional}</span>
                 <input type="email" data-testid="email" autocomplete="email"
+                    aria-invalid=move || invalid(FormError::BadEmail)().to_string()
+                    aria-describedby=described(FormError::BadEmail)
                     prop:value=move || form.with(|f| f.email.clone()) on:input=edit(|f, v| f.email = v)/>
             </label>
-            {move || error_text().map(|text| view! { <p class="error" role="alert" data-testid="form-error">{text}</p> })}
+            {move || error_text().map(|text| view! { <p class="error" role="alert" id="form-error" data-testid="form-error">{text}</p> })}
             <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
             // Below the button: suggestions appear while the customer types, and
             // nothing may move the submit button under their pointer.
@@ -138,5 +163,6 @@ pub fn TicketForm() -> impl IntoView {
                 })
             }}
         </form>
+        </Show>
     }
 }

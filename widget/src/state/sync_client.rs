@@ -47,6 +47,12 @@ pub trait SyncedDocs {
     /// The server refused changes to a document and closed it on the
     /// connection; drop them. Returns the token to open it with again, if any.
     fn refuse(&mut self, id: &DocId, reason: &str) -> Option<String>;
+    /// The identity token to sign every connection in with, if the site gave one.
+    fn identity(&self) -> Option<String>;
+    /// The server refused the identity token; forget it.
+    fn forget_identity(&mut self);
+    /// The signed-in customer's tickets; returns those this device did not hold.
+    fn adopt(&mut self, ids: &[TicketId]) -> Vec<TicketId>;
 }
 
 /// The customer's tickets and the site's knowledge base, together.
@@ -96,6 +102,18 @@ impl<K: KeyValue> SyncedDocs for Docs<K> {
             _ => None,
         }
     }
+
+    fn identity(&self) -> Option<String> {
+        self.tickets.identity()
+    }
+
+    fn forget_identity(&mut self) {
+        self.tickets.forget_identity();
+    }
+
+    fn adopt(&mut self, ids: &[TicketId]) -> Vec<TicketId> {
+        self.tickets.adopt(ids)
+    }
 }
 
 #[derive(Default)]
@@ -110,18 +128,26 @@ impl SyncClient {
         self.connected
     }
 
-    /// The socket is open: open every document this device holds.
+    /// The socket is open: sign in (when the site identified the customer),
+    /// then open every document this device holds.
     pub fn connected(&mut self, docs: &impl SyncedDocs) -> Vec<Outgoing> {
         self.connected = true;
         self.peers.clear();
         self.opened.clear();
-        docs.to_open()
-            .into_iter()
-            .filter_map(|(id, token)| {
-                self.peers.insert(id.clone(), sync::State::new());
-                open_frame(&id, token)
-            })
-            .collect()
+        let identify = docs.identity().and_then(|token| identify_frame(&token));
+        let opens = docs.to_open().into_iter().filter_map(|(id, token)| {
+            self.peers.insert(id.clone(), sync::State::new());
+            open_frame(&id, token)
+        });
+        identify.into_iter().chain(opens).collect()
+    }
+
+    /// The site gave a (new) identity token: sign this connection in with it.
+    pub fn identify(&mut self, token: &str) -> Vec<Outgoing> {
+        if !self.connected {
+            return Vec::new();
+        }
+        identify_frame(token).into_iter().collect()
     }
 
     pub fn disconnected(&mut self) {
@@ -164,6 +190,19 @@ impl SyncClient {
         };
         match frame {
             ServerFrame::Hello { .. } => (Vec::new(), Vec::new()),
+            ServerFrame::Identified { tickets, .. } => {
+                let ids: Vec<TicketId> = tickets.iter().filter_map(|t| t.parse().ok()).collect();
+                let adopted = docs.adopt(&ids);
+                let mut out = Vec::new();
+                let mut events = Vec::new();
+                for id in adopted {
+                    let doc = DocId::Ticket(id);
+                    self.peers.insert(doc.clone(), sync::State::new());
+                    out.extend(open_frame(&doc, String::new()));
+                    events.push(Event::Changed(doc));
+                }
+                (out, events)
+            }
             ServerFrame::Opened { doc, .. } => {
                 let Ok(id) = doc.parse::<DocId>() else {
                     return (Vec::new(), Vec::new());
@@ -182,6 +221,9 @@ impl SyncClient {
                 let doc: Option<DocId> = doc.as_deref().and_then(|d| d.parse().ok());
                 let mut out = Vec::new();
                 let mut events = Vec::new();
+                if code == ErrorCode::IdentityRefused {
+                    docs.forget_identity();
+                }
                 if let Some(id) = doc.as_ref().filter(|_| closes_the_document(code)) {
                     // The server closed the document; drop what it refused and
                     // open it again with a fresh sync state.
@@ -242,6 +284,13 @@ fn closes_the_document(code: ErrorCode) -> bool {
     )
 }
 
+fn identify_frame(token: &str) -> Option<Outgoing> {
+    let frame = ClientFrame::Identify {
+        token: token.to_owned(),
+    };
+    serde_json::to_string(&frame).ok().map(Outgoing::Text)
+}
+
 fn open_frame(id: &DocId, token: String) -> Option<Outgoing> {
     let frame = ClientFrame::Open {
         doc: id.to_string(),
@@ -254,7 +303,7 @@ fn open_frame(id: &DocId, token: String) -> Option<Outgoing> {
 mod tests {
     use super::*;
     use crate::state::kv::MemoryKv;
-    use crate::state::tickets::TicketForm;
+    use crate::state::tickets::{IdentityChange, TicketForm};
     use stufe_shared::{ticket, Locale};
 
     /// A bare Automerge peer standing in for the server (no validation, no IO).
@@ -384,6 +433,113 @@ mod tests {
         let out = client.connected(&docs);
         server.run_until_quiet(&mut client, &mut docs, out);
         assert_eq!(server.received, received, "nothing sent twice");
+    }
+
+    /// A JWT-shaped token naming `sub` (the server checks signatures, not the widget).
+    fn identity_token(sub: &str) -> String {
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"sub":"{sub}","exp":9999999999}}"#));
+        format!("eyJhbGciOiJIUzI1NiJ9.{payload}.sig")
+    }
+
+    #[test]
+    fn a_signed_in_device_signs_in_first_and_syncs_the_tickets_the_server_lists() {
+        // The customer's ticket, filed on another device, is on the server.
+        let mut server = FakeServer::new();
+        let id = TicketId::from_bytes([9; 16]);
+        let mut elsewhere = docs();
+        elsewhere
+            .tickets
+            .create(&form(), id, "cd".repeat(32))
+            .unwrap();
+        let filed = elsewhere.tickets.doc_mut(id).unwrap().clone();
+        server
+            .docs
+            .insert(DocId::Ticket(id), (filed, sync::State::new()));
+
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        docs.tickets.set_identity(&identity_token("u-1"));
+        let out = client.connected(&docs);
+        let Outgoing::Text(first) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert!(
+            matches!(serde_json::from_str(first), Ok(ClientFrame::Identify { token }) if token == identity_token("u-1")),
+            "the first frame signs in: {first}"
+        );
+        server.run_until_quiet(&mut client, &mut docs, out[1..].to_vec());
+
+        let identified = serde_json::to_string(&ServerFrame::Identified {
+            user: "u-1".into(),
+            tickets: vec![id.to_string()],
+        })
+        .unwrap();
+        let (out, events) = client.on_text(&mut docs, &identified);
+        assert_eq!(events, vec![Event::Changed(DocId::Ticket(id))]);
+        assert_eq!(
+            out,
+            vec![open_frame(&DocId::Ticket(id), String::new()).unwrap()],
+            "opened by identity, without a token"
+        );
+        server.run_until_quiet(&mut client, &mut docs, out);
+        assert_eq!(docs.tickets.views()[0].subject, "Printer offline");
+        // Listed again (the next connection): nothing is opened twice.
+        assert!(client.on_text(&mut docs, &identified).0.is_empty());
+    }
+
+    #[test]
+    fn a_refused_identity_is_forgotten() {
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        docs.tickets.set_identity(&identity_token("u-1"));
+        client.connected(&docs);
+        let refused = serde_json::to_string(&ServerFrame::Error {
+            doc: None,
+            code: ErrorCode::IdentityRefused,
+            message: "the identity token has expired".into(),
+        })
+        .unwrap();
+        let (_, events) = client.on_text(&mut docs, &refused);
+        assert!(matches!(
+            events.as_slice(),
+            [Event::Refused {
+                code: ErrorCode::IdentityRefused,
+                ..
+            }]
+        ));
+        assert_eq!(docs.tickets.identity(), None);
+        client.disconnected();
+        let out = client.connected(&docs);
+        assert!(out
+            .iter()
+            .all(|f| !matches!(f, Outgoing::Text(t) if t.contains("identify"))));
+    }
+
+    #[test]
+    fn another_customer_signing_in_clears_the_previous_ones_tickets() {
+        let mut docs = docs();
+        assert_eq!(
+            docs.tickets.set_identity(&identity_token("u-1")),
+            IdentityChange::SignedIn
+        );
+        let id = TicketId::from_bytes([10; 16]);
+        docs.tickets.create(&form(), id, "ab".repeat(32)).unwrap();
+        docs.tickets.save_draft(&form());
+        let renewed = identity_token("u-1").replace(".sig", ".other");
+        assert_eq!(docs.tickets.set_identity(&renewed), IdentityChange::Renewed);
+        assert_eq!(docs.tickets.ids(), vec![id], "the same customer keeps them");
+        assert_eq!(
+            docs.tickets.set_identity(&identity_token("u-2")),
+            IdentityChange::OtherCustomer
+        );
+        assert!(docs.tickets.ids().is_empty());
+        assert_eq!(docs.tickets.draft(), TicketForm::default());
+        // Nothing of the first customer survives a reload either.
+        let reloaded = TicketBook::load(docs.tickets.kv().clone(), "demo");
+        assert!(reloaded.ids().is_empty());
+        assert_eq!(reloaded.identity(), Some(identity_token("u-2")));
     }
 
     #[test]

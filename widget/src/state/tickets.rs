@@ -59,7 +59,7 @@ pub struct TicketForm {
     pub category: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FormError {
     #[error("subject")]
     MissingSubject,
@@ -334,6 +334,88 @@ impl<K: KeyValue> TicketBook<K> {
         }
     }
 
+    /// The identity token the site gave (`Stufe('identify', …)`), kept so
+    /// that every connection signs in with it.
+    pub fn identity(&self) -> Option<String> {
+        self.kv.get(&self.key("identity"))
+    }
+
+    /// Keeps a new identity token and says what changed. A token for another
+    /// customer than the one kept first clears everything this device holds
+    /// for the site (a shared computer shows nobody the previous customer's
+    /// tickets).
+    pub fn set_identity(&mut self, token: &str) -> IdentityChange {
+        let kept = self.identity();
+        if kept.as_deref() == Some(token) {
+            return IdentityChange::Unchanged;
+        }
+        let change = match kept.as_deref().map(jwt_subject) {
+            Some(previous) if previous.is_some() && previous == jwt_subject(token) => {
+                IdentityChange::Renewed
+            }
+            Some(_) => {
+                self.clear();
+                IdentityChange::OtherCustomer
+            }
+            None => IdentityChange::SignedIn,
+        };
+        let key = self.key("identity");
+        self.write(&key, token);
+        change
+    }
+
+    /// Forgets the identity token (the server refused it, e.g. it expired).
+    pub fn forget_identity(&mut self) {
+        self.kv.remove(&self.key("identity"));
+    }
+
+    /// Adds the signed-in customer's tickets the server listed that this
+    /// device does not hold yet: empty documents, opened by identity (no
+    /// token), filled by the sync. Returns the ids added.
+    pub fn adopt(&mut self, ids: &[TicketId]) -> Vec<TicketId> {
+        let added: Vec<TicketId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.tickets.contains_key(id))
+            .collect();
+        for id in &added {
+            self.tickets.insert(
+                *id,
+                LocalTicket {
+                    token: String::new(),
+                    doc: AutoCommit::new(),
+                    acked: Vec::new(),
+                    refused: None,
+                    not_sent: Vec::new(),
+                },
+            );
+        }
+        if !added.is_empty() {
+            self.write_index();
+        }
+        added
+    }
+
+    /// Forgets everything this device kept for the site's customer: tickets,
+    /// their documents and tokens, drafts, the identity, the replies seen.
+    pub fn clear(&mut self) {
+        let ids: Vec<String> = self
+            .tickets
+            .keys()
+            .map(ToString::to_string)
+            .chain(self.unreadable.iter().map(|e| e.id.clone()))
+            .collect();
+        for id in ids {
+            self.kv.remove(&self.key(&format!("doc:{id}")));
+            self.kv.remove(&self.key(&format!("reply:{id}")));
+        }
+        for name in ["tickets", "draft", "identity", "seen-replies"] {
+            self.kv.remove(&self.key(name));
+        }
+        self.tickets.clear();
+        self.unreadable.clear();
+    }
+
     /// Writes one ticket's document and the index.
     pub fn persist(&mut self, id: TicketId) {
         let mut doc_written = true;
@@ -401,6 +483,33 @@ impl<K: KeyValue> TicketBook<K> {
         let key = self.key(&format!("reply:{id}"));
         self.write(&key, text);
     }
+}
+
+/// What a new identity token changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityChange {
+    /// The same token as kept.
+    Unchanged,
+    /// A new token for the same customer (e.g. a later expiry).
+    Renewed,
+    /// The first identity on this device.
+    SignedIn,
+    /// Another customer than the one kept: this device's data was cleared.
+    OtherCustomer,
+}
+
+/// The `sub` claim of a JWT, read without checking it (the server checks).
+pub fn jwt_subject(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Claims {
+        sub: String,
+    }
+    let json = String::from_utf8(bytes).ok()?;
+    serde_json::from_str::<Claims>(&json).ok().map(|c| c.sub)
 }
 
 /// The acknowledged heads this device's document holds.
