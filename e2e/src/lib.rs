@@ -440,6 +440,43 @@ impl Browser {
             .collect())
     }
 
+    /// What axe-core finds wrong in the current frame's document (every rule
+    /// axe runs by default: WCAG 2.x A and AA, and best practices), one line
+    /// per violation: its rule, impact and the first elements it names.
+    pub async fn axe_violations(&self) -> Result<Vec<String>> {
+        let axe_path = env_path(
+            "STUFE_AXE",
+            &stufe_dir()
+                .join("tools/node_modules/axe-core/axe.min.js")
+                .to_string_lossy(),
+        );
+        let source = std::fs::read_to_string(&axe_path).map_err(|err| {
+            anyhow::anyhow!(
+                "axe-core is missing at {} (cargo xtask test installs it): {err}",
+                axe_path.display()
+            )
+        })?;
+        // WebDriver scripts run whatever the page's Content-Security-Policy says.
+        self.client
+            .execute(
+                &format!("if (!window.axe) {{ {source}\n }} return true;"),
+                vec![],
+            )
+            .await?;
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document).then(r => done(r.violations.map(v =>
+                     v.id + ' (' + v.impact + '): ' + v.help + ' — ' +
+                     v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))),
+                     e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
     /// Clicks the launcher in the loader's shadow root and switches into the widget's frame.
     pub async fn open_widget(&self) -> Result<()> {
         let c = &self.client;

@@ -35,7 +35,9 @@
     "iframe.open{display:block}" +
     ".down{all:initial;position:fixed;right:20px;bottom:88px;width:300px;padding:14px 16px;border-radius:12px;background:#fff;color:#111;" +
     "font:15px/1.4 system-ui,sans-serif;box-shadow:0 8px 30px rgba(0,0,0,.3);display:none}.down.open{display:block}" +
-    "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;border-radius:0}}";
+    // Small screens, and large ones zoomed in (200% on a laptop leaves ~640×360
+    // CSS pixels): the panel takes the whole window.
+    "@media (max-width:480px),(max-height:560px){iframe{top:0;left:0;right:0;bottom:0;width:100%;height:100%;border-radius:0}}";
   root.innerHTML =
     '<button type="button" data-testid="launcher" aria-label="Support" aria-expanded="false">' +
     '<svg width="28" height="28" viewBox="0 0 24 24" fill="#fff" aria-hidden="true"><path d="M4 4h16v12H7l-3 3z"/></svg>' +

@@ -139,6 +139,7 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         open: RwSignal::new(false),
         signed_in: RwSignal::new(docs.tickets.identity().is_some()),
         draft_version: RwSignal::new(0),
+        nav_by_tab: RwSignal::new(false),
         storage: RwSignal::new(if storage_available {
             StorageState::Ok
         } else {

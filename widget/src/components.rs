@@ -2,6 +2,7 @@
 
 pub mod app;
 mod article_view;
+mod focus;
 mod help;
 mod search_results;
 mod ticket_form;

@@ -59,6 +59,9 @@ pub struct Ui {
     /// Bumped when the ticket draft changed from outside the form
     /// (`Stufe('prefill', …)`), so a form on screen shows it.
     pub draft_version: RwSignal<u32>,
+    /// The last view change came from a tab (focus stays on the tab rather
+    /// than moving to the view's heading).
+    pub nav_by_tab: RwSignal<bool>,
 }
 
 /// One search result as the UI shows it. `snippet_html` is escaped by the

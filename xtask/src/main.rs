@@ -125,6 +125,7 @@ fn repeat_e2e(root: &Path, runs: u32) -> Result<()> {
             .env("STUFE_SITE_DIR", &site)
             .env("STUFE_CHROMIUM", &browser.chromium)
             .env("STUFE_CHROMEDRIVER", &browser.chromedriver)
+            .env("STUFE_AXE", tools::axe(root))
             .status()?;
         if !status.success() {
             failed.push(run);
@@ -202,7 +203,8 @@ fn test(root: &Path) -> Result<()> {
                 .args(["test", "--workspace"])
                 .env("STUFE_SITE_DIR", &site)
                 .env("STUFE_CHROMIUM", &browser.chromium)
-                .env("STUFE_CHROMEDRIVER", &browser.chromedriver),
+                .env("STUFE_CHROMEDRIVER", &browser.chromedriver)
+                .env("STUFE_AXE", tools::axe(root)),
         )
     })?;
     println!("\nAll checks passed in {:.0?}:", started.elapsed());

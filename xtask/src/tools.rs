@@ -34,12 +34,13 @@ pub fn ensure_wasm_target() -> Result<()> {
     Ok(())
 }
 
-/// The path of `wasm-opt`, installing the pinned npm package when missing.
+/// The path of `wasm-opt`, installing the pinned npm packages (binaryen, and
+/// axe-core for the browser tests' accessibility checks) when missing.
 pub fn wasm_opt(root: &Path) -> Result<PathBuf> {
     let tools = root.join("tools");
     let bin = tools.join("node_modules/.bin/wasm-opt");
-    if !bin.exists() {
-        println!("installing wasm-opt (npm binaryen, pinned in tools/package-lock.json)");
+    if !bin.exists() || !axe(root).exists() {
+        println!("installing wasm-opt and axe-core (npm, pinned in tools/package-lock.json)");
         run_cmd(
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund"])
@@ -48,6 +49,11 @@ pub fn wasm_opt(root: &Path) -> Result<PathBuf> {
         .context("npm is needed to install wasm-opt")?;
     }
     Ok(bin)
+}
+
+/// axe-core's script, which the browser tests run in every page they check.
+pub fn axe(root: &Path) -> PathBuf {
+    root.join("tools/node_modules/axe-core/axe.min.js")
 }
 
 pub struct Browser {

@@ -237,11 +237,11 @@ async fn queue(
         Some(&user),
         html! {
             form.inline method="get" {
-                select name="status" {
+                select name="status" aria-label="Status" {
                     option value="" { "any status" }
                     @for s in Status::ALL { option value=(s.as_str()) selected[status.as_deref() == Some(s.as_str())] { (s.as_str()) } }
                 }
-                select name="tier" {
+                select name="tier" aria-label="Tier" {
                     option value="" { "any tier" }
                     @for t in 1..=3u8 { option value=(t) selected[tier == Some(t)] { "tier " (t) } }
                 }
@@ -291,8 +291,8 @@ async fn ticket_page(
                 button { "Send reply" }
             }
             form.card.inline method="post" action={ "/console/tickets/" (id) "/update" } {
-                select name="status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } }
-                select name="tier" { @for t in 1..=3u8 { option value=(t) selected[t == ticket.tier.get()] { "tier " (t) } } }
+                select name="status" aria-label="Status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } }
+                select name="tier" aria-label="Tier" { @for t in 1..=3u8 { option value=(t) selected[t == ticket.tier.get()] { "tier " (t) } } }
                 button { "Update" }
             }
             @if resolved {
@@ -478,7 +478,7 @@ async fn kb_page(
             form.card method="post" action={ "/console/drafts?site=" (site) } {
                 strong { "New draft " }
                 input name="title" placeholder="Title" required data-testid="new-draft-title";
-                select name="locale" { option value="en" { "English" } option value="de" { "Deutsch" } }
+                select name="locale" aria-label="Language" { option value="en" { "English" } option value="de" { "Deutsch" } }
                 input name="category" placeholder="Category" value="general" required;
                 button data-testid="new-draft" { "Create" }
             }

@@ -69,7 +69,7 @@ pub fn App() -> impl IntoView {
         };
         ev.prevent_default();
         let id = tab_id(&tabs[next]);
-        ui.screen.set(tabs[next].clone());
+        show_by_tab(ui, tabs[next].clone());
         if let Some(tab) = document().get_element_by_id(id) {
             if let Ok(tab) = tab.dyn_into::<web_sys::HtmlElement>() {
                 let _ = tab.focus();
@@ -108,7 +108,7 @@ pub fn App() -> impl IntoView {
                 data-testid=testid
                 aria-selected=move || selected().to_string()
                 tabindex=move || if is_selected() { "0" } else { "-1" }
-                on:click=move |_| ui.screen.set(screen.clone())
+                on:click=move |_| show_by_tab(ui, screen.clone())
             >
                 {move || label(t())}
                 {move || is_my_tickets.then(|| {
@@ -144,7 +144,8 @@ pub fn App() -> impl IntoView {
                 {tab(Screen::NewTicket, |t| t.new_ticket, "new-ticket-tab")}
                 {tab(Screen::MyTickets, |t| t.my_tickets, "my-tickets-tab")}
             </nav>
-            <main class="body" role="tabpanel" id="stufe-panel" aria-labelledby=move || tab_id(&ui.screen.get())>
+            <main class="body">
+                <div role="tabpanel" id="stufe-panel" aria-labelledby=move || tab_id(&ui.screen.get())>
                 {move || match ui.screen.get() {
                     Screen::Help => view! { <Help/> }.into_any(),
                     Screen::Article { id, suggested } => view! { <ArticleView id=id suggested=suggested/> }.into_any(),
@@ -152,6 +153,7 @@ pub fn App() -> impl IntoView {
                     Screen::MyTickets => view! { <TicketList/> }.into_any(),
                     Screen::Thread(id) => view! { <TicketThread id=id/> }.into_any(),
                 }}
+                </div>
             </main>
         </div>
     }
@@ -167,5 +169,13 @@ fn tab_id(screen: &Screen) -> &'static str {
         } => "tab-new-ticket-tab",
         Screen::MyTickets | Screen::Thread(_) => "tab-my-tickets-tab",
         Screen::Help | Screen::Article { .. } => "tab-help-tab",
+    }
+}
+
+/// Shows the view of a tab; focus stays on the tab.
+fn show_by_tab(ui: Ui, screen: Screen) {
+    if ui.screen.get_untracked() != screen {
+        ui.nav_by_tab.set(true);
+        ui.screen.set(screen);
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use leptos::task::spawn_local_scoped_with_cancellation;
 
+use super::focus::focus_heading_when_shown;
 use crate::browser;
 use crate::state::knowledge::ArticleCopy;
 use crate::ui::{Screen, Ui};
@@ -16,6 +17,8 @@ pub fn ArticleView(id: String, suggested: bool) -> impl IntoView {
     let article = RwSignal::new(None::<ArticleCopy>);
     let missing = RwSignal::new(false);
     let voted = RwSignal::new(false);
+    let heading = NodeRef::<leptos::html::H2>::new();
+    focus_heading_when_shown(heading);
     ui.read_article.set(Some(id.clone()));
     let load_id = id.clone();
     Effect::new(move |_| {
@@ -58,7 +61,7 @@ pub fn ArticleView(id: String, suggested: bool) -> impl IntoView {
             <button type="button" class="link" data-testid="back" on:click=back>{move || format!("← {}", t().back)}</button>
             {move || missing.get().then(|| view! { <p class="empty">{t().article_missing}</p> })}
             {move || article.get().map(|a| view! {
-                <h2 data-testid="article-title">{a.title}</h2>
+                <h2 data-testid="article-title" tabindex="-1" node_ref=heading>{a.title}</h2>
                 <div class="article-body" data-testid="article-body" inner_html=a.html></div>
             })}
             <div class="helpful">

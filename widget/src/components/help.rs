@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::focus::ViewHeading;
 use super::search_results::SearchResults;
 use leptos::task::spawn_local_scoped_with_cancellation;
 
@@ -68,6 +69,7 @@ pub fn Help() -> impl IntoView {
     };
     view! {
         <section class="help">
+            <ViewHeading text=|t| t.help/>
             <input type="search" class="kb-search" data-testid="kb-search" autocomplete="off"
                 placeholder=move || t().search_placeholder aria-label=move || t().search_placeholder
                 prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>
@@ -84,7 +86,7 @@ pub fn Help() -> impl IntoView {
                 None => view! {
                     <div class="kb-browse">
                         {categories().into_iter().map(|(label, articles)| view! {
-                            <h3 class="kb-category" data-testid="kb-category">{label}</h3>
+                            <h2 class="kb-category" data-testid="kb-category">{label}</h2>
                             <ul class="kb-results">
                                 {articles.into_iter().map(|e| {
                                     let id = e.id.clone();

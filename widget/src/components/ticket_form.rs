@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::focus::ViewHeading;
 use super::search_results::SearchResults;
 use leptos::task::spawn_local_scoped_with_cancellation;
 
@@ -106,6 +107,7 @@ pub fn TicketForm() -> impl IntoView {
     let needs_sign_in =
         move || ui.config.get().is_some_and(|c| c.identity_required) && !ui.signed_in.get();
     view! {
+        <ViewHeading text=|t| t.new_ticket/>
         <Show when=move || !needs_sign_in() fallback=move || view! {
             <p class="empty" data-testid="sign-in-required">{move || t().sign_in_required}</p>
         }>

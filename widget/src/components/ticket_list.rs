@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::focus::ViewHeading;
 use crate::browser::format_time;
 use crate::ui::{Screen, Ui};
 
@@ -10,6 +11,7 @@ pub fn TicketList() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let t = move || ui.lang.get().texts();
     view! {
+        <ViewHeading text=|t| t.my_tickets/>
         <ul class="ticket-list" data-testid="ticket-list">
             {move || {
                 let tickets = ui.tickets.get();

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use stufe_shared::ticket::Author;
 use stufe_shared::TicketId;
 
+use super::focus::focus_heading_when_shown;
 use crate::browser::{self, format_time};
 use crate::ui::{Screen, Ui};
 
@@ -16,6 +17,8 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
             .with(|all| all.iter().find(|v| v.id == id).cloned())
     };
     let draft = RwSignal::new(browser::reply_draft(id));
+    let heading = NodeRef::<leptos::html::H2>::new();
+    focus_heading_when_shown(heading);
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if browser::reply(id, &draft.get_untracked()) {
@@ -31,7 +34,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                 let lang = ui.lang.get();
                 let texts = lang.texts();
                 view! {
-                    <h2 data-testid="thread-subject">{ticket.subject.clone()}</h2>
+                    <h2 data-testid="thread-subject" tabindex="-1" node_ref=heading>{ticket.subject.clone()}</h2>
                     <p class="meta">
                         <span class="status" data-testid="thread-status" data-status=ticket.status.as_str()>{texts.status(ticket.status)}</span>
                         <span data-testid="thread-tier">{format!("{} {}", texts.tier, ticket.tier)}</span>
