@@ -22,6 +22,15 @@ pub struct Config {
     /// A ticket unused this long keeps only its saved bytes in memory until
     /// used again (`STUFE_TICKET_IDLE_SECS`, default 30).
     pub ticket_idle: std::time::Duration,
+    /// The SMTP server for email to customers (`STUFE_SMTP_URL`, e.g.
+    /// `smtp://127.0.0.1:2525`, `smtps://user:pass@smtp.example.com`,
+    /// `smtp://user:pass@host:587?tls=required`); no email when unset.
+    pub smtp_url: Option<String>,
+    /// The sender of those emails (`STUFE_MAIL_FROM`, default `Stufe Support <support@localhost>`).
+    pub mail_from: String,
+    /// The first retry of an email the SMTP server did not take; later ones
+    /// double it (`STUFE_MAIL_RETRY_SECS`, default 30).
+    pub mail_retry: std::time::Duration,
 }
 
 impl Config {
@@ -39,6 +48,14 @@ impl Config {
                 .unwrap_or_else(|| crate::seed::DEMO_PASSWORD.into()),
             ticket_idle: std::time::Duration::from_secs(
                 var("STUFE_TICKET_IDLE_SECS")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(30),
+            ),
+            smtp_url: var("STUFE_SMTP_URL"),
+            mail_from: var("STUFE_MAIL_FROM")
+                .unwrap_or_else(|| "Stufe Support <support@localhost>".into()),
+            mail_retry: std::time::Duration::from_secs(
+                var("STUFE_MAIL_RETRY_SECS")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(30),
             ),

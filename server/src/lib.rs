@@ -8,6 +8,7 @@
 //! - [`identity`]: customers signed in by their site (HS256 JWTs).
 //! - [`storage`]: the [`storage::Storage`] trait and its SQLite implementation.
 //! - [`kb`]: knowledge-base articles: Markdown rendering, search queries.
+//! - [`mail`], [`links`]: email to customers (outbox, SMTP) with signed links to their ticket.
 //! - [`sync`]: the sync hub (validation by role, commit, fan-out) and WebSocket sessions.
 //! - [`routes`]: HTTP routes, one module per area.
 //! - [`seed`]: demo data for a fresh database.
@@ -20,6 +21,8 @@ pub mod config;
 pub mod error;
 pub mod identity;
 pub mod kb;
+pub mod links;
+pub mod mail;
 pub mod routes;
 pub mod seed;
 pub mod sites;
@@ -59,6 +62,10 @@ pub struct AppState {
     pub sites: Arc<std::sync::RwLock<std::collections::HashMap<SiteKey, SiteConfig>>>,
     /// Where each site's widget was loaded since the server started.
     pub installs: Arc<sites::Installs>,
+    /// Email to customers; None when `STUFE_SMTP_URL` is unset.
+    pub mailer: Option<Arc<mail::Mailer>>,
+    /// The key that signs ticket links in emails (a server secret).
+    pub link_key: Arc<str>,
 }
 
 impl AppState {
@@ -136,6 +143,18 @@ pub async fn start(
         seeded_staff_token = Some(token);
     }
     let hub = Arc::new(Hub::new(storage.clone()));
+    let link_key: Arc<str> = storage.server_secret(links::KEY_NAME)?.into();
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(Arc::new(mail::Mailer::new(
+            url,
+            &config.mail_from,
+            config.mail_retry,
+        )?)),
+        None => {
+            tracing::info!("STUFE_SMTP_URL is not set: no email to customers");
+            None
+        }
+    };
     let repaired = kb::repair::repair_catalogues(&hub, &storage).await?;
     if repaired > 0 {
         tracing::warn!(
@@ -168,9 +187,18 @@ pub async fn start(
         client_error_limit: Arc::default(),
         sites: Arc::default(),
         installs: Arc::default(),
+        mailer: mailer.clone(),
+        link_key,
     };
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);
+    if let Some(mailer) = mailer {
+        tracker.spawn(mail::run_outbox(
+            mailer,
+            state.storage.clone(),
+            shutdown.clone(),
+        ));
+    }
     let app = routes::router(state);
     let serve = async move {
         // Sync frames are small and answered at once: Nagle's algorithm would

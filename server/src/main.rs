@@ -126,6 +126,10 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let token_file = config.data_dir.join("demo-staff-token");
+    let email = match &config.smtp_url {
+        Some(url) => format!("sent through {}", url.split('@').next_back().unwrap_or(url)),
+        None => "off (set STUFE_SMTP_URL)".into(),
+    };
     let shutdown = CancellationToken::new();
     let (started, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;
     if let Some(token) = &started.seeded_staff_token {
@@ -135,9 +139,10 @@ async fn main() -> anyhow::Result<()> {
         std::fs::read_to_string(&token_file).unwrap_or_else(|_| "(see your staff accounts)".into());
     let port = local.port();
     println!(
-        "\nStufe is running.\n  demo host page : http://localhost:{port}/demo\n  site config    : http://127.0.0.1:{port}/api/sites/demo/config\n  staff console  : http://127.0.0.1:{port}/console  (login `sam` (admin) or `tia` (tier 1); password: STUFE_DEMO_STAFF_PASSWORD, default `stufe-demo`)\n  staff API      : http://127.0.0.1:{port}/api/staff/tickets  (Authorization: Bearer {token})\n  staff token in : {file}\nStop with Ctrl-C.\n",
+        "\nStufe is running.\n  demo host page : http://localhost:{port}/demo\n  site config    : http://127.0.0.1:{port}/api/sites/demo/config\n  staff console  : http://127.0.0.1:{port}/console  (login `sam` (admin) or `tia` (tier 1); password: STUFE_DEMO_STAFF_PASSWORD, default `stufe-demo`)\n  staff API      : http://127.0.0.1:{port}/api/staff/tickets  (Authorization: Bearer {token})\n  staff token in : {file}\n  customer email : {email}\nStop with Ctrl-C.\n",
         token = staff_token.trim(),
         file = token_file.display(),
+        email = email,
     );
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -165,6 +165,17 @@ impl StaffMember {
     }
 }
 
+/// An email waiting in the outbox (kept until the SMTP server took it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+}
+
 pub trait Storage: Send + Sync + 'static {
     fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, StorageError>;
     /// Creates or replaces a site's settings.
@@ -267,6 +278,20 @@ pub trait Storage: Send + Sync + 'static {
         zero_results_only: bool,
         limit: u32,
     ) -> Result<Vec<QueryCount>, StorageError>;
+
+    /// A secret of the server's own (e.g. the key that signs ticket links in
+    /// emails): made once, at first use, and the same ever after.
+    fn server_secret(&self, name: &str) -> Result<String, StorageError>;
+
+    /// Puts an email in the outbox, due at `now`.
+    fn queue_mail(&self, to: &str, subject: &str, body: &str, now: i64)
+        -> Result<(), StorageError>;
+    /// Emails due at `now` (not sent, next attempt at or before now), oldest first.
+    fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<QueuedMail>, StorageError>;
+    /// The SMTP server took the email.
+    fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError>;
+    /// Sending failed; try again at `next_at` (None: give up).
+    fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError>;
 
     /// Keeps a crash a widget reported (fields already size-limited by the caller).
     fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError>;

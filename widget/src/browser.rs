@@ -34,7 +34,7 @@ mod storage;
 
 use leptos::prelude::*;
 use stufe_shared::site::SiteConfig;
-use stufe_shared::{Locale, SiteKey};
+use stufe_shared::{Locale, SiteKey, TicketId};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -112,16 +112,24 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         tickets: TicketBook::load(kv.clone(), &site),
         kb: KnowledgeBase::load(kv, site_key, locale),
     };
+    let linked = ticket_link(&window);
+    if let Some((id, grant)) = &linked {
+        docs.tickets.adopt_link(*id, grant);
+    }
     let tickets = docs.tickets.views();
     let shell = take_over_help_shell(&window);
-    let start_screen = match &shell {
-        HelpShell {
-            article: Some(id), ..
-        } => Screen::Article {
+    let start_screen = match (&linked, &shell) {
+        (Some((id, _)), _) => Screen::Thread(*id),
+        (
+            _,
+            HelpShell {
+                article: Some(id), ..
+            },
+        ) => Screen::Article {
             id: id.clone(),
             suggested: false,
         },
-        HelpShell { query: Some(_), .. } => Screen::Help,
+        (_, HelpShell { query: Some(_), .. }) => Screen::Help,
         _ if tickets.is_empty() => Screen::Help,
         _ => Screen::MyTickets,
     };
@@ -136,7 +144,8 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         kb: RwSignal::new(docs.kb.entries()),
         read_article: RwSignal::new(None),
         query: RwSignal::new(shell.query.unwrap_or_default()),
-        open: RwSignal::new(false),
+        // Opened on its own (a link from an email), not in a host page's frame.
+        open: RwSignal::new(is_top_level(&window)),
         signed_in: RwSignal::new(docs.tickets.identity().is_some()),
         draft_version: RwSignal::new(0),
         nav_by_tab: RwSignal::new(false),
@@ -241,6 +250,30 @@ fn track_unread_replies(ui: Ui, seen_key: String) {
             host::announce_unread(unread);
         }
     });
+}
+
+/// The ticket a link from an email opens: `#ticket=ID&grant=GRANT` (taken
+/// out of the address, so it is not bookmarked or shared by accident).
+fn ticket_link(window: &web_sys::Window) -> Option<(TicketId, String)> {
+    let hash = window.location().hash().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(hash.strip_prefix('#')?).ok()?;
+    let id = params.get("ticket")?.parse::<TicketId>().ok()?;
+    let grant = params.get("grant").filter(|g| g.starts_with("g1."))?;
+    if let Ok(history) = window.history() {
+        let path = window.location().pathname().unwrap_or_default()
+            + &window.location().search().unwrap_or_default();
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&path));
+    }
+    Some((id, grant))
+}
+
+/// Whether the widget runs in a window of its own rather than in a frame.
+fn is_top_level(window: &web_sys::Window) -> bool {
+    window
+        .parent()
+        .ok()
+        .flatten()
+        .is_none_or(|parent| js_sys::Object::is(&parent, window))
 }
 
 /// Staff replies on each ticket.

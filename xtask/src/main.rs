@@ -102,14 +102,49 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// Builds the widget and runs the optimised (release) server on it.
+/// Where the demo's local SMTP server listens.
+const DEMO_SMTP: &str = "127.0.0.1:2525";
+
+/// Builds the widget and runs the optimised (release) server on it, with a
+/// local SMTP server that keeps customer emails in `data/mail` (unless
+/// `STUFE_SMTP_URL` names another).
 fn run(root: &Path) -> Result<()> {
     let site = widget::build(root)?;
-    println!("\n==> building and starting the server (release build, optimised)");
     let mut cmd = cargo();
     cmd.args(["run", "--release", "--package", "stufe-server"])
         .env("STUFE_SITE_DIR", &site);
-    run_cmd(&mut cmd)
+    let mut smtp = None;
+    if std::env::var_os("STUFE_SMTP_URL").is_none() {
+        tools::ensure_smtp_server()?;
+        let maildir = root.join("data/mail");
+        smtp = Some(
+            Command::new(tools::PYTHON)
+                .args([
+                    "-m",
+                    "aiosmtpd",
+                    "-n",
+                    "-l",
+                    DEMO_SMTP,
+                    "-c",
+                    "aiosmtpd.handlers.Mailbox",
+                ])
+                .arg(&maildir)
+                .spawn()
+                .context("starting the local SMTP server")?,
+        );
+        cmd.env("STUFE_SMTP_URL", format!("smtp://{DEMO_SMTP}"));
+        println!(
+            "\n==> customer emails go to a local SMTP server on {DEMO_SMTP}; read them in {}",
+            maildir.join("new").display()
+        );
+    }
+    println!("\n==> building and starting the server (release build, optimised)");
+    let result = run_cmd(&mut cmd);
+    if let Some(mut smtp) = smtp {
+        let _ = smtp.kill();
+        let _ = smtp.wait();
+    }
+    result
 }
 
 /// Runs the browser suite `runs` times; fails if any run failed.
@@ -126,6 +161,7 @@ fn repeat_e2e(root: &Path, runs: u32) -> Result<()> {
             .env("STUFE_CHROMIUM", &browser.chromium)
             .env("STUFE_CHROMEDRIVER", &browser.chromedriver)
             .env("STUFE_AXE", tools::axe(root))
+            .env("STUFE_PYTHON", tools::PYTHON)
             .status()?;
         if !status.success() {
             failed.push(run);
@@ -204,7 +240,8 @@ fn test(root: &Path) -> Result<()> {
                 .env("STUFE_SITE_DIR", &site)
                 .env("STUFE_CHROMIUM", &browser.chromium)
                 .env("STUFE_CHROMEDRIVER", &browser.chromedriver)
-                .env("STUFE_AXE", tools::axe(root)),
+                .env("STUFE_AXE", tools::axe(root))
+                .env("STUFE_PYTHON", tools::PYTHON),
         )
     })?;
     println!("\nAll checks passed in {:.0?}:", started.elapsed());

@@ -1,6 +1,7 @@
 //! Installing what the build and tests need on a fresh machine: the wasm32
 //! target (rustup), wasm-opt (npm `binaryen`, pinned in tools/package.json),
-//! and Chromium with its WebDriver (Debian packages).
+//! Chromium with its WebDriver, and a local SMTP server for customer email
+//! (Debian packages).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,7 +62,44 @@ pub struct Browser {
     pub chromedriver: PathBuf,
 }
 
+/// Debian's Python, which runs the local SMTP server (`python3-aiosmtpd`).
+pub const PYTHON: &str = "/usr/bin/python3";
+
+fn has_aiosmtpd() -> bool {
+    Command::new(PYTHON)
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A local SMTP server for the demo's and the tests' customer email.
+pub fn ensure_smtp_server() -> Result<()> {
+    if has_aiosmtpd() {
+        return Ok(());
+    }
+    println!("installing python3-aiosmtpd (Debian package; a local SMTP server)");
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "python3-aiosmtpd"])?;
+    if !has_aiosmtpd() {
+        bail!("python3-aiosmtpd did not install for {PYTHON}");
+    }
+    Ok(())
+}
+
+fn apt(args: &[&str]) -> Result<()> {
+    let mut cmd = if is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg("apt-get");
+        sudo
+    };
+    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    run_cmd(&mut cmd)
+}
+
 pub fn ensure_chromium() -> Result<Browser> {
+    ensure_smtp_server()?;
     let browser = Browser {
         chromium: PathBuf::from("/usr/bin/chromium"),
         chromedriver: PathBuf::from("/usr/bin/chromedriver"),
@@ -70,17 +108,6 @@ pub fn ensure_chromium() -> Result<Browser> {
         return Ok(browser);
     }
     println!("installing chromium and chromium-driver (Debian packages)");
-    let apt = |args: &[&str]| {
-        let mut cmd = if is_root() {
-            Command::new("apt-get")
-        } else {
-            let mut sudo = Command::new("sudo");
-            sudo.arg("apt-get");
-            sudo
-        };
-        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        run_cmd(&mut cmd)
-    };
     apt(&["update", "-qq"])?;
     apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])?;
     if !browser.chromedriver.exists() {

@@ -12,6 +12,7 @@ use stufe_shared::TicketId;
 
 pub use crate::auth::Staff;
 use crate::error::AppError;
+use crate::mail::{self, Notice};
 use crate::storage::{self, StaffMember, TicketFilter, TicketSummary};
 use crate::sync::hub::now_ms;
 use crate::sync::HubError;
@@ -120,7 +121,7 @@ pub(crate) async fn staff_update(
     id: TicketId,
     update: Update,
 ) -> Result<Ticket, AppError> {
-    ticket_for(state, member, id).await?;
+    let before = ticket_for(state, member, id).await?;
     let tier = update
         .tier
         .map(|t| Tier::new(i64::from(t)).ok_or_else(|| AppError::bad_request("tier is 1, 2 or 3")))
@@ -141,6 +142,9 @@ pub(crate) async fn staff_update(
             Ok(())
         })
         .await?;
+    if ticket.status == Status::Resolved && before.status != Status::Resolved {
+        mail::notify_customer(state, &ticket, Notice::Resolved).await;
+    }
     Ok(ticket)
 }
 
@@ -194,5 +198,10 @@ pub(crate) async fn staff_reply(
             Ok(())
         })
         .await?;
+    let notice = Notice::Reply {
+        by: &member.name,
+        body: &message.body,
+    };
+    mail::notify_customer(state, &ticket, notice).await;
     Ok(ticket)
 }

@@ -44,6 +44,7 @@ async fn upgrade(
         config,
         role: Role::Customer,
         shutdown: state.shutdown.clone(),
+        link_key: state.link_key.clone(),
     };
     let tracker = state.tracker.clone();
     // Frames up to 4x our own limit reach the session, which answers them with a

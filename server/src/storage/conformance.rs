@@ -58,6 +58,38 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     a_failed_batch_writes_nothing(make().as_ref());
     logins_and_sessions(make().as_ref());
     client_errors_are_kept_newest_first(make().as_ref());
+    the_outbox_keeps_mail_until_sent_and_retries_when_told(make().as_ref());
+    server_secrets_are_made_once(make().as_ref());
+}
+
+fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {
+    s.queue_mail("a@example.com", "First", "one", 10).unwrap();
+    s.queue_mail("b@example.com", "Second", "two", 20).unwrap();
+    assert!(s.due_mail(5, 10).unwrap().is_empty(), "nothing due yet");
+    let due = s.due_mail(20, 10).unwrap();
+    assert_eq!(
+        due.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        ["First", "Second"]
+    );
+    s.mail_sent(due[0].id, 21).unwrap();
+    s.mail_failed(due[1].id, "connection refused", Some(100))
+        .unwrap();
+    assert!(s.due_mail(99, 10).unwrap().is_empty());
+    let again = s.due_mail(100, 10).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].subject.as_str(), again[0].attempts),
+        ("Second", 1)
+    );
+    s.mail_failed(again[0].id, "still down", None).unwrap();
+    assert!(s.due_mail(i64::MAX, 10).unwrap().is_empty(), "given up");
+}
+
+fn server_secrets_are_made_once(s: &dyn Storage) {
+    let first = s.server_secret("ticket-links").unwrap();
+    assert_eq!(first.len(), 64);
+    assert_eq!(s.server_secret("ticket-links").unwrap(), first);
+    assert_ne!(s.server_secret("other").unwrap(), first);
 }
 
 fn client_errors_are_kept_newest_first(s: &dyn Storage) {

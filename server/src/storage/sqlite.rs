@@ -9,8 +9,8 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{
-    ClientError, DocBytes, DocWrite, PublishedVersion, StaffMember, Storage, StorageError,
-    StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    ClientError, DocBytes, DocWrite, PublishedVersion, QueuedMail, StaffMember, Storage,
+    StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
@@ -23,6 +23,23 @@ CREATE TABLE IF NOT EXISTS sites (
     config_json TEXT NOT NULL,
     identity_secret TEXT
 );
+CREATE TABLE IF NOT EXISTS server_secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- Emails to customers, kept until the SMTP server took them (retried with backoff).
+CREATE TABLE IF NOT EXISTS outbox (
+    id         INTEGER PRIMARY KEY,
+    to_addr    TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    queued_at  INTEGER NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    INTEGER,
+    sent_at    INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at) WHERE sent_at IS NULL;
 CREATE TABLE IF NOT EXISTS staff (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -687,6 +704,68 @@ impl Storage for SqliteStorage {
         self.conn().execute(
             "UPDATE sites SET identity_secret = ?2 WHERE key = ?1",
             params![key.as_str(), secret],
+        )?;
+        Ok(())
+    }
+
+    fn server_secret(&self, name: &str) -> Result<String, StorageError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)",
+            params![name, crate::seed::random_token()],
+        )?;
+        Ok(conn.query_row(
+            "SELECT value FROM server_secrets WHERE name = ?1",
+            [name],
+            |row| row.get(0),
+        )?)
+    }
+
+    fn queue_mail(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO outbox (to_addr, subject, body, queued_at, next_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![to, subject, body, now],
+        )?;
+        Ok(())
+    }
+
+    fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<QueuedMail>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, to_addr, subject, body, attempts FROM outbox
+             WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= ?1
+             ORDER BY next_at, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit], |row| {
+            Ok(QueuedMail {
+                id: row.get(0)?,
+                to: row.get(1)?,
+                subject: row.get(2)?,
+                body: row.get(3)?,
+                attempts: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError> {
+        self.conn().execute(
+            "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError> {
+        self.conn().execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1",
+            params![id, error, next_at],
         )?;
         Ok(())
     }

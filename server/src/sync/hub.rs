@@ -788,13 +788,15 @@ impl DocEntry {
     /// Checks access: a ticket needs its token (for an id never stored, the
     /// first opener's token claims it until the creating change is committed,
     /// for `customer` when the connection is signed in) or a connection signed
-    /// in as the customer who created it; a knowledge base is open to widgets
-    /// of its own site.
+    /// in as the customer who created it, or (`granted`) a signed link from
+    /// an email to a stored ticket; a knowledge base is open to widgets of
+    /// its own site.
     pub async fn authorize(
         &self,
         site: &SiteKey,
         token: &str,
         customer: Option<&VerifiedCustomer>,
+        granted: bool,
     ) -> Result<Opened, HubError> {
         let mut st = self.state().lock().await;
         if st.site.as_ref().is_some_and(|s| s != site) {
@@ -808,6 +810,9 @@ impl DocEntry {
         };
         if st.token_hash.is_some() && own(&st) {
             return Ok(Opened { exists: st.stored });
+        }
+        if granted && st.stored {
+            return Ok(Opened { exists: true });
         }
         if !is_well_formed_token(token) {
             return Err(HubError::Forbidden);

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::identity::{self, IdentityError, VerifiedCustomer};
+use crate::links;
 use crate::storage::{self, TicketFilter};
 
 use super::hub::{Changed, DocEntry, Hub, HubError, Received, Sender, SubscriberId};
@@ -40,6 +41,8 @@ pub struct SessionContext {
     pub config: SiteConfig,
     pub role: Role,
     pub shutdown: CancellationToken,
+    /// The key that signs ticket links in emails (see [`crate::links`]).
+    pub link_key: Arc<str>,
 }
 
 struct OpenDoc {
@@ -375,9 +378,20 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 )
                 .await;
         }
+        // A link from an email (a signed grant in place of the token) opens its ticket.
+        let granted = match &doc_id {
+            DocId::Ticket(id) if links::is_grant(token) => links::check(
+                &self.ctx.link_key,
+                *id,
+                token,
+                crate::sync::hub::now_ms() / 1000,
+            ),
+            _ => false,
+        };
         if matches!(doc_id, DocId::Ticket(_))
             && self.ctx.config.identity_required
             && self.customer.is_none()
+            && !granted
         {
             return self
                 .send_error(
@@ -389,7 +403,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         }
         let opened = match self.ctx.hub.entry(&doc_id).await {
             Ok(entry) => entry
-                .authorize(&self.ctx.site, token, self.customer.as_deref())
+                .authorize(&self.ctx.site, token, self.customer.as_deref(), granted)
                 .await
                 .map(|o| (entry, o)),
             Err(err) => Err(err),
@@ -545,6 +559,7 @@ mod tests {
             config: crate::seed::demo_site(),
             role: Role::Customer,
             shutdown: CancellationToken::new(),
+            link_key: "test-link-key".into(),
         };
         let (to_session, rx) = mpsc::unbounded_channel();
         let incoming: Incoming = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {

@@ -216,7 +216,7 @@ async fn receive_survives_mutated_sync_messages_and_keeps_the_ticket_valid() {
     let hub = Hub::new(storage.clone());
     let doc_id = DocId::Ticket(TicketId::from_bytes(TICKET));
     let entry = hub.entry(&doc_id).await.unwrap();
-    entry.authorize(&site, TOKEN, None).await.unwrap();
+    entry.authorize(&site, TOKEN, None, false).await.unwrap();
     let sender = Sender {
         id: 1,
         role: Role::Customer,

@@ -44,6 +44,9 @@ impl TestApp {
             // Tickets fall asleep quickly here, so every test also runs
             // through waking them.
             ticket_idle: Duration::from_secs(1),
+            smtp_url: None,
+            mail_from: "Stufe Support <support@localhost>".into(),
+            mail_retry: std::time::Duration::from_secs(1),
         };
         let shutdown = CancellationToken::new();
         let (_, serve) = stufe_server::start(listener, config, shutdown.clone())

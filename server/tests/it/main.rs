@@ -8,6 +8,7 @@ mod gate;
 mod helpers;
 mod identity;
 mod knowledge_base;
+mod links;
 mod rejections;
 mod sites;
 mod staff_api;

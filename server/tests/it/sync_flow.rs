@@ -220,7 +220,7 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
     let hub = Hub::new(storage);
     let (id, token) = random_ticket();
     let entry = hub.entry(&DocId::Ticket(id)).await.unwrap();
-    entry.authorize(&site, &token, None).await.unwrap();
+    entry.authorize(&site, &token, None, false).await.unwrap();
     let sender = Sender {
         id: 1,
         role: Role::Customer,

@@ -396,6 +396,29 @@ impl<K: KeyValue> TicketBook<K> {
         added
     }
 
+    /// A link from an email opened the widget on ticket `id` with `grant`
+    /// (a signed permission standing in for the token): keeps the ticket,
+    /// opened with the grant, unless this device holds its real token.
+    pub fn adopt_link(&mut self, id: TicketId, grant: &str) {
+        match self.tickets.get_mut(&id) {
+            Some(local) if local.token.len() == 64 => return,
+            Some(local) => local.token = grant.to_owned(),
+            None => {
+                self.tickets.insert(
+                    id,
+                    LocalTicket {
+                        token: grant.to_owned(),
+                        doc: AutoCommit::new(),
+                        acked: Vec::new(),
+                        refused: None,
+                        not_sent: Vec::new(),
+                    },
+                );
+            }
+        }
+        self.write_index();
+    }
+
     /// Forgets everything this device kept for the site's customer: tickets,
     /// their documents and tokens, drafts, the identity, the replies seen.
     pub fn clear(&mut self) {

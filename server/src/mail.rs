@@ -1,0 +1,195 @@
+//! Email to customers: a staff reply, or their request resolved, reaches the
+//! address they gave (with a link that opens the request in the widget).
+//! Emails go through an outbox in storage, so none is lost when the SMTP
+//! server is down or the process restarts: the outbox worker sends what is
+//! due and retries with backoff. Off unless `STUFE_SMTP_URL` is set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use stufe_shared::site::SiteConfig;
+use stufe_shared::ticket::Ticket;
+use stufe_shared::{SiteKey, TicketId};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::storage::{self, QueuedMail, Storage};
+use crate::sync::hub::now_ms;
+
+/// Attempts before an email is given up (the last error stays in the outbox).
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Sends what the outbox holds through one SMTP server.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// The first retry's delay; each later one doubles it.
+    retry: Duration,
+    /// Wakes the worker when an email was queued.
+    pub wake: Notify,
+}
+
+impl Mailer {
+    /// `url`: `smtp://host:port` (plain, e.g. a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host` (TLS), as lettre reads it.
+    pub fn new(url: &str, from: &str, retry: Duration) -> anyhow::Result<Self> {
+        Ok(Self {
+            transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
+            from: from.parse()?,
+            retry,
+            wake: Notify::new(),
+        })
+    }
+
+    async fn send(&self, mail: &QueuedMail) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(mail.to.parse()?)
+            .subject(mail.subject.clone())
+            .body(mail.body.clone())?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
+
+    /// When to try again after `attempts` failed attempts; None: give up.
+    fn next_attempt(&self, attempts: u32, now: i64) -> Option<i64> {
+        (attempts < MAX_ATTEMPTS).then(|| {
+            let delay = self.retry.saturating_mul(1 << attempts.min(16));
+            now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2)
+        })
+    }
+}
+
+/// Sends due emails until `shutdown`: at once when woken, else every second.
+pub async fn run_outbox(
+    mailer: Arc<Mailer>,
+    storage: Arc<dyn Storage>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let now = now_ms();
+        let due = match storage::blocking(&storage, move |s| s.due_mail(now, 20)).await {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::error!(%err, "reading the outbox failed");
+                Vec::new()
+            }
+        };
+        for mail in &due {
+            let (id, attempts) = (mail.id, mail.attempts + 1);
+            let outcome = mailer.send(mail).await;
+            let now = now_ms();
+            let recorded = match outcome {
+                Ok(()) => {
+                    tracing::info!(to = %mail.to, subject = %mail.subject, "email sent");
+                    storage::blocking(&storage, move |s| s.mail_sent(id, now)).await
+                }
+                Err(err) => {
+                    let next = mailer.next_attempt(attempts, now);
+                    tracing::warn!(%err, to = %mail.to, attempts, retry = next.is_some(), "email not sent");
+                    let error = err.to_string();
+                    storage::blocking(&storage, move |s| s.mail_failed(id, &error, next)).await
+                }
+            };
+            if let Err(err) = recorded {
+                tracing::error!(%err, "updating the outbox failed");
+            }
+        }
+        if due.len() == 20 {
+            continue;
+        }
+        tokio::select! {
+            () = mailer.wake.notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// What the customer is told about.
+pub enum Notice<'a> {
+    /// A staff reply: who wrote it, and what.
+    Reply { by: &'a str, body: &'a str },
+    /// The request was marked resolved.
+    Resolved,
+}
+
+/// The email for `notice` on `ticket`, in the site's language: subject and body.
+pub fn compose(
+    site: &SiteConfig,
+    ticket: &Ticket,
+    notice: &Notice<'_>,
+    link: &str,
+) -> (String, String) {
+    let german = site.locale == "de";
+    let subject = &ticket.subject;
+    match (notice, german) {
+        (Notice::Reply { by, body }, false) => (
+            format!("Re: {subject}"),
+            format!(
+                "{by} replied to your request \"{subject}\":\n\n{body}\n\nRead and answer it here:\n{link}\n\n— {} support\n",
+                site.name
+            ),
+        ),
+        (Notice::Reply { by, body }, true) => (
+            format!("AW: {subject}"),
+            format!(
+                "{by} hat auf Ihre Anfrage „{subject}“ geantwortet:\n\n{body}\n\nHier lesen und antworten:\n{link}\n\n— Ihr {}-Support\n",
+                site.name
+            ),
+        ),
+        (Notice::Resolved, false) => (
+            format!("Resolved: {subject}"),
+            format!(
+                "Your request \"{subject}\" was marked as resolved.\n\nIf something is still not right, answer here and we will pick it up again:\n{link}\n\n— {} support\n",
+                site.name
+            ),
+        ),
+        (Notice::Resolved, true) => (
+            format!("Gelöst: {subject}"),
+            format!(
+                "Ihre Anfrage „{subject}“ wurde als gelöst markiert.\n\nFalls noch etwas nicht stimmt, antworten Sie hier, und wir kümmern uns weiter darum:\n{link}\n\n— Ihr {}-Support\n",
+                site.name
+            ),
+        ),
+    }
+}
+
+/// Queues the email for `notice` to the ticket's customer, if they gave an
+/// address and email is configured. Failing to queue is logged, not returned:
+/// the change it reports is already committed.
+pub async fn notify_customer(state: &crate::AppState, ticket: &Ticket, notice: Notice<'_>) {
+    let (Some(mailer), Some(to)) = (&state.mailer, &ticket.email) else {
+        return;
+    };
+    let (Ok(site), Ok(id)) = (
+        ticket.site.parse::<SiteKey>(),
+        ticket.id.parse::<TicketId>(),
+    ) else {
+        return;
+    };
+    let config = match state.site(&site).await {
+        Ok(Some(config)) => config,
+        _ => return,
+    };
+    let link = crate::links::ticket_url(
+        &state.public_url,
+        &state.link_key,
+        &site,
+        id,
+        now_ms() / 1000,
+    );
+    let (subject, body) = compose(&config, ticket, &notice, &link);
+    let (to, now) = (to.clone(), now_ms());
+    match storage::blocking(&state.storage, move |s| {
+        s.queue_mail(&to, &subject, &body, now)
+    })
+    .await
+    {
+        Ok(()) => mailer.wake.notify_one(),
+        Err(err) => tracing::error!(%err, "queueing an email failed"),
+    }
+}

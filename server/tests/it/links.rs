@@ -1,0 +1,52 @@
+//! Links from emails: a signed grant opens its one ticket, as its customer,
+//! until it expires; a changed, expired or foreign grant opens nothing.
+
+use stufe_server::links::{grant, KEY_NAME};
+use stufe_server::storage::{SqliteStorage, Storage};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_grant_from_an_email_opens_its_ticket_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let key = SqliteStorage::open(&dir.path().join("stufe.sqlite"))
+        .unwrap()
+        .server_secret(KEY_NAME)
+        .unwrap();
+    let (local, _) = create_ticket(&app).await;
+    let (other, _) = create_ticket(&app).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+
+    let mut client = app.client().await;
+    let mut copy = LocalDoc::new(local.id, automerge::AutoCommit::new());
+    let frames = client
+        .open(&mut copy, &grant(&key, local.id, now + 600))
+        .await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    assert_eq!(read(&copy.doc).subject, "Printer offline");
+
+    let valid = grant(&key, local.id, now + 600);
+    let tampered = format!("{}0", &valid[..valid.len() - 1]);
+    for (why, bad) in [
+        ("expired", grant(&key, local.id, now - 1)),
+        (
+            "signed by another key",
+            grant("not-the-key", local.id, now + 600),
+        ),
+        ("changed", tampered),
+        ("for another ticket", grant(&key, other.id, now + 600)),
+    ] {
+        let mut nothing = LocalDoc::new(local.id, automerge::AutoCommit::new());
+        let mut client = app.client().await;
+        assert_eq!(
+            error_codes(&client.open(&mut nothing, &bad).await),
+            ["forbidden"],
+            "{why}"
+        );
+    }
+    app.stop().await;
+}
