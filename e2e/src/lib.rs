@@ -531,17 +531,7 @@ impl Browser {
         let customer_window = c.window().await?;
         let staff_window = c.new_window(false).await?;
         c.switch_to_window(staff_window.handle).await?;
-        c.goto(&stufe.api("/console/login")).await?;
-        c.find(Locator::Css("input[name=login]"))
-            .await?
-            .send_keys("sam")
-            .await?;
-        c.find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys(STAFF_PASSWORD)
-            .await?;
-        self.click("form button").await?;
-        self.wait_for(Locator::Css("[data-testid=queue]")).await?;
+        self.console_login(stufe).await?;
         c.goto(&stufe.api("/console/kb")).await?;
         self.wait_for(Locator::Css("[data-testid=new-draft-title]"))
             .await?
@@ -560,6 +550,23 @@ impl Browser {
             .await?;
         c.close_window().await?;
         c.switch_to_window(customer_window).await?;
+        Ok(())
+    }
+
+    /// Logs in to the staff console as `sam` (admin) in the current window.
+    pub async fn console_login(&self, stufe: &Stufe) -> Result<()> {
+        let c = &self.client;
+        c.goto(&stufe.api("/console/login")).await?;
+        c.find(Locator::Css("input[name=login]"))
+            .await?
+            .send_keys("sam")
+            .await?;
+        c.find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(STAFF_PASSWORD)
+            .await?;
+        self.click("form button").await?;
+        self.wait_for(Locator::Css("[data-testid=queue]")).await?;
         Ok(())
     }
 

@@ -67,7 +67,7 @@ async fn every_widget_view_passes_axe() -> Result<()> {
         browser
             .submit_ticket("Printer offline", "It blinks red.")
             .await?;
-        browser.ticket_id("Printer offline").await?;
+        let id = browser.ticket_id("Printer offline").await?;
         browser.wait_gone("[data-testid=ticket-waiting]").await?;
         no_violations(&browser, "my requests", &mut failures).await?;
         browser.click("[data-testid=ticket-item]").await?;
@@ -75,6 +75,17 @@ async fn every_widget_view_passes_axe() -> Result<()> {
             .wait_for(Locator::Css("[data-testid=thread]"))
             .await?;
         no_violations(&browser, "request thread", &mut failures).await?;
+        stufe
+            .staff_send(
+                reqwest::Method::PATCH,
+                &format!("/api/staff/tickets/{id}"),
+                serde_json::json!({ "status": "resolved" }),
+            )
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=rating-form]"))
+            .await?;
+        no_violations(&browser, "rating a resolved request", &mut failures).await?;
         ensure!(failures.is_empty(), "axe found:\n{}", failures.join("\n"));
         Ok(())
     }
@@ -111,6 +122,8 @@ async fn every_console_page_passes_axe() -> Result<()> {
         no_violations(&browser, "ticket", &mut failures).await?;
         for (page, path) in [
             ("knowledge base", "/console/kb"),
+            ("KPIs", "/console/kpis?site=demo"),
+            ("KPIs", "/console/kpis?site=demo"),
             ("sites", "/console/sites"),
             ("site", "/console/sites/demo"),
             ("widget errors", "/console/errors"),

@@ -229,7 +229,14 @@ async fn the_js_api_hides_the_launcher_warns_once_about_unknown_commands_and_sur
 async fn a_staff_reply_while_the_widget_is_closed_shows_an_unread_badge_until_opened() -> Result<()>
 {
     let stufe = Stufe::start().await?;
-    let host = HostSite::start(&stufe).await?;
+    // The host page listens to every event the JS API offers.
+    let script = format!(
+        "{QUEUE}\nwindow.events = [];\
+         ['open', 'close', 'unread', 'message'].forEach(function (name) {{\
+           Stufe('on', name, function (e) {{ window.events.push(name + ' ' + JSON.stringify(e)); }});\
+         }});"
+    );
+    let host = HostSite::start_with(&stufe, &script).await?;
     let browser = Browser::launch().await?;
     let badge = "const badge = document.getElementById('stufe-widget').shadowRoot
         .querySelector('[data-testid=unread]');";
@@ -267,14 +274,33 @@ async fn a_staff_reply_while_the_widget_is_closed_shows_an_unread_badge_until_op
             )
             .await?;
         ensure!(label == "Support – 1 new reply", "launcher label: {label}");
-        // Opening the panel shows the reply: the badge goes.
+        browser
+            .wait_script(&format!(
+                "return window.events.includes('message {{\"id\":\"{id}\"}}')
+                    && window.events.includes('unread {{\"count\":1}}')
+                    && window.events.includes('open {{}}') && window.events.includes('close {{}}');"
+            ))
+            .await?;
+        // Opening the panel shows the reply: the badge goes. A handler taken
+        // off hears nothing more.
         browser
             .client
-            .execute("Stufe('open'); return true;", vec![])
+            .execute(
+                "Stufe('off', 'unread'); Stufe('open'); return true;",
+                vec![],
+            )
             .await?;
         browser
             .wait_script(&format!("{badge} return badge.hidden;"))
             .await?;
+        let events = browser
+            .client
+            .execute("return window.events;", vec![])
+            .await?;
+        ensure!(
+            !events.to_string().contains(r#"unread {\"count\":0}"#),
+            "an unread handler was called after Stufe('off'): {events}"
+        );
         Ok(())
     }
     .await;

@@ -2,7 +2,7 @@
 //! tag, the real widget (wasm) in its iframe, the real server and SQLite file.
 //! Organised by what the customer does.
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
 use fantoccini::Locator;
 use reqwest::Method;
 use stufe_e2e::{finish, Browser, HostSite, Stufe};
@@ -57,7 +57,7 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
             .client
             .find(Locator::Css(&format!("{item} [data-testid=ticket-tier]")))
             .await?;
-        assert_eq!(tier.text().await?, "Level 2");
+        assert_eq!(tier.text().await?, "With our specialists");
 
         // Staff reply arrives live in the thread; the customer answers.
         browser.click(&item).await?;
@@ -356,4 +356,91 @@ async fn host_page_opens_the_widget_before_the_loader_has_arrived() -> Result<()
     }
     .await;
     finish(browser, &stufe, "queued", result).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_rates_a_resolved_request_once_and_the_kpi_page_shows_it() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Rate me", "Please fix it and I will rate you.")
+            .await?;
+        let id = browser.ticket_id("Rate me").await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        browser.click(&format!("[data-ticket-id='{id}']")).await?;
+        // Not resolved yet: nothing to rate.
+        ensure!(
+            browser
+                .client
+                .find_all(Locator::Css("[data-testid=rating-form]"))
+                .await?
+                .is_empty(),
+            "a rating form on an open request"
+        );
+        stufe
+            .staff_send(
+                Method::PATCH,
+                &format!("/api/staff/tickets/{id}"),
+                serde_json::json!({ "status": "resolved" }),
+            )
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=rating-form]"))
+            .await?;
+        // Sending without a score says what is missing.
+        browser.click("[data-testid=send-rating]").await?;
+        browser.wait_for(Locator::Css("#rating-error")).await?;
+        browser.click("[data-testid=score-4]").await?;
+        browser
+            .client
+            .find(Locator::Css("[data-testid=rating-comment]"))
+            .await?
+            .send_keys("Quick and friendly.")
+            .await?;
+        browser.click("[data-testid=send-rating]").await?;
+        browser
+            .wait_script(
+                "const r = document.querySelector('[data-testid=rated]');
+                 return !!r && r.textContent.includes('4') && !document.querySelector('[data-testid=rating-form]');",
+            )
+            .await?;
+        // The rating is in the ticket the server keeps.
+        let started = std::time::Instant::now();
+        loop {
+            let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
+            if ticket["rating"]["score"] == 4 {
+                ensure!(ticket["rating"]["comment"] == "Quick and friendly.", "{ticket}");
+                break;
+            }
+            ensure!(started.elapsed().as_secs() < 20, "the rating did not arrive: {ticket}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // The team lead sees it on the KPI page.
+        browser.client.enter_parent_frame().await?;
+        browser.console_login(&stufe).await?;
+        browser.client.goto(&stufe.api("/console/kpis?site=demo")).await?;
+        let csat = browser
+            .wait_for(Locator::Css("[data-testid=kpi-csat]"))
+            .await?
+            .text()
+            .await?;
+        ensure!(csat.starts_with("4.00 (1 ratings)"), "CSAT shown: {csat}");
+        let fours = browser
+            .client
+            .find(Locator::Css("[data-testid=kpi-ratings] tr:nth-child(2) td:nth-child(4)"))
+            .await?
+            .text()
+            .await?;
+        ensure!(fours == "1", "ratings of 4: {fours}");
+        browser
+            .wait_for(Locator::Css("[data-testid=chart-csat] svg"))
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "rating", result).await
 }

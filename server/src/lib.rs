@@ -21,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod identity;
 pub mod kb;
+pub mod kpi;
 pub mod links;
 pub mod mail;
 pub mod routes;

@@ -5,6 +5,7 @@ pub mod client_errors;
 mod console;
 mod demo;
 mod kb;
+mod kpis;
 mod sites;
 mod staff;
 mod ws;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(client_errors::router())
         .merge(staff::router())
         .merge(kb::router())
+        .merge(kpis::router())
         .merge(console::router())
         .merge(demo::router())
         .merge(assets::router(&state.config.site_dir))

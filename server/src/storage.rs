@@ -71,6 +71,18 @@ pub struct TicketSummary {
     pub updated_at: i64,
     pub first_response_due: Option<i64>,
     pub message_count: u32,
+    /// When staff first answered (from the document).
+    pub first_response_at: Option<i64>,
+    /// Staff replies so far.
+    pub staff_messages: u32,
+    /// The customer's rating, 1–5.
+    pub rating: Option<u8>,
+    /// Kept by storage across writes: when the ticket was last resolved or
+    /// closed (None while open), the highest tier it reached, and how often
+    /// it went from resolved back to open. What callers pass is ignored.
+    pub resolved_at: Option<i64>,
+    pub max_tier: u8,
+    pub reopened: u32,
     /// The signed-in customer who created the ticket (verified by the site).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<VerifiedCustomer>,
@@ -258,6 +270,9 @@ pub trait Storage: Send + Sync + 'static {
         site: &str,
         id: &str,
     ) -> Result<Option<(Article, String)>, StorageError>;
+    /// Every ticket of `site` created at or after `since` (ms), oldest first,
+    /// for the KPIs (no page limit).
+    fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError>;
     /// Ranked full-text search over a site's published articles in one locale.
     /// Only typed values reach the query: a validated site key, a locale and
     /// terms made of letters and digits.

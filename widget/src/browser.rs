@@ -49,7 +49,7 @@ use controller::Controller;
 use storage::BrowserKv;
 
 pub use controller::{
-    article, draft, is_connected, reply, reply_draft, save_draft, save_reply_draft, search,
+    article, draft, is_connected, rate, reply, reply_draft, save_draft, save_reply_draft, search,
     submit_ticket, vote,
 };
 pub use host::request_close as close_widget;

@@ -64,7 +64,16 @@ pub struct Texts {
     pub waiting_to_send: &'static str,
     pub offline: &'static str,
     pub connecting: &'static str,
-    pub tier: &'static str,
+    /// Who has a request now, by tier (1, 2, 3), in words.
+    pub tiers: [&'static str; 3],
+    pub how_did_we_do: &'static str,
+    /// The five scores, worst first.
+    pub scores: [&'static str; 5],
+    pub rating_comment: &'static str,
+    pub send_rating: &'static str,
+    pub choose_score: &'static str,
+    /// "You rated this N of 5" with N replaced.
+    pub rated: &'static str,
     pub expected_reply: &'static str,
     pub answered: &'static str,
     pub back: &'static str,
@@ -87,6 +96,11 @@ pub struct Texts {
 }
 
 impl Texts {
+    /// Who has a request at `tier`, in words (never "tier 2").
+    pub fn tier(&self, tier: u8) -> &'static str {
+        self.tiers[usize::from(tier.clamp(1, 3)) - 1]
+    }
+
     pub fn status(&self, status: Status) -> &'static str {
         match status {
             Status::New => self.status_new,
@@ -129,7 +143,13 @@ pub static EN: Texts = Texts {
     waiting_to_send: "Waiting to send",
     offline: "Offline — your changes are saved and will be sent later.",
     connecting: "Connecting…",
-    tier: "Level",
+    tiers: ["With our support team", "With our specialists", "With our senior experts"],
+    how_did_we_do: "How did we do?",
+    scores: ["1 – very poor", "2 – poor", "3 – okay", "4 – good", "5 – excellent"],
+    rating_comment: "Anything you want to tell us? (optional)",
+    send_rating: "Send rating",
+    choose_score: "Please choose a score from 1 to 5.",
+    rated: "Thank you! You rated this N of 5.",
     expected_reply: "Expected reply by",
     answered: "Answered",
     back: "Back",
@@ -181,7 +201,13 @@ pub static DE: Texts = Texts {
     waiting_to_send: "Wartet auf Versand",
     offline: "Offline — Ihre Änderungen sind gespeichert und werden später gesendet.",
     connecting: "Verbinde…",
-    tier: "Stufe",
+    tiers: ["Bei unserem Support-Team", "Bei unseren Spezialisten", "Bei unseren erfahrensten Experten"],
+    how_did_we_do: "Wie zufrieden waren Sie?",
+    scores: ["1 – sehr unzufrieden", "2 – unzufrieden", "3 – geht so", "4 – zufrieden", "5 – sehr zufrieden"],
+    rating_comment: "Möchten Sie uns noch etwas sagen? (optional)",
+    send_rating: "Bewertung senden",
+    choose_score: "Bitte wählen Sie eine Bewertung von 1 bis 5.",
+    rated: "Danke! Sie haben mit N von 5 bewertet.",
     expected_reply: "Antwort erwartet bis",
     answered: "Beantwortet",
     back: "Zurück",

@@ -28,6 +28,7 @@ use crate::storage::{self, StaffMember, TicketFilter};
 use crate::sync::hub::{now_ms, token_hash};
 use crate::AppState;
 
+mod kpis;
 mod sites;
 
 pub fn router() -> Router<AppState> {
@@ -45,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
         .route("/console/drafts/{id}/unpublish", post(unpublish_draft))
         .route("/console/errors", get(errors_page))
+        .route("/console/kpis", get(kpis::kpi_page))
+        .route("/console/kpis.csv", get(kpis::kpi_csv))
         .route("/console/sites", get(sites::list).post(sites::create))
         .route("/console/sites/{site}", get(sites::show).post(sites::save))
         .route("/console/sites/{site}/secret", post(sites::secret))
@@ -76,7 +79,8 @@ table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1p
 .card{background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:12px 16px;margin:12px 0}\
 .staff{background:#eef4ff}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
 input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}\
-form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}";
+form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}\
+figure.chart{margin:12px 0;background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
 
 /// The console's stylesheet, a file of its own (the console's policy allows no inline style).
 async fn stylesheet() -> impl IntoResponse {
@@ -105,6 +109,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                     @if let Some(user) = user {
                         a href="/console" { "Queue" }
                         a href="/console/kb" { "Knowledge base" }
+                        a href="/console/kpis" { "KPIs" }
                         a href="/console/sites" { "Sites" }
                         @if user.role == "admin" { a href="/console/errors" { "Widget errors" } }
                         span.who { (user.name) " (" (user.role) ")" }
@@ -121,25 +126,12 @@ fn format_time(ms: i64) -> String {
     // Minutes since the epoch are enough to order and compare; shown as UTC.
     let secs = ms / 1000;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::kpi::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
         rem / 3600,
         rem % 3600 / 60
     )
-}
-
-/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn see_other(to: &str) -> Response {

@@ -44,12 +44,19 @@ fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
         first_response_due: Some(created_at + 60),
         message_count: 0,
         customer: None,
+        first_response_at: None,
+        staff_messages: 0,
+        rating: None,
+        resolved_at: None,
+        max_tier: tier,
+        reopened: 0,
     }
 }
 
 pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     sites_round_trip(make().as_ref());
     tickets_round_trip_and_update_in_place(make().as_ref());
+    ticket_facts_are_kept_across_writes(make().as_ref());
     tickets_filter_by_status_and_tier(make().as_ref());
     staff_are_found_by_token_hash(make().as_ref());
     documents_round_trip(make().as_ref());
@@ -306,6 +313,50 @@ fn tickets_round_trip_and_update_in_place(s: &dyn Storage) {
     assert_eq!(stored.token_hash, "h");
     assert_eq!(stored.site.as_str(), "shop");
     assert_eq!(s.list_tickets(&TicketFilter::default()).unwrap(), vec![sum]);
+}
+
+/// Resolution time, escalation and reopening are kept across writes (by
+/// snapshot or by appended changes), whatever the writer passes.
+fn ticket_facts_are_kept_across_writes(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let id = "000102030405060708090a0b0c0d0e0f";
+    let write = |sum: &TicketSummary, bytes: DocBytes| {
+        s.write_docs(&[ticket("h", bytes, sum)]).unwrap();
+        s.ticket_facts("shop", 0).unwrap().remove(0)
+    };
+    let mut sum = summary(id, "new", 1, 10);
+    let facts = write(&sum, DocBytes::Snapshot(b"v1".to_vec()));
+    assert_eq!(
+        (facts.resolved_at, facts.max_tier, facts.reopened),
+        (None, 1, 0)
+    );
+    (sum.tier, sum.updated_at) = (3, 20);
+    assert_eq!(write(&sum, DocBytes::Append(b"+".to_vec())).max_tier, 3);
+    (sum.tier, sum.status, sum.updated_at) = (1, "resolved".into(), 30);
+    let facts = write(&sum, DocBytes::Append(b"+".to_vec()));
+    assert_eq!(
+        (facts.resolved_at, facts.max_tier),
+        (Some(30), 3),
+        "still escalated once"
+    );
+    sum.updated_at = 35;
+    sum.rating = Some(4);
+    let facts = write(&sum, DocBytes::Snapshot(b"v2".to_vec()));
+    assert_eq!(
+        (facts.resolved_at, facts.rating),
+        (Some(30), Some(4)),
+        "resolved when first resolved"
+    );
+    (sum.status, sum.updated_at) = ("open".into(), 40);
+    let facts = write(&sum, DocBytes::Append(b"+".to_vec()));
+    assert_eq!((facts.resolved_at, facts.reopened), (None, 1));
+    (sum.status, sum.updated_at) = ("closed".into(), 50);
+    let facts = write(&sum, DocBytes::Snapshot(b"v3".to_vec()));
+    assert_eq!((facts.resolved_at, facts.reopened), (Some(50), 1));
+    assert!(
+        s.ticket_facts("shop", 11).unwrap().is_empty(),
+        "created before `since`"
+    );
 }
 
 fn tickets_filter_by_status_and_tier(s: &dyn Storage) {

@@ -75,7 +75,13 @@ CREATE TABLE IF NOT EXISTS tickets (
     message_count      INTEGER NOT NULL,
     customer_id        TEXT,
     customer_name      TEXT,
-    customer_email     TEXT
+    customer_email     TEXT,
+    first_response_at  INTEGER,
+    staff_messages     INTEGER NOT NULL DEFAULT 0,
+    rating             INTEGER,
+    resolved_at        INTEGER,
+    max_tier           INTEGER NOT NULL DEFAULT 1,
+    reopened           INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tickets_by_queue ON tickets (site, status, tier, created_at);
 CREATE TABLE IF NOT EXISTS documents (
@@ -305,6 +311,15 @@ fn drop_chunks(conn: &Connection, doc_id: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The KPI facts kept across writes, as `SET` clauses: `OLD` is the stored
+/// row, `NEW` the written values.
+const KEEP_FACTS: &str = "
+    resolved_at = CASE WHEN NEW.status IN ('resolved', 'closed')
+                       THEN COALESCE(OLD.resolved_at, NEW.updated_at) END,
+    max_tier = MAX(OLD.max_tier, NEW.tier),
+    reopened = OLD.reopened + (OLD.status IN ('resolved', 'closed')
+                               AND NEW.status NOT IN ('resolved', 'closed')),";
+
 fn write_ticket(
     conn: &Connection,
     token_hash: &str,
@@ -312,21 +327,27 @@ fn write_ticket(
     s: &TicketSummary,
 ) -> Result<(), StorageError> {
     let key = ticket_doc_key(&s.id);
+    let customer = s.customer.as_ref();
     match bytes {
         DocBytes::Snapshot(snapshot) => {
-            conn.prepare_cached(
+            let sql = format!(
                 "INSERT INTO tickets (id, site, token_hash, doc, subject, status, tier, priority, category,
                                       email, created_at, updated_at, first_response_due, message_count,
-                                      customer_id, customer_name, customer_email)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-                 ON CONFLICT (id) DO UPDATE SET
+                                      customer_id, customer_name, customer_email,
+                                      first_response_at, staff_messages, rating, resolved_at, max_tier)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                         ?18, ?19, ?20, CASE WHEN ?6 IN ('resolved', 'closed') THEN ?12 END, ?7)
+                 ON CONFLICT (id) DO UPDATE SET {}
                     doc = excluded.doc, subject = excluded.subject, status = excluded.status,
                     tier = excluded.tier, priority = excluded.priority, category = excluded.category,
                     email = excluded.email, updated_at = excluded.updated_at,
                     first_response_due = excluded.first_response_due,
-                    message_count = excluded.message_count",
-            )?
-            .execute(params![
+                    message_count = excluded.message_count,
+                    first_response_at = excluded.first_response_at,
+                    staff_messages = excluded.staff_messages, rating = excluded.rating",
+                KEEP_FACTS.replace("OLD.", "tickets.").replace("NEW.", "excluded.")
+            );
+            conn.prepare_cached(&sql)?.execute(params![
                 s.id,
                 s.site,
                 token_hash,
@@ -341,34 +362,45 @@ fn write_ticket(
                 s.updated_at,
                 s.first_response_due,
                 s.message_count,
-                s.customer.as_ref().map(|c| &c.id),
-                s.customer.as_ref().and_then(|c| c.name.as_ref()),
-                s.customer.as_ref().and_then(|c| c.email.as_ref()),
+                customer.map(|c| &c.id),
+                customer.and_then(|c| c.name.as_ref()),
+                customer.and_then(|c| c.email.as_ref()),
+                s.first_response_at,
+                s.staff_messages,
+                s.rating,
             ])?;
             drop_chunks(conn, &key)?;
         }
         DocBytes::Append(chunk) => {
-            let updated = conn
-                .prepare_cached(
-                    "UPDATE tickets SET subject = ?2, status = ?3, tier = ?4, priority = ?5,
-                        category = ?6, email = ?7, updated_at = ?8, first_response_due = ?9,
-                        message_count = ?10
-                     WHERE id = ?1 AND site = ?11 AND token_hash = ?12",
-                )?
-                .execute(params![
-                    s.id,
-                    s.subject,
-                    s.status,
-                    s.tier,
-                    s.priority,
-                    s.category,
-                    s.email,
-                    s.updated_at,
-                    s.first_response_due,
-                    s.message_count,
-                    s.site,
-                    token_hash,
-                ])?;
+            let new_values = KEEP_FACTS
+                .replace("OLD.", "")
+                .replace("NEW.status", "?3")
+                .replace("NEW.tier", "?4")
+                .replace("NEW.updated_at", "?8");
+            let sql = format!(
+                "UPDATE tickets SET {new_values}
+                    subject = ?2, status = ?3, tier = ?4, priority = ?5,
+                    category = ?6, email = ?7, updated_at = ?8, first_response_due = ?9,
+                    message_count = ?10, first_response_at = ?13, staff_messages = ?14, rating = ?15
+                 WHERE id = ?1 AND site = ?11 AND token_hash = ?12"
+            );
+            let updated = conn.prepare_cached(&sql)?.execute(params![
+                s.id,
+                s.subject,
+                s.status,
+                s.tier,
+                s.priority,
+                s.category,
+                s.email,
+                s.updated_at,
+                s.first_response_due,
+                s.message_count,
+                s.site,
+                token_hash,
+                s.first_response_at,
+                s.staff_messages,
+                s.rating,
+            ])?;
             if updated == 0 {
                 return Err(StorageError::Corrupt(format!(
                     "changes appended to ticket {} before its first snapshot",
@@ -490,8 +522,28 @@ impl SqliteStorage {
                  ALTER TABLE tickets ADD COLUMN customer_email TEXT;",
             )?;
         }
+        let has_kpi_facts: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('tickets') WHERE name = 'max_tier'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_kpi_facts {
+            conn.execute_batch(
+                "ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;
+                 ALTER TABLE tickets ADD COLUMN staff_messages INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE tickets ADD COLUMN rating INTEGER;
+                 ALTER TABLE tickets ADD COLUMN resolved_at INTEGER;
+                 ALTER TABLE tickets ADD COLUMN max_tier INTEGER NOT NULL DEFAULT 1;
+                 ALTER TABLE tickets ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
+                 UPDATE tickets SET max_tier = tier;",
+            )?;
+        }
         conn.execute(
             "CREATE INDEX IF NOT EXISTS tickets_by_customer ON tickets (site, customer_id, created_at)",
+            [],
+        )?;
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS tickets_by_created ON tickets (site, created_at)",
             [],
         )?;
         if !had_site_grants {
@@ -609,6 +661,12 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> 
         first_response_due: row.get("first_response_due")?,
         message_count: row.get("message_count")?,
         customer: customer_from_row(row)?,
+        first_response_at: row.get("first_response_at")?,
+        staff_messages: row.get("staff_messages")?,
+        rating: row.get("rating")?,
+        resolved_at: row.get("resolved_at")?,
+        max_tier: row.get("max_tier")?,
+        reopened: row.get("reopened")?,
     })
 }
 
@@ -1099,6 +1157,15 @@ impl Storage for SqliteStorage {
                 article_from_row,
             )
             .optional()?)
+    }
+
+    fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT * FROM tickets WHERE site = ?1 AND created_at >= ?2 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map(params![site, since], summary_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn search_articles(

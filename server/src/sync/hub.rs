@@ -970,5 +970,17 @@ pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
         first_response_due: t.first_response_due,
         message_count: u32::try_from(t.messages.len()).unwrap_or(u32::MAX),
         customer: None,
+        first_response_at: t.first_response_at,
+        staff_messages: u32::try_from(
+            t.messages
+                .iter()
+                .filter(|m| m.author == stufe_shared::ticket::Author::Staff)
+                .count(),
+        )
+        .unwrap_or(u32::MAX),
+        rating: t.rating.as_ref().and_then(|r| u8::try_from(r.score).ok()),
+        resolved_at: None,
+        max_tier: t.tier.get(),
+        reopened: 0,
     }
 }

@@ -408,6 +408,24 @@ pub fn reply(id: TicketId, body: &str) -> bool {
     sent
 }
 
+/// Rates a resolved ticket (1–5, with an optional comment).
+pub fn rate(id: TicketId, score: i64, comment: &str) -> bool {
+    let refresh = with(|c| {
+        if !c.docs.tickets.rate(id, score, comment) {
+            return None;
+        }
+        let out = c.sync.local_change(&mut c.docs, id);
+        c.send(out);
+        Some(c.tickets_changed())
+    })
+    .flatten();
+    let rated = refresh.is_some();
+    if let Some(refresh) = refresh {
+        apply(refresh);
+    }
+    rated
+}
+
 pub fn draft() -> TicketForm {
     with(|c| c.docs.tickets.draft()).unwrap_or_default()
 }

@@ -36,7 +36,7 @@ pub fn TicketList() -> impl IntoView {
                                     <span class="status" data-testid="ticket-status" data-status=ticket.status.as_str()>
                                         {texts.status(ticket.status)}
                                     </span>
-                                    <span data-testid="ticket-tier">{format!("{} {}", texts.tier, ticket.tier)}</span>
+                                    <span data-testid="ticket-tier">{texts.tier(ticket.tier)}</span>
                                     {ticket.waiting_to_send.then(|| view! {
                                         <span class="waiting" data-testid="ticket-waiting">{texts.waiting_to_send}</span>
                                     })}

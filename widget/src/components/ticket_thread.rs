@@ -1,7 +1,7 @@
 //! `TicketThread`: one ticket's description and messages, live, with a reply box.
 
 use leptos::prelude::*;
-use stufe_shared::ticket::Author;
+use stufe_shared::ticket::{Author, Status};
 use stufe_shared::TicketId;
 
 use super::focus::focus_heading_when_shown;
@@ -37,7 +37,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                     <h2 data-testid="thread-subject" tabindex="-1" node_ref=heading>{ticket.subject.clone()}</h2>
                     <p class="meta">
                         <span class="status" data-testid="thread-status" data-status=ticket.status.as_str()>{texts.status(ticket.status)}</span>
-                        <span data-testid="thread-tier">{format!("{} {}", texts.tier, ticket.tier)}</span>
+                        <span data-testid="thread-tier">{texts.tier(ticket.tier)}</span>
                     </p>
                     <p class="description">{ticket.description.clone()}</p>
                     <ol class="messages" aria-live="polite">
@@ -59,6 +59,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ol>
+                    {rating_part(id, ticket.status, ticket.rating)}
                 }
             })}
             <form class="reply" on:submit=send>
@@ -73,5 +74,60 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                 <button type="submit" class="primary" data-testid="reply-send">{move || t().send}</button>
             </form>
         </section>
+    }
+}
+
+/// "How did we do?" once a request is resolved and not rated yet; the
+/// rating given, after.
+fn rating_part(id: TicketId, status: Status, rating: Option<i64>) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let t = move || ui.lang.get().texts();
+    let rateable = matches!(status, Status::Resolved | Status::Closed);
+    match (rateable, rating) {
+        (_, Some(score)) => Some(
+            view! {
+                <p class="rated" data-testid="rated">{move || t().rated.replace('N', &score.to_string())}</p>
+            }
+            .into_any(),
+        ),
+        (true, None) => Some(view! { <RatingForm id=id/> }.into_any()),
+        (false, None) => None,
+    }
+}
+
+#[component]
+fn RatingForm(id: TicketId) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let t = move || ui.lang.get().texts();
+    let score = RwSignal::new(None::<i64>);
+    let comment = RwSignal::new(String::new());
+    let missing = RwSignal::new(false);
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match score.get_untracked() {
+            Some(s) => {
+                browser::rate(id, s, &comment.get_untracked());
+            }
+            None => missing.set(true),
+        }
+    };
+    view! {
+        <form class="rating" data-testid="rating-form" on:submit=send novalidate>
+            <fieldset aria-describedby=move || missing.get().then_some("rating-error")>
+                <legend>{move || t().how_did_we_do}</legend>
+                {(1..=5i64).map(|n| view! {
+                    <label class="score">
+                        <input type="radio" name="score" value=n.to_string() data-testid=format!("score-{n}")
+                            on:change=move |_| { score.set(Some(n)); missing.set(false); }/>
+                        {move || t().scores[usize::try_from(n - 1).unwrap_or(0)]}
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            <textarea data-testid="rating-comment" rows="2" maxlength="10000"
+                aria-label=move || t().rating_comment placeholder=move || t().rating_comment
+                prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
+            {move || missing.get().then(|| view! { <p class="error" role="alert" id="rating-error">{t().choose_score}</p> })}
+            <button type="submit" class="primary" data-testid="send-rating">{move || t().send_rating}</button>
+        </form>
     }
 }

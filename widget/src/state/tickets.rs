@@ -31,6 +31,8 @@ pub struct TicketView {
     pub refused: Option<String>,
     /// Replies the server refused (body and reason); kept so nothing typed is lost.
     pub not_sent: Vec<NotSent>,
+    /// The customer's rating (score 1–5), once given.
+    pub rating: Option<i64>,
 }
 
 /// A reply the server refused, kept for the customer to see and copy.
@@ -325,6 +327,25 @@ impl<K: KeyValue> TicketBook<K> {
         true
     }
 
+    /// Rates a resolved ticket (once; the server checks that too). Returns
+    /// false when it cannot be rated.
+    pub fn rate(&mut self, id: TicketId, score: i64, comment: &str) -> bool {
+        let Some(local) = self.tickets.get_mut(&id) else {
+            return false;
+        };
+        let Ok(Some(ticket)) = ticket::read_ticket(&local.doc) else {
+            return false;
+        };
+        let rateable = matches!(ticket.status, Status::Resolved | Status::Closed)
+            && ticket.rating.is_none()
+            && (1..=5).contains(&score);
+        if !rateable || ticket::rate(&mut local.doc, score, comment.trim()).is_err() {
+            return false;
+        }
+        self.persist(id);
+        true
+    }
+
     /// Records that the server committed everything up to `heads`.
     pub fn acknowledge(&mut self, id: TicketId, heads: &[String]) {
         if let Some(local) = self.tickets.get_mut(&id) {
@@ -606,6 +627,7 @@ fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
         waiting_to_send,
         refused: local.refused.clone(),
         not_sent: local.not_sent.clone(),
+        rating: ticket.rating.map(|r| r.score),
     })
 }
 
