@@ -68,12 +68,16 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
                 serde_json::json!({ "body": "Please restart it." }),
             )
             .await?;
-        let staff_message = browser
-            .wait_for(Locator::Css(
-                "[data-testid=message][data-author=staff] .text",
-            ))
+        // The hand-off to tier 2 left a notice in words, then the reply came.
+        browser
+            .wait_script(
+                "const staff = [...document.querySelectorAll('[data-testid=message][data-author=staff] .text')]
+                     .map(e => e.textContent);
+                 return staff.length === 2
+                     && staff[0] === 'Your request was passed to our specialists. They will answer you here.'
+                     && staff[1] === 'Please restart it.';",
+            )
             .await?;
-        assert_eq!(staff_message.text().await?, "Please restart it.");
         browser
             .client
             .find(Locator::Css("[data-testid=reply-body]"))
@@ -87,9 +91,9 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
         browser.wait_gone("[data-testid=message-waiting]").await?;
         let ticket = stufe.staff_get(&path).await?;
         let messages = ticket["messages"].as_array().unwrap();
-        assert_eq!(messages.len(), 2);
-        assert_eq!(messages[1]["body"], "Restarted, still red.");
-        assert_eq!(messages[1]["author"], "customer");
+        assert_eq!(messages.len(), 3, "hand-off notice, staff reply, customer reply");
+        assert_eq!(messages[2]["body"], "Restarted, still red.");
+        assert_eq!(messages[2]["author"], "customer");
         browser.screenshot("2-thread").await;
 
         // The ticket's document is kept in IndexedDB (room for large

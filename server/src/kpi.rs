@@ -274,6 +274,7 @@ mod tests {
             resolved_at: None,
             max_tier: 1,
             reopened: 0,
+            assignee: None,
         }
     }
 

@@ -7,7 +7,7 @@ mod demo;
 mod kb;
 mod kpis;
 mod sites;
-mod staff;
+pub(crate) mod staff;
 mod ws;
 
 use axum::extract::{Request, State};

@@ -83,6 +83,9 @@ pub struct TicketSummary {
     pub resolved_at: Option<i64>,
     pub max_tier: u8,
     pub reopened: u32,
+    /// The staff member the ticket is assigned to (set by [`Storage::assign`],
+    /// kept across writes; what writers pass is ignored).
+    pub assignee: Option<i64>,
     /// The signed-in customer who created the ticket (verified by the site).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<VerifiedCustomer>,
@@ -159,6 +162,22 @@ pub struct ClientError {
     pub at: i64,
 }
 
+/// A staff-only note on a ticket: never in the ticket document, never sent
+/// to a widget. Hand-offs (tier or assignee changed) leave one too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffNote {
+    pub ticket: String,
+    pub at: i64,
+    /// Who wrote it.
+    pub by: String,
+    /// `note`, or `handoff` (with what changed in `change`).
+    pub kind: String,
+    /// For a hand-off, e.g. "tier 1 → tier 2" or "assigned to Tia".
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub change: String,
+    pub body: String,
+}
+
 /// A staff account as the API sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffMember {
@@ -218,6 +237,8 @@ pub trait Storage: Send + Sync + 'static {
         role: &str,
         token_hash: &str,
     ) -> Result<StaffMember, StorageError>;
+    /// Every staff account, by name.
+    fn list_staff(&self) -> Result<Vec<StaffMember>, StorageError>;
     /// Lets a staff member work on a site.
     fn grant_site(&self, staff_id: i64, site: &SiteKey) -> Result<(), StorageError>;
     /// True when no site exists yet (a fresh database to seed).
@@ -307,6 +328,13 @@ pub trait Storage: Send + Sync + 'static {
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError>;
     /// Sending failed; try again at `next_at` (None: give up).
     fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError>;
+
+    /// Adds a staff-only note to a ticket.
+    fn add_note(&self, note: &StaffNote) -> Result<(), StorageError>;
+    /// A ticket's staff-only notes, oldest first.
+    fn notes(&self, ticket: &str) -> Result<Vec<StaffNote>, StorageError>;
+    /// Gives a ticket to a staff member (None: to nobody); false if no such ticket.
+    fn assign(&self, ticket: &str, staff_id: Option<i64>) -> Result<bool, StorageError>;
 
     /// Keeps a crash a widget reported (fields already size-limited by the caller).
     fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError>;

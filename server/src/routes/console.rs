@@ -18,7 +18,9 @@ use stufe_shared::ticket::{Author, Status, Ticket};
 use super::kb::{
     article_id, insights_since, publish_article, site_key, unpublish_article, INSIGHT_DAYS,
 };
-use super::staff::{staff_reply, staff_update, ticket_for, ticket_id, tickets_for, Update};
+use super::staff::{
+    staff_reply, staff_update, ticket_for, ticket_id, tickets_for, Update, HANDOFF_PREFIX,
+};
 use crate::auth::{self, can_publish, require_admin, require_site, session_token};
 use crate::error::AppError;
 use crate::kb::article::ArticleSubmission;
@@ -266,26 +268,80 @@ async fn ticket_page(
 ) -> Result<Markup, AppError> {
     let ticket: Ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
     let resolved = matches!(ticket.status, Status::Resolved | Status::Closed);
+    let (key, site) = (ticket.id.clone(), ticket.site.clone());
+    let (notes, facts, staff) = storage::blocking(&state.storage, move |s| {
+        Ok((s.notes(&key)?, s.ticket_facts(&site, 0)?, s.list_staff()?))
+    })
+    .await?;
+    let this = facts.iter().find(|t| t.id == ticket.id);
+    let customer = this.and_then(|t| t.customer.clone());
+    // Who the customer is: verified by the site, else the email they gave.
+    let customer_name = customer
+        .as_ref()
+        .map(|c| c.name.clone().or(c.email.clone()).unwrap_or(c.id.clone()))
+        .or(ticket.email.clone())
+        .unwrap_or_else(|| "Customer".into());
+    // Their other requests on this site: same verified id, or same email.
+    let history: Vec<&crate::storage::TicketSummary> = facts
+        .iter()
+        .filter(|t| t.id != ticket.id)
+        .filter(|t| match (&customer, &t.customer) {
+            (Some(a), Some(b)) => a.id == b.id,
+            _ => ticket.email.is_some() && t.email == ticket.email,
+        })
+        .rev()
+        .collect();
+    let assignee = this.and_then(|t| t.assignee);
+    let colleagues: Vec<&StaffMember> = staff.iter().filter(|m| m.works_on(&ticket.site)).collect();
     Ok(page(
         &ticket.subject,
         Some(&user),
         html! {
-            p { "Status " strong { (ticket.status) } " · tier " strong { (ticket.tier.get()) } " · " (ticket.category)
-                @if let Some(email) = &ticket.email { " · " (email) } }
+            p data-testid="ticket-meta" { "Status " strong { (ticket.status) } " · tier " strong { (ticket.tier.get()) } " · " (ticket.category)
+                " · from " strong data-testid="customer" { (customer_name) }
+                @if let Some(c) = &customer { " (signed in as " (c.id) ", verified by the site)" }
+                @if let Some(email) = &ticket.email { " · " (email) }
+                @if let Some(r) = &ticket.rating { " · rated " strong { (r.score) "/5" } } }
             div.card { (ticket.description) }
             @for m in &ticket.messages {
-                div.card.staff[m.author == Author::Staff] {
-                    small { (m.name) " · " (format_time(m.at)) } p { (m.body) }
+                div.card.staff[m.author == Author::Staff] data-testid="console-message" {
+                    small { @if m.author == Author::Customer { (customer_name) } @else { (m.name) } " · " (format_time(m.at)) } p { (m.body) }
                 }
             }
-            form.card method="post" action={ "/console/tickets/" (id) "/reply" } {
-                textarea name="body" rows="4" required placeholder="Reply to the customer" {}
-                button { "Send reply" }
+            // One form: a reply typed here survives changing status, tier or assignee.
+            form.card method="post" action={ "/console/tickets/" (id) "/update" } {
+                p { label { "Reply to the customer" textarea name="body" rows="4" placeholder="Sent to the customer (and by email, if they gave one)" {} } }
+                p {
+                    label { "Status " select name="status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } } }
+                    " " label { "Tier " select name="tier" { @for t in 1..=3u8 { option value=(t) selected[t == ticket.tier.get()] { "tier " (t) } } } }
+                    " " label { "Assigned to " select name="assignee" {
+                        option value="" { "nobody" }
+                        @for m in &colleagues { option value=(m.id) selected[assignee == Some(m.id)] { (m.name) } } } }
+                }
+                p { label { "Internal note (staff only; with a tier or assignee change it is the hand-off note)"
+                    textarea name="note" rows="2" data-testid="note" {} } }
+                button data-testid="save-ticket" { "Save" }
             }
-            form.card.inline method="post" action={ "/console/tickets/" (id) "/update" } {
-                select name="status" aria-label="Status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } }
-                select name="tier" aria-label="Tier" { @for t in 1..=3u8 { option value=(t) selected[t == ticket.tier.get()] { "tier " (t) } } }
-                button { "Update" }
+            @if !notes.is_empty() {
+                section.card data-testid="notes" {
+                    h2 { "Internal notes and hand-offs" }
+                    @for n in &notes {
+                        p { small { (n.by) " · " (format_time(n.at)) @if !n.change.is_empty() { " · " strong { (n.change) } } }
+                            @if !n.body.is_empty() { br; (n.body) } }
+                    }
+                }
+            }
+            section.card data-testid="customer-history" {
+                h2 { "Other requests of " (customer_name) }
+                @if history.is_empty() { p { "None on this site." } } @else {
+                    table {
+                        tr { th { "Subject" } th { "Status" } th { "Created" } th { "Rating" } }
+                        @for t in &history {
+                            tr { td { a href={ "/console/tickets/" (t.id) } { (t.subject) } } td { (t.status) }
+                                 td { (format_time(t.created_at)) } td { @if let Some(r) = t.rating { (r) "/5" } @else { "–" } } }
+                        }
+                    }
+                }
             }
             @if resolved {
                 form.card method="post" action={ "/console/tickets/" (id) "/article" } {
@@ -300,6 +356,12 @@ async fn ticket_page(
 struct UpdateForm {
     status: Status,
     tier: u8,
+    #[serde(default)]
+    body: String,
+    /// Absent in older forms: assignment unchanged.
+    assignee: Option<String>,
+    #[serde(default)]
+    note: String,
 }
 
 async fn ticket_update(
@@ -308,12 +370,38 @@ async fn ticket_update(
     Path(id): Path<String>,
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, AppError> {
-    let update = Update {
-        status: Some(form.status),
-        tier: Some(form.tier),
-        priority: None,
+    let ticket = ticket_id(&id)?;
+    let before = ticket_for(&state, &user, ticket).await?;
+    if !form.body.trim().is_empty() {
+        staff_reply(&state, &user, ticket, form.body).await?;
+    }
+    let assigned = {
+        let key = before.id.clone();
+        let site = before.site.clone();
+        storage::blocking(&state.storage, move |s| s.ticket_facts(&site, 0))
+            .await?
+            .into_iter()
+            .find(|t| t.id == key)
+            .and_then(|t| t.assignee)
     };
-    staff_update(&state, &user, ticket_id(&id)?, update).await?;
+    let assignee = match form.assignee.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(text) => Some(Some(
+            text.parse::<i64>()
+                .map_err(|_| AppError::bad_request("bad assignee"))?,
+        )),
+    }
+    .filter(|wanted| *wanted != assigned);
+    let update = Update {
+        // Only what the agent changed: a reply may have moved the status already.
+        status: Some(form.status).filter(|s| *s != before.status),
+        tier: Some(form.tier).filter(|t| *t != before.tier.get()),
+        priority: None,
+        assignee,
+        note: Some(form.note).filter(|n| !n.trim().is_empty()),
+    };
+    staff_update(&state, &user, ticket, update).await?;
     Ok(see_other(&format!("/console/tickets/{id}")))
 }
 
@@ -405,7 +493,11 @@ async fn article_from_ticket(
 ) -> Result<Response, AppError> {
     let ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
     let mut body = format!("## Problem\n\n{}\n\n## Solution\n\n", ticket.description);
-    for m in ticket.messages.iter().filter(|m| m.author == Author::Staff) {
+    let answers = ticket
+        .messages
+        .iter()
+        .filter(|m| m.author == Author::Staff && !m.id.starts_with(HANDOFF_PREFIX));
+    for m in answers {
         body.push_str(&m.body);
         body.push_str("\n\n");
     }

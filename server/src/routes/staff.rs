@@ -13,7 +13,7 @@ use stufe_shared::TicketId;
 pub use crate::auth::Staff;
 use crate::error::AppError;
 use crate::mail::{self, Notice};
-use crate::storage::{self, StaffMember, TicketFilter, TicketSummary};
+use crate::storage::{self, StaffMember, StaffNote, TicketFilter, TicketSummary};
 use crate::sync::hub::now_ms;
 use crate::sync::HubError;
 use crate::AppState;
@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/tickets", get(list))
         .route("/api/staff/tickets/{id}", get(show).patch(update))
         .route("/api/staff/tickets/{id}/messages", post(reply))
+        .route("/api/staff/tickets/{id}/notes", get(notes).post(add_note))
 }
 
 pub(crate) fn ticket_id(text: &str) -> Result<TicketId, AppError> {
@@ -101,7 +102,24 @@ pub(crate) struct Update {
     pub status: Option<Status>,
     pub tier: Option<u8>,
     pub priority: Option<Priority>,
+    /// A staff id, or null for nobody.
+    #[serde(default, deserialize_with = "present")]
+    pub assignee: Option<Option<i64>>,
+    /// A staff-only note (the hand-off note when tier or assignee change).
+    pub note: Option<String>,
 }
+
+/// A field that is present (even as null) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// Message ids of the hand-off notices in a thread start with this (they are
+/// not answers: KPIs and articles written from a ticket leave them out).
+pub const HANDOFF_PREFIX: &str = "handoff-";
+
+/// Longest staff note, in characters.
+const MAX_NOTE_CHARS: usize = 10_000;
 
 async fn update(
     Staff(member): Staff,
@@ -126,6 +144,49 @@ pub(crate) async fn staff_update(
         .tier
         .map(|t| Tier::new(i64::from(t)).ok_or_else(|| AppError::bad_request("tier is 1, 2 or 3")))
         .transpose()?;
+    let note = update
+        .note
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("")
+        .to_owned();
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(AppError::bad_request(format!(
+            "a note may have at most {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    let assignee = match update.assignee {
+        Some(Some(staff_id)) => {
+            let all = storage::blocking(&state.storage, |s| s.list_staff()).await?;
+            let colleague = all
+                .into_iter()
+                .find(|m| m.id == staff_id && m.works_on(&before.site))
+                .ok_or_else(|| AppError::bad_request("no such colleague on this site"))?;
+            Some(Some(colleague))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    let moved = tier.filter(|t| *t != before.tier);
+    let site_locale = match before.site.parse() {
+        Ok(site) => state.site(&site).await?.map(|c| c.locale),
+        Err(_) => None,
+    };
+    // A hand-off between tiers always tells the customer, in the thread.
+    let trace = moved.map(|to| NewMessage {
+        id: format!(
+            "{HANDOFF_PREFIX}{}",
+            hex::encode(rand::rng().random::<[u8; 8]>())
+        ),
+        author: Author::Staff,
+        name: member.name.clone(),
+        body: handoff_text(
+            site_locale.as_deref() == Some("de"),
+            before.tier.get(),
+            to.get(),
+        ),
+        at: now_ms(),
+    });
     let ticket = state
         .hub
         .staff_change(id, |doc, _| {
@@ -139,13 +200,101 @@ pub(crate) async fn staff_update(
             if let Some(priority) = update.priority {
                 ticket::set_priority(doc, priority).map_err(fail)?;
             }
+            if let Some(message) = &trace {
+                ticket::append_message(doc, message).map_err(fail)?;
+            }
             Ok(())
         })
         .await?;
+    // Staff see who handed it on, when, and why; the customer never does.
+    let mut changes = Vec::new();
+    if let Some(to) = moved {
+        changes.push(format!("tier {} → tier {}", before.tier.get(), to.get()));
+    }
+    if let Some(to) = &assignee {
+        let ticket_id = id.to_string();
+        let staff_id = to.as_ref().map(|m| m.id);
+        storage::blocking(&state.storage, move |s| s.assign(&ticket_id, staff_id)).await?;
+        changes.push(match to {
+            Some(m) => format!("assigned to {}", m.name),
+            None => "unassigned".to_owned(),
+        });
+    }
+    if !changes.is_empty() || !note.is_empty() {
+        let staff_note = StaffNote {
+            ticket: id.to_string(),
+            at: now_ms(),
+            by: member.name.clone(),
+            kind: if changes.is_empty() {
+                "note"
+            } else {
+                "handoff"
+            }
+            .to_owned(),
+            change: changes.join(", "),
+            body: note,
+        };
+        storage::blocking(&state.storage, move |s| s.add_note(&staff_note)).await?;
+    }
     if ticket.status == Status::Resolved && before.status != Status::Resolved {
         mail::notify_customer(state, &ticket, Notice::Resolved).await;
     }
     Ok(ticket)
+}
+
+/// What the customer reads when their request moves between tiers.
+fn handoff_text(german: bool, from: u8, to: u8) -> String {
+    let (en, de) = match to {
+        1 => ("our support team", "unser Support-Team"),
+        2 => ("our specialists", "unsere Spezialisten"),
+        _ => ("our senior experts", "unsere erfahrensten Experten"),
+    };
+    match (german, to > from) {
+        (false, true) => format!("Your request was passed to {en}. They will answer you here."),
+        (false, false) => format!("Your request is back with {en}. We will answer you here."),
+        (true, true) => {
+            format!("Ihre Anfrage wurde an {de} weitergegeben. Sie antworten Ihnen hier.")
+        }
+        (true, false) => format!("Ihre Anfrage liegt wieder bei {de}. Wir antworten Ihnen hier."),
+    }
+}
+
+async fn notes(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<StaffNote>>, AppError> {
+    let ticket = ticket_for(&state, &member, ticket_id(&id)?).await?;
+    Ok(Json(
+        storage::blocking(&state.storage, move |s| s.notes(&ticket.id)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    body: String,
+}
+
+async fn add_note(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(note): Json<NoteBody>,
+) -> Result<Json<Vec<StaffNote>>, AppError> {
+    if note.body.trim().is_empty() {
+        return Err(AppError::bad_request("a note must not be empty"));
+    }
+    let update = Update {
+        note: Some(note.body),
+        ..Update::default()
+    };
+    let id = ticket_id(&id)?;
+    staff_update(&state, &member, id, update).await?;
+    let key = id.to_string();
+    Ok(Json(
+        storage::blocking(&state.storage, move |s| s.notes(&key)).await?,
+    ))
 }
 
 #[derive(Deserialize)]

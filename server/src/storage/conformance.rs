@@ -5,8 +5,8 @@ use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::{SiteKey, TicketId};
 
 use super::{
-    ClientError, DocBytes, DocWrite, SqliteStorage, Storage, StorageError, StoredDoc, TicketFilter,
-    TicketSummary,
+    ClientError, DocBytes, DocWrite, SqliteStorage, StaffNote, Storage, StorageError, StoredDoc,
+    TicketFilter, TicketSummary,
 };
 
 fn site() -> SiteConfig {
@@ -50,6 +50,7 @@ fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
         resolved_at: None,
         max_tier: tier,
         reopened: 0,
+        assignee: None,
     }
 }
 
@@ -67,6 +68,7 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     client_errors_are_kept_newest_first(make().as_ref());
     the_outbox_keeps_mail_until_sent_and_retries_when_told(make().as_ref());
     server_secrets_are_made_once(make().as_ref());
+    notes_and_assignees_stay_beside_the_ticket(make().as_ref());
 }
 
 fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {
@@ -90,6 +92,48 @@ fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {
     );
     s.mail_failed(again[0].id, "still down", None).unwrap();
     assert!(s.due_mail(i64::MAX, 10).unwrap().is_empty(), "given up");
+}
+
+fn notes_and_assignees_stay_beside_the_ticket(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let id = "000102030405060708090a0b0c0d0e0f";
+    assert!(!s.assign(id, Some(7)).unwrap(), "no such ticket yet");
+    let tia = s.add_staff("Tia", "tier1", "t").unwrap();
+    let ada = s.add_staff("Ada", "admin", "a").unwrap();
+    assert_eq!(s.list_staff().unwrap(), vec![ada, tia]);
+    let sum = summary(id, "new", 1, 10);
+    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)])
+        .unwrap();
+    assert!(s.assign(id, Some(7)).unwrap());
+    // A later write of the ticket keeps the assignee.
+    s.write_docs(&[ticket("h", DocBytes::Append(b"+".to_vec()), &sum)])
+        .unwrap();
+    assert_eq!(s.ticket_facts("shop", 0).unwrap()[0].assignee, Some(7));
+    let note = |kind: &str, at, body: &str| StaffNote {
+        ticket: id.into(),
+        at,
+        by: "Tia".into(),
+        kind: kind.into(),
+        change: if kind == "handoff" {
+            "tier 1 → tier 2".into()
+        } else {
+            String::new()
+        },
+        body: body.into(),
+    };
+    s.add_note(&note("handoff", 20, "Needs the printer logs."))
+        .unwrap();
+    s.add_note(&note("note", 15, "Customer called too."))
+        .unwrap();
+    let notes = s.notes(id).unwrap();
+    assert_eq!(
+        notes,
+        vec![
+            note("note", 15, "Customer called too."),
+            note("handoff", 20, "Needs the printer logs.")
+        ]
+    );
+    assert!(s.notes("other").unwrap().is_empty());
 }
 
 fn server_secrets_are_made_once(s: &dyn Storage) {

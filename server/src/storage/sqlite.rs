@@ -9,7 +9,7 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{
-    ClientError, DocBytes, DocWrite, PublishedVersion, QueuedMail, StaffMember, Storage,
+    ClientError, DocBytes, DocWrite, PublishedVersion, QueuedMail, StaffMember, StaffNote, Storage,
     StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     rating             INTEGER,
     resolved_at        INTEGER,
     max_tier           INTEGER NOT NULL DEFAULT 1,
-    reopened           INTEGER NOT NULL DEFAULT 0
+    reopened           INTEGER NOT NULL DEFAULT 0,
+    assignee           INTEGER
 );
 CREATE INDEX IF NOT EXISTS tickets_by_queue ON tickets (site, status, tier, created_at);
 CREATE TABLE IF NOT EXISTS documents (
@@ -136,6 +137,17 @@ CREATE VIRTUAL TABLE IF NOT EXISTS article_titles USING fts5(
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '2 3'
 );
+-- Staff-only notes and hand-offs: kept out of the ticket documents widgets sync.
+CREATE TABLE IF NOT EXISTS ticket_notes (
+    id      INTEGER PRIMARY KEY,
+    ticket  TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    by_name TEXT NOT NULL,
+    kind    TEXT NOT NULL CHECK (kind IN ('note', 'handoff')),
+    change  TEXT NOT NULL DEFAULT '',
+    body    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ticket_notes_by_ticket ON ticket_notes (ticket, at);
 CREATE TABLE IF NOT EXISTS client_errors (
     id          INTEGER PRIMARY KEY,
     site        TEXT NOT NULL,
@@ -527,6 +539,14 @@ impl SqliteStorage {
             [],
             |row| row.get(0),
         )?;
+        let has_assignee: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('tickets') WHERE name = 'assignee'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_assignee {
+            conn.execute("ALTER TABLE tickets ADD COLUMN assignee INTEGER", [])?;
+        }
         if !has_kpi_facts {
             conn.execute_batch(
                 "ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;
@@ -667,6 +687,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> 
         resolved_at: row.get("resolved_at")?,
         max_tier: row.get("max_tier")?,
         reopened: row.get("reopened")?,
+        assignee: row.get("assignee")?,
     })
 }
 
@@ -951,6 +972,18 @@ impl Storage for SqliteStorage {
             params![staff_id, login, password_hash],
         )?;
         Ok(())
+    }
+
+    fn list_staff(&self) -> Result<Vec<StaffMember>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached("SELECT id, name, role FROM staff ORDER BY name, id")?;
+        let members = stmt
+            .query_map([], staff_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(members
+            .into_iter()
+            .map(|m| with_sites(&conn, m))
+            .collect::<Result<_, _>>()?)
     }
 
     fn staff_by_login(&self, login: &str) -> Result<Option<(StaffMember, String)>, StorageError> {
@@ -1290,6 +1323,40 @@ impl Storage for SqliteStorage {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_note(&self, note: &StaffNote) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO ticket_notes (ticket, at, by_name, kind, change, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![note.ticket, note.at, note.by, note.kind, note.change, note.body],
+        )?;
+        Ok(())
+    }
+
+    fn notes(&self, ticket: &str) -> Result<Vec<StaffNote>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ticket, at, by_name, kind, change, body FROM ticket_notes WHERE ticket = ?1 ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map([ticket], |row| {
+            Ok(StaffNote {
+                ticket: row.get(0)?,
+                at: row.get(1)?,
+                by: row.get(2)?,
+                kind: row.get(3)?,
+                change: row.get(4)?,
+                body: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn assign(&self, ticket: &str, staff_id: Option<i64>) -> Result<bool, StorageError> {
+        let changed = self.conn().execute(
+            "UPDATE tickets SET assignee = ?2 WHERE id = ?1",
+            params![ticket, staff_id],
+        )?;
+        Ok(changed == 1)
     }
 
     fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError> {

@@ -6,7 +6,7 @@
 
 use automerge::{ActorId, AutoCommit};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::ticket;
+use stufe_shared::ticket::{self, Status};
 use stufe_shared::validate::{check_same_objects, check_ticket_change, Role};
 use stufe_shared::{SiteKey, TicketId};
 
@@ -60,8 +60,23 @@ pub fn decide_ticket(
     }
     check_ticket_change(who.role, before.as_ref(), &after, &who.config.rules())
         .map_err(|rejection| HubError::Rejected(rejection.0))?;
-    if before.is_some() {
+    if let Some(before) = &before {
         check_objects(stored, fork)?;
+        // A customer's reply to a resolved (or closed) request reopens it:
+        // it goes back to the queue, with its history.
+        let customer_replies = |t: &ticket::Ticket| {
+            t.messages
+                .iter()
+                .filter(|m| m.author == ticket::Author::Customer)
+                .count()
+        };
+        let done = matches!(before.status, Status::Resolved | Status::Closed);
+        if who.role == Role::Customer && done && customer_replies(&after) > customer_replies(before)
+        {
+            server_actor(fork);
+            ticket::set_status(fork, Status::Open)
+                .map_err(|err| HubError::Rejected(err.to_string()))?;
+        }
         return Ok(Decision::Commit { created: false });
     }
     let minute = 60_000;

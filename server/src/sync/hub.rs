@@ -974,7 +974,10 @@ pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
         staff_messages: u32::try_from(
             t.messages
                 .iter()
-                .filter(|m| m.author == stufe_shared::ticket::Author::Staff)
+                .filter(|m| {
+                    m.author == stufe_shared::ticket::Author::Staff
+                        && !m.id.starts_with(crate::routes::staff::HANDOFF_PREFIX)
+                })
                 .count(),
         )
         .unwrap_or(u32::MAX),
@@ -982,5 +985,6 @@ pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
         resolved_at: None,
         max_tier: t.tier.get(),
         reopened: 0,
+        assignee: None,
     }
 }

@@ -86,6 +86,7 @@ impl TestApp {
             ws,
             sync_frames_received: 0,
             sync_bytes_received: 0,
+            received: Vec::new(),
         };
         match client.next_control().await {
             Some(ServerFrame::Hello { protocol: 1, .. }) => client,
@@ -170,6 +171,8 @@ pub struct Client {
     /// Sync frames received in exchanges, and their bytes (header included).
     pub sync_frames_received: usize,
     pub sync_bytes_received: usize,
+    /// Every byte of every text and binary message received, in order.
+    pub received: Vec<u8>,
 }
 
 /// A document a client holds locally.
@@ -196,7 +199,8 @@ impl Client {
         loop {
             match tokio::time::timeout(QUIET, self.ws.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    return Some(serde_json::from_str(&text).unwrap())
+                    self.received.extend_from_slice(text.as_bytes());
+                    return Some(serde_json::from_str(&text).unwrap());
                 }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 Ok(Some(Ok(other))) => panic!("expected a control frame, got {other:?}"),
@@ -275,6 +279,7 @@ impl Client {
         loop {
             match tokio::time::timeout(QUIET, self.ws.next()).await {
                 Ok(Some(Ok(Message::Binary(bytes)))) => {
+                    self.received.extend_from_slice(&bytes);
                     self.sync_frames_received += 1;
                     self.sync_bytes_received += bytes.len();
                     let frame = SyncFrame::decode(&bytes).unwrap();
@@ -284,6 +289,7 @@ impl Client {
                     self.send_ours(doc, peer, &doc_id).await;
                 }
                 Ok(Some(Ok(Message::Text(text)))) => {
+                    self.received.extend_from_slice(text.as_bytes());
                     let frame: ServerFrame = serde_json::from_str(&text).unwrap();
                     let mut settled = false;
                     if let ServerFrame::Ack { heads, .. } = &frame {

@@ -5,6 +5,7 @@ mod client_errors;
 mod console;
 mod fuzz;
 mod gate;
+mod handoff;
 mod helpers;
 mod identity;
 mod knowledge_base;

@@ -110,12 +110,13 @@ async fn customer_replies_and_staff_changes_fan_out_live() {
         read(&watched.doc).messages.last().unwrap().body,
         "Restarted, still red."
     );
+    // The hand-off notice (tier 1 → 2), the staff reply, the customer's reply.
     assert_eq!(
         app.staff_ticket(id).await["messages"]
             .as_array()
             .unwrap()
             .len(),
-        2
+        3
     );
     app.stop().await;
 }

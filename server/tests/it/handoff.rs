@@ -1,0 +1,222 @@
+//! Hand-offs between tiers and colleagues: the customer is told in words in
+//! the thread, staff see who, when and the note, and no staff note ever
+//! reaches a widget — not in the document, not in any byte on the socket.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn patch(app: &TestApp, id: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .patch(app.url(&format!("/api/staff/tickets/{id}")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_escalation_tells_the_customer_in_words_and_keeps_its_note_from_every_widget_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let id = local.id.to_string();
+    // The customer's widget stays connected through everything below.
+    let mut widget = app.client().await;
+    widget.open(&mut local, &token).await;
+
+    let staff: Value = reqwest::Client::new()
+        .get(app.url("/api/staff/me"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = patch(
+        &app,
+        &id,
+        json!({ "tier": 2, "assignee": staff["id"], "note": "SECRET-HANDOFF: printer firmware 4.2, see logs" }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let response = reqwest::Client::new()
+        .post(app.url(&format!("/api/staff/tickets/{id}/notes")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&json!({ "body": "SECRET-NOTE: customer sounds annoyed" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    app.staff_reply(local.id, "We are looking at it.").await;
+    widget.sync(&mut local).await;
+
+    // The customer sees the hand-off in words, and the reply.
+    let thread = read(&local.doc);
+    let bodies: Vec<&str> = thread.messages.iter().map(|m| m.body.as_str()).collect();
+    assert!(
+        bodies.contains(&"Your request was passed to our specialists. They will answer you here."),
+        "{bodies:?}"
+    );
+    assert!(bodies.contains(&"We are looking at it."));
+    assert_eq!(thread.tier.get(), 2);
+    // Nothing of the notes, anywhere the widget could look.
+    let seen = String::from_utf8_lossy(&widget.received).into_owned();
+    for secret in ["SECRET-HANDOFF", "SECRET-NOTE", "firmware 4.2", "annoyed"] {
+        assert!(!seen.contains(secret), "{secret} reached the widget");
+        assert!(
+            !format!("{thread:?}").contains(secret),
+            "{secret} is in the ticket document"
+        );
+    }
+    assert!(
+        widget.received.len() > 100,
+        "the widget did receive the changes"
+    );
+
+    // Staff see who handed it on, when, to whom, and why.
+    let notes: Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/staff/tickets/{id}/notes")))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes[0]["kind"], "handoff");
+    assert_eq!(notes[0]["by"], "Sam Support");
+    assert_eq!(
+        notes[0]["change"],
+        "tier 1 → tier 2, assigned to Sam Support"
+    );
+    assert_eq!(
+        notes[0]["body"],
+        "SECRET-HANDOFF: printer firmware 4.2, see logs"
+    );
+    assert_eq!(notes[1]["kind"], "note");
+    let listed = app
+        .staff()
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(&format!("\"assignee\":{}", staff["id"])),
+        "{listed}"
+    );
+
+    // Back to tier 1: told too. An unknown colleague is refused, nothing changes.
+    patch(&app, &id, json!({ "tier": 1 })).await;
+    widget.sync(&mut local).await;
+    assert!(read(&local.doc)
+        .messages
+        .iter()
+        .any(|m| m.body == "Your request is back with our support team. We will answer you here."));
+    let refused = patch(&app, &id, json!({ "assignee": 999, "tier": 3 })).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(app.staff_ticket(local.id).await["tier"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn resolved_then_reopened_by_a_customer_reply_goes_back_to_the_queue_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    app.staff_reply(local.id, "Try turning it off and on.")
+        .await;
+    patch(&app, &local.id.to_string(), json!({ "status": "resolved" })).await;
+    let mut widget = app.client().await;
+    widget.open(&mut local, &token).await;
+    stufe_shared::ticket::append_message(
+        &mut local.doc,
+        &stufe_shared::ticket::NewMessage {
+            id: "c2".into(),
+            author: stufe_shared::ticket::Author::Customer,
+            name: "Ada".into(),
+            body: "It is broken again.".into(),
+            at: 5,
+        },
+    )
+    .unwrap();
+    let frames = widget.sync(&mut local).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    let ticket = app.staff_ticket(local.id).await;
+    assert_eq!(ticket["status"], "open", "back in the queue");
+    assert_eq!(
+        ticket["messages"].as_array().unwrap().len(),
+        2,
+        "with its history"
+    );
+    let queue: Value = reqwest::Client::new()
+        .get(app.url("/api/staff/tickets?status=open"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == local.id.to_string())
+        .expect("in the open queue");
+    assert_eq!(listed["reopened"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_console_sends_a_reply_and_a_status_change_in_one_form_and_shows_notes_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (first, _) = create_ticket(&app).await;
+    let (second, _) = create_ticket(&app).await;
+    let id = second.id.to_string();
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (status, _) = sam
+        .post(
+            &format!("/console/tickets/{id}/update"),
+            &[
+                ("body", "Fixed on our side."),
+                ("status", "resolved"),
+                ("tier", "2"),
+                ("assignee", ""),
+                ("note", "Escalated for the firmware question."),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let ticket = app.staff_ticket(second.id).await;
+    assert_eq!(ticket["status"], "resolved", "the status change was kept");
+    assert!(
+        ticket["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "Fixed on our side."),
+        "the typed reply was kept: {ticket}"
+    );
+    let (status, page) = sam.get(&format!("/console/tickets/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Escalated for the firmware question."),
+        "the note"
+    );
+    assert!(page.contains("tier 1 → tier 2"), "the hand-off");
+    // The customer (same email) and their other request, by name, not "You".
+    assert!(page.contains("ada@example.com"));
+    assert!(
+        page.contains(&format!("/console/tickets/{}", first.id)),
+        "history"
+    );
+    app.stop().await;
+}
