@@ -53,6 +53,45 @@ pub fn router() -> Router<AppState> {
         .route("/console/sites", get(sites::list).post(sites::create))
         .route("/console/sites/{site}", get(sites::show).post(sites::save))
         .route("/console/sites/{site}/secret", post(sites::secret))
+        .layer(axum::middleware::map_response(error_pages))
+}
+
+/// A refused or failed console request shows a page that says what went
+/// wrong (the handlers share their errors with the JSON API).
+async fn error_pages(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "Something went wrong.".into());
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "Not done",
+    };
+    (
+        status,
+        page(
+            title,
+            None,
+            html! {
+                p.error role="alert" data-testid="error-page" { (message) }
+                p { a href="/console" { "Back to the queue" } }
+            },
+        ),
+    )
+        .into_response()
 }
 
 /// A logged-in console user; anyone else is sent to the login page.
@@ -62,7 +101,16 @@ impl FromRequestParts<AppState> for ConsoleUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let to_login = || Redirect::to("/console/login").into_response();
+        // Back to this page after logging in (a deep link keeps working).
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
+        let to_login = || {
+            let next: String = url_encode(&here);
+            Redirect::to(&format!("/console/login?next={next}")).into_response()
+        };
         let session = session_token(parts).ok_or_else(to_login)?;
         let hash = token_hash(&session);
         match storage::blocking(&state.storage, move |s| s.staff_by_session(&hash, now_ms())).await
@@ -146,19 +194,54 @@ fn see_other(to: &str) -> Response {
 struct LoginForm {
     login: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
-async fn login_page() -> Markup {
-    login_form(None)
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
 }
 
-fn login_form(error: Option<&str>) -> Markup {
+/// Percent-encodes a path for a query value.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go after logging in: a console page of this server, else the queue.
+fn safe_next(next: &str) -> &str {
+    let console_page =
+        (next == "/console" || next.starts_with("/console/") || next.starts_with("/console?"))
+            && !next.contains("//")
+            && !next.contains('\\')
+            && !next.starts_with("/console/logout");
+    if console_page {
+        next
+    } else {
+        "/console"
+    }
+}
+
+async fn login_page(Query(q): Query<NextQuery>) -> Markup {
+    login_form(None, safe_next(&q.next))
+}
+
+fn login_form(error: Option<&str>, next: &str) -> Markup {
     page(
         "Log in",
         None,
         html! {
             @if let Some(error) = error { p.error role="alert" { (error) } }
             form.card method="post" action="/console/login" {
+                input type="hidden" name="next" value=(next);
                 p { label { "Login " input name="login" autocomplete="username" required autofocus; } }
                 p { label { "Password " input type="password" name="password" autocomplete="current-password" required; } }
                 button { "Log in" }
@@ -175,14 +258,14 @@ async fn login(
         Some(token) => Ok((
             StatusCode::SEE_OTHER,
             [
-                (LOCATION, "/console".to_owned()),
+                (LOCATION, safe_next(&form.next).to_owned()),
                 (SET_COOKIE, auth::session_cookie(&token, state.is_https())),
             ],
         )
             .into_response()),
         None => Ok((
             StatusCode::UNAUTHORIZED,
-            login_form(Some("Wrong login or password.")),
+            login_form(Some("Wrong login or password."), safe_next(&form.next)),
         )
             .into_response()),
     }
@@ -207,8 +290,26 @@ async fn logout(State(state): State<AppState>, parts: Parts) -> Result<Response,
 
 #[derive(Deserialize)]
 struct QueueQuery {
+    /// A status, `all`, or (absent) the active ones: new, open, pending.
     status: Option<String>,
     tier: Option<String>,
+    #[serde(default)]
+    page: usize,
+}
+
+/// Tickets per queue page.
+const QUEUE_PAGE: usize = 50;
+
+/// How urgent a ticket's first response is: overdue first, then due within
+/// the hour, then the rest; answered ones last.
+fn urgency(t: &crate::storage::TicketSummary, now: i64) -> (u8, i64) {
+    match (t.first_response_at, t.first_response_due) {
+        (None, Some(due)) if due < now => (0, due),
+        (None, Some(due)) if due < now + 3_600_000 => (1, due),
+        (None, Some(due)) => (2, due),
+        (None, None) => (2, i64::MAX),
+        (Some(_), _) => (3, t.updated_at),
+    }
 }
 
 async fn queue(
@@ -216,7 +317,8 @@ async fn queue(
     State(state): State<AppState>,
     Query(q): Query<QueueQuery>,
 ) -> Result<Markup, AppError> {
-    let status = q.status.filter(|s| Status::parse(s).is_some());
+    let status = q.status.clone().filter(|s| Status::parse(s).is_some());
+    let show_all = q.status.as_deref() == Some("all");
     let tier = q.tier.and_then(|t| t.parse::<u8>().ok());
     let filter = TicketFilter {
         site: None,
@@ -224,15 +326,33 @@ async fn queue(
         tier,
         customer: None,
     };
-    let tickets = tickets_for(&state, &user, filter).await?;
     let now = now_ms();
+    let mut tickets: Vec<_> = tickets_for(&state, &user, filter)
+        .await?
+        .into_iter()
+        .filter(|t| {
+            show_all || status.is_some() || !matches!(t.status.as_str(), "resolved" | "closed")
+        })
+        .collect();
+    tickets.sort_by_key(|t| urgency(t, now));
+    let pages = tickets.len().div_ceil(QUEUE_PAGE).max(1);
+    let page_no = q.page.min(pages - 1);
+    let shown = &tickets[page_no * QUEUE_PAGE..tickets.len().min((page_no + 1) * QUEUE_PAGE)];
+    let link = |p: usize| {
+        format!(
+            "/console?status={}&tier={}&page={p}",
+            q.status.as_deref().unwrap_or(""),
+            tier.map(|t| t.to_string()).unwrap_or_default()
+        )
+    };
     Ok(page(
         "Queue",
         Some(&user),
         html! {
             form.inline method="get" {
                 select name="status" aria-label="Status" {
-                    option value="" { "any status" }
+                    option value="" { "active (new, open, pending)" }
+                    option value="all" selected[show_all] { "all, also resolved and closed" }
                     @for s in Status::ALL { option value=(s.as_str()) selected[status.as_deref() == Some(s.as_str())] { (s.as_str()) } }
                 }
                 select name="tier" aria-label="Tier" {
@@ -243,16 +363,28 @@ async fn queue(
             }
             table data-testid="queue" {
                 tr { th { "Subject" } th { "Status" } th { "Tier" } th { "Priority" } th { "Category" } th { "First response due" } }
-                @for t in &tickets {
+                @for t in shown {
                     tr {
                         td { a href={ "/console/tickets/" (t.id) } { (t.subject) } }
                         td { (t.status) } td { (t.tier) } td { (t.priority) } td { (t.category) }
                         td {
-                            @if let Some(due) = t.first_response_due {
-                                @if due < now && t.status == "new" { span.due { (format_time(due)) " (overdue)" } } @else { (format_time(due)) }
+                            @if t.first_response_at.is_some() { "answered" }
+                            @else if let Some(due) = t.first_response_due {
+                                @match urgency(t, now).0 {
+                                    0 => span.due data-testid="sla-breached" { (format_time(due)) " (overdue)" },
+                                    1 => strong data-testid="sla-soon" { (format_time(due)) " (within the hour)" },
+                                    _ => (format_time(due)),
+                                }
                             }
                         }
                     }
+                }
+            }
+            @if pages > 1 {
+                nav aria-label="Queue pages" {
+                    "Page " (page_no + 1) " of " (pages) " "
+                    @if page_no > 0 { a href=(link(page_no - 1)) { "← newer" } " " }
+                    @if page_no + 1 < pages { a href=(link(page_no + 1)) { "more →" } }
                 }
             }
         },

@@ -63,7 +63,7 @@ async fn console_needs_a_login_and_rejects_wrong_passwords() {
         .build()
         .unwrap();
     let response = anonymous.get(app.url("/console")).send().await.unwrap();
-    assert_eq!(response.headers()[LOCATION], "/console/login");
+    assert_eq!(response.headers()[LOCATION], "/console/login?next=/console");
     assert_eq!(
         log_in(&app, "sam", "wrong").await.err(),
         Some(StatusCode::UNAUTHORIZED)

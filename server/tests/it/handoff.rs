@@ -220,3 +220,74 @@ async fn the_console_sends_a_reply_and_a_status_change_in_one_form_and_shows_not
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_queue_shows_active_requests_most_urgent_first_and_a_deep_link_survives_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (done, _) = create_ticket(&app).await;
+    patch(&app, &done.id.to_string(), json!({ "status": "resolved" })).await;
+    let (open, _) = create_ticket(&app).await;
+
+    // Logged out, a deep link leads to the login and back to it.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let target = format!("/console/tickets/{}", open.id);
+    let to_login = http.get(app.url(&target)).send().await.unwrap();
+    let location = to_login.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/console/login?next={target}"));
+    let login_page = http
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login_page.contains(&format!("name=\"next\" value=\"{target}\"")));
+    let logged_in = http
+        .post(app.url("/console/login"))
+        .form(&[
+            ("login", "sam"),
+            ("password", STAFF_PASSWORD),
+            ("next", target.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged_in.headers()["location"], target.as_str());
+    // Only pages of this console: anything else goes to the queue.
+    let elsewhere = http
+        .post(app.url("/console/login"))
+        .form(&[
+            ("login", "sam"),
+            ("password", STAFF_PASSWORD),
+            ("next", "//evil.example/console"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.headers()["location"], "/console");
+
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (_, queue) = sam.get("/console").await;
+    assert!(queue.contains(&open.id.to_string()));
+    assert!(
+        !queue.contains(&done.id.to_string()),
+        "resolved requests are hidden"
+    );
+    let (_, all) = sam.get("/console?status=all").await;
+    assert!(all.contains(&done.id.to_string()));
+    // Errors are pages, not JSON.
+    let (status, missing) = sam
+        .get("/console/tickets/00000000000000000000000000000000")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.contains("data-testid=\"error-page\"") && missing.contains("no such ticket"),
+        "{missing}"
+    );
+    app.stop().await;
+}
