@@ -275,6 +275,7 @@ mod tests {
             max_tier: 1,
             reopened: 0,
             assignee: None,
+            pending_since: None,
         }
     }
 

@@ -17,6 +17,7 @@
 //! [`run`] takes its listener and shutdown signal from the caller, so tests bind port 0.
 
 pub mod auth;
+pub mod business_hours;
 pub mod config;
 pub mod error;
 pub mod identity;

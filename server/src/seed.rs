@@ -35,6 +35,8 @@ pub fn demo_site() -> SiteConfig {
         // The demo page and the e2e host pages run on this machine, any port.
         allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into()],
         identity_required: false,
+        business_hours: None,
+        sla_by_priority: Default::default(),
     }
 }
 

@@ -38,14 +38,22 @@ pub fn create(
             "the key {key:?} must be 1 to 64 of a-z 0-9 - _ (it goes into the tag: data-site=\"…\")"
         ))
     })?;
-    config
-        .check()
-        .map_err(|err| CreateError::Invalid(err.to_string()))?;
+    check(config).map_err(CreateError::Invalid)?;
     let secret = new_secret();
     if !storage.create_site(&key, config, &secret)? {
         return Err(CreateError::Taken(key.to_string()));
     }
     Ok((key, secret))
+}
+
+/// Checks settings before they are stored: the shared rules, and that the
+/// business hours' time zone is one the server knows.
+pub fn check(config: &SiteConfig) -> Result<(), String> {
+    config.check().map_err(|err| err.to_string())?;
+    if let Some(hours) = &config.business_hours {
+        crate::business_hours::Calendar::new(hours)?;
+    }
+    Ok(())
 }
 
 /// The tag a site owner pastes into their pages.

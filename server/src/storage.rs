@@ -83,6 +83,9 @@ pub struct TicketSummary {
     pub resolved_at: Option<i64>,
     pub max_tier: u8,
     pub reopened: u32,
+    /// Since when the ticket waits on the customer (status `pending`); kept
+    /// by storage like the facts above.
+    pub pending_since: Option<i64>,
     /// The staff member the ticket is assigned to (set by [`Storage::assign`],
     /// kept across writes; what writers pass is ignored).
     pub assignee: Option<i64>,
@@ -291,6 +294,8 @@ pub trait Storage: Send + Sync + 'static {
         site: &str,
         id: &str,
     ) -> Result<Option<(Article, String)>, StorageError>;
+    /// One ticket's projection.
+    fn ticket_summary(&self, id: &str) -> Result<Option<TicketSummary>, StorageError>;
     /// Every ticket of `site` created at or after `since` (ms), oldest first,
     /// for the KPIs (no page limit).
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError>;

@@ -28,6 +28,99 @@ pub struct SiteConfig {
     /// before they can file or open tickets.
     #[serde(default)]
     pub identity_required: bool,
+    /// When the team works; SLA times count only then. None: around the clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+    /// SLA targets by priority (`low`, `normal`, `high`, `urgent`); a
+    /// priority not listed uses `sla`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sla_by_priority: std::collections::BTreeMap<String, Sla>,
+}
+
+/// A team's working week and days off, in one time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessHours {
+    /// An IANA time zone, e.g. `Europe/Berlin`.
+    pub timezone: String,
+    /// The open hours of each working day; days not listed are closed.
+    pub week: Vec<OpenHours>,
+    /// Days off (`YYYY-MM-DD`, in the site's time zone).
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenHours {
+    /// `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.
+    pub day: String,
+    /// `HH:MM`, local time.
+    pub open: String,
+    /// `HH:MM`, local time, after `open`.
+    pub close: String,
+}
+
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Minutes after midnight of a `HH:MM` time.
+pub fn minutes_of_day(text: &str) -> Option<u16> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && text.len() == 5).then_some(h * 60 + m)
+}
+
+impl BusinessHours {
+    fn check(&self) -> Result<(), SettingsError> {
+        let fail = |m: String| Err(SettingsError(m));
+        let tz_ok = !self.timezone.is_empty()
+            && self.timezone.len() <= 64
+            && self
+                .timezone
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
+        if !tz_ok {
+            return fail(format!(
+                "{:?} is not a time zone name (e.g. Europe/Berlin)",
+                self.timezone
+            ));
+        }
+        if self.week.is_empty() {
+            return fail("business hours need at least one working day".into());
+        }
+        for (i, day) in self.week.iter().enumerate() {
+            if !WEEKDAYS.contains(&day.day.as_str()) {
+                return fail(format!("{:?} is not a day (mon … sun)", day.day));
+            }
+            if self.week[..i].iter().any(|d| d.day == day.day) {
+                return fail(format!("{} is listed twice", day.day));
+            }
+            match (minutes_of_day(&day.open), minutes_of_day(&day.close)) {
+                (Some(open), Some(close)) if open < close => {}
+                _ => {
+                    return fail(format!(
+                        "{}: open and close are HH:MM, open before close",
+                        day.day
+                    ))
+                }
+            }
+        }
+        if self.holidays.len() > 200 {
+            return fail("at most 200 holidays".into());
+        }
+        for day in &self.holidays {
+            let ok = day.len() == 10
+                && day.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            if !ok {
+                return fail(format!("holiday {day:?} is not YYYY-MM-DD"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +150,14 @@ pub const MAX_ANNOUNCEMENT_CHARS: usize = 500;
 pub struct SettingsError(pub String);
 
 impl SiteConfig {
+    /// The SLA targets of a ticket of `priority`.
+    pub fn sla_for(&self, priority: &str) -> Sla {
+        self.sla_by_priority
+            .get(priority)
+            .copied()
+            .unwrap_or(self.sla)
+    }
+
     /// The parts of the configuration that change validation depends on.
     pub fn rules(&self) -> SiteRules {
         SiteRules {
@@ -123,6 +224,19 @@ impl SiteConfig {
                 return fail(format!(
                     "the announcement may have at most {MAX_ANNOUNCEMENT_CHARS} characters"
                 ));
+            }
+        }
+        if let Some(hours) = &self.business_hours {
+            hours.check()?;
+        }
+        for (priority, sla) in &self.sla_by_priority {
+            if !["low", "normal", "high", "urgent"].contains(&priority.as_str()) {
+                return fail(format!(
+                    "{priority:?} is not a priority (low, normal, high, urgent)"
+                ));
+            }
+            if sla.first_response_minutes == 0 || sla.resolution_minutes == 0 {
+                return fail("SLA times must be at least one minute".into());
             }
         }
         if self.allowed_origins.len() > MAX_ALLOWED_ORIGINS {
@@ -350,6 +464,8 @@ mod tests {
             announcement: None,
             allowed_origins: vec!["https://shop.example".into()],
             identity_required: false,
+            business_hours: None,
+            sla_by_priority: Default::default(),
         }
     }
 

@@ -142,9 +142,7 @@ pub(crate) async fn update_site(
 ) -> Result<SiteConfig, AppError> {
     require_admin(member, "site settings")?;
     let key = parse_key(site)?;
-    config
-        .check()
-        .map_err(|err| AppError::bad_request(err.to_string()))?;
+    sites::check(&config).map_err(AppError::bad_request)?;
     if state.site(&key).await?.is_none() {
         return Err(AppError::not_found("unknown site"));
     }

@@ -11,6 +11,7 @@ use stufe_shared::ticket::{self, Author, NewMessage, Priority, Status, Ticket, T
 use stufe_shared::TicketId;
 
 pub use crate::auth::Staff;
+use crate::business_hours;
 use crate::error::AppError;
 use crate::mail::{self, Notice};
 use crate::storage::{self, StaffMember, StaffNote, TicketFilter, TicketSummary};
@@ -187,12 +188,56 @@ pub(crate) async fn staff_update(
         ),
         at: now_ms(),
     });
+    // The SLA clock: a new priority brings its own targets (counted from
+    // creation); time spent waiting on the customer (pending) does not count.
+    let config = match before.site.parse() {
+        Ok(site) => state.site(&site).await?,
+        Err(_) => None,
+    };
+    let now = now_ms();
+    let new_dues = match (&config, before.created_at) {
+        (Some(config), Some(created)) => {
+            let hours = config.business_hours.as_ref();
+            let mut dues = update.priority.filter(|p| *p != before.priority).map(|p| {
+                let sla = config.sla_for(p.as_str());
+                (
+                    business_hours::due(hours, created, sla.first_response_minutes),
+                    business_hours::due(hours, created, sla.resolution_minutes),
+                )
+            });
+            let leaves_pending = before.status == Status::Pending
+                && update.status.is_some_and(|s| s != Status::Pending);
+            if leaves_pending {
+                let key = before.id.clone();
+                let since = storage::blocking(&state.storage, move |s| s.ticket_summary(&key))
+                    .await?
+                    .and_then(|t| t.pending_since);
+                if let Some(since) = since {
+                    let paused = business_hours::elapsed(hours, since, now);
+                    let minutes = u32::try_from((paused + 59_999) / 60_000).unwrap_or(u32::MAX);
+                    let (first, resolution) = dues.unwrap_or((
+                        before.first_response_due.unwrap_or(created),
+                        before.resolution_due.unwrap_or(created),
+                    ));
+                    dues = Some((
+                        business_hours::due(hours, first, minutes),
+                        business_hours::due(hours, resolution, minutes),
+                    ));
+                }
+            }
+            dues.map(|d| (created, d))
+        }
+        _ => None,
+    };
     let ticket = state
         .hub
         .staff_change(id, |doc, _| {
             let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
             if let Some(status) = update.status {
                 ticket::set_status(doc, status).map_err(fail)?;
+            }
+            if let Some((created, (first, resolution))) = new_dues {
+                ticket::stamp_sla(doc, created, first, resolution).map_err(fail)?;
             }
             if let Some(tier) = tier {
                 ticket::set_tier(doc, tier).map_err(fail)?;

@@ -26,6 +26,8 @@ fn site() -> SiteConfig {
         announcement: None,
         allowed_origins: vec!["https://shop.example".into()],
         identity_required: false,
+        business_hours: None,
+        sla_by_priority: Default::default(),
     }
 }
 
@@ -51,6 +53,7 @@ fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
         max_tier: tier,
         reopened: 0,
         assignee: None,
+        pending_since: None,
     }
 }
 

@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     resolved_at        INTEGER,
     max_tier           INTEGER NOT NULL DEFAULT 1,
     reopened           INTEGER NOT NULL DEFAULT 0,
-    assignee           INTEGER
+    assignee           INTEGER,
+    pending_since      INTEGER
 );
 CREATE INDEX IF NOT EXISTS tickets_by_queue ON tickets (site, status, tier, created_at);
 CREATE TABLE IF NOT EXISTS documents (
@@ -330,7 +331,9 @@ const KEEP_FACTS: &str = "
                        THEN COALESCE(OLD.resolved_at, NEW.updated_at) END,
     max_tier = MAX(OLD.max_tier, NEW.tier),
     reopened = OLD.reopened + (OLD.status IN ('resolved', 'closed')
-                               AND NEW.status NOT IN ('resolved', 'closed')),";
+                               AND NEW.status NOT IN ('resolved', 'closed')),
+    pending_since = CASE WHEN NEW.status = 'pending'
+                         THEN COALESCE(OLD.pending_since, NEW.updated_at) END,";
 
 fn write_ticket(
     conn: &Connection,
@@ -545,7 +548,10 @@ impl SqliteStorage {
             |row| row.get(0),
         )?;
         if !has_assignee {
-            conn.execute("ALTER TABLE tickets ADD COLUMN assignee INTEGER", [])?;
+            conn.execute_batch(
+                "ALTER TABLE tickets ADD COLUMN assignee INTEGER;
+                 ALTER TABLE tickets ADD COLUMN pending_since INTEGER;",
+            )?;
         }
         if !has_kpi_facts {
             conn.execute_batch(
@@ -688,6 +694,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> 
         max_tier: row.get("max_tier")?,
         reopened: row.get("reopened")?,
         assignee: row.get("assignee")?,
+        pending_since: row.get("pending_since")?,
     })
 }
 
@@ -1190,6 +1197,15 @@ impl Storage for SqliteStorage {
                 article_from_row,
             )
             .optional()?)
+    }
+
+    fn ticket_summary(&self, id: &str) -> Result<Option<TicketSummary>, StorageError> {
+        let conn = self.reader()?;
+        let found = conn
+            .prepare_cached("SELECT * FROM tickets WHERE id = ?1")?
+            .query_row([id], summary_from_row)
+            .optional()?;
+        Ok(found)
     }
 
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {

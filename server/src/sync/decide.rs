@@ -79,13 +79,15 @@ pub fn decide_ticket(
         }
         return Ok(Decision::Commit { created: false });
     }
-    let minute = 60_000;
+    // New tickets are of normal priority; the due times count business hours.
+    let sla = who.config.sla_for("normal");
+    let hours = who.config.business_hours.as_ref();
     server_actor(fork);
     ticket::stamp_sla(
         fork,
         now,
-        now + i64::from(who.config.sla.first_response_minutes) * minute,
-        now + i64::from(who.config.sla.resolution_minutes) * minute,
+        crate::business_hours::due(hours, now, sla.first_response_minutes),
+        crate::business_hours::due(hours, now, sla.resolution_minutes),
     )
     .map_err(|err| HubError::Rejected(err.to_string()))?;
     Ok(Decision::Commit { created: true })

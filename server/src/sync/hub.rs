@@ -986,5 +986,6 @@ pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
         max_tier: t.tier.get(),
         reopened: 0,
         assignee: None,
+        pending_since: None,
     }
 }

@@ -12,5 +12,6 @@ mod knowledge_base;
 mod links;
 mod rejections;
 mod sites;
+mod sla;
 mod staff_api;
 mod sync_flow;

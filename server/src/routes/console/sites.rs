@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-use stufe_shared::site::{Category, SiteConfig, Sla};
+use stufe_shared::site::{BusinessHours, Category, OpenHours, SiteConfig, Sla};
 
 use super::{format_time, page, see_other, ConsoleUser};
 use crate::error::AppError;
@@ -35,6 +35,18 @@ pub(super) struct SiteForm {
     #[serde(default)]
     announcement: String,
     identity_required: Option<String>,
+    /// An IANA time zone; empty: no business hours (SLA around the clock).
+    #[serde(default)]
+    timezone: String,
+    /// One working day a line: `mon 09:00-17:00`.
+    #[serde(default)]
+    week: String,
+    /// One day off a line: `2026-12-25`.
+    #[serde(default)]
+    holidays: String,
+    /// One priority a line: `urgent 30 240` (first response and resolution minutes).
+    #[serde(default)]
+    sla_by_priority: String,
 }
 
 impl SiteForm {
@@ -64,6 +76,54 @@ impl SiteForm {
                 .map_err(|_| format!("{what}: a whole number of minutes"))
         };
         let announcement = self.announcement.trim();
+        let lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let business_hours = if self.timezone.trim().is_empty() {
+            None
+        } else {
+            let week = lines(&self.week)
+                .iter()
+                .map(|line| {
+                    let bad =
+                        || format!("working days: write each as `mon 09:00-17:00`, not {line:?}");
+                    let (day, hours) = line.split_once(' ').ok_or_else(bad)?;
+                    let (open, close) = hours.trim().split_once('-').ok_or_else(bad)?;
+                    Ok(OpenHours {
+                        day: day.to_lowercase(),
+                        open: open.trim().into(),
+                        close: close.trim().into(),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Some(BusinessHours {
+                timezone: self.timezone.trim().into(),
+                week,
+                holidays: lines(&self.holidays),
+            })
+        };
+        let sla_by_priority = lines(&self.sla_by_priority)
+            .iter()
+            .map(|line| {
+                let parts: Vec<&str> = line.split_whitespace().collect();
+                match parts.as_slice() {
+                    [priority, first, resolution] => Ok((
+                        (*priority).to_owned(),
+                        Sla {
+                            first_response_minutes: minutes(first, "first response")?,
+                            resolution_minutes: minutes(resolution, "resolution")?,
+                        },
+                    )),
+                    _ => Err(format!(
+                        "SLA by priority: write each as `urgent 30 240` (minutes), not {line:?}"
+                    )),
+                }
+            })
+            .collect::<Result<_, String>>()?;
         Ok(SiteConfig {
             name: self.name.trim().into(),
             brand_color: self.brand_color.trim().to_lowercase(),
@@ -82,6 +142,8 @@ impl SiteForm {
                 .map(str::to_owned)
                 .collect(),
             identity_required: self.identity_required.is_some(),
+            business_hours,
+            sla_by_priority,
         })
     }
 }
@@ -120,6 +182,19 @@ fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Ma
             p {
                 label { "First response within (minutes) " input type="number" min="1" name="first_response_minutes" value=(config.sla.first_response_minutes) required; }
                 " " label { "Resolution within (minutes) " input type="number" min="1" name="resolution_minutes" value=(config.sla.resolution_minutes) required; }
+            }
+            fieldset {
+                legend { "Business hours (SLA times count only then; leave the time zone empty for around the clock)" }
+                @let hours = config.business_hours.as_ref();
+                p { label { "Time zone (e.g. Europe/Berlin) " input name="timezone" value=(hours.map(|h| h.timezone.as_str()).unwrap_or("")) data-testid="site-timezone"; } }
+                p { label { "Working days, one a line (mon 09:00-17:00)"
+                    textarea name="week" rows="5" data-testid="site-week" {
+                        @if let Some(h) = hours { @for d in &h.week { (d.day) " " (d.open) "-" (d.close) "\n" } } } } }
+                p { label { "Holidays, one a line (2026-12-25)"
+                    textarea name="holidays" rows="3" { @if let Some(h) = hours { @for d in &h.holidays { (d) "\n" } } } } }
+                p { label { "SLA by priority, one a line: priority, first response and resolution in minutes (urgent 30 240)"
+                    textarea name="sla_by_priority" rows="3" {
+                        @for (p, s) in &config.sla_by_priority { (p) " " (s.first_response_minutes) " " (s.resolution_minutes) "\n" } } } }
             }
             p { label { "Announcement banner (optional) " input name="announcement" size="60" maxlength="500" value=(config.announcement.as_deref().unwrap_or("")); } }
             p { label { input type="checkbox" name="identity_required" checked[config.identity_required];

@@ -1,0 +1,112 @@
+//! SLA due times over the real server: counted in the site's business hours,
+//! set by priority, and paused while a request waits on the customer.
+
+use serde_json::{json, Value};
+use stufe_server::business_hours::Calendar;
+use stufe_shared::site::{BusinessHours, OpenHours};
+
+use crate::helpers::*;
+
+const MINUTE: i64 = 60_000;
+
+async fn put_demo_settings(app: &TestApp, change: impl FnOnce(&mut Value)) {
+    let mut site = serde_json::to_value(stufe_server::seed::demo_site()).unwrap();
+    change(&mut site);
+    let response = reqwest::Client::new()
+        .put(app.url("/api/staff/sites/demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&site)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+fn dues(ticket: &Value) -> (i64, i64, i64) {
+    let ms = |key: &str| {
+        ticket[key]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{key}: {ticket}"))
+    };
+    (
+        ms("created_at"),
+        ms("first_response_due"),
+        ms("resolution_due"),
+    )
+}
+
+#[tokio::test]
+async fn due_times_count_business_hours_and_priorities_bring_their_own_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let hours = BusinessHours {
+        timezone: "Europe/Berlin".into(),
+        week: ["mon", "wed", "fri"]
+            .map(|d| OpenHours {
+                day: d.into(),
+                open: "09:00".into(),
+                close: "12:00".into(),
+            })
+            .to_vec(),
+        holidays: vec!["2026-12-25".into()],
+    };
+    let configured = hours.clone();
+    put_demo_settings(&app, move |site| {
+        site["business_hours"] = serde_json::to_value(&configured).unwrap();
+        site["sla_by_priority"] =
+            json!({ "urgent": { "first_response_minutes": 30, "resolution_minutes": 120 } });
+    })
+    .await;
+    let (local, _) = create_ticket(&app).await;
+    let (created, first, resolution) = dues(&app.staff_ticket(local.id).await);
+    let calendar = Calendar::new(&hours).unwrap();
+    // The demo's targets (4 h and 48 h), in three-hour working days.
+    assert_eq!(first, calendar.add(created, 4 * 60));
+    assert_eq!(resolution, calendar.add(created, 48 * 60));
+    assert!(
+        first >= created + 4 * 60 * MINUTE,
+        "never sooner than around the clock"
+    );
+
+    let response = app
+        .staff_patch(local.id, json!({ "priority": "urgent" }))
+        .await;
+    assert_eq!(response.status(), 200);
+    let (_, first, resolution) = dues(&app.staff_ticket(local.id).await);
+    assert_eq!(first, calendar.add(created, 30));
+    assert_eq!(resolution, calendar.add(created, 120));
+
+    // A time zone the server does not know is refused.
+    let mut site = serde_json::to_value(stufe_server::seed::demo_site()).unwrap();
+    site["business_hours"] = json!({ "timezone": "Mars/Olympus", "week": [{ "day": "mon", "open": "09:00", "close": "17:00" }] });
+    let refused = reqwest::Client::new()
+        .put(app.url("/api/staff/sites/demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&site)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn waiting_on_the_customer_pauses_the_sla_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (local, _) = create_ticket(&app).await;
+    let (_, first, resolution) = dues(&app.staff_ticket(local.id).await);
+    app.staff_patch(local.id, json!({ "status": "pending" }))
+        .await;
+    let (_, still, _) = dues(&app.staff_ticket(local.id).await);
+    assert_eq!(still, first, "going pending changes no due time");
+    // Some time passes while the request waits (so the pause is not empty).
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    app.staff_patch(local.id, json!({ "status": "open" })).await;
+    // Around the clock, the pause (under a minute here) moves both due times
+    // by the paused time, rounded up to whole minutes.
+    let (_, first_after, resolution_after) = dues(&app.staff_ticket(local.id).await);
+    assert_eq!(first_after - first, MINUTE);
+    assert_eq!(resolution_after - resolution, MINUTE);
+    app.stop().await;
+}
