@@ -123,7 +123,11 @@ async fn every_console_page_passes_axe() -> Result<()> {
         for (page, path) in [
             ("knowledge base", "/console/kb"),
             ("KPIs", "/console/kpis?site=demo"),
+            ("staff", "/console/staff"),
+            ("password", "/console/password"),
             ("KPIs", "/console/kpis?site=demo"),
+            ("staff", "/console/staff"),
+            ("password", "/console/password"),
             ("sites", "/console/sites"),
             ("site", "/console/sites/demo"),
             ("widget errors", "/console/errors"),

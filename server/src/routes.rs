@@ -1,5 +1,6 @@
 //! HTTP and WebSocket routes, one module per area, each exposing its own `Router`.
 
+mod accounts;
 mod assets;
 pub mod client_errors;
 mod console;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sites::router())
         .merge(client_errors::router())
         .merge(staff::router())
+        .merge(accounts::router())
         .merge(kb::router())
         .merge(kpis::router())
         .merge(console::router())

@@ -190,6 +190,8 @@ pub struct StaffMember {
     pub role: String,
     /// The sites this member works on (admins work on every site).
     pub sites: Vec<String>,
+    /// A deactivated account can neither log in nor use its API token.
+    pub active: bool,
 }
 
 impl StaffMember {
@@ -240,6 +242,29 @@ pub trait Storage: Send + Sync + 'static {
         role: &str,
         token_hash: &str,
     ) -> Result<StaffMember, StorageError>;
+    /// Changes an account's role and/or whether it is active; deactivating
+    /// ends its sessions. False if no such account.
+    fn update_staff(
+        &self,
+        staff_id: i64,
+        role: Option<&str>,
+        active: Option<bool>,
+    ) -> Result<bool, StorageError>;
+    /// Ends every console session of an account (e.g. after a password change).
+    fn delete_sessions_of(&self, staff_id: i64) -> Result<(), StorageError>;
+    /// Creates an account with a console login and its sites in one
+    /// transaction; None (and nothing written) when the login is taken.
+    fn create_staff_account(
+        &self,
+        name: &str,
+        role: &str,
+        token_hash: &str,
+        login: &str,
+        password_hash: &str,
+        sites: &[SiteKey],
+    ) -> Result<Option<StaffMember>, StorageError>;
+    /// An account's console login and password hash.
+    fn staff_login_of(&self, staff_id: i64) -> Result<Option<(String, String)>, StorageError>;
     /// Every staff account, by name.
     fn list_staff(&self) -> Result<Vec<StaffMember>, StorageError>;
     /// Lets a staff member work on a site.

@@ -30,6 +30,7 @@ use crate::storage::{self, StaffMember, TicketFilter};
 use crate::sync::hub::{now_ms, token_hash};
 use crate::AppState;
 
+mod accounts;
 mod kpis;
 mod sites;
 
@@ -48,6 +49,12 @@ pub fn router() -> Router<AppState> {
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
         .route("/console/drafts/{id}/unpublish", post(unpublish_draft))
         .route("/console/errors", get(errors_page))
+        .route("/console/staff", get(accounts::list).post(accounts::create))
+        .route("/console/staff/{id}", post(accounts::change))
+        .route(
+            "/console/password",
+            get(accounts::password_page).post(accounts::change_password),
+        )
         .route("/console/kpis", get(kpis::kpi_page))
         .route("/console/kpis.csv", get(kpis::kpi_csv))
         .route("/console/sites", get(sites::list).post(sites::create))
@@ -161,7 +168,8 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                         a href="/console/kb" { "Knowledge base" }
                         a href="/console/kpis" { "KPIs" }
                         a href="/console/sites" { "Sites" }
-                        @if user.role == "admin" { a href="/console/errors" { "Widget errors" } }
+                        @if user.role == "admin" { a href="/console/staff" { "Staff" } a href="/console/errors" { "Widget errors" } }
+                        a href="/console/password" { "Password" }
                         span.who { (user.name) " (" (user.role) ")" }
                         form.inline method="post" action="/console/logout" { button { "Log out" } }
                     }

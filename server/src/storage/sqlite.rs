@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS staff (
     role       TEXT NOT NULL CHECK (role IN ('tier1', 'tier2', 'tier3', 'admin')),
     token_hash TEXT NOT NULL UNIQUE,
     login      TEXT UNIQUE,
-    password_hash TEXT
+    password_hash TEXT,
+    active     INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS staff_sites (
     staff_id INTEGER NOT NULL REFERENCES staff(id),
@@ -542,6 +543,17 @@ impl SqliteStorage {
             [],
             |row| row.get(0),
         )?;
+        let has_active: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('staff') WHERE name = 'active'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_active {
+            conn.execute(
+                "ALTER TABLE staff ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+                [],
+            )?;
+        }
         let has_assignee: bool = conn.query_row(
             "SELECT COUNT(*) > 0 FROM pragma_table_info('tickets') WHERE name = 'assignee'",
             [],
@@ -636,11 +648,13 @@ impl SqliteStorage {
     }
 }
 
+/// A staff member from a row with `id, name, role, active`.
 fn staff_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StaffMember> {
     Ok(StaffMember {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        role: row.get(2)?,
+        id: row.get("id")?,
+        name: row.get("name")?,
+        role: row.get("role")?,
+        active: row.get("active")?,
         sites: Vec::new(),
     })
 }
@@ -926,7 +940,7 @@ impl Storage for SqliteStorage {
         let conn = self.reader()?;
         let found = conn
             .query_row(
-                "SELECT id, name, role FROM staff WHERE token_hash = ?1",
+                "SELECT id, name, role, active FROM staff WHERE token_hash = ?1 AND active = 1",
                 [token_hash],
                 staff_from_row,
             )
@@ -958,6 +972,7 @@ impl Storage for SqliteStorage {
             name: name.to_owned(),
             role: role.to_owned(),
             sites: Vec::new(),
+            active: true,
         })
     }
 
@@ -983,7 +998,8 @@ impl Storage for SqliteStorage {
 
     fn list_staff(&self) -> Result<Vec<StaffMember>, StorageError> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached("SELECT id, name, role FROM staff ORDER BY name, id")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, role, active FROM staff ORDER BY name, id")?;
         let members = stmt
             .query_map([], staff_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -997,9 +1013,10 @@ impl Storage for SqliteStorage {
         let conn = self.reader()?;
         let found: Option<(StaffMember, String)> = conn
             .query_row(
-                "SELECT id, name, role, password_hash FROM staff WHERE login = ?1 AND password_hash IS NOT NULL",
+                "SELECT id, name, role, active, password_hash FROM staff
+                 WHERE login = ?1 AND password_hash IS NOT NULL AND active = 1",
                 [login],
-                |row| Ok((staff_from_row(row)?, row.get(3)?)),
+                |row| Ok((staff_from_row(row)?, row.get("password_hash")?)),
             )
             .optional()?;
         Ok(found
@@ -1028,13 +1045,90 @@ impl Storage for SqliteStorage {
         let conn = self.reader()?;
         let found = conn
             .query_row(
-                "SELECT s.id, s.name, s.role FROM sessions JOIN staff s ON s.id = sessions.staff_id
-                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
+                "SELECT s.id, s.name, s.role, s.active FROM sessions JOIN staff s ON s.id = sessions.staff_id
+                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2 AND s.active = 1",
                 params![token_hash, now],
                 staff_from_row,
             )
             .optional()?;
         Ok(found.map(|m| with_sites(&conn, m)).transpose()?)
+    }
+
+    fn update_staff(
+        &self,
+        staff_id: i64,
+        role: Option<&str>,
+        active: Option<bool>,
+    ) -> Result<bool, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE staff SET role = COALESCE(?2, role), active = COALESCE(?3, active) WHERE id = ?1",
+            params![staff_id, role, active],
+        )?;
+        if active == Some(false) {
+            tx.execute("DELETE FROM sessions WHERE staff_id = ?1", [staff_id])?;
+        }
+        tx.commit()?;
+        Ok(changed == 1)
+    }
+
+    fn create_staff_account(
+        &self,
+        name: &str,
+        role: &str,
+        token_hash: &str,
+        login: &str,
+        password_hash: &str,
+        sites: &[SiteKey],
+    ) -> Result<Option<StaffMember>, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let taken: bool = tx.query_row(
+            "SELECT COUNT(*) > 0 FROM staff WHERE login = ?1",
+            [login],
+            |row| row.get(0),
+        )?;
+        if taken {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO staff (name, role, token_hash, login, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![name, role, token_hash, login, password_hash],
+        )?;
+        let id = tx.last_insert_rowid();
+        for site in sites {
+            tx.execute(
+                "INSERT OR IGNORE INTO staff_sites (staff_id, site) VALUES (?1, ?2)",
+                params![id, site.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Some(StaffMember {
+            id,
+            name: name.to_owned(),
+            role: role.to_owned(),
+            sites: sites.iter().map(ToString::to_string).collect(),
+            active: true,
+        }))
+    }
+
+    fn staff_login_of(&self, staff_id: i64) -> Result<Option<(String, String)>, StorageError> {
+        let conn = self.reader()?;
+        let found = conn
+            .query_row(
+                "SELECT login, password_hash FROM staff WHERE id = ?1 AND login IS NOT NULL AND password_hash IS NOT NULL",
+                [staff_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        Ok(found)
+    }
+
+    fn delete_sessions_of(&self, staff_id: i64) -> Result<(), StorageError> {
+        self.conn()
+            .execute("DELETE FROM sessions WHERE staff_id = ?1", [staff_id])?;
+        Ok(())
     }
 
     fn delete_session(&self, token_hash: &str) -> Result<(), StorageError> {

@@ -1,6 +1,7 @@
 //! Server integration tests: the real server on port 0 with a real SQLite file
 //! in a temp dir, spoken to over a real WebSocket by an Automerge peer.
 
+mod accounts;
 mod client_errors;
 mod console;
 mod fuzz;
