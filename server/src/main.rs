@@ -78,6 +78,8 @@ fn create_site(config: &Config, command: SiteCommand) -> anyhow::Result<()> {
                         id: (*id).into(),
                         label_en: (*en).into(),
                         label_de: (*de).into(),
+                        tier: None,
+                        priority: None,
                     }),
                     _ => anyhow::bail!("--category {text:?}: write id:English:Deutsch"),
                 },

@@ -17,6 +17,8 @@ pub fn demo_site() -> SiteConfig {
         id: id.into(),
         label_en: en.into(),
         label_de: de.into(),
+        tier: None,
+        priority: None,
     };
     SiteConfig {
         name: "Acme Gadgets".into(),

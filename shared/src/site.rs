@@ -128,6 +128,12 @@ pub struct Category {
     pub id: String,
     pub label_en: String,
     pub label_de: String,
+    /// The tier a new request in this category goes to (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+    /// The priority a new request in this category gets (default `normal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +207,18 @@ impl SiteConfig {
             if !id_ok {
                 return fail(format!(
                     "category id {:?}: 1 to {MAX_CATEGORY_ID_CHARS} of a-z 0-9 - _",
+                    c.id
+                ));
+            }
+            if c.tier.is_some_and(|t| !(1..=3).contains(&t)) {
+                return fail(format!("category {:?}: the tier is 1, 2 or 3", c.id));
+            }
+            if c.priority
+                .as_deref()
+                .is_some_and(|p| !["low", "normal", "high", "urgent"].contains(&p))
+            {
+                return fail(format!(
+                    "category {:?}: the priority is low, normal, high or urgent",
                     c.id
                 ));
             }
@@ -456,6 +474,8 @@ mod tests {
                 id: "general".into(),
                 label_en: "General".into(),
                 label_de: "Allgemein".into(),
+                tier: None,
+                priority: None,
             }],
             sla: Sla {
                 first_response_minutes: 60,

@@ -18,6 +18,8 @@ fn site() -> SiteConfig {
             id: "billing".into(),
             label_en: "Billing".into(),
             label_de: "Rechnung".into(),
+            tier: None,
+            priority: None,
         }],
         sla: Sla {
             first_response_minutes: 60,

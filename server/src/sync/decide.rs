@@ -6,7 +6,7 @@
 
 use automerge::{ActorId, AutoCommit};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::ticket::{self, Status};
+use stufe_shared::ticket::{self, Priority, Status, Tier};
 use stufe_shared::validate::{check_same_objects, check_ticket_change, Role};
 use stufe_shared::{SiteKey, TicketId};
 
@@ -79,10 +79,31 @@ pub fn decide_ticket(
         }
         return Ok(Decision::Commit { created: false });
     }
-    // New tickets are of normal priority; the due times count business hours.
-    let sla = who.config.sla_for("normal");
+    // The category routes a new request to its tier and priority; the due
+    // times are that priority's, in business hours.
+    let category = who
+        .config
+        .categories
+        .iter()
+        .find(|c| c.id == after.category);
+    let tier = category
+        .and_then(|c| c.tier)
+        .and_then(|t| Tier::new(i64::from(t)));
+    let priority = category
+        .and_then(|c| c.priority.as_deref())
+        .and_then(Priority::parse);
+    let sla = who
+        .config
+        .sla_for(priority.map_or("normal", |p| p.as_str()));
     let hours = who.config.business_hours.as_ref();
     server_actor(fork);
+    let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
+    if let Some(tier) = tier.filter(|t| t.get() != 1) {
+        ticket::set_tier(fork, tier).map_err(fail)?;
+    }
+    if let Some(priority) = priority.filter(|p| *p != Priority::Normal) {
+        ticket::set_priority(fork, priority).map_err(fail)?;
+    }
     ticket::stamp_sla(
         fork,
         now,

@@ -110,3 +110,43 @@ async fn waiting_on_the_customer_pauses_the_sla_clock() {
     assert_eq!(resolution_after - resolution, MINUTE);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_category_routes_new_requests_to_its_tier_and_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    put_demo_settings(&app, |site| {
+        let technical = site["categories"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|c| c["id"] == "technical")
+            .unwrap();
+        technical["tier"] = 2.into();
+        technical["priority"] = "high".into();
+        site["sla_by_priority"] =
+            json!({ "high": { "first_response_minutes": 60, "resolution_minutes": 480 } });
+    })
+    .await;
+    let (local, _) = create_ticket(&app).await; // category "technical"
+    let ticket = app.staff_ticket(local.id).await;
+    assert_eq!(
+        (ticket["tier"].as_i64(), ticket["priority"].as_str()),
+        (Some(2), Some("high"))
+    );
+    let (created, first, resolution) = dues(&ticket);
+    assert_eq!(first - created, 60 * MINUTE);
+    assert_eq!(resolution - created, 480 * MINUTE);
+    // A routing to a tier that does not exist is refused.
+    let mut site = serde_json::to_value(stufe_server::seed::demo_site()).unwrap();
+    site["categories"][0]["tier"] = 4.into();
+    let refused = reqwest::Client::new()
+        .put(app.url("/api/staff/sites/demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&site)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    app.stop().await;
+}

@@ -57,17 +57,27 @@ impl SiteForm {
             .filter(|line| !line.trim().is_empty())
             .map(|line| {
                 let parts: Vec<&str> = line.split('|').map(str::trim).collect();
-                match parts.as_slice() {
-                    [id, en, de] => Ok(Category {
-                        id: (*id).into(),
-                        label_en: (*en).into(),
-                        label_de: (*de).into(),
-                    }),
-                    _ => Err(format!(
-                        "categories: write each as `id | English | Deutsch`, not {:?}",
+                let bad = || {
+                    format!(
+                        "categories: write each as `id | English | Deutsch`, optionally `| tier | priority`, not {:?}",
                         line.trim()
-                    )),
-                }
+                    )
+                };
+                let (id, en, de, routing) = match parts.as_slice() {
+                    [id, en, de, rest @ ..] if rest.len() <= 2 => (id, en, de, rest),
+                    _ => return Err(bad()),
+                };
+                let tier = match routing.first().filter(|t| !t.is_empty()) {
+                    Some(t) => Some(t.parse::<u8>().map_err(|_| bad())?),
+                    None => None,
+                };
+                Ok(Category {
+                    id: (*id).into(),
+                    label_en: (*en).into(),
+                    label_de: (*de).into(),
+                    tier,
+                    priority: routing.get(1).filter(|p| !p.is_empty()).map(|p| (*p).to_owned()),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let minutes = |text: &str, what: &str| {
@@ -160,7 +170,17 @@ fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Ma
     let categories: Vec<String> = config
         .categories
         .iter()
-        .map(|c| format!("{} | {} | {}", c.id, c.label_en, c.label_de))
+        .map(|c| {
+            let mut line = format!("{} | {} | {}", c.id, c.label_en, c.label_de);
+            if c.tier.is_some() || c.priority.is_some() {
+                line.push_str(&format!(
+                    " | {} | {}",
+                    c.tier.map(|t| t.to_string()).unwrap_or_default(),
+                    c.priority.as_deref().unwrap_or("")
+                ));
+            }
+            line
+        })
         .collect();
     html! {
         fieldset disabled[!editable] {
@@ -175,7 +195,7 @@ fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Ma
                     option value="en" selected[config.locale == "en"] { "English" }
                     option value="de" selected[config.locale == "de"] { "Deutsch" } } }
             }
-            p { label { "Categories (one a line: id | English | Deutsch)"
+            p { label { "Categories (one a line: id | English | Deutsch, optionally | tier | priority they route to)"
                 textarea name="categories" rows="4" required { (categories.join("\n")) } } }
             p { label { "Allowed origins — the pages that may show the widget, one a line (https://shop.example, https://*.shop.example, http://localhost:*)"
                 textarea name="allowed_origins" rows="3" data-testid="site-origins" { (config.allowed_origins.join("\n")) } } }
