@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
         .route("/console/drafts/{id}/unpublish", post(unpublish_draft))
+        .route("/console/articles/{id}/edit", post(edit_article))
         .route("/console/errors", get(errors_page))
         .route("/console/staff", get(accounts::list).post(accounts::create))
         .route("/console/staff/{id}", post(accounts::change))
@@ -688,6 +689,12 @@ async fn kb_page(
         ))
     })
     .await?;
+    let published_site = site.clone();
+    let published: Vec<_> = storage::blocking(&state.storage, |s| s.published_versions())
+        .await?
+        .into_iter()
+        .filter(|p| p.site == published_site)
+        .collect();
     let drafts: Vec<(String, Draft)> = docs
         .into_iter()
         .filter_map(|(key, bytes)| {
@@ -718,6 +725,19 @@ async fn kb_page(
                             @else if d.proposed { strong { "proposed for publishing" } }
                             @else { "draft" }
                         }
+                    }
+                }
+            }
+            h2 { "Published articles" }
+            p { small { "Every published article, however it was published (console or API), can be edited here: editing opens its draft (made from the published text if it has none), where it can be published again or unpublished." } }
+            table data-testid="published" {
+                tr { th { "Article" } th { "Locale" } th { "Version" } th { "" } }
+                @for p in &published {
+                    tr {
+                        td { a href={ "/api/sites/" (site) "/articles/" (p.id) } { (p.id) } }
+                        td { (p.locale) } td { (p.version) }
+                        td { form.inline method="post" action={ "/console/articles/" (p.id) "/edit?site=" (site) } {
+                            button data-testid={ "edit-" (p.id) } { "Edit" } } }
                     }
                 }
             }
@@ -905,6 +925,47 @@ async fn unpublish_draft(
     drafts::mark_published(&mut doc, 0).map_err(|err| AppError::bad_request(err.to_string()))?;
     store_draft(&state, &q.site, &id, &mut doc).await?;
     Ok(see_other(&format!("/console/drafts/{id}?site={}", q.site)))
+}
+
+/// Opens a published article in the draft editor: its draft if it has one,
+/// else a new draft (under the article's id) made from the published text.
+async fn edit_article(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Response, AppError> {
+    require_site(&user, &q.site)?;
+    let article = article_id(&id)?;
+    let key = draft_key(&q.site, article.as_str());
+    let (site, wanted) = (q.site.clone(), article.as_str().to_owned());
+    let (draft, source) = storage::blocking(&state.storage, move |s| {
+        Ok((s.document(&key)?, s.article_source(&site, &wanted)?))
+    })
+    .await?;
+    if draft.is_none() {
+        let (article_now, markdown) =
+            source.ok_or_else(|| AppError::not_found("no such published article"))?;
+        let fields = DraftFields {
+            title: article_now.title,
+            body: markdown,
+            category: article_now.category,
+            locale: article_now.locale,
+            tags: article_now.tags.join(" "),
+            source_tickets: article_now.source_tickets.join(" "),
+        };
+        let mut doc = drafts::create(&fields, &user.name)
+            .map_err(|err| AppError::bad_request(err.to_string()))?;
+        drafts::mark_published(&mut doc, article_now.version)
+            .map_err(|err| AppError::bad_request(err.to_string()))?;
+        let _guard = state.drafts.lock().await;
+        store_draft(&state, &q.site, article.as_str(), &mut doc).await?;
+    }
+    Ok(see_other(&format!(
+        "/console/drafts/{}?site={}",
+        article.as_str(),
+        q.site
+    )))
 }
 
 // ---- widget errors (admins) ----

@@ -349,3 +349,70 @@ async fn console_and_frame_send_strict_policies_and_the_console_cannot_be_framed
     assert_eq!(header(&frame, "x-content-type-options"), "nosniff");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_article_published_through_the_api_is_edited_and_republished_in_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let response = reqwest::Client::new()
+        .put(app.url("/api/staff/articles/router-reset"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&serde_json::json!({
+            "site": "demo", "locale": "en", "title": "Reset the router",
+            "body": "Hold **reset** for ten seconds.", "category": "technical"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (_, kb) = sam.get("/console/kb?site=demo").await;
+    assert!(
+        kb.contains("data-testid=\"edit-router-reset\""),
+        "listed: {kb}"
+    );
+    let (status, location) = sam
+        .post("/console/articles/router-reset/edit?site=demo", &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let draft = location.unwrap();
+    assert_eq!(draft, "/console/drafts/router-reset?site=demo");
+    let (base, body) = sam.open_draft(&draft).await;
+    assert_eq!(
+        body, "Hold **reset** for ten seconds.",
+        "the published Markdown"
+    );
+    let edited = "Hold **reset** for fifteen seconds.";
+    let (status, _) = sam
+        .post(
+            &draft,
+            &draft_form(&base, "Reset the router", edited, "", "publish"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let article: serde_json::Value = reqwest::get(app.url("/api/sites/demo/articles/router-reset"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(article["version"], 2);
+    assert!(article["html"].as_str().unwrap().contains("fifteen"));
+    // Editing again opens the same draft.
+    let (_, again) = sam
+        .post("/console/articles/router-reset/edit?site=demo", &[])
+        .await;
+    assert_eq!(
+        again.as_deref(),
+        Some("/console/drafts/router-reset?site=demo")
+    );
+    let (status, _) = sam
+        .post("/console/drafts/router-reset/unpublish?site=demo", &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let gone = reqwest::get(app.url("/api/sites/demo/articles/router-reset"))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    app.stop().await;
+}
