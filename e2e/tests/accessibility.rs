@@ -124,6 +124,7 @@ async fn every_console_page_passes_axe() -> Result<()> {
             ("knowledge base", "/console/kb"),
             ("KPIs", "/console/kpis?site=demo"),
             ("staff", "/console/staff"),
+            ("saved replies", "/console/saved-replies?site=demo"),
             ("password", "/console/password"),
             ("KPIs", "/console/kpis?site=demo"),
             ("staff", "/console/staff"),

@@ -7,6 +7,7 @@ mod console;
 mod demo;
 mod kb;
 mod kpis;
+pub(crate) mod saved_replies;
 mod sites;
 pub(crate) mod staff;
 mod ws;
@@ -140,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(kb::router())
         .merge(kpis::router())
+        .merge(saved_replies::router())
         .merge(console::router())
         .merge(demo::router())
         .merge(assets::router(&state.config.site_dir))

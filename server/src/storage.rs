@@ -181,6 +181,15 @@ pub struct StaffNote {
     pub body: String,
 }
 
+/// A saved reply staff can send with one choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedReply {
+    pub id: i64,
+    pub site: String,
+    pub title: String,
+    pub body: String,
+}
+
 /// A staff account as the API sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffMember {
@@ -359,6 +368,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Sending failed; try again at `next_at` (None: give up).
     fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError>;
 
+    /// A site's saved replies, by title.
+    fn saved_replies(&self, site: &str) -> Result<Vec<SavedReply>, StorageError>;
+    fn add_saved_reply(&self, site: &str, title: &str, body: &str) -> Result<i64, StorageError>;
+    /// Removes a saved reply of `site`; false if it has none with `id`.
+    fn delete_saved_reply(&self, site: &str, id: i64) -> Result<bool, StorageError>;
     /// Adds a staff-only note to a ticket.
     fn add_note(&self, note: &StaffNote) -> Result<(), StorageError>;
     /// A ticket's staff-only notes, oldest first.

@@ -49,6 +49,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
         .route("/console/drafts/{id}/unpublish", post(unpublish_draft))
         .route("/console/articles/{id}/edit", post(edit_article))
+        .route(
+            "/console/saved-replies",
+            get(saved_replies_page).post(add_saved_reply),
+        )
+        .route(
+            "/console/saved-replies/{id}/delete",
+            post(delete_saved_reply),
+        )
         .route("/console/errors", get(errors_page))
         .route("/console/staff", get(accounts::list).post(accounts::create))
         .route("/console/staff/{id}", post(accounts::change))
@@ -167,6 +175,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                     @if let Some(user) = user {
                         a href="/console" { "Queue" }
                         a href="/console/kb" { "Knowledge base" }
+                        a href="/console/saved-replies" { "Saved replies" }
                         a href="/console/kpis" { "KPIs" }
                         a href="/console/sites" { "Sites" }
                         @if user.role == "admin" { a href="/console/staff" { "Staff" } a href="/console/errors" { "Widget errors" } }
@@ -434,6 +443,7 @@ async fn ticket_page(
         .collect();
     let assignee = this.and_then(|t| t.assignee);
     let colleagues: Vec<&StaffMember> = staff.iter().filter(|m| m.works_on(&ticket.site)).collect();
+    let saved = super::saved_replies::saved_replies_of(&state, &user, &ticket.site).await?;
     Ok(page(
         &ticket.subject,
         Some(&user),
@@ -452,6 +462,11 @@ async fn ticket_page(
             // One form: a reply typed here survives changing status, tier or assignee.
             form.card method="post" action={ "/console/tickets/" (id) "/update" } {
                 p { label { "Reply to the customer" textarea name="body" rows="4" placeholder="Sent to the customer (and by email, if they gave one)" {} } }
+                @if !saved.is_empty() {
+                    p { label { "Saved reply (added after what you typed) " select name="saved_reply" data-testid="saved-reply" {
+                        option value="" { "none" }
+                        @for r in &saved { option value=(r.id) { (r.title) } } } } }
+                }
                 p {
                     label { "Status " select name="status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } } }
                     " " label { "Tier " select name="tier" { @for t in 1..=3u8 { option value=(t) selected[t == ticket.tier.get()] { "tier " (t) } } } }
@@ -503,6 +518,9 @@ struct UpdateForm {
     assignee: Option<String>,
     #[serde(default)]
     note: String,
+    /// A saved reply's id, added to the reply.
+    #[serde(default)]
+    saved_reply: String,
 }
 
 async fn ticket_update(
@@ -513,8 +531,20 @@ async fn ticket_update(
 ) -> Result<Response, AppError> {
     let ticket = ticket_id(&id)?;
     let before = ticket_for(&state, &user, ticket).await?;
-    if !form.body.trim().is_empty() {
-        staff_reply(&state, &user, ticket, form.body).await?;
+    let mut body = form.body.trim().to_owned();
+    if let Ok(chosen) = form.saved_reply.parse::<i64>() {
+        let saved = super::saved_replies::saved_replies_of(&state, &user, &before.site).await?;
+        let reply = saved
+            .into_iter()
+            .find(|r| r.id == chosen)
+            .ok_or_else(|| AppError::bad_request("no such saved reply"))?;
+        if !body.is_empty() {
+            body.push_str("\n\n");
+        }
+        body.push_str(&reply.body);
+    }
+    if !body.is_empty() {
+        staff_reply(&state, &user, ticket, body).await?;
     }
     let assigned = {
         let key = before.id.clone();
@@ -964,6 +994,75 @@ async fn edit_article(
     Ok(see_other(&format!(
         "/console/drafts/{}?site={}",
         article.as_str(),
+        q.site
+    )))
+}
+
+// ---- saved replies ----
+
+async fn saved_replies_page(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Markup, AppError> {
+    let saved = super::saved_replies::saved_replies_of(&state, &user, &q.site).await?;
+    Ok(page(
+        "Saved replies",
+        Some(&user),
+        html! {
+            p { "Replies the team sends often, for site " (q.site) ". Choose one under a ticket's reply box." }
+            @for r in &saved {
+                div.card data-testid="saved-reply-item" {
+                    strong { (r.title) } p { (r.body) }
+                    form.inline method="post" action={ "/console/saved-replies/" (r.id) "/delete?site=" (q.site) } {
+                        button { "Delete" }
+                    }
+                }
+            }
+            form.card method="post" action={ "/console/saved-replies?site=" (q.site) } {
+                p { label { "Title " input name="title" required maxlength="100"; } }
+                p { label { "Reply" textarea name="body" rows="4" required {} } }
+                button data-testid="add-saved-reply" { "Add" }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct SavedReplyForm {
+    title: String,
+    body: String,
+}
+
+async fn add_saved_reply(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Query(q): Query<SiteQuery>,
+    Form(form): Form<SavedReplyForm>,
+) -> Result<Response, AppError> {
+    let new = super::saved_replies::NewReply {
+        site: q.site.clone(),
+        title: form.title,
+        body: form.body,
+    };
+    super::saved_replies::add_saved_reply(&state, &user, new).await?;
+    Ok(see_other(&format!(
+        "/console/saved-replies?site={}",
+        q.site
+    )))
+}
+
+async fn delete_saved_reply(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<SiteQuery>,
+) -> Result<Response, AppError> {
+    require_site(&user, &q.site)?;
+    let site = site_key(&q.site)?.to_string();
+    storage::blocking(&state.storage, move |s| s.delete_saved_reply(&site, id)).await?;
+    Ok(see_other(&format!(
+        "/console/saved-replies?site={}",
         q.site
     )))
 }

@@ -9,8 +9,8 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{
-    ClientError, DocBytes, DocWrite, PublishedVersion, QueuedMail, StaffMember, StaffNote, Storage,
-    StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    ClientError, DocBytes, DocWrite, PublishedVersion, QueuedMail, SavedReply, StaffMember,
+    StaffNote, Storage, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
@@ -138,6 +138,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS article_titles USING fts5(
     title,
     tokenize = 'unicode61 remove_diacritics 2',
     prefix = '2 3'
+);
+CREATE TABLE IF NOT EXISTS saved_replies (
+    id    INTEGER PRIMARY KEY,
+    site  TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body  TEXT NOT NULL
 );
 -- Staff-only notes and hand-offs: kept out of the ticket documents widgets sync.
 CREATE TABLE IF NOT EXISTS ticket_notes (
@@ -1433,6 +1439,38 @@ impl Storage for SqliteStorage {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn saved_replies(&self, site: &str) -> Result<Vec<SavedReply>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, site, title, body FROM saved_replies WHERE site = ?1 ORDER BY title, id",
+        )?;
+        let rows = stmt.query_map([site], |row| {
+            Ok(SavedReply {
+                id: row.get(0)?,
+                site: row.get(1)?,
+                title: row.get(2)?,
+                body: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_saved_reply(&self, site: &str, title: &str, body: &str) -> Result<i64, StorageError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO saved_replies (site, title, body) VALUES (?1, ?2, ?3)",
+            params![site, title, body],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn delete_saved_reply(&self, site: &str, id: i64) -> Result<bool, StorageError> {
+        Ok(self.conn().execute(
+            "DELETE FROM saved_replies WHERE site = ?1 AND id = ?2",
+            params![site, id],
+        )? == 1)
     }
 
     fn add_note(&self, note: &StaffNote) -> Result<(), StorageError> {

@@ -291,3 +291,48 @@ async fn the_queue_shows_active_requests_most_urgent_first_and_a_deep_link_survi
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_saved_reply_is_sent_with_one_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (local, _) = create_ticket(&app).await;
+    let created: Value = reqwest::Client::new()
+        .post(app.url("/api/staff/saved-replies"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&json!({ "site": "demo", "title": "Restart", "body": "Please switch it off and on again." }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let saved_id = created["id"].as_i64().unwrap().to_string();
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let id = local.id.to_string();
+    let (_, page) = sam.get(&format!("/console/tickets/{id}")).await;
+    assert!(
+        page.contains("data-testid=\"saved-reply\""),
+        "offered on the ticket page"
+    );
+    sam.post(
+        &format!("/console/tickets/{id}/update"),
+        &[
+            ("body", "Hello Ada,"),
+            ("saved_reply", &saved_id),
+            ("status", "new"),
+            ("tier", "1"),
+        ],
+    )
+    .await;
+    let ticket = app.staff_ticket(local.id).await;
+    assert_eq!(
+        ticket["messages"][0]["body"],
+        "Hello Ada,\n\nPlease switch it off and on again."
+    );
+    // Staff of other sites neither see nor use it.
+    let tia = log_in(&app, "tia", STAFF_PASSWORD).await.unwrap();
+    let (status, _) = tia.get("/console/saved-replies?site=elsewhere").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
