@@ -448,3 +448,38 @@ async fn a_customer_rates_a_resolved_request_once_and_the_kpi_page_shows_it() ->
     .await;
     finish(browser, &stufe, "rating", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_queue_shows_a_new_request_live_without_a_reload() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        let c = &browser.client;
+        browser.console_login(&stufe).await?;
+        c.execute("window.notReloaded = true; return true;", vec![])
+            .await?;
+        let console = c.window().await?;
+        // A customer files a request in another window.
+        let customer = c.new_window(false).await?;
+        c.switch_to_window(customer.handle).await?;
+        c.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Live in the queue", "Staff should see this at once.")
+            .await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        c.enter_parent_frame().await?;
+        c.close_window().await?;
+        c.switch_to_window(console).await?;
+        browser
+            .wait_script(
+                "return window.notReloaded === true
+                    && document.querySelector('[data-testid=queue]').textContent.includes('Live in the queue');",
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "live-queue", result).await
+}

@@ -72,6 +72,8 @@ pub struct Hub {
     writer: GroupCommit,
     docs: Mutex<Docs>,
     clock: Clock,
+    /// The site of every committed ticket change (the console's live queue).
+    tickets_changed: tokio::sync::broadcast::Sender<SiteKey>,
 }
 
 /// Recently used tickets stay loaded, this many at most, so the staff API and
@@ -479,7 +481,14 @@ impl Hub {
             storage,
             docs: Mutex::new(Docs::default()),
             clock,
+            tickets_changed: tokio::sync::broadcast::channel(256).0,
         }
+    }
+
+    /// Tells of every committed ticket change, by site (lagging receivers
+    /// miss some; one notice is enough to refresh a queue).
+    pub fn watch_tickets(&self) -> tokio::sync::broadcast::Receiver<SiteKey> {
+        self.tickets_changed.subscribe()
     }
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
@@ -780,6 +789,9 @@ impl Hub {
         st.set_doc(next);
         st.stored = true;
         entry.notify(origin);
+        if let (DocId::Ticket(_), Some(site)) = (&entry.id, &st.site) {
+            let _ = self.tickets_changed.send(site.clone());
+        }
         Ok(hex_heads(st.doc()?))
     }
 }
