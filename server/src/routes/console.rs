@@ -837,7 +837,7 @@ async fn kb_page(
             h2 { "Published articles" }
             p { small { "Every published article, however it was published (console or API), can be edited here: editing opens its draft (made from the published text if it has none), where it can be published again or unpublished." } }
             table data-testid="published" {
-                tr { th { "Article" } th { "Locale" } th { "Version" } th { "" } }
+                tr { th { "Article" } th { "Locale" } th { "Version" } th { "Edit" } }
                 @for p in &published {
                     tr {
                         td { a href={ "/api/sites/" (site) "/articles/" (p.id) } { (p.id) } }

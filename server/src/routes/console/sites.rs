@@ -338,7 +338,7 @@ pub(super) async fn show(
                     p { "No page has loaded this widget since the server started. Open a page with the tag, then reload this page." }
                 } @else {
                     table {
-                        tr { th { "Page origin" } th { "Last loaded" } th { "" } }
+                        tr { th { "Page origin" } th { "Last loaded" } th { "Allowed" } }
                         @for s in &seen {
                             tr {
                                 td { (s.origin) } td { (format_time(s.last_seen)) }
