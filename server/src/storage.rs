@@ -201,6 +201,8 @@ pub struct StaffMember {
     pub sites: Vec<String>,
     /// A deactivated account can neither log in nor use its API token.
     pub active: bool,
+    /// The time zone the console shows times in (IANA name).
+    pub timezone: String,
 }
 
 impl StaffMember {
@@ -259,6 +261,8 @@ pub trait Storage: Send + Sync + 'static {
         role: Option<&str>,
         active: Option<bool>,
     ) -> Result<bool, StorageError>;
+    /// The time zone an account's console shows times in.
+    fn set_staff_timezone(&self, staff_id: i64, timezone: &str) -> Result<(), StorageError>;
     /// Ends every console session of an account (e.g. after a password change).
     fn delete_sessions_of(&self, staff_id: i64) -> Result<(), StorageError>;
     /// Creates an account with a console login and its sites in one

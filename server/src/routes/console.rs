@@ -66,6 +66,7 @@ pub fn router() -> Router<AppState> {
             "/console/password",
             get(accounts::password_page).post(accounts::change_password),
         )
+        .route("/console/timezone", post(accounts::set_timezone))
         .route("/console/kpis", get(kpis::kpi_page))
         .route("/console/kpis.csv", get(kpis::kpi_csv))
         .route("/console/sites", get(sites::list).post(sites::create))
@@ -181,7 +182,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                         a href="/console/kpis" { "KPIs" }
                         a href="/console/sites" { "Sites" }
                         @if user.role == "admin" { a href="/console/staff" { "Staff" } a href="/console/errors" { "Widget errors" } }
-                        a href="/console/password" { "Password" }
+                        a href="/console/password" { "Settings" }
                         span.who { (user.name) " (" (user.role) ")" }
                         form.inline method="post" action="/console/logout" { button { "Log out" } }
                     }
@@ -192,16 +193,16 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
     }
 }
 
-fn format_time(ms: i64) -> String {
-    // Minutes since the epoch are enough to order and compare; shown as UTC.
-    let secs = ms / 1000;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = crate::kpi::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+/// A time in the agent's time zone (an IANA name; UTC when unknown).
+fn format_time(ms: i64, timezone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(at) => at
+            .to_zoned_datetime(tz)
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        Err(_) => "–".into(),
+    }
 }
 
 fn see_other(to: &str) -> Response {
@@ -465,9 +466,9 @@ async fn queue(
                             @if t.first_response_at.is_some() { "answered" }
                             @else if let Some(due) = t.first_response_due {
                                 @match urgency(t, now).0 {
-                                    0 => span.due data-testid="sla-breached" { (format_time(due)) " (overdue)" },
-                                    1 => strong data-testid="sla-soon" { (format_time(due)) " (within the hour)" },
-                                    _ => (format_time(due)),
+                                    0 => span.due data-testid="sla-breached" { (format_time(due, &user.timezone)) " (overdue)" },
+                                    1 => strong data-testid="sla-soon" { (format_time(due, &user.timezone)) " (within the hour)" },
+                                    _ => (format_time(due, &user.timezone)),
                                 }
                             }
                         }
@@ -532,7 +533,7 @@ async fn ticket_page(
             div.card { (ticket.description) }
             @for m in &ticket.messages {
                 div.card.staff[m.author == Author::Staff] data-testid="console-message" {
-                    small { @if m.author == Author::Customer { (customer_name) } @else { (m.name) } " · " (format_time(m.at)) } p { (m.body) }
+                    small { @if m.author == Author::Customer { (customer_name) } @else { (m.name) } " · " (format_time(m.at, &user.timezone)) } p { (m.body) }
                 }
             }
             // One form: a reply typed here survives changing status, tier or assignee.
@@ -558,7 +559,7 @@ async fn ticket_page(
                 section.card data-testid="notes" {
                     h2 { "Internal notes and hand-offs" }
                     @for n in &notes {
-                        p { small { (n.by) " · " (format_time(n.at)) @if !n.change.is_empty() { " · " strong { (n.change) } } }
+                        p { small { (n.by) " · " (format_time(n.at, &user.timezone)) @if !n.change.is_empty() { " · " strong { (n.change) } } }
                             @if !n.body.is_empty() { br; (n.body) } }
                     }
                 }
@@ -570,7 +571,7 @@ async fn ticket_page(
                         tr { th { "Subject" } th { "Status" } th { "Created" } th { "Rating" } }
                         @for t in &history {
                             tr { td { a href={ "/console/tickets/" (t.id) } { (t.subject) } } td { (t.status) }
-                                 td { (format_time(t.created_at)) } td { @if let Some(r) = t.rating { (r) "/5" } @else { "–" } } }
+                                 td { (format_time(t.created_at, &user.timezone)) } td { @if let Some(r) = t.rating { (r) "/5" } @else { "–" } } }
                         }
                     }
                 }
@@ -1164,7 +1165,7 @@ async fn errors_page(
                     tbody {
                         @for e in &errors {
                             tr {
-                                td { (format_time(e.at)) }
+                                td { (format_time(e.at, &user.timezone)) }
                                 td { (e.site) }
                                 td { (e.version) }
                                 td { code { (e.message) } }
@@ -1184,8 +1185,21 @@ mod tests {
 
     #[test]
     fn times_are_shown_as_utc_dates() {
-        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_time(1_795_330_254_000), "2026-11-22 06:50 UTC");
+        assert_eq!(format_time(0, "UTC"), "1970-01-01 00:00 UTC");
+        assert_eq!(
+            format_time(1_795_330_254_000, "UTC"),
+            "2026-11-22 06:50 UTC"
+        );
+        // In the agent's zone, daylight saving included.
+        assert_eq!(
+            format_time(1_795_330_254_000, "Europe/Berlin"),
+            "2026-11-22 07:50 CET"
+        );
+        assert_eq!(
+            format_time(1_784_000_000_000, "Europe/Berlin"),
+            "2026-07-14 05:33 CEST"
+        );
+        assert_eq!(format_time(0, "Nowhere/Land"), "1970-01-01 00:00 UTC");
     }
 
     #[test]

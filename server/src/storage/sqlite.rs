@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS staff (
     token_hash TEXT NOT NULL UNIQUE,
     login      TEXT UNIQUE,
     password_hash TEXT,
-    active     INTEGER NOT NULL DEFAULT 1
+    active     INTEGER NOT NULL DEFAULT 1,
+    timezone   TEXT NOT NULL DEFAULT 'UTC'
 );
 CREATE TABLE IF NOT EXISTS staff_sites (
     staff_id INTEGER NOT NULL REFERENCES staff(id),
@@ -555,9 +556,9 @@ impl SqliteStorage {
             |row| row.get(0),
         )?;
         if !has_active {
-            conn.execute(
-                "ALTER TABLE staff ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
-                [],
+            conn.execute_batch(
+                "ALTER TABLE staff ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+                 ALTER TABLE staff ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';",
             )?;
         }
         let has_assignee: bool = conn.query_row(
@@ -661,6 +662,7 @@ fn staff_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StaffMember> {
         name: row.get("name")?,
         role: row.get("role")?,
         active: row.get("active")?,
+        timezone: row.get("timezone")?,
         sites: Vec::new(),
     })
 }
@@ -946,7 +948,7 @@ impl Storage for SqliteStorage {
         let conn = self.reader()?;
         let found = conn
             .query_row(
-                "SELECT id, name, role, active FROM staff WHERE token_hash = ?1 AND active = 1",
+                "SELECT id, name, role, active, timezone FROM staff WHERE token_hash = ?1 AND active = 1",
                 [token_hash],
                 staff_from_row,
             )
@@ -979,6 +981,7 @@ impl Storage for SqliteStorage {
             role: role.to_owned(),
             sites: Vec::new(),
             active: true,
+            timezone: "UTC".into(),
         })
     }
 
@@ -1004,8 +1007,9 @@ impl Storage for SqliteStorage {
 
     fn list_staff(&self) -> Result<Vec<StaffMember>, StorageError> {
         let conn = self.reader()?;
-        let mut stmt =
-            conn.prepare_cached("SELECT id, name, role, active FROM staff ORDER BY name, id")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, name, role, active, timezone FROM staff ORDER BY name, id",
+        )?;
         let members = stmt
             .query_map([], staff_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -1019,7 +1023,7 @@ impl Storage for SqliteStorage {
         let conn = self.reader()?;
         let found: Option<(StaffMember, String)> = conn
             .query_row(
-                "SELECT id, name, role, active, password_hash FROM staff
+                "SELECT id, name, role, active, timezone, password_hash FROM staff
                  WHERE login = ?1 AND password_hash IS NOT NULL AND active = 1",
                 [login],
                 |row| Ok((staff_from_row(row)?, row.get("password_hash")?)),
@@ -1051,7 +1055,7 @@ impl Storage for SqliteStorage {
         let conn = self.reader()?;
         let found = conn
             .query_row(
-                "SELECT s.id, s.name, s.role, s.active FROM sessions JOIN staff s ON s.id = sessions.staff_id
+                "SELECT s.id, s.name, s.role, s.active, s.timezone FROM sessions JOIN staff s ON s.id = sessions.staff_id
                  WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2 AND s.active = 1",
                 params![token_hash, now],
                 staff_from_row,
@@ -1116,6 +1120,7 @@ impl Storage for SqliteStorage {
             role: role.to_owned(),
             sites: sites.iter().map(ToString::to_string).collect(),
             active: true,
+            timezone: "UTC".into(),
         }))
     }
 
@@ -1129,6 +1134,14 @@ impl Storage for SqliteStorage {
             )
             .optional()?;
         Ok(found)
+    }
+
+    fn set_staff_timezone(&self, staff_id: i64, timezone: &str) -> Result<(), StorageError> {
+        self.conn().execute(
+            "UPDATE staff SET timezone = ?2 WHERE id = ?1",
+            params![staff_id, timezone],
+        )?;
+        Ok(())
     }
 
     fn delete_sessions_of(&self, staff_id: i64) -> Result<(), StorageError> {

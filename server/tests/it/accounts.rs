@@ -171,3 +171,23 @@ async fn a_password_change_needs_the_current_one_and_ends_every_session() {
     assert!(log_in(&app, "tia", "a brand new secret").await.is_ok());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_console_shows_times_in_the_agents_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (_, queue) = sam.get("/console").await;
+    assert!(queue.contains(" UTC"), "UTC until chosen");
+    let (status, _) = sam
+        .post("/console/timezone", &[("timezone", "Mars/Base")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = sam
+        .post("/console/timezone", &[("timezone", "Asia/Tokyo")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, queue) = sam.get("/console").await;
+    assert!(queue.contains(" JST"), "{queue}");
+    app.stop().await;
+}

@@ -126,9 +126,13 @@ pub(super) async fn change(
 
 pub(super) async fn password_page(ConsoleUser(user): ConsoleUser) -> Markup {
     page(
-        "Your password",
+        "Your settings",
         Some(&user),
         html! {
+            form.card method="post" action="/console/timezone" {
+                p { label { "Show times in the time zone (e.g. Europe/Berlin) " input name="timezone" value=(user.timezone) required data-testid="timezone"; } }
+                button { "Save" }
+            }
             form.card method="post" action="/console/password" {
                 p { label { "Current password " input type="password" name="current" required autocomplete="current-password"; } }
                 p { label { "New password (at least " (MIN_PASSWORD_CHARS) " characters) " input type="password" name="new" required minlength=(MIN_PASSWORD_CHARS) autocomplete="new-password"; } }
@@ -137,6 +141,27 @@ pub(super) async fn password_page(ConsoleUser(user): ConsoleUser) -> Markup {
             p { small { "Every session of yours ends with the change: log in again with the new password." } }
         },
     )
+}
+
+#[derive(Deserialize)]
+pub(super) struct TimezoneForm {
+    timezone: String,
+}
+
+pub(super) async fn set_timezone(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Form(form): Form<TimezoneForm>,
+) -> Result<Response, AppError> {
+    let tz = form.timezone.trim().to_owned();
+    if jiff::tz::TimeZone::get(&tz).is_err() {
+        return Err(AppError::bad_request(format!(
+            "{tz:?} is not a known time zone"
+        )));
+    }
+    let id = user.id;
+    storage::blocking(&state.storage, move |s| s.set_staff_timezone(id, &tz)).await?;
+    Ok(see_other("/console/password"))
 }
 
 #[derive(Deserialize)]

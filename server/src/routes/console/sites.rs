@@ -341,7 +341,7 @@ pub(super) async fn show(
                         tr { th { "Page origin" } th { "Last loaded" } th { "Allowed" } }
                         @for s in &seen {
                             tr {
-                                td { (s.origin) } td { (format_time(s.last_seen)) }
+                                td { (s.origin) } td { (format_time(s.last_seen, &user.timezone)) }
                                 td { @if s.allowed { "allowed" } @else { strong.error { "refused — not an allowed origin" } } }
                             }
                         }
