@@ -141,9 +141,9 @@ impl FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
-const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2433;background:#f6f7fb}\
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;max-width:none;padding:0;color:#1d2433;background:#f6f7fb}\
 header{display:flex;gap:16px;align-items:center;padding:10px 20px;background:#1d2433;color:#fff}\
-header a{color:#fff}main{max-width:1000px;margin:20px auto;padding:0 20px}\
+header a,header strong{color:#fff}a{color:#0b57d0}main{max-width:1000px;margin:20px auto;padding:0 20px}\
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e3e6ee;padding:6px 8px;text-align:left}\
 .card{background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:12px 16px;margin:12px 0}\
 .staff{background:#eef4ff}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
@@ -151,14 +151,20 @@ input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizin
 form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}\
 figure.chart{margin:12px 0;background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
 
-/// The console's stylesheet, a file of its own (the console's policy allows no inline style).
+/// The CSS base: Water.css 2.1.1 (light, MIT; vendored in `server/assets`
+/// with its licence), a classless stylesheet, so plain forms and tables look
+/// right with no external request.
+const BASE_STYLE: &str = include_str!("../../assets/water-2.1.1-light.min.css");
+
+/// The console's stylesheet, a file of its own (the console's policy allows no
+/// inline style): the base, then the console's own rules.
 async fn stylesheet() -> impl IntoResponse {
     (
         [
             (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        STYLE,
+        format!("{BASE_STYLE}\n{STYLE}"),
     )
 }
 
