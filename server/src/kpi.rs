@@ -1,11 +1,14 @@
 //! Support KPIs over time, from the tickets' projection: volume, customer
 //! satisfaction (CSAT), first response and resolution times (median and 90th
 //! percentile), escalation rate, first-contact resolution, SLA breaches, and
-//! the backlog by tier. Periods are UTC days or weeks (from Monday); times
-//! are wall-clock, not business hours.
+//! the backlog by tier. Periods are UTC days or weeks (from Monday); response
+//! and resolution times count the site's business hours when it has them.
 
 use serde::Serialize;
 
+use stufe_shared::site::BusinessHours;
+
+use crate::business_hours;
 use crate::storage::TicketSummary;
 
 const DAY_MS: i64 = 86_400_000;
@@ -99,6 +102,16 @@ pub struct Report {
     pub total: Figures,
     /// Requests not resolved or closed now, by tier 1–3.
     pub backlog_by_tier: [u32; 3],
+    /// Self-service per period (same order as `periods`): searches, searches
+    /// that found nothing, and deflections (an article read, no ticket filed).
+    pub self_service: Vec<SelfService>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct SelfService {
+    pub searches: u32,
+    pub zero_result_searches: u32,
+    pub deflections: u32,
 }
 
 fn resolved(t: &TicketSummary) -> bool {
@@ -107,7 +120,14 @@ fn resolved(t: &TicketSummary) -> bool {
 
 /// Figures over `tickets`: created ones are those created within
 /// `[from, to)`, resolved ones those resolved within it.
-fn figures(tickets: &[TicketSummary], from: i64, to: i64, now: i64) -> Figures {
+fn figures(
+    tickets: &[TicketSummary],
+    from: i64,
+    to: i64,
+    now: i64,
+    hours: Option<&BusinessHours>,
+) -> Figures {
+    let took = |start: i64, end: i64| business_hours::elapsed(hours, start, end);
     let within = |at: i64| at >= from && at < to;
     let created: Vec<&TicketSummary> = tickets.iter().filter(|t| within(t.created_at)).collect();
     let done: Vec<&TicketSummary> = tickets
@@ -134,12 +154,12 @@ fn figures(tickets: &[TicketSummary], from: i64, to: i64, now: i64) -> Figures {
         first_response: spread(
             created
                 .iter()
-                .filter_map(|t| Some(t.first_response_at? - t.created_at))
+                .filter_map(|t| Some(took(t.created_at, t.first_response_at?)))
                 .collect(),
         ),
         resolution: spread(
             done.iter()
-                .filter_map(|t| Some(t.resolved_at? - t.created_at))
+                .filter_map(|t| Some(took(t.created_at, t.resolved_at?)))
                 .collect(),
         ),
         escalation_rate: share(
@@ -165,13 +185,19 @@ fn figures(tickets: &[TicketSummary], from: i64, to: i64, now: i64) -> Figures {
 
 /// The report over the last `count` periods up to `now`, from every ticket of
 /// a site (older ones count only for the backlog).
-pub fn report(tickets: &[TicketSummary], period: Period, count: usize, now: i64) -> Report {
+pub fn report(
+    tickets: &[TicketSummary],
+    period: Period,
+    count: usize,
+    now: i64,
+    hours: Option<&BusinessHours>,
+) -> Report {
     let current = period.start_of(now);
     let first = current - (count.saturating_sub(1) as i64) * period.length();
     let periods = (0..count as i64)
         .map(|i| {
             let from = first + i * period.length();
-            figures(tickets, from, from + period.length(), now)
+            figures(tickets, from, from + period.length(), now, hours)
         })
         .collect();
     let mut backlog_by_tier = [0u32; 3];
@@ -181,8 +207,9 @@ pub fn report(tickets: &[TicketSummary], period: Period, count: usize, now: i64)
     Report {
         period,
         periods,
-        total: figures(tickets, first, current + period.length(), now),
+        total: figures(tickets, first, current + period.length(), now, hours),
         backlog_by_tier,
+        self_service: Vec::new(),
     }
 }
 
@@ -194,17 +221,36 @@ pub fn csv(report: &Report) -> String {
     let mut out = String::from(
         "period_start,created,resolved,csat_average,csat_1,csat_2,csat_3,csat_4,csat_5,\
          first_response_median_h,first_response_p90_h,resolution_median_h,resolution_p90_h,\
-         escalation_rate,first_contact_resolution,sla_breaches\n",
+         escalation_rate,first_contact_resolution,sla_breaches,searches,zero_result_searches,deflections\n",
     );
+    let total_kb = report
+        .self_service
+        .iter()
+        .fold(SelfService::default(), |a, s| SelfService {
+            searches: a.searches + s.searches,
+            zero_result_searches: a.zero_result_searches + s.zero_result_searches,
+            deflections: a.deflections + s.deflections,
+        });
     let rows = report
         .periods
         .iter()
-        .map(|f| (date(f.start), f))
-        .chain(std::iter::once(("total".to_owned(), &report.total)));
-    for (label, f) in rows {
+        .enumerate()
+        .map(|(i, f)| (date(f.start), f, report.self_service.get(i).copied()))
+        .chain(std::iter::once((
+            "total".to_owned(),
+            &report.total,
+            Some(total_kb),
+        )));
+    for (label, f, kb) in rows {
         let r = f.ratings;
+        let kb = kb.map_or(",,".to_owned(), |k| {
+            format!(
+                "{},{},{}",
+                k.searches, k.zero_result_searches, k.deflections
+            )
+        });
         out.push_str(&format!(
-            "{label},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{label},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{kb}\n",
             f.created,
             f.resolved,
             f.csat.map_or(String::new(), |c| format!("{c:.2}")),
@@ -310,7 +356,7 @@ mod tests {
     #[test]
     fn daily_figures_have_the_known_answers() {
         let now = MONDAY + 2 * 24 * H; // Wednesday 00:00
-        let r = report(&week(), Period::Day, 3, now);
+        let r = report(&week(), Period::Day, 3, now, None);
         assert_eq!(r.periods.len(), 3);
         let (monday, tuesday) = (&r.periods[0], &r.periods[1]);
         assert_eq!(monday.start, MONDAY);
@@ -350,15 +396,41 @@ mod tests {
     }
 
     #[test]
+    fn times_count_business_hours_when_the_site_has_them() {
+        // Open 09:00–17:00 UTC every day: the request created at 01:00 and
+        // resolved at 11:00 took two working hours (09:00–11:00), not ten.
+        let hours = BusinessHours {
+            timezone: "UTC".into(),
+            week: stufe_shared::site::WEEKDAYS
+                .map(|d| stufe_shared::site::OpenHours {
+                    day: d.into(),
+                    open: "09:00".into(),
+                    close: "17:00".into(),
+                })
+                .to_vec(),
+            holidays: vec![],
+        };
+        let t = resolved_after(ticket(MONDAY + H), 10, None);
+        let r = report(&[t], Period::Day, 1, MONDAY + 20 * H, Some(&hours));
+        assert_eq!(r.total.resolution.median, Some(2 * H));
+        assert_eq!(
+            r.total.first_response.median,
+            Some(0),
+            "answered at 02:00, before opening"
+        );
+    }
+
+    #[test]
     fn weeks_start_on_monday_and_the_csv_has_a_row_per_period_and_a_total() {
         assert_eq!(Period::Week.start_of(MONDAY + 5 * 24 * H), MONDAY);
         assert_eq!(Period::Week.start_of(MONDAY - 1), MONDAY - 7 * 24 * H);
         assert_eq!(date(MONDAY), "2026-11-30");
-        let r = report(&week(), Period::Week, 2, MONDAY + 3 * 24 * H);
+        let r = report(&week(), Period::Week, 2, MONDAY + 3 * 24 * H, None);
         assert_eq!(r.periods[1].created, 5);
         let csv = csv(&r);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 4, "{csv}");
+        assert!(lines[0].ends_with(",searches,zero_result_searches,deflections"));
         assert!(
             lines[2]
                 .starts_with("2026-11-30,5,3,3.50,0,1,0,0,1,1.00,6.00,6.00,10.00,0.200,0.333,2"),

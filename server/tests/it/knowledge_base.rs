@@ -544,6 +544,32 @@ async fn insights_list_top_and_zero_result_searches() {
         (Some(0), Some(1))
     );
     assert_eq!(counts["deflections"], 1);
+    // The KPI report has them in its periods (summed: a test run may span midnight).
+    let kpis: serde_json::Value = reqwest::Client::new()
+        .get(app.url("/api/staff/kpis?site=demo&period=day"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let periods = kpis["self_service"].as_array().unwrap();
+    assert_eq!(periods.len(), 30);
+    let sum = |key: &str| {
+        periods
+            .iter()
+            .map(|p| p[key].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(
+        (
+            sum("searches"),
+            sum("zero_result_searches"),
+            sum("deflections")
+        ),
+        (3, 1, 1)
+    );
     let anonymous = reqwest::get(app.url("/api/staff/kb/insights?site=demo"))
         .await
         .unwrap();

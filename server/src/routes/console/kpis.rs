@@ -169,8 +169,25 @@ fn charts(report: &Report) -> Markup {
         &starts,
         &[("breaches", RED, each(|f| Some(f64::from(f.sla_breaches))))],
     );
+    let kb = |f: fn(&kpi::SelfService) -> u32| {
+        report
+            .self_service
+            .iter()
+            .map(|s| Some(f64::from(f(s))))
+            .collect::<Vec<_>>()
+    };
+    let self_service = chart(
+        "Self-service",
+        "count",
+        &starts,
+        &[
+            ("searches", BLUE, kb(|s| s.searches)),
+            ("found nothing", RED, kb(|s| s.zero_result_searches)),
+            ("deflections", GREEN, kb(|s| s.deflections)),
+        ],
+    );
     html! {
-        @for (name, svg) in [("volume", volume), ("csat", csat), ("times", times), ("rates", rates), ("breaches", breaches)] {
+        @for (name, svg) in [("volume", volume), ("csat", csat), ("times", times), ("rates", rates), ("breaches", breaches), ("self-service", self_service)] {
             figure.chart data-testid={ "chart-" (name) } role="img" aria-label=(name) { (PreEscaped(svg)) }
         }
     }
@@ -205,7 +222,7 @@ pub(super) async fn kpi_page(
                 button { "Show" }
                 " " a href={ "/console/kpis.csv?site=" (q.site) "&period=" (period_name) } data-testid="kpi-csv" { "Download CSV" }
             }
-            p { small { "Site " (q.site) ". Periods are UTC days or weeks from Monday; times are wall-clock hours." } }
+            p { small { "Site " (q.site) ". Periods are UTC days or weeks from Monday; response and resolution times count the site's business hours, if it has them." } }
             table data-testid="kpi-totals" {
                 tr { th { "Requests created" } th { "Resolved" } th { "CSAT" } th { "First response (median / 90th)" } th { "Resolution (median / 90th)" } th { "Escalated" } th { "First-contact resolution" } th { "SLA breaches" } }
                 tr {
