@@ -443,6 +443,7 @@ async fn a_customer_rates_a_resolved_request_once_and_the_kpi_page_shows_it() ->
         browser
             .wait_for(Locator::Css("[data-testid=chart-csat] svg"))
             .await?;
+        browser.screenshot("kpi-page").await;
         Ok(())
     }
     .await;

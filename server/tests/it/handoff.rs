@@ -336,3 +336,46 @@ async fn a_saved_reply_is_sent_with_one_choice() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_rating_counts_once_and_only_on_a_resolved_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let mut widget = app.client().await;
+    widget.open(&mut local, &token).await;
+    // Not resolved yet: refused, and the ticket closes on this connection.
+    let mut early = local.doc.fork();
+    stufe_shared::ticket::rate(&mut early, 5, "too early").unwrap();
+    let mut early_local = LocalDoc::new(local.id, early);
+    let frames = widget.open(&mut early_local, &token).await;
+    assert_eq!(error_codes(&frames), ["rejected_change"], "{frames:?}");
+
+    patch(&app, &local.id.to_string(), json!({ "status": "resolved" })).await;
+    let mut widget = app.client().await;
+    widget.open(&mut local, &token).await;
+    stufe_shared::ticket::rate(&mut local.doc, 4, "good").unwrap();
+    let frames = widget.sync(&mut local).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    assert_eq!(app.staff_ticket(local.id).await["rating"]["score"], 4);
+    // A second rating (a new rating map) is refused; the first one stands.
+    stufe_shared::ticket::rate(&mut local.doc, 1, "changed my mind").unwrap();
+    let frames = widget.sync(&mut local).await;
+    assert_eq!(error_codes(&frames), ["rejected_change"], "{frames:?}");
+    assert_eq!(app.staff_ticket(local.id).await["rating"]["score"], 4);
+    let kpis: Value = reqwest::Client::new()
+        .get(app.url("/api/staff/kpis?site=demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        kpis["total"]["ratings"],
+        json!([0, 0, 0, 1, 0]),
+        "counted once"
+    );
+    app.stop().await;
+}

@@ -22,10 +22,14 @@ pub fn TicketList() -> impl IntoView {
                 tickets.into_iter().map(|ticket| {
                     let id = ticket.id;
                     let texts = lang.texts();
-                    let reply = match (ticket.first_response_at, ticket.first_response_due) {
-                        (Some(_), _) => Some(texts.answered.to_owned()),
-                        (None, Some(due)) => Some(format!("{} {}", texts.expected_reply, format_time(due, lang))),
-                        (None, None) => None,
+                    // The next promise, in the customer's time zone (the server
+                    // computed it in the site's business hours).
+                    let done = matches!(ticket.status, stufe_shared::ticket::Status::Resolved | stufe_shared::ticket::Status::Closed);
+                    let reply = match (ticket.first_response_at, ticket.first_response_due, ticket.resolution_due) {
+                        (Some(_), _, Some(solved)) if !done => Some(format!("{} {}", texts.expected_solution, format_time(solved, lang))),
+                        (Some(_), _, _) => Some(texts.answered.to_owned()),
+                        (None, Some(due), _) => Some(format!("{} {}", texts.expected_reply, format_time(due, lang))),
+                        (None, None, _) => None,
                     };
                     view! {
                         <li>

@@ -24,6 +24,8 @@ pub struct TicketView {
     pub created_at: Option<i64>,
     pub first_response_due: Option<i64>,
     pub first_response_at: Option<i64>,
+    /// When the request is promised to be solved (business hours included).
+    pub resolution_due: Option<i64>,
     pub messages: Vec<MessageView>,
     /// The ticket itself has not reached the server yet.
     pub waiting_to_send: bool,
@@ -623,6 +625,7 @@ fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
         created_at: ticket.created_at,
         first_response_due: ticket.first_response_due,
         first_response_at: ticket.first_response_at,
+        resolution_due: ticket.resolution_due,
         messages,
         waiting_to_send,
         refused: local.refused.clone(),
