@@ -8,7 +8,8 @@
 //! - `cargo xtask build`: build the widget into the site dir (see `Leptos.toml`).
 //! - `cargo xtask bench`: print measured figures (widget payload sizes; catalogue sync, publish,
 //!   ticket commit and creation throughput, open widgets' memory, fan-out and a reconnect
-//!   storm against the release server; KB search latency).
+//!   storm against the release server; the same open-widget figures for automerge-repo's
+//!   reference sync server; KB search latency).
 
 mod sizes;
 mod tools;
@@ -68,6 +69,8 @@ fn main() -> Result<()> {
                 "--bench",
                 "connections",
             ]))?;
+            tools::ensure_reference_server(&root)?;
+            run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "reference"]))?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "search"]))
         }
     }

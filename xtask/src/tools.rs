@@ -52,6 +52,24 @@ pub fn wasm_opt(root: &Path) -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The reference sync server the benchmark compares Stufe with
+/// (`tools/reference`: automerge-repo, pinned in its package-lock.json).
+pub fn ensure_reference_server(root: &Path) -> Result<()> {
+    let dir = root.join("tools/reference");
+    if !dir.join("node_modules/@automerge/automerge-repo").exists() {
+        println!(
+            "installing the reference sync server (npm automerge-repo, pinned in tools/reference)"
+        );
+        run_cmd(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir),
+        )
+        .context("npm is needed for the reference sync server")?;
+    }
+    Ok(())
+}
+
 /// axe-core's script, which the browser tests run in every page they check.
 pub fn axe(root: &Path) -> PathBuf {
     root.join("tools/node_modules/axe-core/axe.min.js")
