@@ -463,10 +463,11 @@ async fn queue(
             }
             script src="/console/live.js" defer {}
             table data-testid="queue" {
-                tr { th { "Subject" } th { "Status" } th { "Tier" } th { "Priority" } th { "Category" } th { "First response due" } }
+                tr { th { "Subject" } th { "Customer" } th { "Status" } th { "Tier" } th { "Priority" } th { "Category" } th { "First response due" } }
                 @for t in shown {
                     tr {
                         td { a href={ "/console/tickets/" (t.id) } { (t.subject) } }
+                        td { (t.customer.as_ref().and_then(|c| c.name.clone().or(c.email.clone())).or(t.email.clone()).unwrap_or_else(|| "–".into())) }
                         td { (t.status) } td { (t.tier) } td { (t.priority) } td { (t.category) }
                         td {
                             @if t.first_response_at.is_some() { "answered" }
