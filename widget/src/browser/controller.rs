@@ -309,7 +309,7 @@ pub fn identify(token: &str) {
         IdentityChange::OtherCustomer => true,
     });
     if switched == Some(true) {
-        reload_frame();
+        reload_when_stored();
     } else {
         apply(Refresh {
             signed_in: Some(true),
@@ -322,13 +322,21 @@ pub fn identify(token: &str) {
 /// this device, then starts the widget afresh.
 pub fn logout() {
     with(|c| c.docs.tickets.clear());
-    reload_frame();
+    reload_when_stored();
 }
 
-fn reload_frame() {
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
-    }
+/// Starts the widget afresh once what was just written (or removed) is on
+/// disk: a reload before that would read the old data back.
+fn reload_when_stored() {
+    let Some(kv) = with(|c| c.docs.tickets.kv().clone()) else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        kv.flushed().await;
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    });
 }
 
 /// `Stufe('prefill', {…})`: puts the given fields into the ticket draft.

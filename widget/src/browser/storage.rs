@@ -39,6 +39,15 @@ impl BrowserKv {
             BrowserKv::Local(local) => local.is_available(),
         }
     }
+
+    /// Waits until every write queued so far is on disk (IndexedDB writes
+    /// are queued; localStorage writes are done when they return). Before
+    /// the page reloads itself, or they may be lost.
+    pub async fn flushed(&self) {
+        if let BrowserKv::Indexed(kv) = self {
+            kv.flushed().await;
+        }
+    }
 }
 
 impl KeyValue for BrowserKv {
@@ -149,6 +158,27 @@ impl IndexedKv {
                 let _ = local.remove_item(&key);
             }
         }
+    }
+
+    /// Resolves once a read-write transaction queued after every earlier one
+    /// completed: IndexedDB runs transactions over the same store in the
+    /// order they were made, so every earlier write has completed then.
+    async fn flushed(&self) {
+        let Ok(tx) = self
+            .db
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+        else {
+            return;
+        };
+        if let Ok(store) = tx.object_store(STORE) {
+            let _ = store.count();
+        }
+        let finished = js_sys::Promise::new(&mut |resolve, _| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onabort(Some(&resolve));
+            tx.set_onerror(Some(&resolve));
+        });
+        let _ = JsFuture::from(finished).await;
     }
 
     /// Queues a write; the transaction's outcome updates `failed`.
