@@ -343,17 +343,9 @@ const KEEP_FACTS: &str = "
     pending_since = CASE WHEN NEW.status = 'pending'
                          THEN COALESCE(OLD.pending_since, NEW.updated_at) END,";
 
-fn write_ticket(
-    conn: &Connection,
-    token_hash: &str,
-    bytes: &DocBytes,
-    s: &TicketSummary,
-) -> Result<(), StorageError> {
-    let key = ticket_doc_key(&s.id);
-    let customer = s.customer.as_ref();
-    match bytes {
-        DocBytes::Snapshot(snapshot) => {
-            let sql = format!(
+/// Inserts a ticket's snapshot and projection, or replaces them (keeping the facts).
+static INSERT_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
                 "INSERT INTO tickets (id, site, token_hash, doc, subject, status, tier, priority, category,
                                       email, created_at, updated_at, first_response_due, message_count,
                                       customer_id, customer_name, customer_email,
@@ -369,8 +361,37 @@ fn write_ticket(
                     first_response_at = excluded.first_response_at,
                     staff_messages = excluded.staff_messages, rating = excluded.rating",
                 KEEP_FACTS.replace("OLD.", "tickets.").replace("NEW.", "excluded.")
-            );
-            conn.prepare_cached(&sql)?.execute(params![
+            )
+});
+
+/// Updates a ticket's projection when changes are appended (keeping the facts).
+static UPDATE_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let new_values = KEEP_FACTS
+        .replace("OLD.", "")
+        .replace("NEW.status", "?3")
+        .replace("NEW.tier", "?4")
+        .replace("NEW.updated_at", "?8");
+    format!(
+        "UPDATE tickets SET {new_values}
+                    subject = ?2, status = ?3, tier = ?4, priority = ?5,
+                    category = ?6, email = ?7, updated_at = ?8, first_response_due = ?9,
+                    message_count = ?10, first_response_at = ?13, staff_messages = ?14, rating = ?15
+                 WHERE id = ?1 AND site = ?11 AND token_hash = ?12"
+    )
+});
+
+fn write_ticket(
+    conn: &Connection,
+    token_hash: &str,
+    bytes: &DocBytes,
+    s: &TicketSummary,
+) -> Result<(), StorageError> {
+    let key = ticket_doc_key(&s.id);
+    let customer = s.customer.as_ref();
+    match bytes {
+        DocBytes::Snapshot(snapshot) => {
+            let sql: &str = &INSERT_TICKET;
+            conn.prepare_cached(sql)?.execute(params![
                 s.id,
                 s.site,
                 token_hash,
@@ -395,19 +416,8 @@ fn write_ticket(
             drop_chunks(conn, &key)?;
         }
         DocBytes::Append(chunk) => {
-            let new_values = KEEP_FACTS
-                .replace("OLD.", "")
-                .replace("NEW.status", "?3")
-                .replace("NEW.tier", "?4")
-                .replace("NEW.updated_at", "?8");
-            let sql = format!(
-                "UPDATE tickets SET {new_values}
-                    subject = ?2, status = ?3, tier = ?4, priority = ?5,
-                    category = ?6, email = ?7, updated_at = ?8, first_response_due = ?9,
-                    message_count = ?10, first_response_at = ?13, staff_messages = ?14, rating = ?15
-                 WHERE id = ?1 AND site = ?11 AND token_hash = ?12"
-            );
-            let updated = conn.prepare_cached(&sql)?.execute(params![
+            let sql: &str = &UPDATE_TICKET;
+            let updated = conn.prepare_cached(sql)?.execute(params![
                 s.id,
                 s.subject,
                 s.status,
