@@ -45,9 +45,21 @@ use stufe_shared::site::SiteConfig;
 use stufe_shared::SiteKey;
 use sync::Hub;
 
-/// What every handler can reach.
+/// What every handler can reach. Cloned for every request (each handler and
+/// middleware gets its own), so it is one `Arc`: a clone is one counter.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The state behind [`AppState`].
+pub struct Shared {
     pub hub: Arc<Hub>,
     pub storage: Arc<dyn Storage>,
     pub config: Arc<Config>,
@@ -178,7 +190,7 @@ pub async fn start(
         }
     };
     let local = listener.local_addr()?;
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         hub,
         storage,
         public_url: config.public_url_for(local),
@@ -191,7 +203,7 @@ pub async fn start(
         installs: Arc::default(),
         mailer: mailer.clone(),
         link_key,
-    };
+    }));
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);
     if let Some(mailer) = mailer {

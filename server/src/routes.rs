@@ -21,7 +21,6 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use std::sync::Arc;
 use stufe_shared::SiteKey;
 
 use crate::error::AppError;
@@ -58,11 +57,7 @@ fn header<'r>(request: &'r Request, name: &axum::http::HeaderName) -> Option<&'r
 /// origin must come from one of the site's allowed origins. Requests without
 /// `Origin` (not from a browser page) and from the server's own pages (the
 /// widget frame) pass; an unknown site is left to the handler (404).
-async fn check_origin(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn check_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if path != "/ws" && !path.starts_with("/api/sites/") {
         return next.run(request).await;
@@ -89,11 +84,7 @@ async fn check_origin(
 /// Headers every response carries, and each area's Content-Security-Policy.
 /// The frame page may be framed only by the site's allowed origins; which
 /// page origins loaded it is remembered for the console's "installed on".
-async fn security_headers(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let frame_of = if path == "/w/frame.html" {
         site_of(&request).map(|site| {
@@ -155,14 +146,9 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .merge(demo::router())
         .merge(assets::router(&state.config.site_dir))
-        // The middlewares get the state behind one Arc: cloned for every
-        // request, it costs one counter rather than one per field.
+        .layer(middleware::from_fn_with_state(state.clone(), check_origin))
         .layer(middleware::from_fn_with_state(
-            Arc::new(state.clone()),
-            check_origin,
-        ))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(state.clone()),
+            state.clone(),
             security_headers,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
