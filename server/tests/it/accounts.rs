@@ -13,13 +13,7 @@ async fn admin(
     path: &str,
     body: Value,
 ) -> reqwest::Response {
-    reqwest::Client::new()
-        .request(method, app.url(path))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.staff_send(method, path, &body).await
 }
 
 #[tokio::test]
@@ -112,15 +106,7 @@ async fn admins_create_and_deactivate_accounts_and_deactivation_takes_effect_at_
     assert_eq!(me(bo_token).await, StatusCode::UNAUTHORIZED);
     assert!(log_in(&app, "bo", "long enough pw").await.is_err());
     // An admin cannot lock themselves out.
-    let me_json: Value = reqwest::Client::new()
-        .get(app.url("/api/staff/me"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me_json: Value = app.staff_json("/api/staff/me").await;
     let own = admin(
         &app,
         reqwest::Method::PATCH,

@@ -8,13 +8,8 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 async fn patch(app: &TestApp, id: &str, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .patch(app.url(&format!("/api/staff/tickets/{id}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    let path = format!("/api/staff/tickets/{id}");
+    app.staff_send(reqwest::Method::PATCH, &path, &body).await
 }
 
 #[tokio::test]
@@ -27,15 +22,7 @@ async fn an_escalation_tells_the_customer_in_words_and_keeps_its_note_from_every
     let mut widget = app.client().await;
     widget.open(&mut local, &token).await;
 
-    let staff: Value = reqwest::Client::new()
-        .get(app.url("/api/staff/me"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let staff: Value = app.staff_json("/api/staff/me").await;
     let response = patch(
         &app,
         &id,
@@ -78,15 +65,9 @@ async fn an_escalation_tells_the_customer_in_words_and_keeps_its_note_from_every
     );
 
     // Staff see who handed it on, when, to whom, and why.
-    let notes: Value = reqwest::Client::new()
-        .get(app.url(&format!("/api/staff/tickets/{id}/notes")))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let notes: Value = app
+        .staff_json(&format!("/api/staff/tickets/{id}/notes"))
+        .await;
     assert_eq!(notes[0]["kind"], "handoff");
     assert_eq!(notes[0]["by"], "Sam Support");
     assert_eq!(
@@ -155,15 +136,7 @@ async fn resolved_then_reopened_by_a_customer_reply_goes_back_to_the_queue_with_
         2,
         "with its history"
     );
-    let queue: Value = reqwest::Client::new()
-        .get(app.url("/api/staff/tickets?status=open"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue: Value = app.staff_json("/api/staff/tickets?status=open").await;
     let listed = queue
         .as_array()
         .unwrap()
@@ -363,15 +336,7 @@ async fn a_rating_counts_once_and_only_on_a_resolved_request() {
     let frames = widget.sync(&mut local).await;
     assert_eq!(error_codes(&frames), ["rejected_change"], "{frames:?}");
     assert_eq!(app.staff_ticket(local.id).await["rating"]["score"], 4);
-    let kpis: Value = reqwest::Client::new()
-        .get(app.url("/api/staff/kpis?site=demo"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kpis: Value = app.staff_json("/api/staff/kpis?site=demo").await;
     assert_eq!(
         kpis["total"]["ratings"],
         json!([0, 0, 0, 1, 0]),

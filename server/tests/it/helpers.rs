@@ -110,6 +110,35 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// A staff API `GET` with the demo admin's token; the answer as JSON.
+    pub async fn staff_json(&self, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(STAFF_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A staff API call with the demo admin's token and a JSON body.
+    pub async fn staff_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(STAFF_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn staff_patch(&self, id: TicketId, body: serde_json::Value) -> reqwest::Response {
         reqwest::Client::new()
             .patch(self.url(&format!("/api/staff/tickets/{id}")))

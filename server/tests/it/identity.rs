@@ -93,15 +93,9 @@ async fn a_signed_in_customers_tickets_follow_them_to_another_device_and_nobody_
     );
 
     // Staff see who the customer is, as the site vouched for them.
-    let listed: Value = reqwest::Client::new()
-        .get(app.url("/api/staff/tickets?site=shop&customer=u-1"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app
+        .staff_json("/api/staff/tickets?site=shop&customer=u-1")
+        .await;
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(
         listed[0]["customer"],

@@ -545,15 +545,7 @@ async fn insights_list_top_and_zero_result_searches() {
     );
     assert_eq!(counts["deflections"], 1);
     // The KPI report has them in its periods (summed: a test run may span midnight).
-    let kpis: serde_json::Value = reqwest::Client::new()
-        .get(app.url("/api/staff/kpis?site=demo&period=day"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kpis: serde_json::Value = app.staff_json("/api/staff/kpis?site=demo&period=day").await;
     let periods = kpis["self_service"].as_array().unwrap();
     assert_eq!(periods.len(), 30);
     let sum = |key: &str| {

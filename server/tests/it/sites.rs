@@ -22,13 +22,8 @@ fn shop(origins: &[&str]) -> Value {
 }
 
 async fn post_site(app: &TestApp, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/api/staff/sites"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(body)
-        .send()
+    app.staff_send(reqwest::Method::POST, "/api/staff/sites", body)
         .await
-        .unwrap()
 }
 
 async fn get_with(app: &TestApp, path: &str, header: (&str, &str)) -> reqwest::Response {
@@ -236,15 +231,7 @@ async fn pages_of_other_origins_cannot_frame_or_use_a_site() {
         ("referer", "https://elsewhere.example/"),
     )
     .await;
-    let seen: Value = reqwest::Client::new()
-        .get(app.url("/api/staff/sites/shop/installs"))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: Value = app.staff_json("/api/staff/sites/shop/installs").await;
     let seen = seen.as_array().unwrap();
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0]["origin"], "https://elsewhere.example");
