@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ticket::Priority;
 use crate::validate::SiteRules;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,7 +216,7 @@ impl SiteConfig {
             }
             if c.priority
                 .as_deref()
-                .is_some_and(|p| !["low", "normal", "high", "urgent"].contains(&p))
+                .is_some_and(|p| Priority::parse(p).is_none())
             {
                 return fail(format!(
                     "category {:?}: the priority is low, normal, high or urgent",
@@ -248,7 +249,7 @@ impl SiteConfig {
             hours.check()?;
         }
         for (priority, sla) in &self.sla_by_priority {
-            if !["low", "normal", "high", "urgent"].contains(&priority.as_str()) {
+            if Priority::parse(priority).is_none() {
                 return fail(format!(
                     "{priority:?} is not a priority (low, normal, high, urgent)"
                 ));

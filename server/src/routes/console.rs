@@ -632,11 +632,8 @@ async fn ticket_update(
     }
     let assigned = {
         let key = before.id.clone();
-        let site = before.site.clone();
-        storage::blocking(&state.storage, move |s| s.ticket_facts(&site, 0))
+        storage::blocking(&state.storage, move |s| s.ticket_summary(&key))
             .await?
-            .into_iter()
-            .find(|t| t.id == key)
             .and_then(|t| t.assignee)
     };
     let assignee = match form.assignee.as_deref() {
