@@ -901,8 +901,8 @@ impl DocEntry {
         message
     }
 
-    /// The committed heads, once the peer has every change they name (it sent
-    /// them, we sent them, or they are in the history of heads it told us).
+    /// The committed heads, once the peer has every change in their history
+    /// (in the history of the heads it told us, or sent to it since).
     /// None while a ticket is not stored or the peer still lacks something:
     /// an ack never arrives before the data it names.
     pub async fn ackable_heads(&self, peer: &sync::State) -> Option<Vec<String>> {
@@ -919,16 +919,26 @@ impl DocEntry {
             .filter(|h| doc.get_change_by_hash(h).is_some())
             .copied()
             .collect();
-        let mut unknown_to_peer: Option<std::collections::HashSet<ChangeHash>> = None;
-        for head in &heads {
-            if peer.sent_hashes.contains(head) || theirs.contains(head) {
-                continue;
-            }
-            let missing = unknown_to_peer
-                .get_or_insert_with(|| doc.get_changes(&theirs).iter().map(|c| c.hash()).collect());
-            if missing.contains(head) {
-                return None;
-            }
+        if heads.iter().all(|head| theirs.contains(head)) {
+            return Some(heads.iter().map(ToString::to_string).collect());
+        }
+        // Everything the peer lacked at its last message must have gone out
+        // since. Having sent a change is not enough: when the peer's bloom
+        // filter wrongly claimed one of its dependencies (a false positive),
+        // that dependency was held back and the peer can only queue the change
+        // until it asks for the dependency by name.
+        let lacking = doc.get_changes(&theirs);
+        let all_sent = if theirs.is_empty() {
+            // `sent_hashes` holds only changes of this document, so when the
+            // peer lacked every change, equal counts mean it was sent them all.
+            peer.sent_hashes.len() >= lacking.len()
+        } else {
+            lacking
+                .iter()
+                .all(|change| peer.sent_hashes.contains(&change.hash()))
+        };
+        if !all_sent {
+            return None;
         }
         Some(heads.iter().map(ToString::to_string).collect())
     }

@@ -344,3 +344,85 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
         ["We are on it.", "Thanks!"]
     );
 }
+
+/// A peer's bloom filter may claim a change the peer lacks (a false positive,
+/// about 1 in 100 per change). The server then sends the changes built on it
+/// without it, and the peer can only queue them. Such a peer must not be told
+/// those heads are committed before it asked for and received the missing
+/// change — the helper's exchange fails on any ack naming a change the client
+/// has not applied.
+#[tokio::test]
+async fn an_ack_waits_for_a_change_the_peers_bloom_filter_wrongly_claimed() {
+    use automerge::sync::{BloomFilter, Have, SyncDoc};
+    use stufe_shared::protocol::encode_sync_frame;
+    use stufe_shared::DocId;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut fresh, token) = create_ticket(&app).await;
+    let mut stale_doc = fresh.doc.clone();
+    app.staff_reply(fresh.id, "First answer.").await;
+    app.staff_reply(fresh.id, "Second answer.").await;
+    let mut up_to_date = app.client().await;
+    up_to_date.open(&mut fresh, &token).await;
+    let added: Vec<_> = fresh
+        .doc
+        .get_changes(&stale_doc.get_heads())
+        .iter()
+        .map(|c| (c.hash(), c.deps().to_vec()))
+        .collect();
+    assert!(added.len() >= 2, "two replies, two changes: {added:?}");
+    // The first reply's change, on which the second one is built.
+    let claimed = added[0].0;
+    assert!(added.iter().any(|(_, deps)| deps.contains(&claimed)));
+
+    let mut stale = LocalDoc::new(fresh.id, stale_doc);
+    let doc_id = DocId::Ticket(stale.id);
+    let mut client = app.client().await;
+    client
+        .send_json(serde_json::json!({ "type": "open", "doc": doc_id.to_string(), "token": token }))
+        .await;
+    assert!(matches!(
+        client.next_control().await,
+        Some(ServerFrame::Opened { .. })
+    ));
+    let mut first = stale
+        .doc
+        .sync()
+        .generate_sync_message(&mut stale.peer)
+        .unwrap();
+    let mut claims: Vec<_> = stale
+        .doc
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.hash())
+        .collect();
+    claims.push(claimed);
+    first.have = vec![Have {
+        last_sync: Vec::new(),
+        bloom: BloomFilter::from_hashes(claims.iter()),
+    }];
+    client
+        .send_binary(encode_sync_frame(&doc_id, &first.encode()))
+        .await;
+    let frames = client.sync(&mut stale).await;
+
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    let bodies: Vec<String> = read(&stale.doc)
+        .messages
+        .iter()
+        .map(|m| m.body.clone())
+        .collect();
+    assert!(bodies.contains(&"First answer.".to_owned()), "{bodies:?}");
+    assert!(bodies.contains(&"Second answer.".to_owned()), "{bodies:?}");
+    let mut acked = last_ack(&frames).expect("acked once up to date");
+    let mut heads: Vec<String> = stale
+        .doc
+        .get_heads()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    acked.sort();
+    heads.sort();
+    assert_eq!(acked, heads);
+}
