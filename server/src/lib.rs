@@ -73,7 +73,7 @@ pub struct Shared {
     /// Site configurations read so far. Every widget connection and search
     /// needs its site's; reading it from memory spares a storage round trip.
     /// Whatever changes a site while serving goes through [`AppState::save_site`].
-    pub sites: Arc<std::sync::RwLock<std::collections::HashMap<SiteKey, SiteConfig>>>,
+    pub sites: Arc<std::sync::RwLock<std::collections::HashMap<SiteKey, Arc<SiteConfig>>>>,
     /// Where each site's widget was loaded since the server started.
     pub installs: Arc<sites::Installs>,
     /// Email to customers; None when `STUFE_SMTP_URL` is unset.
@@ -83,8 +83,12 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// A site's configuration; None for an unknown site.
-    pub async fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, storage::StorageError> {
+    /// A site's configuration, shared (every open widget holds its site's);
+    /// None for an unknown site.
+    pub async fn site(
+        &self,
+        key: &SiteKey,
+    ) -> Result<Option<Arc<SiteConfig>>, storage::StorageError> {
         let known = self
             .sites
             .read()
@@ -95,12 +99,14 @@ impl AppState {
             return Ok(known);
         }
         let lookup = key.clone();
-        let config = storage::blocking(&self.storage, move |s| s.site(&lookup)).await?;
+        let config = storage::blocking(&self.storage, move |s| s.site(&lookup))
+            .await?
+            .map(Arc::new);
         if let Some(config) = &config {
             self.sites
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .insert(key.clone(), config.clone());
+                .insert(key.clone(), Arc::clone(config));
         }
         Ok(config)
     }
@@ -116,7 +122,7 @@ impl AppState {
         self.sites
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(key.clone(), config);
+            .insert(key.clone(), Arc::new(config));
         Ok(())
     }
 

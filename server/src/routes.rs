@@ -107,7 +107,7 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
             }
             format!(
                 "{FRAME_POLICY}; {}",
-                site_setup::frame_ancestors(config.as_ref())
+                site_setup::frame_ancestors(config.as_deref())
             )
         }
         None if path == "/w/frame.html" => format!("{FRAME_POLICY}; frame-ancestors 'none'"),

@@ -755,7 +755,7 @@ async fn article_from_ticket(
     }
     let site_locale = {
         let site = site_key(&ticket.site)?;
-        state.site(&site).await?.map(|c| c.locale)
+        state.site(&site).await?.map(|c| c.locale.clone())
     };
     let fields = DraftFields {
         title: ticket.subject.clone(),

@@ -42,7 +42,7 @@ async fn site_config(
     let key = parse_key(&site)?;
     let config = state.site(&key).await?;
     config
-        .map(Json)
+        .map(|c| Json(SiteConfig::clone(&c)))
         .ok_or_else(|| AppError::not_found("unknown site"))
 }
 

@@ -170,7 +170,7 @@ pub(crate) async fn staff_update(
     };
     let moved = tier.filter(|t| *t != before.tier);
     let site_locale = match before.site.parse() {
-        Ok(site) => state.site(&site).await?.map(|c| c.locale),
+        Ok(site) => state.site(&site).await?.map(|c| c.locale.clone()),
         Err(_) => None,
     };
     // A hand-off between tiers always tells the customer, in the thread.

@@ -38,7 +38,7 @@ const MAX_IDENTIFIED_TICKETS: usize = 100;
 pub struct SessionContext {
     pub hub: Arc<Hub>,
     pub site: SiteKey,
-    pub config: SiteConfig,
+    pub config: Arc<SiteConfig>,
     pub role: Role,
     pub shutdown: CancellationToken,
     /// The key that signs ticket links in emails (see [`crate::links`]).
@@ -556,7 +556,7 @@ mod tests {
         let ctx = SessionContext {
             hub: Arc::new(Hub::with_clock(Arc::new(storage), Arc::new(|| 1_000))),
             site,
-            config: crate::seed::demo_site(),
+            config: Arc::new(crate::seed::demo_site()),
             role: Role::Customer,
             shutdown: CancellationToken::new(),
             link_key: "test-link-key".into(),
