@@ -31,6 +31,8 @@ pub enum StorageError {
     Corrupt(String),
     #[error("storage task failed: {0}")]
     Task(String),
+    #[error("migrating the database failed: {0}")]
+    Migration(String),
 }
 
 /// A stored ticket document and who may open it.

@@ -42,7 +42,10 @@ pub(crate) async fn site_report(
 ) -> Result<Report, AppError> {
     crate::auth::require_site(user, site)?;
     let key = site_key(site)?;
-    let hours = state.site(&key).await?.and_then(|c| c.business_hours.clone());
+    let hours = state
+        .site(&key)
+        .await?
+        .and_then(|c| c.business_hours.clone());
     let site = key.to_string();
     let now = now_ms();
     let tickets = {

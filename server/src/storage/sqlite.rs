@@ -17,185 +17,16 @@ use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, S
 use crate::kb::query::{fold_sharp_s, SearchTerms};
 use crate::kb::snippet::snippet_html;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS sites (
-    key         TEXT PRIMARY KEY,
-    config_json TEXT NOT NULL,
-    identity_secret TEXT
-);
-CREATE TABLE IF NOT EXISTS server_secrets (
-    name  TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
--- Emails to customers, kept until the SMTP server took them (retried with backoff).
-CREATE TABLE IF NOT EXISTS outbox (
-    id         INTEGER PRIMARY KEY,
-    to_addr    TEXT NOT NULL,
-    subject    TEXT NOT NULL,
-    body       TEXT NOT NULL,
-    queued_at  INTEGER NOT NULL,
-    attempts   INTEGER NOT NULL DEFAULT 0,
-    next_at    INTEGER,
-    sent_at    INTEGER,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_at) WHERE sent_at IS NULL;
-CREATE TABLE IF NOT EXISTS staff (
-    id         INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    role       TEXT NOT NULL CHECK (role IN ('tier1', 'tier2', 'tier3', 'admin')),
-    token_hash TEXT NOT NULL UNIQUE,
-    login      TEXT UNIQUE,
-    password_hash TEXT,
-    active     INTEGER NOT NULL DEFAULT 1,
-    timezone   TEXT NOT NULL DEFAULT 'UTC'
-);
-CREATE TABLE IF NOT EXISTS staff_sites (
-    staff_id INTEGER NOT NULL REFERENCES staff(id),
-    site     TEXT NOT NULL,
-    PRIMARY KEY (staff_id, site)
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    staff_id   INTEGER NOT NULL REFERENCES staff(id),
-    expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tickets (
-    id                 TEXT PRIMARY KEY,
-    site               TEXT NOT NULL REFERENCES sites(key),
-    token_hash         TEXT NOT NULL,
-    doc                BLOB NOT NULL,
-    subject            TEXT NOT NULL,
-    status             TEXT NOT NULL,
-    tier               INTEGER NOT NULL,
-    priority           TEXT NOT NULL,
-    category           TEXT NOT NULL,
-    email              TEXT,
-    created_at         INTEGER NOT NULL,
-    updated_at         INTEGER NOT NULL,
-    first_response_due INTEGER,
-    message_count      INTEGER NOT NULL,
-    customer_id        TEXT,
-    customer_name      TEXT,
-    customer_email     TEXT,
-    first_response_at  INTEGER,
-    staff_messages     INTEGER NOT NULL DEFAULT 0,
-    rating             INTEGER,
-    resolved_at        INTEGER,
-    max_tier           INTEGER NOT NULL DEFAULT 1,
-    reopened           INTEGER NOT NULL DEFAULT 0,
-    assignee           INTEGER,
-    pending_since      INTEGER
-);
-CREATE INDEX IF NOT EXISTS tickets_by_queue ON tickets (site, status, tier, created_at);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id     TEXT PRIMARY KEY,
-    bytes      BLOB NOT NULL
-);
--- Change chunks appended after a document's snapshot (tickets.doc or
--- documents.bytes), in order; a new snapshot deletes them.
-CREATE TABLE IF NOT EXISTS doc_changes (
-    seq    INTEGER PRIMARY KEY,
-    doc_id TEXT NOT NULL,
-    bytes  BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS doc_changes_by_doc ON doc_changes (doc_id, seq);
-CREATE TABLE IF NOT EXISTS articles (
-    site           TEXT NOT NULL REFERENCES sites(key),
-    id             TEXT NOT NULL,
-    locale         TEXT NOT NULL,
-    title          TEXT NOT NULL,
-    markdown       TEXT NOT NULL,
-    html           TEXT NOT NULL,
-    category       TEXT NOT NULL,
-    tags_json      TEXT NOT NULL,
-    sources_json   TEXT NOT NULL,
-    version        INTEGER NOT NULL,
-    published      INTEGER NOT NULL,
-    updated_at     INTEGER NOT NULL,
-    PRIMARY KEY (site, id)
-);
--- Each site and locale searched gets a scope id; its articles' index rowids
--- are `scope id << 32 | articles.rowid`, so every scope owns one rowid range
--- and a query reads only its own (the index seeks to the range instead of
--- intersecting every match with a per-site token).
-CREATE TABLE IF NOT EXISTS search_scopes (
-    id     INTEGER PRIMARY KEY,
-    site   TEXT NOT NULL,
-    locale TEXT NOT NULL,
-    UNIQUE (site, locale)
-);
--- Only published articles are in the index. Text is folded (ß -> ss) before
--- it is written; the tokenizer folds case and diacritics; prefix indexes keep
--- 2- and 3-letter prefix queries fast.
-CREATE VIRTUAL TABLE IF NOT EXISTS articles_search USING fts5(
-    title, body, tags,
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
-);
--- Titles alone, same rowids: title matches are ranked first, and finding them
--- in the full index means reading the positions of every body match too.
-CREATE VIRTUAL TABLE IF NOT EXISTS article_titles USING fts5(
-    title,
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
-);
-CREATE TABLE IF NOT EXISTS saved_replies (
-    id    INTEGER PRIMARY KEY,
-    site  TEXT NOT NULL,
-    title TEXT NOT NULL,
-    body  TEXT NOT NULL
-);
--- Staff-only notes and hand-offs: kept out of the ticket documents widgets sync.
-CREATE TABLE IF NOT EXISTS ticket_notes (
-    id      INTEGER PRIMARY KEY,
-    ticket  TEXT NOT NULL,
-    at      INTEGER NOT NULL,
-    by_name TEXT NOT NULL,
-    kind    TEXT NOT NULL CHECK (kind IN ('note', 'handoff')),
-    change  TEXT NOT NULL DEFAULT '',
-    body    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ticket_notes_by_ticket ON ticket_notes (ticket, at);
-CREATE TABLE IF NOT EXISTS client_errors (
-    id          INTEGER PRIMARY KEY,
-    site        TEXT NOT NULL,
-    message     TEXT NOT NULL,
-    version     TEXT NOT NULL,
-    user_agent  TEXT NOT NULL,
-    at          INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS client_errors_by_site ON client_errors (site, at);
-CREATE TABLE IF NOT EXISTS kb_events (
-    id       INTEGER PRIMARY KEY,
-    site     TEXT NOT NULL,
-    kind     TEXT NOT NULL CHECK (kind IN ('search', 'article_view', 'helpful', 'deflection')),
-    query    TEXT,
-    results  INTEGER,
-    article  TEXT,
-    helpful  INTEGER,
-    at       INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS kb_events_by_kind ON kb_events (site, kind, query);
-";
+mod legacy;
 
-/// Title matches weigh ten times body matches; tags four times.
-const RANK: &str =
-    "INSERT INTO articles_search(articles_search, rank) VALUES ('rank', 'bm25(10.0, 1.0, 4.0)')";
+/// The schema's versioned migrations (`server/migrations/sqlite/V{n}__{name}.sql`),
+/// run at open; applied versions are recorded in `refinery_schema_history`.
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
 
-/// Indexes of databases from before scope ranges (one `scope` token column)
-/// move into `articles_search`.
-const MIGRATE_SCOPE_TOKENS: &str = "
-INSERT OR IGNORE INTO search_scopes (site, locale)
-    SELECT DISTINCT site, locale FROM articles WHERE published = 1 ORDER BY site, locale;
-INSERT INTO articles_search (rowid, title, body, tags)
-    SELECT (s.id << 32) | a.rowid, f.title, f.body, f.tags
-    FROM articles a
-    JOIN articles_fts f ON f.rowid = a.rowid
-    JOIN search_scopes s ON s.site = a.site AND s.locale = a.locale
-    WHERE a.published = 1;
-DROP TABLE articles_fts;
-";
+/// The first migration: the whole schema as versioned migrations began.
+const BASELINE: &str = include_str!("../../migrations/sqlite/V1__baseline.sql");
 
 /// Takes an article out of both indexes.
 fn unindex(conn: &Connection, indexed: i64) -> rusqlite::Result<()> {
@@ -519,111 +350,21 @@ impl Drop for Reader<'_> {
 impl SqliteStorage {
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let had_site_grants: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'staff_sites'",
-            [],
-            |row| row.get(0),
-        )?;
-        let has_titles: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'article_titles'",
-            [],
-            |row| row.get(0),
-        )?;
-        conn.execute_batch(SCHEMA)?;
-        let has_secrets: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('sites') WHERE name = 'identity_secret'",
-            [],
-            |row| row.get(0),
-        )?;
-        if !has_secrets {
-            conn.execute("ALTER TABLE sites ADD COLUMN identity_secret TEXT", [])?;
+        if legacy::is_legacy(&conn)? {
+            legacy::bring_to_baseline(&mut conn)?;
+            embedded::migrations::runner()
+                .set_target(refinery::Target::FakeVersion(1))
+                .run(&mut conn)
+                .map_err(|err| StorageError::Migration(err.to_string()))?;
         }
-        let has_customers: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('tickets') WHERE name = 'customer_id'",
-            [],
-            |row| row.get(0),
-        )?;
-        if !has_customers {
-            conn.execute_batch(
-                "ALTER TABLE tickets ADD COLUMN customer_id TEXT;
-                 ALTER TABLE tickets ADD COLUMN customer_name TEXT;
-                 ALTER TABLE tickets ADD COLUMN customer_email TEXT;",
-            )?;
-        }
-        let has_kpi_facts: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('tickets') WHERE name = 'max_tier'",
-            [],
-            |row| row.get(0),
-        )?;
-        let has_active: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('staff') WHERE name = 'active'",
-            [],
-            |row| row.get(0),
-        )?;
-        if !has_active {
-            conn.execute_batch(
-                "ALTER TABLE staff ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
-                 ALTER TABLE staff ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';",
-            )?;
-        }
-        let has_assignee: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('tickets') WHERE name = 'assignee'",
-            [],
-            |row| row.get(0),
-        )?;
-        if !has_assignee {
-            conn.execute_batch(
-                "ALTER TABLE tickets ADD COLUMN assignee INTEGER;
-                 ALTER TABLE tickets ADD COLUMN pending_since INTEGER;",
-            )?;
-        }
-        if !has_kpi_facts {
-            conn.execute_batch(
-                "ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;
-                 ALTER TABLE tickets ADD COLUMN staff_messages INTEGER NOT NULL DEFAULT 0;
-                 ALTER TABLE tickets ADD COLUMN rating INTEGER;
-                 ALTER TABLE tickets ADD COLUMN resolved_at INTEGER;
-                 ALTER TABLE tickets ADD COLUMN max_tier INTEGER NOT NULL DEFAULT 1;
-                 ALTER TABLE tickets ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
-                 UPDATE tickets SET max_tier = tier;",
-            )?;
-        }
-        conn.execute(
-            "CREATE INDEX IF NOT EXISTS tickets_by_customer ON tickets (site, customer_id, created_at)",
-            [],
-        )?;
-        conn.execute(
-            "CREATE INDEX IF NOT EXISTS tickets_by_created ON tickets (site, created_at)",
-            [],
-        )?;
-        if !had_site_grants {
-            // Databases from before per-site staff: everyone keeps what they had.
-            conn.execute(
-                "INSERT OR IGNORE INTO staff_sites (staff_id, site)
-                 SELECT staff.id, sites.key FROM staff, sites WHERE staff.role != 'admin'",
-                [],
-            )?;
-        }
-        let has_scope_tokens: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'articles_fts'",
-            [],
-            |row| row.get(0),
-        )?;
-        if has_scope_tokens {
-            conn.execute_batch(&format!("BEGIN; {MIGRATE_SCOPE_TOKENS} COMMIT;"))?;
-        }
-        if !has_titles {
-            conn.execute(
-                "INSERT INTO article_titles (rowid, title) SELECT rowid, title FROM articles_search",
-                [],
-            )?;
-        }
-        conn.execute(RANK, [])?;
+        embedded::migrations::runner()
+            .run(&mut conn)
+            .map_err(|err| StorageError::Migration(err.to_string()))?;
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -1634,10 +1375,12 @@ mod tests {
             }])
             .unwrap();
         }
-        // The layout before scope ranges: one index with a scope token column.
+        // The layout before scope ranges (and before versioned migrations):
+        // one index with a scope token column.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DELETE FROM articles_search; DELETE FROM search_scopes; DROP TABLE article_titles;
+            "DROP TABLE refinery_schema_history;
+             DELETE FROM articles_search; DELETE FROM search_scopes; DROP TABLE article_titles;
              CREATE VIRTUAL TABLE articles_fts USING fts5(scope, title, body, tags);
              INSERT INTO articles_fts (rowid, scope, title, body, tags)
                  SELECT rowid, '64656d6fxen', title, 'send the parcel back', '' FROM articles;",
@@ -1660,5 +1403,91 @@ mod tests {
             )
             .unwrap();
         assert!(!old_index, "the old index is gone");
+    }
+
+    fn applied_versions(s: &SqliteStorage) -> Vec<i64> {
+        let conn = s.conn();
+        let mut stmt = conn
+            .prepare("SELECT version FROM refinery_schema_history ORDER BY version")
+            .unwrap();
+        stmt.query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_new_database_records_its_migrations_and_opens_again_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(applied_versions(&s), [1]);
+        s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
+        drop(s);
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(applied_versions(&s), [1]);
+        assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_database_from_before_versioned_migrations_is_brought_to_the_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        // The shape of an early database: tickets and staff without the
+        // columns added since, no per-site staff, no migration history.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE sites (key TEXT PRIMARY KEY, config_json TEXT NOT NULL);
+             CREATE TABLE staff (
+                 id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 role TEXT NOT NULL CHECK (role IN ('tier1', 'tier2', 'tier3', 'admin')),
+                 token_hash TEXT NOT NULL UNIQUE, login TEXT UNIQUE, password_hash TEXT);
+             CREATE TABLE tickets (
+                 id TEXT PRIMARY KEY, site TEXT NOT NULL REFERENCES sites(key),
+                 token_hash TEXT NOT NULL, doc BLOB NOT NULL, subject TEXT NOT NULL,
+                 status TEXT NOT NULL, tier INTEGER NOT NULL, priority TEXT NOT NULL,
+                 category TEXT NOT NULL, email TEXT, created_at INTEGER NOT NULL,
+                 updated_at INTEGER NOT NULL, first_response_due INTEGER,
+                 message_count INTEGER NOT NULL);
+             INSERT INTO staff (name, role, token_hash) VALUES ('Sam', 'tier2', 'h');",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO sites (key, config_json) VALUES ('demo', ?1)",
+            [serde_json::to_string(&demo_site()).unwrap()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO tickets VALUES ('t1', 'demo', 'x', x'', 'Printer', 'open', 2,
+                 'normal', 'general', NULL, 10, 20, NULL, 1)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(applied_versions(&s), [1], "recorded as at the baseline");
+        let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
+        assert_eq!((ticket.subject.as_str(), ticket.tier), ("Printer", 2));
+        assert_eq!(ticket.max_tier, 2, "the highest tier so far is its tier");
+        let sam = s.staff_by_token_hash("h").unwrap().expect("staff are kept");
+        assert!(sam.active);
+        assert_eq!(sam.sites, ["demo"], "staff keep the sites they had");
+        // Every table and index of the baseline exists, and it opens again.
+        let names = |s: &SqliteStorage| -> Vec<String> {
+            let conn = s.conn();
+            let mut stmt = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |row| row.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let fresh = SqliteStorage::open(&dir.path().join("fresh.sqlite")).unwrap();
+        assert_eq!(names(&s), names(&fresh));
+        drop(s);
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(applied_versions(&s), [1]);
     }
 }
