@@ -130,6 +130,20 @@ pub fn due(hours: Option<&BusinessHours>, start: i64, minutes: u32) -> i64 {
     }
 }
 
+/// Due times (first response, resolution) moved on by a pause of the SLA
+/// clock from `since` to `now` (a request waiting on the customer), counted
+/// in business time when the site has hours, rounded up to the minute.
+pub fn after_pause(
+    hours: Option<&BusinessHours>,
+    dues: (i64, i64),
+    since: i64,
+    now: i64,
+) -> (i64, i64) {
+    let paused = elapsed(hours, since, now);
+    let minutes = u32::try_from((paused + 59_999) / 60_000).unwrap_or(u32::MAX);
+    (due(hours, dues.0, minutes), due(hours, dues.1, minutes))
+}
+
 /// SLA time (ms) between two instants: business time when the site has hours.
 pub fn elapsed(hours: Option<&BusinessHours>, from: i64, to: i64) -> i64 {
     match hours.map(Calendar::new) {

@@ -213,16 +213,11 @@ pub(crate) async fn staff_update(
                     .await?
                     .and_then(|t| t.pending_since);
                 if let Some(since) = since {
-                    let paused = business_hours::elapsed(hours, since, now);
-                    let minutes = u32::try_from((paused + 59_999) / 60_000).unwrap_or(u32::MAX);
-                    let (first, resolution) = dues.unwrap_or((
+                    let current = dues.unwrap_or((
                         before.first_response_due.unwrap_or(created),
                         before.resolution_due.unwrap_or(created),
                     ));
-                    dues = Some((
-                        business_hours::due(hours, first, minutes),
-                        business_hours::due(hours, resolution, minutes),
-                    ));
+                    dues = Some(business_hours::after_pause(hours, current, since, now));
                 }
             }
             dues.map(|d| (created, d))

@@ -26,6 +26,9 @@ pub struct Judged<'a> {
     pub role: Role,
     pub site: &'a SiteKey,
     pub config: &'a SiteConfig,
+    /// Since when the stored ticket waits on the customer (status `pending`),
+    /// when it does and the sender is that customer.
+    pub pending_since: Option<i64>,
 }
 
 /// Decides whether the change from `stored` to `fork` may be committed to
@@ -62,20 +65,39 @@ pub fn decide_ticket(
         .map_err(|rejection| HubError::Rejected(rejection.0))?;
     if let Some(before) = &before {
         check_objects(stored, fork)?;
-        // A customer's reply to a resolved (or closed) request reopens it:
-        // it goes back to the queue, with its history.
+        // A customer's reply to a request waiting on them, resolved or
+        // closed reopens it: it goes back to the queue, with its history.
         let customer_replies = |t: &ticket::Ticket| {
             t.messages
                 .iter()
                 .filter(|m| m.author == ticket::Author::Customer)
                 .count()
         };
-        let done = matches!(before.status, Status::Resolved | Status::Closed);
-        if who.role == Role::Customer && done && customer_replies(&after) > customer_replies(before)
+        let waits_or_done = matches!(
+            before.status,
+            Status::Pending | Status::Resolved | Status::Closed
+        );
+        if who.role == Role::Customer
+            && waits_or_done
+            && customer_replies(&after) > customer_replies(before)
         {
             server_actor(fork);
-            ticket::set_status(fork, Status::Open)
-                .map_err(|err| HubError::Rejected(err.to_string()))?;
+            let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
+            ticket::set_status(fork, Status::Open).map_err(fail)?;
+            // The wait paused the SLA clock: the due times move on by it.
+            let paused = who
+                .pending_since
+                .filter(|_| before.status == Status::Pending);
+            if let (Some(since), Some(created)) = (paused, before.created_at) {
+                let dues = (
+                    before.first_response_due.unwrap_or(created),
+                    before.resolution_due.unwrap_or(created),
+                );
+                let hours = who.config.business_hours.as_ref();
+                let (first, resolution) =
+                    crate::business_hours::after_pause(hours, dues, since, now);
+                ticket::stamp_sla(fork, created, first, resolution).map_err(fail)?;
+            }
         }
         return Ok(Decision::Commit { created: false });
     }
@@ -166,6 +188,7 @@ mod tests {
             role: Role::Customer,
             site: &site,
             config: &config,
+            pending_since: None,
         };
         let id = TicketId::from_bytes([1; 16]);
         let mut stored = AutoCommit::new();
@@ -193,6 +216,7 @@ mod tests {
             role: Role::Customer,
             site: &site,
             config: &config,
+            pending_since: None,
         };
         let id = TicketId::from_bytes([2; 16]);
         let mut stored = new_ticket(id);
@@ -208,5 +232,59 @@ mod tests {
             decide_ticket(&mut AutoCommit::new(), &mut fresh, other, &who, NOW),
             Err(HubError::Rejected(_))
         ));
+    }
+
+    #[test]
+    fn a_customer_reply_to_a_request_waiting_on_them_reopens_it_and_resumes_the_sla() {
+        let (site, config) = ("demo".parse().unwrap(), demo_site());
+        assert!(
+            config.business_hours.is_none(),
+            "around the clock, for round figures"
+        );
+        let created = Judged {
+            role: Role::Customer,
+            site: &site,
+            config: &config,
+            pending_since: None,
+        };
+        let id = TicketId::from_bytes([4; 16]);
+        let mut stored = AutoCommit::new();
+        let mut new = new_ticket(id);
+        decide_ticket(&mut stored, &mut new, id, &created, NOW).unwrap();
+        let mut stored = new;
+        ticket::set_status(&mut stored, Status::Pending).unwrap();
+        let before = ticket::read_ticket(&stored).unwrap().unwrap();
+        const HOUR: i64 = 3_600_000;
+        // Waiting on the customer since one hour after creation; they answer
+        // two hours after creation: the clock stood still for one hour.
+        let replying = Judged {
+            pending_since: Some(NOW + HOUR),
+            ..created
+        };
+        let mut fork = stored.fork();
+        ticket::append_message(
+            &mut fork,
+            &ticket::NewMessage {
+                id: "m-reply".into(),
+                author: ticket::Author::Customer,
+                name: String::new(),
+                body: "Here is the serial number.".into(),
+                at: NOW + 2 * HOUR,
+            },
+        )
+        .unwrap();
+        let decision = decide_ticket(&mut stored, &mut fork, id, &replying, NOW + 2 * HOUR);
+        assert_eq!(decision.unwrap(), Decision::Commit { created: false });
+        let after = ticket::read_ticket(&fork).unwrap().unwrap();
+        assert_eq!(after.status, Status::Open);
+        assert_eq!(
+            after.first_response_due,
+            before.first_response_due.map(|due| due + HOUR)
+        );
+        assert_eq!(
+            after.resolution_due,
+            before.resolution_due.map(|due| due + HOUR)
+        );
+        assert_eq!(after.created_at, before.created_at);
     }
 }

@@ -10,7 +10,7 @@ use automerge::{AutoCommit, ChangeHash, SaveOptions};
 use sha2::{Digest, Sha256};
 use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::ticket::{self, Ticket};
+use stufe_shared::ticket::{self, Status, Ticket};
 use stufe_shared::validate::{check_ticket_change, Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{Mutex, OnceCell};
@@ -616,7 +616,24 @@ impl Hub {
                 "the knowledge base is read-only for widgets".into(),
             ));
         };
-        let who = Judged { role, site, config };
+        // A customer's reply to a request waiting on them resumes its SLA
+        // clock; how long it was paused is kept by storage (rare: read then).
+        let waits_on_customer = role == Role::Customer
+            && matches!(read(st.doc()?)?, Some(t) if t.status == Status::Pending);
+        let pending_since = if waits_on_customer {
+            let key = ticket_id.to_string();
+            storage::blocking(&self.storage, move |s| s.ticket_summary(&key))
+                .await?
+                .and_then(|t| t.pending_since)
+        } else {
+            None
+        };
+        let who = Judged {
+            role,
+            site,
+            config,
+            pending_since,
+        };
         let now = (self.clock)();
         match decide_ticket(st.doc()?, &mut fork, *ticket_id, &who, now)? {
             Decision::NothingNew => {

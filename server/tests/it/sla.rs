@@ -112,6 +112,48 @@ async fn waiting_on_the_customer_pauses_the_sla_clock() {
 }
 
 #[tokio::test]
+async fn a_customer_reply_to_a_request_waiting_on_them_reopens_it_and_resumes_the_clock() {
+    use stufe_shared::ticket::{self, Author, NewMessage};
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let (_, first, resolution) = dues(&app.staff_ticket(local.id).await);
+    app.staff_patch(local.id, json!({ "status": "pending" }))
+        .await;
+    let mut widget = app.client().await;
+    widget.open(&mut local, &token).await;
+    assert_eq!(read(&local.doc).status, ticket::Status::Pending);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    ticket::append_message(
+        &mut local.doc,
+        &NewMessage {
+            id: "c-answer".into(),
+            author: Author::Customer,
+            name: "Ada".into(),
+            body: "The serial number is 4711.".into(),
+            at: 1,
+        },
+    )
+    .unwrap();
+    let frames = widget.sync(&mut local).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+
+    let ticket = app.staff_ticket(local.id).await;
+    assert_eq!(ticket["status"], "open", "back in the queue");
+    // The wait (under a minute) moved both due times, rounded up to a minute.
+    let (_, first_after, resolution_after) = dues(&ticket);
+    assert_eq!(first_after - first, MINUTE);
+    assert_eq!(resolution_after - resolution, MINUTE);
+    assert_eq!(
+        read(&local.doc).status,
+        ticket::Status::Open,
+        "the widget sees it"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_category_routes_new_requests_to_its_tier_and_priority() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
