@@ -336,6 +336,17 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Option<(Article, String)>, StorageError>;
     /// One ticket's projection.
     fn ticket_summary(&self, id: &str) -> Result<Option<TicketSummary>, StorageError>;
+    /// A customer's other tickets on `site` (all but `except`), newest first,
+    /// at most `limit`: those of the same signed-in customer (`customer_id`),
+    /// and, where either side is not signed in, those with the same `email`.
+    fn customer_history(
+        &self,
+        site: &str,
+        except: &str,
+        customer_id: Option<&str>,
+        email: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TicketSummary>, StorageError>;
     /// Every ticket of `site` created at or after `since` (ms), oldest first,
     /// for the KPIs (no page limit).
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError>;

@@ -495,6 +495,9 @@ async fn queue(
 
 // ---- one ticket ----
 
+/// How many of the customer's other requests the ticket page lists.
+const CUSTOMER_HISTORY: u32 = 20;
+
 async fn ticket_page(
     ConsoleUser(user): ConsoleUser,
     State(state): State<AppState>,
@@ -502,30 +505,31 @@ async fn ticket_page(
 ) -> Result<Markup, AppError> {
     let ticket: Ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
     let resolved = matches!(ticket.status, Status::Resolved | Status::Closed);
-    let (key, site) = (ticket.id.clone(), ticket.site.clone());
-    let (notes, facts, staff) = storage::blocking(&state.storage, move |s| {
-        Ok((s.notes(&key)?, s.ticket_facts(&site, 0)?, s.list_staff()?))
+    let (key, site, email) = (ticket.id.clone(), ticket.site.clone(), ticket.email.clone());
+    let (notes, this, history, staff) = storage::blocking(&state.storage, move |s| {
+        let this = s.ticket_summary(&key)?;
+        let customer_id = this
+            .as_ref()
+            .and_then(|t| t.customer.as_ref())
+            .map(|c| c.id.clone());
+        let history = s.customer_history(
+            &site,
+            &key,
+            customer_id.as_deref(),
+            email.as_deref(),
+            CUSTOMER_HISTORY,
+        )?;
+        Ok((s.notes(&key)?, this, history, s.list_staff()?))
     })
     .await?;
-    let this = facts.iter().find(|t| t.id == ticket.id);
-    let customer = this.and_then(|t| t.customer.clone());
+    let customer = this.as_ref().and_then(|t| t.customer.clone());
     // Who the customer is: verified by the site, else the email they gave.
     let customer_name = customer
         .as_ref()
         .map(|c| c.name.clone().or(c.email.clone()).unwrap_or(c.id.clone()))
         .or(ticket.email.clone())
         .unwrap_or_else(|| "Customer".into());
-    // Their other requests on this site: same verified id, or same email.
-    let history: Vec<&crate::storage::TicketSummary> = facts
-        .iter()
-        .filter(|t| t.id != ticket.id)
-        .filter(|t| match (&customer, &t.customer) {
-            (Some(a), Some(b)) => a.id == b.id,
-            _ => ticket.email.is_some() && t.email == ticket.email,
-        })
-        .rev()
-        .collect();
-    let assignee = this.and_then(|t| t.assignee);
+    let assignee = this.as_ref().and_then(|t| t.assignee);
     let colleagues: Vec<&StaffMember> = staff.iter().filter(|m| m.works_on(&ticket.site)).collect();
     let saved = super::saved_replies::saved_replies_of(&state, &user, &ticket.site).await?;
     Ok(page(

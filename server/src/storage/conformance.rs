@@ -74,6 +74,49 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     the_outbox_keeps_mail_until_sent_and_retries_when_told(make().as_ref());
     server_secrets_are_made_once(make().as_ref());
     notes_and_assignees_stay_beside_the_ticket(make().as_ref());
+    a_customers_history_is_theirs_newest_first(make().as_ref());
+}
+
+fn a_customers_history_is_theirs_newest_first(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    s.put_site(&"other".parse().unwrap(), &site()).unwrap();
+    let id = |n: u8| format!("{n:032x}");
+    let put = |n: u8, site: &str, at: i64, customer: Option<&str>, email: Option<&str>| {
+        let mut t = summary(&id(n), "open", 1, at);
+        t.site = site.into();
+        t.customer = customer.map(|c| crate::identity::VerifiedCustomer {
+            id: c.into(),
+            name: None,
+            email: None,
+        });
+        t.email = email.map(Into::into);
+        s.write_docs(&[ticket("h", DocBytes::Snapshot(b"t".to_vec()), &t)])
+            .unwrap();
+    };
+    put(1, "shop", 10, Some("u1"), Some("ada@example.com")); // the one on screen
+    put(2, "shop", 20, Some("u1"), None); // same customer, signed in
+    put(3, "shop", 30, None, Some("ada@example.com")); // not signed in, same email
+    put(4, "shop", 40, Some("u2"), Some("ada@example.com")); // someone else signed in
+    put(5, "shop", 50, None, Some("bob@example.com"));
+    put(6, "shop", 5, Some("u1"), None);
+    put(7, "other", 60, Some("u1"), Some("ada@example.com")); // another site
+    let ids = |found: Vec<TicketSummary>| found.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    let history = |customer, email, limit| {
+        ids(s
+            .customer_history("shop", &id(1), customer, email, limit)
+            .unwrap())
+    };
+    assert_eq!(
+        history(Some("u1"), Some("ada@example.com"), 10),
+        [id(3), id(2), id(6)]
+    );
+    assert_eq!(
+        history(Some("u1"), Some("ada@example.com"), 2),
+        [id(3), id(2)]
+    );
+    // Not signed in: everything with their email.
+    assert_eq!(history(None, Some("ada@example.com"), 10), [id(4), id(3)]);
+    assert!(history(None, None, 10).is_empty(), "nobody to match");
 }
 
 fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {

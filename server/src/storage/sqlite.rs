@@ -1072,6 +1072,31 @@ impl Storage for SqliteStorage {
         Ok(found)
     }
 
+    fn customer_history(
+        &self,
+        site: &str,
+        except: &str,
+        customer_id: Option<&str>,
+        email: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TicketSummary>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT * FROM tickets INDEXED BY tickets_by_customer
+             WHERE site = ?1 AND id != ?2 AND ?3 IS NOT NULL AND customer_id = ?3
+             UNION
+             SELECT * FROM tickets INDEXED BY tickets_by_email
+             WHERE site = ?1 AND id != ?2 AND ?4 IS NOT NULL AND email = ?4
+               AND (?3 IS NULL OR customer_id IS NULL)
+             ORDER BY created_at DESC, id DESC LIMIT ?5",
+        )?;
+        let rows = stmt.query_map(
+            params![site, except, customer_id, email, limit],
+            summary_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
@@ -1379,7 +1404,7 @@ mod tests {
         // one index with a scope token column.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE refinery_schema_history;
+            "DROP TABLE refinery_schema_history; DROP INDEX tickets_by_email;
              DELETE FROM articles_search; DELETE FROM search_scopes; DROP TABLE article_titles;
              CREATE VIRTUAL TABLE articles_fts USING fts5(scope, title, body, tags);
              INSERT INTO articles_fts (rowid, scope, title, body, tags)
@@ -1421,11 +1446,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1]);
+        assert_eq!(applied_versions(&s), [1, 2]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1]);
+        assert_eq!(applied_versions(&s), [1, 2]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -1466,7 +1491,11 @@ mod tests {
         drop(conn);
 
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1], "recorded as at the baseline");
+        assert_eq!(
+            applied_versions(&s),
+            [1, 2],
+            "recorded at the baseline, then migrated"
+        );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
         assert_eq!((ticket.subject.as_str(), ticket.tier), ("Printer", 2));
         assert_eq!(ticket.max_tier, 2, "the highest tier so far is its tier");
@@ -1488,6 +1517,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1]);
+        assert_eq!(applied_versions(&s), [1, 2]);
     }
 }
