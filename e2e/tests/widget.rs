@@ -94,6 +94,9 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
         assert_eq!(messages.len(), 3, "hand-off notice, staff reply, customer reply");
         assert_eq!(messages[2]["body"], "Restarted, still red.");
         assert_eq!(messages[2]["author"], "customer");
+        // The request waited on the customer; their answer puts it back in
+        // the queue.
+        assert_eq!(ticket["status"], "open");
         browser.screenshot("2-thread").await;
 
         // The ticket's document is kept in IndexedDB (room for large
@@ -120,12 +123,12 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
             "where the ticket is kept"
         );
 
-        // A reload keeps "My tickets".
+        // A reload keeps "My tickets", with the request open again.
         browser.client.refresh().await?;
         browser.open_widget().await?;
         browser
             .wait_for(Locator::Css(&format!(
-                "{item} [data-testid=ticket-status][data-status=pending]"
+                "{item} [data-testid=ticket-status][data-status=open]"
             )))
             .await?;
         Ok(())
