@@ -693,7 +693,9 @@ fn new_draft_id(title: &str) -> String {
         .take(6)
         .collect::<Vec<_>>()
         .join("-");
-    let suffix = hex::encode(rand::random::<[u8; 2]>());
+    // Article ids are at most 64 characters: the slug leaves room for "-" and the suffix.
+    let slug = slug[..slug.len().min(55)].trim_end_matches('-');
+    let suffix = hex::encode(rand::random::<[u8; 4]>());
     if slug.is_empty() {
         format!("article-{suffix}")
     } else {
@@ -734,10 +736,22 @@ async fn create_draft(
     site: &str,
     fields: &DraftFields,
 ) -> Result<String, AppError> {
-    let id = new_draft_id(&fields.title);
     let mut doc =
         drafts::create(fields, &user.name).map_err(|err| AppError::bad_request(err.to_string()))?;
     let _guard = state.drafts.lock().await;
+    // An id no draft and no article of the site has yet: a new draft never
+    // overwrites another's work, however alike their titles.
+    let id = loop {
+        let id = new_draft_id(&fields.title);
+        let (key, site_key, wanted) = (draft_key(site, &id), site.to_owned(), id.clone());
+        let taken = storage::blocking(&state.storage, move |s| {
+            Ok(s.document(&key)?.is_some() || s.article_source(&site_key, &wanted)?.is_some())
+        })
+        .await?;
+        if !taken {
+            break id;
+        }
+    };
     store_draft(state, site, &id, &mut doc).await?;
     Ok(id)
 }
@@ -1216,5 +1230,10 @@ mod tests {
         assert!(id.starts_with("reset-the-printer-"), "{id}");
         assert!(id.parse::<crate::kb::article::ArticleId>().is_ok());
         assert!(new_draft_id("???").starts_with("article-"));
+        let long = new_draft_id(&"Donaudampfschifffahrtsgesellschaftskapitän ".repeat(6));
+        assert!(
+            long.parse::<crate::kb::article::ArticleId>().is_ok(),
+            "{long}"
+        );
     }
 }
