@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use stufe_server::kb::article::{Article, ArticleWrite};
 use stufe_server::kb::query::SearchTerms;
 use stufe_server::seed::demo_site;
-use stufe_server::storage::{SqliteStorage, Storage};
+use stufe_server::storage::{prelude::*, SqliteStorage};
 use stufe_shared::{Locale, SiteKey};
 
 #[path = "common/corpus.rs"]

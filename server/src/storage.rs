@@ -225,7 +225,38 @@ pub struct QueuedMail {
     pub attempts: u32,
 }
 
-pub trait Storage: Send + Sync + 'static {
+/// Everything Stufe stores, by area: one implementation per engine
+/// (SQLite today), checked by the conformance suite.
+pub trait Storage:
+    SiteStore
+    + DocStore
+    + TicketStore
+    + StaffStore
+    + KbStore
+    + MailStore
+    + ClientErrorStore
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Storage for T where
+    T: SiteStore
+        + DocStore
+        + TicketStore
+        + StaffStore
+        + KbStore
+        + MailStore
+        + ClientErrorStore
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// Sites, their settings and secrets, and the server's own secrets.
+pub trait SiteStore {
     fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, StorageError>;
     /// Creates or replaces a site's settings.
     fn put_site(&self, key: &SiteKey, config: &SiteConfig) -> Result<(), StorageError>;
@@ -243,11 +274,60 @@ pub trait Storage: Send + Sync + 'static {
     fn site_secret(&self, key: &SiteKey) -> Result<Option<String>, StorageError>;
     /// Replaces the site's identity secret (tokens signed with the old one stop working).
     fn set_site_secret(&self, key: &SiteKey, secret: &str) -> Result<(), StorageError>;
+    /// True when no site exists yet (a fresh database to seed).
+    fn is_empty(&self) -> Result<bool, StorageError>;
+    /// A secret of the server's own (e.g. the key that signs ticket links in
+    /// emails): made once, at first use, and the same ever after.
+    fn server_secret(&self, name: &str) -> Result<String, StorageError>;
+}
+
+/// Synced documents: tickets (with their projection) and server-written documents, stored as a snapshot plus appended chunks.
+pub trait DocStore {
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError>;
     /// Writes documents (tickets with their projection, and others) in one
     /// transaction: all of them are durable when this returns, or none is.
     fn write_docs(&self, writes: &[DocWrite]) -> Result<(), StorageError>;
+    /// A server-written document other than a ticket (e.g. `kb:demo:en`):
+    /// its snapshot and appended chunks, concatenated.
+    fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError>;
+    /// All documents whose id starts with `prefix`, by id.
+    fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
+}
+
+/// What staff see beside the ticket documents: the queue, projections, history, notes, assignments and saved replies.
+pub trait TicketStore {
     fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketSummary>, StorageError>;
+    /// One ticket's projection.
+    fn ticket_summary(&self, id: &str) -> Result<Option<TicketSummary>, StorageError>;
+    /// A customer's other tickets on `site` (all but `except`), newest first,
+    /// at most `limit`: those of the same signed-in customer (`customer_id`),
+    /// and, where either side is not signed in, those with the same `email`.
+    fn customer_history(
+        &self,
+        site: &str,
+        except: &str,
+        customer_id: Option<&str>,
+        email: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TicketSummary>, StorageError>;
+    /// Every ticket of `site` created at or after `since` (ms), oldest first,
+    /// for the KPIs (no page limit).
+    fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError>;
+    /// A site's saved replies, by title.
+    fn saved_replies(&self, site: &str) -> Result<Vec<SavedReply>, StorageError>;
+    fn add_saved_reply(&self, site: &str, title: &str, body: &str) -> Result<i64, StorageError>;
+    /// Removes a saved reply of `site`; false if it has none with `id`.
+    fn delete_saved_reply(&self, site: &str, id: i64) -> Result<bool, StorageError>;
+    /// Adds a staff-only note to a ticket.
+    fn add_note(&self, note: &StaffNote) -> Result<(), StorageError>;
+    /// A ticket's staff-only notes, oldest first.
+    fn notes(&self, ticket: &str) -> Result<Vec<StaffNote>, StorageError>;
+    /// Gives a ticket to a staff member (None: to nobody); false if no such ticket.
+    fn assign(&self, ticket: &str, staff_id: Option<i64>) -> Result<bool, StorageError>;
+}
+
+/// Staff accounts, their sites, console logins and sessions.
+pub trait StaffStore {
     fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<StaffMember>, StorageError>;
     fn add_staff(
         &self,
@@ -284,9 +364,6 @@ pub trait Storage: Send + Sync + 'static {
     fn list_staff(&self) -> Result<Vec<StaffMember>, StorageError>;
     /// Lets a staff member work on a site.
     fn grant_site(&self, staff_id: i64, site: &SiteKey) -> Result<(), StorageError>;
-    /// True when no site exists yet (a fresh database to seed).
-    fn is_empty(&self) -> Result<bool, StorageError>;
-
     /// Gives a staff account a console login and password hash (argon2, PHC string).
     fn set_staff_login(
         &self,
@@ -311,13 +388,10 @@ pub trait Storage: Send + Sync + 'static {
     fn delete_session(&self, token_hash: &str) -> Result<(), StorageError>;
     /// Removes every session that expired at or before `now`; returns how many.
     fn delete_expired_sessions(&self, now: i64) -> Result<usize, StorageError>;
+}
 
-    /// A server-written document other than a ticket (e.g. `kb:demo:en`):
-    /// its snapshot and appended chunks, concatenated.
-    fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError>;
-    /// All documents whose id starts with `prefix`, by id.
-    fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
-
+/// Knowledge-base articles, their full-text index and what customers searched.
+pub trait KbStore {
     /// Publishes articles (new, or new versions) and indexes them, all in one
     /// transaction; returns each article's new version.
     fn publish_articles(&self, writes: &[ArticleWrite<'_>]) -> Result<Vec<u32>, StorageError>;
@@ -334,22 +408,6 @@ pub trait Storage: Send + Sync + 'static {
         site: &str,
         id: &str,
     ) -> Result<Option<(Article, String)>, StorageError>;
-    /// One ticket's projection.
-    fn ticket_summary(&self, id: &str) -> Result<Option<TicketSummary>, StorageError>;
-    /// A customer's other tickets on `site` (all but `except`), newest first,
-    /// at most `limit`: those of the same signed-in customer (`customer_id`),
-    /// and, where either side is not signed in, those with the same `email`.
-    fn customer_history(
-        &self,
-        site: &str,
-        except: &str,
-        customer_id: Option<&str>,
-        email: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<TicketSummary>, StorageError>;
-    /// Every ticket of `site` created at or after `since` (ms), oldest first,
-    /// for the KPIs (no page limit).
-    fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError>;
     /// Ranked full-text search over a site's published articles in one locale.
     /// Only typed values reach the query: a validated site key, a locale and
     /// terms made of letters and digits.
@@ -370,11 +428,10 @@ pub trait Storage: Send + Sync + 'static {
         zero_results_only: bool,
         limit: u32,
     ) -> Result<Vec<QueryCount>, StorageError>;
+}
 
-    /// A secret of the server's own (e.g. the key that signs ticket links in
-    /// emails): made once, at first use, and the same ever after.
-    fn server_secret(&self, name: &str) -> Result<String, StorageError>;
-
+/// The outbox of emails to customers.
+pub trait MailStore {
     /// Puts an email in the outbox, due at `now`.
     fn queue_mail(&self, to: &str, subject: &str, body: &str, now: i64)
         -> Result<(), StorageError>;
@@ -384,19 +441,10 @@ pub trait Storage: Send + Sync + 'static {
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError>;
     /// Sending failed; try again at `next_at` (None: give up).
     fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError>;
+}
 
-    /// A site's saved replies, by title.
-    fn saved_replies(&self, site: &str) -> Result<Vec<SavedReply>, StorageError>;
-    fn add_saved_reply(&self, site: &str, title: &str, body: &str) -> Result<i64, StorageError>;
-    /// Removes a saved reply of `site`; false if it has none with `id`.
-    fn delete_saved_reply(&self, site: &str, id: i64) -> Result<bool, StorageError>;
-    /// Adds a staff-only note to a ticket.
-    fn add_note(&self, note: &StaffNote) -> Result<(), StorageError>;
-    /// A ticket's staff-only notes, oldest first.
-    fn notes(&self, ticket: &str) -> Result<Vec<StaffNote>, StorageError>;
-    /// Gives a ticket to a staff member (None: to nobody); false if no such ticket.
-    fn assign(&self, ticket: &str, staff_id: Option<i64>) -> Result<bool, StorageError>;
-
+/// Crashes widgets reported.
+pub trait ClientErrorStore {
     /// Keeps a crash a widget reported (fields already size-limited by the caller).
     fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError>;
     /// The newest reported crashes, newest first; of one site, or of all.
@@ -405,6 +453,13 @@ pub trait Storage: Send + Sync + 'static {
         site: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientError>, StorageError>;
+}
+
+/// The storage areas' traits, for calling their methods on a `dyn Storage`.
+pub mod prelude {
+    pub use super::{
+        ClientErrorStore, DocStore, KbStore, MailStore, SiteStore, StaffStore, TicketStore,
+    };
 }
 
 /// Runs a storage call on the blocking pool.

@@ -8,9 +8,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
+use super::prelude::*;
 use super::{
     ClientError, DocBytes, DocWrite, PublishedVersion, QueuedMail, SavedReply, StaffMember,
-    StaffNote, Storage, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
@@ -484,7 +485,7 @@ fn customer_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Verifie
         .transpose()
 }
 
-impl Storage for SqliteStorage {
+impl SiteStore for SqliteStorage {
     fn site(&self, key: &SiteKey) -> Result<Option<SiteConfig>, StorageError> {
         let json: Option<String> = self
             .conn()
@@ -580,55 +581,15 @@ impl Storage for SqliteStorage {
         )?)
     }
 
-    fn queue_mail(
-        &self,
-        to: &str,
-        subject: &str,
-        body: &str,
-        now: i64,
-    ) -> Result<(), StorageError> {
-        self.conn().execute(
-            "INSERT INTO outbox (to_addr, subject, body, queued_at, next_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![to, subject, body, now],
-        )?;
-        Ok(())
+    fn is_empty(&self) -> Result<bool, StorageError> {
+        let sites: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM sites", [], |row| row.get(0))?;
+        Ok(sites == 0)
     }
+}
 
-    fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<QueuedMail>, StorageError> {
-        let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, to_addr, subject, body, attempts FROM outbox
-             WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= ?1
-             ORDER BY next_at, id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now, limit], |row| {
-            Ok(QueuedMail {
-                id: row.get(0)?,
-                to: row.get(1)?,
-                subject: row.get(2)?,
-                body: row.get(3)?,
-                attempts: row.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError> {
-        self.conn().execute(
-            "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-            params![id, now],
-        )?;
-        Ok(())
-    }
-
-    fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError> {
-        self.conn().execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1",
-            params![id, error, next_at],
-        )?;
-        Ok(())
-    }
-
+impl DocStore for SqliteStorage {
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError> {
         let conn = self.reader()?;
         type Row = (String, String, Vec<u8>, Option<VerifiedCustomer>);
@@ -679,6 +640,32 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT doc_id FROM documents WHERE substr(doc_id, 1, length(?1)) = ?1
+             UNION SELECT doc_id FROM doc_changes WHERE substr(doc_id, 1, length(?1)) = ?1
+             ORDER BY doc_id",
+        )?;
+        let ids: Vec<String> = stmt
+            .query_map([prefix], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter()
+            .filter(|id| !id.starts_with("ticket:"))
+            .map(|id| {
+                let stored = read_document(&conn, &id)?;
+                Ok((id, stored.map(|d| d.bytes).unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError> {
+        let reader = self.reader()?;
+        Ok(read_document(&reader, doc_id)?)
+    }
+}
+
+impl TicketStore for SqliteStorage {
     fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketSummary>, StorageError> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
@@ -695,6 +682,117 @@ impl Storage for SqliteStorage {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn ticket_summary(&self, id: &str) -> Result<Option<TicketSummary>, StorageError> {
+        let conn = self.reader()?;
+        let found = conn
+            .prepare_cached("SELECT * FROM tickets WHERE id = ?1")?
+            .query_row([id], summary_from_row)
+            .optional()?;
+        Ok(found)
+    }
+
+    fn customer_history(
+        &self,
+        site: &str,
+        except: &str,
+        customer_id: Option<&str>,
+        email: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TicketSummary>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT * FROM tickets INDEXED BY tickets_by_customer
+             WHERE site = ?1 AND id != ?2 AND ?3 IS NOT NULL AND customer_id = ?3
+             UNION
+             SELECT * FROM tickets INDEXED BY tickets_by_email
+             WHERE site = ?1 AND id != ?2 AND ?4 IS NOT NULL AND email = ?4
+               AND (?3 IS NULL OR customer_id IS NULL)
+             ORDER BY created_at DESC, id DESC LIMIT ?5",
+        )?;
+        let rows = stmt.query_map(
+            params![site, except, customer_id, email, limit],
+            summary_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT * FROM tickets WHERE site = ?1 AND created_at >= ?2 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map(params![site, since], summary_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn saved_replies(&self, site: &str) -> Result<Vec<SavedReply>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, site, title, body FROM saved_replies WHERE site = ?1 ORDER BY title, id",
+        )?;
+        let rows = stmt.query_map([site], |row| {
+            Ok(SavedReply {
+                id: row.get(0)?,
+                site: row.get(1)?,
+                title: row.get(2)?,
+                body: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_saved_reply(&self, site: &str, title: &str, body: &str) -> Result<i64, StorageError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO saved_replies (site, title, body) VALUES (?1, ?2, ?3)",
+            params![site, title, body],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn delete_saved_reply(&self, site: &str, id: i64) -> Result<bool, StorageError> {
+        Ok(self.conn().execute(
+            "DELETE FROM saved_replies WHERE site = ?1 AND id = ?2",
+            params![site, id],
+        )? == 1)
+    }
+
+    fn add_note(&self, note: &StaffNote) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO ticket_notes (ticket, at, by_name, kind, change, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![note.ticket, note.at, note.by, note.kind, note.change, note.body],
+        )?;
+        Ok(())
+    }
+
+    fn notes(&self, ticket: &str) -> Result<Vec<StaffNote>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ticket, at, by_name, kind, change, body FROM ticket_notes WHERE ticket = ?1 ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map([ticket], |row| {
+            Ok(StaffNote {
+                ticket: row.get(0)?,
+                at: row.get(1)?,
+                by: row.get(2)?,
+                kind: row.get(3)?,
+                change: row.get(4)?,
+                body: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn assign(&self, ticket: &str, staff_id: Option<i64>) -> Result<bool, StorageError> {
+        let changed = self.conn().execute(
+            "UPDATE tickets SET assignee = ?2 WHERE id = ?1",
+            params![ticket, staff_id],
+        )?;
+        Ok(changed == 1)
+    }
+}
+
+impl StaffStore for SqliteStorage {
     fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<StaffMember>, StorageError> {
         let conn = self.reader()?;
         let found = conn
@@ -734,13 +832,6 @@ impl Storage for SqliteStorage {
             active: true,
             timezone: "UTC".into(),
         })
-    }
-
-    fn is_empty(&self) -> Result<bool, StorageError> {
-        let sites: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM sites", [], |row| row.get(0))?;
-        Ok(sites == 0)
     }
 
     fn set_staff_login(
@@ -912,31 +1003,9 @@ impl Storage for SqliteStorage {
             .conn()
             .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?)
     }
+}
 
-    fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
-        let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT doc_id FROM documents WHERE substr(doc_id, 1, length(?1)) = ?1
-             UNION SELECT doc_id FROM doc_changes WHERE substr(doc_id, 1, length(?1)) = ?1
-             ORDER BY doc_id",
-        )?;
-        let ids: Vec<String> = stmt
-            .query_map([prefix], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
-        ids.into_iter()
-            .filter(|id| !id.starts_with("ticket:"))
-            .map(|id| {
-                let stored = read_document(&conn, &id)?;
-                Ok((id, stored.map(|d| d.bytes).unwrap_or_default()))
-            })
-            .collect()
-    }
-
-    fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError> {
-        let reader = self.reader()?;
-        Ok(read_document(&reader, doc_id)?)
-    }
-
+impl KbStore for SqliteStorage {
     fn publish_articles(&self, writes: &[ArticleWrite<'_>]) -> Result<Vec<u32>, StorageError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -1063,49 +1132,6 @@ impl Storage for SqliteStorage {
             .optional()?)
     }
 
-    fn ticket_summary(&self, id: &str) -> Result<Option<TicketSummary>, StorageError> {
-        let conn = self.reader()?;
-        let found = conn
-            .prepare_cached("SELECT * FROM tickets WHERE id = ?1")?
-            .query_row([id], summary_from_row)
-            .optional()?;
-        Ok(found)
-    }
-
-    fn customer_history(
-        &self,
-        site: &str,
-        except: &str,
-        customer_id: Option<&str>,
-        email: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<TicketSummary>, StorageError> {
-        let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT * FROM tickets INDEXED BY tickets_by_customer
-             WHERE site = ?1 AND id != ?2 AND ?3 IS NOT NULL AND customer_id = ?3
-             UNION
-             SELECT * FROM tickets INDEXED BY tickets_by_email
-             WHERE site = ?1 AND id != ?2 AND ?4 IS NOT NULL AND email = ?4
-               AND (?3 IS NULL OR customer_id IS NULL)
-             ORDER BY created_at DESC, id DESC LIMIT ?5",
-        )?;
-        let rows = stmt.query_map(
-            params![site, except, customer_id, email, limit],
-            summary_from_row,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {
-        let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT * FROM tickets WHERE site = ?1 AND created_at >= ?2 ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map(params![site, since], summary_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     fn search_articles(
         &self,
         site: &SiteKey,
@@ -1229,73 +1255,60 @@ impl Storage for SqliteStorage {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
 
-    fn saved_replies(&self, site: &str) -> Result<Vec<SavedReply>, StorageError> {
-        let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, site, title, body FROM saved_replies WHERE site = ?1 ORDER BY title, id",
-        )?;
-        let rows = stmt.query_map([site], |row| {
-            Ok(SavedReply {
-                id: row.get(0)?,
-                site: row.get(1)?,
-                title: row.get(2)?,
-                body: row.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn add_saved_reply(&self, site: &str, title: &str, body: &str) -> Result<i64, StorageError> {
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO saved_replies (site, title, body) VALUES (?1, ?2, ?3)",
-            params![site, title, body],
-        )?;
-        Ok(conn.last_insert_rowid())
-    }
-
-    fn delete_saved_reply(&self, site: &str, id: i64) -> Result<bool, StorageError> {
-        Ok(self.conn().execute(
-            "DELETE FROM saved_replies WHERE site = ?1 AND id = ?2",
-            params![site, id],
-        )? == 1)
-    }
-
-    fn add_note(&self, note: &StaffNote) -> Result<(), StorageError> {
+impl MailStore for SqliteStorage {
+    fn queue_mail(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<(), StorageError> {
         self.conn().execute(
-            "INSERT INTO ticket_notes (ticket, at, by_name, kind, change, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![note.ticket, note.at, note.by, note.kind, note.change, note.body],
+            "INSERT INTO outbox (to_addr, subject, body, queued_at, next_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![to, subject, body, now],
         )?;
         Ok(())
     }
 
-    fn notes(&self, ticket: &str) -> Result<Vec<StaffNote>, StorageError> {
+    fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<QueuedMail>, StorageError> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT ticket, at, by_name, kind, change, body FROM ticket_notes WHERE ticket = ?1 ORDER BY at, id",
+            "SELECT id, to_addr, subject, body, attempts FROM outbox
+             WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= ?1
+             ORDER BY next_at, id LIMIT ?2",
         )?;
-        let rows = stmt.query_map([ticket], |row| {
-            Ok(StaffNote {
-                ticket: row.get(0)?,
-                at: row.get(1)?,
-                by: row.get(2)?,
-                kind: row.get(3)?,
-                change: row.get(4)?,
-                body: row.get(5)?,
+        let rows = stmt.query_map(params![now, limit], |row| {
+            Ok(QueuedMail {
+                id: row.get(0)?,
+                to: row.get(1)?,
+                subject: row.get(2)?,
+                body: row.get(3)?,
+                attempts: row.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn assign(&self, ticket: &str, staff_id: Option<i64>) -> Result<bool, StorageError> {
-        let changed = self.conn().execute(
-            "UPDATE tickets SET assignee = ?2 WHERE id = ?1",
-            params![ticket, staff_id],
+    fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError> {
+        self.conn().execute(
+            "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, now],
         )?;
-        Ok(changed == 1)
+        Ok(())
     }
 
+    fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError> {
+        self.conn().execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1",
+            params![id, error, next_at],
+        )?;
+        Ok(())
+    }
+}
+
+impl ClientErrorStore for SqliteStorage {
     fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError> {
         self.conn().execute(
             "INSERT INTO client_errors (site, message, version, user_agent, at)

@@ -536,7 +536,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::storage::{SqliteStorage, Storage};
+    use crate::storage::{prelude::SiteStore, SqliteStorage};
 
     type Incoming = Pin<Box<dyn Stream<Item = Result<Message, axum::Error>> + Send>>;
     type Outgoing = Pin<Box<dyn Sink<Message, Error = ()> + Send>>;

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use stufe_server::storage::{SqliteStorage, Storage};
+use stufe_server::storage::{prelude::*, SqliteStorage};
 use stufe_server::sync::hub::token_hash;
 
 use crate::helpers::*;

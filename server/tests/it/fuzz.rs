@@ -16,7 +16,7 @@ use automerge::AutoCommit;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stufe_server::seed::demo_site;
-use stufe_server::storage::{SqliteStorage, Storage};
+use stufe_server::storage::{prelude::*, SqliteStorage, Storage};
 use stufe_server::sync::hub::{Received, Sender};
 use stufe_server::sync::Hub;
 use stufe_shared::protocol::{encode_sync_frame, SyncFrame};

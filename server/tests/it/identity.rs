@@ -130,7 +130,7 @@ async fn forged_expired_and_foreign_identities_are_refused() {
     let demo_secret = {
         let storage =
             stufe_server::storage::SqliteStorage::open(&dir.path().join("stufe.sqlite")).unwrap();
-        use stufe_server::storage::Storage;
+        use stufe_server::storage::prelude::*;
         storage
             .site_secret(&"demo".parse().unwrap())
             .unwrap()

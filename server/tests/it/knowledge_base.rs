@@ -6,7 +6,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use stufe_server::storage::{SqliteStorage, Storage};
+use stufe_server::storage::{prelude::*, SqliteStorage};
 use stufe_server::sync::hub::token_hash;
 use stufe_shared::kb::read_catalogue;
 use stufe_shared::DocId;

@@ -2,7 +2,7 @@
 //! until it expires; a changed, expired or foreign grant opens nothing.
 
 use stufe_server::links::{grant, KEY_NAME};
-use stufe_server::storage::{SqliteStorage, Storage};
+use stufe_server::storage::{prelude::*, SqliteStorage};
 
 use crate::helpers::*;
 

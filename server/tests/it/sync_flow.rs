@@ -206,7 +206,7 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
 
     use automerge::sync::{self, SyncDoc};
     use stufe_server::seed::demo_site;
-    use stufe_server::storage::{SqliteStorage, Storage};
+    use stufe_server::storage::{prelude::*, SqliteStorage, Storage};
     use stufe_server::sync::hub::{Received, Sender};
     use stufe_server::sync::Hub;
     use stufe_shared::validate::Role;
