@@ -14,7 +14,7 @@ use crate::sync::session::{self, SessionContext};
 use crate::AppState;
 
 /// Bytes read from a socket at a time (a larger frame grows the buffer as it arrives).
-const READ_BUFFER_BYTES: usize = 1024;
+const READ_BUFFER_BYTES: usize = 512;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))

@@ -922,7 +922,7 @@ impl DocEntry {
     /// (in the history of the heads it told us, or sent to it since).
     /// None while a ticket is not stored or the peer still lacks something:
     /// an ack never arrives before the data it names.
-    pub async fn ackable_heads(&self, peer: &sync::State) -> Option<Vec<String>> {
+    pub async fn ackable_heads(&self, peer: &sync::State) -> Option<Vec<ChangeHash>> {
         let mut st = self.state().lock().await;
         if !st.stored {
             return None;
@@ -937,7 +937,7 @@ impl DocEntry {
             .copied()
             .collect();
         if heads.iter().all(|head| theirs.contains(head)) {
-            return Some(heads.iter().map(ToString::to_string).collect());
+            return Some(heads);
         }
         // Everything the peer lacked at its last message must have gone out
         // since. Having sent a change is not enough: when the peer's bloom
@@ -954,10 +954,7 @@ impl DocEntry {
                 .iter()
                 .all(|change| peer.sent_hashes.contains(&change.hash()))
         };
-        if !all_sent {
-            return None;
-        }
-        Some(heads.iter().map(ToString::to_string).collect())
+        all_sent.then_some(heads)
     }
 
     fn state(&self) -> &Mutex<DocState> {

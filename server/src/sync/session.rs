@@ -1,6 +1,6 @@
 //! One WebSocket connection: control frames, sync frames, limits and heartbeats.
 
-use std::collections::HashMap;
+use automerge::ChangeHash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +49,44 @@ struct OpenDoc {
     entry: Arc<DocEntry>,
     peer: sync::State,
     /// The heads last acknowledged to this peer (no ack is sent twice).
-    acked: Option<Vec<String>>,
+    acked: Option<Vec<ChangeHash>>,
+}
+
+/// The documents open on one connection (a widget has two: its site's
+/// knowledge base and its ticket; at most [`MAX_OPEN_DOCS`]). A list, grown
+/// one entry at a time: with tens of thousands of idle widgets, what each
+/// holds counts.
+#[derive(Default)]
+struct OpenDocs(Vec<(DocId, OpenDoc)>);
+
+impl OpenDocs {
+    fn contains_key(&self, id: &DocId) -> bool {
+        self.0.iter().any(|(open, _)| open == id)
+    }
+
+    fn get_mut(&mut self, id: &DocId) -> Option<&mut OpenDoc> {
+        self.0
+            .iter_mut()
+            .find_map(|(open, doc)| (open == id).then_some(doc))
+    }
+
+    fn insert(&mut self, id: DocId, doc: OpenDoc) {
+        self.0.reserve_exact(1);
+        self.0.push((id, doc));
+    }
+
+    fn remove(&mut self, id: &DocId) -> Option<OpenDoc> {
+        let index = self.0.iter().position(|(open, _)| open == id)?;
+        Some(self.0.swap_remove(index).1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &OpenDoc> {
+        self.0.iter().map(|(_, doc)| doc)
+    }
 }
 
 /// A token bucket: `rate` frames per second, bursts up to twice that.
@@ -84,7 +121,7 @@ impl RateLimit {
 struct Session<O> {
     ctx: SessionContext,
     id: SubscriberId,
-    open: HashMap<DocId, OpenDoc>,
+    open: OpenDocs,
     changed: Arc<Changed>,
     out: O,
     /// The customer this connection is signed in as (`identify`), if any.
@@ -117,7 +154,7 @@ where
     let mut session = Session {
         id: NEXT_SUBSCRIBER.fetch_add(1, Ordering::Relaxed),
         ctx,
-        open: HashMap::new(),
+        open: OpenDocs::default(),
         changed: Arc::clone(&changed),
         out,
         customer: None,
@@ -465,6 +502,11 @@ impl<O: Sink<Message> + Unpin> Session<O> {
             .hub
             .receive(&open.entry, &mut open.peer, &sender, &frame.message)
             .await;
+        if open.peer.sent_hashes.is_empty() {
+            // The peer has all we sent. A set emptied entry by entry keeps
+            // its node; clearing it frees that (idle widgets are many).
+            open.peer.sent_hashes.clear();
+        }
         match result {
             // Our side of the sync goes first, so acked heads are known when the ack arrives.
             Ok(Received::NothingNew | Received::Committed(_)) => {
@@ -503,9 +545,12 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         if open.acked.as_ref() == Some(&heads) {
             return true;
         }
-        open.acked = Some(heads.clone());
-        let doc = id.to_string();
-        self.send_control(&ServerFrame::Ack { doc, heads }).await
+        let ack = ServerFrame::Ack {
+            doc: id.to_string(),
+            heads: heads.iter().map(ToString::to_string).collect(),
+        };
+        open.acked = Some(heads);
+        self.send_control(&ack).await
     }
 
     /// Sends the peer what it lacks of a document.
