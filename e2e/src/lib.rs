@@ -76,6 +76,7 @@ impl Stufe {
             demo_staff_token: Some(STAFF_TOKEN.into()),
             demo_staff_password: STAFF_PASSWORD.into(),
             ticket_idle: std::time::Duration::from_secs(2),
+            max_awake_tickets: 1_000,
             smtp_url: self.smtp_url.clone(),
             mail_from: "Acme Support <support@acme.example>".into(),
             // Retries come quickly here; the tests wait for them.

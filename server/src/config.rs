@@ -22,6 +22,9 @@ pub struct Config {
     /// A ticket unused this long keeps only its saved bytes in memory until
     /// used again (`STUFE_TICKET_IDLE_SECS`, default 30).
     pub ticket_idle: std::time::Duration,
+    /// At most this many tickets are kept awake; beyond it the least recently
+    /// used sleep at once, idle or not (`STUFE_AWAKE_TICKETS`, default 1000).
+    pub max_awake_tickets: usize,
     /// The SMTP server for email to customers (`STUFE_SMTP_URL`, e.g.
     /// `smtp://127.0.0.1:2525`, `smtps://user:pass@smtp.example.com`,
     /// `smtp://user:pass@host:587?tls=required`); no email when unset.
@@ -51,6 +54,9 @@ impl Config {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(30),
             ),
+            max_awake_tickets: var("STUFE_AWAKE_TICKETS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1_000),
             smtp_url: var("STUFE_SMTP_URL"),
             mail_from: var("STUFE_MAIL_FROM")
                 .unwrap_or_else(|| "Stufe Support <support@localhost>".into()),

@@ -184,12 +184,15 @@ pub async fn start(
     }
     // Idle tickets are put to sleep (saved bytes only) until used again.
     let sleeper = {
-        let (hub, stop, idle) = (hub.clone(), shutdown.clone(), config.ticket_idle);
+        let (hub, stop) = (hub.clone(), shutdown.clone());
+        let (idle, max_awake) = (config.ticket_idle, config.max_awake_tickets);
         async move {
-            let mut every = tokio::time::interval(idle.max(std::time::Duration::from_secs(1)) / 2);
+            // Often enough that a reconnect storm's tickets never pile up far
+            // beyond `max_awake`.
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(500));
             loop {
                 tokio::select! {
-                    _ = every.tick() => { hub.sleep_idle_tickets(idle).await; }
+                    _ = every.tick() => { hub.sleep_idle_tickets(idle, max_awake).await; }
                     () = stop.cancelled() => break,
                 }
             }

@@ -337,14 +337,19 @@ impl DocState {
         self.held = Held::Awake(Box::new(doc));
     }
 
-    /// Keeps only the saved bytes of a stored ticket unused for `idle`.
-    fn sleep_if_idle(&mut self, idle: std::time::Duration) -> bool {
-        if !self.stored || self.last_used.elapsed() < idle {
-            return false;
-        }
+    /// Whether this is a stored ticket that is awake (and could sleep).
+    fn may_sleep(&self) -> bool {
+        self.stored && matches!(self.held, Held::Awake(_))
+    }
+
+    /// Keeps only the saved bytes of a stored, awake ticket; false otherwise.
+    fn sleep(&mut self) -> bool {
         let Held::Awake(doc) = &mut self.held else {
             return false;
         };
+        if !self.stored {
+            return false;
+        }
         self.held = Held::Asleep(doc.save());
         self.replies = Replies::default();
         true
@@ -722,10 +727,12 @@ impl Hub {
         Ok(())
     }
 
-    /// Puts tickets nobody used for `idle` to sleep (see [`Held`]); returns how
-    /// many. A ticket is woken by the next use. Documents being used now are
-    /// left alone.
-    pub async fn sleep_idle_tickets(&self, idle: std::time::Duration) -> usize {
+    /// Puts tickets to sleep (see [`Held`]): those nobody used for `idle`,
+    /// and, while more than `max_awake` are awake, the least recently used
+    /// beyond that number (a reconnect storm wakes thousands at once; this
+    /// keeps the memory they take bounded). Returns how many. A ticket is woken
+    /// by its next use; documents being used now are left alone.
+    pub async fn sleep_idle_tickets(&self, idle: std::time::Duration, max_awake: usize) -> usize {
         let entries: Vec<Arc<DocEntry>> = {
             let docs = self.docs.lock().await;
             docs.live
@@ -734,13 +741,29 @@ impl Hub {
                 .filter_map(|(_, weak)| weak.upgrade())
                 .collect()
         };
+        let mut awake: Vec<(std::time::Instant, Arc<DocEntry>)> = entries
+            .into_iter()
+            .filter_map(|entry| {
+                let st = entry.loaded.get()?.try_lock().ok()?;
+                let used = st.may_sleep().then_some(st.last_used);
+                drop(st);
+                used.map(|used| (used, entry))
+            })
+            .collect();
+        // Least recently used first: every idle one sleeps, and so do the
+        // oldest beyond `max_awake`.
+        awake.sort_by_key(|(used, _)| *used);
+        let over = awake.len().saturating_sub(max_awake);
         let mut slept = 0;
-        for entry in entries {
+        for (index, (used, entry)) in awake.iter().enumerate() {
+            if index >= over && used.elapsed() < idle {
+                break;
+            }
             let Some(state) = entry.loaded.get() else {
                 continue;
             };
             if let Ok(mut st) = state.try_lock() {
-                slept += usize::from(st.sleep_if_idle(idle));
+                slept += usize::from(st.sleep());
             }
         }
         slept

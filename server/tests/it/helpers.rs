@@ -44,6 +44,7 @@ impl TestApp {
             // Tickets fall asleep quickly here, so every test also runs
             // through waking them.
             ticket_idle: Duration::from_secs(1),
+            max_awake_tickets: 1_000,
             smtp_url: None,
             mail_from: "Stufe Support <support@localhost>".into(),
             mail_retry: std::time::Duration::from_secs(1),
