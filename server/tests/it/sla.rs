@@ -12,13 +12,9 @@ const MINUTE: i64 = 60_000;
 async fn put_demo_settings(app: &TestApp, change: impl FnOnce(&mut Value)) {
     let mut site = serde_json::to_value(stufe_server::seed::demo_site()).unwrap();
     change(&mut site);
-    let response = reqwest::Client::new()
-        .put(app.url("/api/staff/sites/demo"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&site)
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .staff_send(reqwest::Method::PUT, "/api/staff/sites/demo", &site)
+        .await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
@@ -79,13 +75,9 @@ async fn due_times_count_business_hours_and_priorities_bring_their_own_targets()
     // A time zone the server does not know is refused.
     let mut site = serde_json::to_value(stufe_server::seed::demo_site()).unwrap();
     site["business_hours"] = json!({ "timezone": "Mars/Olympus", "week": [{ "day": "mon", "open": "09:00", "close": "17:00" }] });
-    let refused = reqwest::Client::new()
-        .put(app.url("/api/staff/sites/demo"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&site)
-        .send()
-        .await
-        .unwrap();
+    let refused = app
+        .staff_send(reqwest::Method::PUT, "/api/staff/sites/demo", &site)
+        .await;
     assert_eq!(refused.status(), 400);
     app.stop().await;
 }
@@ -182,13 +174,9 @@ async fn a_category_routes_new_requests_to_its_tier_and_priority() {
     // A routing to a tier that does not exist is refused.
     let mut site = serde_json::to_value(stufe_server::seed::demo_site()).unwrap();
     site["categories"][0]["tier"] = 4.into();
-    let refused = reqwest::Client::new()
-        .put(app.url("/api/staff/sites/demo"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&site)
-        .send()
-        .await
-        .unwrap();
+    let refused = app
+        .staff_send(reqwest::Method::PUT, "/api/staff/sites/demo", &site)
+        .await;
     assert_eq!(refused.status(), 400);
     app.stop().await;
 }
