@@ -73,6 +73,7 @@ impl Stufe {
             site_dir: env_path("STUFE_SITE_DIR", "target/site"),
             public_url: None,
             seed_demo: true,
+            seed_demo_articles: false,
             demo_staff_token: Some(STAFF_TOKEN.into()),
             demo_staff_password: STAFF_PASSWORD.into(),
             ticket_idle: std::time::Duration::from_secs(2),

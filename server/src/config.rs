@@ -15,6 +15,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Seed the demo site, staff account and data into an empty database.
     pub seed_demo: bool,
+    /// Whether that demo data includes the demo's help articles
+    /// (`STUFE_SEED_DEMO_ARTICLES=0`: no; the test harnesses start without).
+    pub seed_demo_articles: bool,
     /// The demo staff account's API token (`STUFE_DEMO_STAFF_TOKEN`); random when unset.
     pub demo_staff_token: Option<String>,
     /// The demo accounts' console password (`STUFE_DEMO_STAFF_PASSWORD`, default `stufe-demo`).
@@ -46,6 +49,7 @@ impl Config {
                 .into(),
             public_url: var("STUFE_PUBLIC_URL"),
             seed_demo: var("STUFE_SEED_DEMO").is_none_or(|v| v != "0"),
+            seed_demo_articles: var("STUFE_SEED_DEMO_ARTICLES").is_none_or(|v| v != "0"),
             demo_staff_token: var("STUFE_DEMO_STAFF_TOKEN"),
             demo_staff_password: var("STUFE_DEMO_STAFF_PASSWORD")
                 .unwrap_or_else(|| crate::seed::DEMO_PASSWORD.into()),

@@ -158,6 +158,7 @@ pub async fn start(
             storage.as_ref(),
             config.demo_staff_token.clone(),
             &config.demo_staff_password,
+            config.seed_demo_articles,
         )?;
         tracing::info!("seeded the demo site and staff account");
         seeded_staff_token = Some(token);
@@ -176,7 +177,8 @@ pub async fn start(
         }
     };
     let repaired = kb::repair::repair_catalogues(&hub, &storage).await?;
-    if repaired > 0 {
+    // (A freshly seeded demo's catalogues are built here, not repaired.)
+    if repaired > 0 && seeded_staff_token.is_none() {
         tracing::warn!(
             repaired,
             "knowledge-base catalogues were behind the published articles"

@@ -1,5 +1,6 @@
-//! Demo data for a fresh database: the `demo` site, staff accounts, and one
-//! sample ticket in the staff queue.
+//! Demo data for a fresh database: the `demo` site, staff accounts, one
+//! sample ticket in the staff queue and a few help articles in English and
+//! German (the server builds their synced catalogues at start).
 
 use automerge::AutoCommit;
 use rand::Rng;
@@ -7,6 +8,8 @@ use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::ticket::{self, Author, NewMessage, NewTicket};
 use stufe_shared::{SiteKey, TicketId};
 
+use crate::kb::article::{Article, ArticleWrite};
+use crate::kb::markdown;
 use crate::storage::{DocBytes, DocWrite, Storage, StorageError};
 use crate::sync::hub::{now_ms, summarize, token_hash};
 
@@ -51,10 +54,114 @@ pub const DEMO_PASSWORD: &str = "stufe-demo";
 
 /// Seeds the demo site and staff accounts (`sam`, admin, with the returned API
 /// token; `tia`, tier 1), both logging in to the console with `password`.
+/// The demo's help articles: id, locale, category, title, tags, Markdown.
+const DEMO_ARTICLES: &[(&str, &str, &str, &str, &[&str], &str)] = &[
+    (
+        "track-your-order",
+        "en",
+        "general",
+        "Where is my order?",
+        &["tracking", "delivery", "shipping"],
+        "Every order gets a **tracking link** by email once it leaves our warehouse, \
+         usually within one working day.\n\n\
+         1. Open the email *Your order is on its way*.\n\
+         2. Follow the tracking link.\n\n\
+         No tracking information after three working days? Send us a request with your order number.",
+    ),
+    (
+        "return-a-gadget",
+        "en",
+        "general",
+        "Returning a gadget",
+        &["returns", "refund"],
+        "You can return any gadget within **30 days**. Pack it in its box, print the \
+         return label from your account and drop the parcel at any post office. \
+         The refund reaches your account within five working days after we receive it.",
+    ),
+    (
+        "reset-your-gadget",
+        "en",
+        "technical",
+        "The light blinks red: reset your gadget",
+        &["reset", "blinking", "firmware"],
+        "A blinking red light means the gadget lost its settings after an update.\n\n\
+         - Hold the power button for **10 seconds** until the light turns white.\n\
+         - Connect it to your Wi-Fi again in the app.\n\n\
+         Still red? Tell us the firmware version shown in the app.",
+    ),
+    (
+        "sendung-verfolgen",
+        "de",
+        "general",
+        "Wo ist meine Bestellung?",
+        &["sendungsverfolgung", "lieferung", "versand"],
+        "Jede Bestellung bekommt einen **Link zur Sendungsverfolgung** per E-Mail, sobald \
+         sie unser Lager verlässt, meist innerhalb eines Werktags. Nach drei Werktagen \
+         noch keine Daten? Schreiben Sie uns mit Ihrer Bestellnummer.",
+    ),
+    (
+        "geraet-zuruecksenden",
+        "de",
+        "general",
+        "Ein Gerät zurücksenden",
+        &["rücksendung", "erstattung"],
+        "Sie können jedes Gerät innerhalb von **30 Tagen** zurücksenden. Drucken Sie das \
+         Rücksendeetikett in Ihrem Konto aus und geben Sie das Paket bei der Post ab. \
+         Die Erstattung folgt binnen fünf Werktagen nach Eingang.",
+    ),
+    (
+        "geraet-zuruecksetzen",
+        "de",
+        "technical",
+        "Das Licht blinkt rot: Gerät zurücksetzen",
+        &["zurücksetzen", "blinken", "firmware"],
+        "Rotes Blinken heißt: Das Gerät hat nach einem Update seine Einstellungen verloren. \
+         Halten Sie die Ein-Taste **10 Sekunden** gedrückt, bis das Licht weiß leuchtet, \
+         und verbinden Sie es in der App wieder mit Ihrem WLAN.",
+    ),
+];
+
+/// Publishes the demo's help articles (stored and indexed; the synced
+/// catalogues are built from them when the server starts).
+pub fn publish_demo_articles(storage: &dyn Storage) -> Result<(), StorageError> {
+    let now = now_ms();
+    let articles: Vec<(Article, &str, String)> = DEMO_ARTICLES
+        .iter()
+        .map(|&(id, locale, category, title, tags, body)| {
+            let article = Article {
+                id: id.into(),
+                site: DEMO_SITE.into(),
+                locale: locale.into(),
+                title: title.into(),
+                html: markdown::to_safe_html(body),
+                category: category.into(),
+                tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+                source_tickets: Vec::new(),
+                version: 0,
+                updated_at: now,
+            };
+            (article, body, markdown::to_plain_text(body))
+        })
+        .collect();
+    let writes: Vec<ArticleWrite<'_>> = articles
+        .iter()
+        .map(|(article, body, text)| ArticleWrite {
+            article,
+            markdown: body,
+            plain_text: text,
+        })
+        .collect();
+    storage.publish_articles(&writes)?;
+    Ok(())
+}
+
+/// Seeds a fresh database with the demo site, its staff and a sample ticket,
+/// and its help articles when `with_articles`; returns the admin's API token.
 pub fn seed_demo(
     storage: &dyn Storage,
     staff_token: Option<String>,
     password: &str,
+    with_articles: bool,
 ) -> Result<String, StorageError> {
     let site: SiteKey = DEMO_SITE.parse().expect("valid site key");
     storage.create_site(&site, &demo_site(), &random_token())?;
@@ -98,5 +205,40 @@ pub fn seed_demo(
         bytes: DocBytes::Snapshot(doc.save()),
         summary: Box::new(summarize(&read, now)),
     }])?;
+    if with_articles {
+        publish_demo_articles(storage)?;
+    }
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use stufe_shared::Locale;
+
+    use super::*;
+    use crate::kb::query::SearchTerms;
+    use crate::storage::{prelude::KbStore, SqliteStorage};
+
+    #[test]
+    fn the_demo_has_help_articles_in_english_and_german_unless_told_not_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(&dir.path().join("db.sqlite")).unwrap();
+        seed_demo(&s, None, "pw", true).unwrap();
+        let site: SiteKey = DEMO_SITE.parse().unwrap();
+        let find = |locale, q: &str| {
+            let terms = SearchTerms::parse(q).unwrap();
+            s.search_articles(&site, locale, &terms, 10)
+                .unwrap()
+                .into_iter()
+                .map(|hit| hit.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(find(Locale::En, "tracking"), ["track-your-order"]);
+        assert_eq!(find(Locale::De, "zurücksetzen"), ["geraet-zuruecksetzen"]);
+        assert_eq!(s.published_versions().unwrap().len(), DEMO_ARTICLES.len());
+
+        let bare = SqliteStorage::open(&dir.path().join("bare.sqlite")).unwrap();
+        seed_demo(&bare, None, "pw", false).unwrap();
+        assert!(bare.published_versions().unwrap().is_empty());
+    }
 }

@@ -65,7 +65,7 @@ pub async fn repair_catalogues(hub: &Hub, storage: &Arc<dyn Storage>) -> Result<
         if stale.is_empty() && gone.is_empty() {
             continue;
         }
-        tracing::warn!(%site, %locale, stale = stale.len(), gone = gone.len(), "repairing a knowledge-base catalogue");
+        tracing::info!(%site, %locale, stale = stale.len(), gone = gone.len(), "repairing a knowledge-base catalogue");
         let mut entries = Vec::with_capacity(stale.len());
         for id in stale {
             let (site_name, article_id) = (site.to_string(), id);

@@ -39,6 +39,7 @@ impl TestApp {
             site_dir: data_dir.join("no-site"),
             public_url: None,
             seed_demo: true,
+            seed_demo_articles: false,
             demo_staff_token: Some(STAFF_TOKEN.into()),
             demo_staff_password: STAFF_PASSWORD.into(),
             // Tickets fall asleep quickly here, so every test also runs
