@@ -54,71 +54,80 @@ pub const DEMO_PASSWORD: &str = "stufe-demo";
 
 /// Seeds the demo site and staff accounts (`sam`, admin, with the returned API
 /// token; `tia`, tier 1), both logging in to the console with `password`.
-/// The demo's help articles: id, locale, category, title, tags, Markdown.
-const DEMO_ARTICLES: &[(&str, &str, &str, &str, &[&str], &str)] = &[
-    (
-        "track-your-order",
-        "en",
-        "general",
-        "Where is my order?",
-        &["tracking", "delivery", "shipping"],
-        "Every order gets a **tracking link** by email once it leaves our warehouse, \
+/// One of the demo's help articles.
+struct DemoArticle {
+    id: &'static str,
+    locale: &'static str,
+    category: &'static str,
+    title: &'static str,
+    tags: &'static [&'static str],
+    markdown: &'static str,
+}
+
+const DEMO_ARTICLES: &[DemoArticle] = &[
+    DemoArticle {
+        id: "track-your-order",
+        locale: "en",
+        category: "general",
+        title: "Where is my order?",
+        tags: &["tracking", "delivery", "shipping"],
+        markdown: "Every order gets a **tracking link** by email once it leaves our warehouse, \
          usually within one working day.\n\n\
          1. Open the email *Your order is on its way*.\n\
          2. Follow the tracking link.\n\n\
          No tracking information after three working days? Send us a request with your order number.",
-    ),
-    (
-        "return-a-gadget",
-        "en",
-        "general",
-        "Returning a gadget",
-        &["returns", "refund"],
-        "You can return any gadget within **30 days**. Pack it in its box, print the \
+    },
+    DemoArticle {
+        id: "return-a-gadget",
+        locale: "en",
+        category: "general",
+        title: "Returning a gadget",
+        tags: &["returns", "refund"],
+        markdown: "You can return any gadget within **30 days**. Pack it in its box, print the \
          return label from your account and drop the parcel at any post office. \
          The refund reaches your account within five working days after we receive it.",
-    ),
-    (
-        "reset-your-gadget",
-        "en",
-        "technical",
-        "The light blinks red: reset your gadget",
-        &["reset", "blinking", "firmware"],
-        "A blinking red light means the gadget lost its settings after an update.\n\n\
+    },
+    DemoArticle {
+        id: "reset-your-gadget",
+        locale: "en",
+        category: "technical",
+        title: "The light blinks red: reset your gadget",
+        tags: &["reset", "blinking", "firmware"],
+        markdown: "A blinking red light means the gadget lost its settings after an update.\n\n\
          - Hold the power button for **10 seconds** until the light turns white.\n\
          - Connect it to your Wi-Fi again in the app.\n\n\
          Still red? Tell us the firmware version shown in the app.",
-    ),
-    (
-        "sendung-verfolgen",
-        "de",
-        "general",
-        "Wo ist meine Bestellung?",
-        &["sendungsverfolgung", "lieferung", "versand"],
-        "Jede Bestellung bekommt einen **Link zur Sendungsverfolgung** per E-Mail, sobald \
+    },
+    DemoArticle {
+        id: "sendung-verfolgen",
+        locale: "de",
+        category: "general",
+        title: "Wo ist meine Bestellung?",
+        tags: &["sendungsverfolgung", "lieferung", "versand"],
+        markdown: "Jede Bestellung bekommt einen **Link zur Sendungsverfolgung** per E-Mail, sobald \
          sie unser Lager verlässt, meist innerhalb eines Werktags. Nach drei Werktagen \
          noch keine Daten? Schreiben Sie uns mit Ihrer Bestellnummer.",
-    ),
-    (
-        "geraet-zuruecksenden",
-        "de",
-        "general",
-        "Ein Gerät zurücksenden",
-        &["rücksendung", "erstattung"],
-        "Sie können jedes Gerät innerhalb von **30 Tagen** zurücksenden. Drucken Sie das \
+    },
+    DemoArticle {
+        id: "geraet-zuruecksenden",
+        locale: "de",
+        category: "general",
+        title: "Ein Gerät zurücksenden",
+        tags: &["rücksendung", "erstattung"],
+        markdown: "Sie können jedes Gerät innerhalb von **30 Tagen** zurücksenden. Drucken Sie das \
          Rücksendeetikett in Ihrem Konto aus und geben Sie das Paket bei der Post ab. \
          Die Erstattung folgt binnen fünf Werktagen nach Eingang.",
-    ),
-    (
-        "geraet-zuruecksetzen",
-        "de",
-        "technical",
-        "Das Licht blinkt rot: Gerät zurücksetzen",
-        &["zurücksetzen", "blinken", "firmware"],
-        "Rotes Blinken heißt: Das Gerät hat nach einem Update seine Einstellungen verloren. \
+    },
+    DemoArticle {
+        id: "geraet-zuruecksetzen",
+        locale: "de",
+        category: "technical",
+        title: "Das Licht blinkt rot: Gerät zurücksetzen",
+        tags: &["zurücksetzen", "blinken", "firmware"],
+        markdown: "Rotes Blinken heißt: Das Gerät hat nach einem Update seine Einstellungen verloren. \
          Halten Sie die Ein-Taste **10 Sekunden** gedrückt, bis das Licht weiß leuchtet, \
          und verbinden Sie es in der App wieder mit Ihrem WLAN.",
-    ),
+    },
 ];
 
 /// Publishes the demo's help articles (stored and indexed; the synced
@@ -127,20 +136,24 @@ pub fn publish_demo_articles(storage: &dyn Storage) -> Result<(), StorageError> 
     let now = now_ms();
     let articles: Vec<(Article, &str, String)> = DEMO_ARTICLES
         .iter()
-        .map(|&(id, locale, category, title, tags, body)| {
+        .map(|demo| {
             let article = Article {
-                id: id.into(),
+                id: demo.id.into(),
                 site: DEMO_SITE.into(),
-                locale: locale.into(),
-                title: title.into(),
-                html: markdown::to_safe_html(body),
-                category: category.into(),
-                tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+                locale: demo.locale.into(),
+                title: demo.title.into(),
+                html: markdown::to_safe_html(demo.markdown),
+                category: demo.category.into(),
+                tags: demo.tags.iter().map(|t| (*t).to_owned()).collect(),
                 source_tickets: Vec::new(),
                 version: 0,
                 updated_at: now,
             };
-            (article, body, markdown::to_plain_text(body))
+            (
+                article,
+                demo.markdown,
+                markdown::to_plain_text(demo.markdown),
+            )
         })
         .collect();
     let writes: Vec<ArticleWrite<'_>> = articles
