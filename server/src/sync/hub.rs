@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Status, Ticket};
-use stufe_shared::validate::{check_ticket_change, Role, SiteRules};
+use stufe_shared::validate::{check_same_objects, check_ticket_change, Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{Mutex, OnceCell};
 
-use super::decide::{check_objects, decide_ticket, server_actor, Decision, Judged};
+use super::decide::{decide_ticket, server_actor, Decision, Judged};
 use crate::identity::VerifiedCustomer;
 use crate::storage::{self, DocBytes, DocWrite, GroupCommit, Storage, StorageError, TicketSummary};
 
@@ -671,17 +671,39 @@ impl Hub {
         if !st.stored {
             return Err(HubError::NotFound);
         }
-        let mut fork = st.doc()?.clone();
-        server_actor(&mut fork);
-        edit(&mut fork, &before)?;
-        let after = read(&fork)?.ok_or(HubError::NotFound)?;
-        let rules = SiteRules { categories: vec![] };
-        check_ticket_change(Role::Staff, Some(&before), &after, &rules)
-            .map_err(|rejection| HubError::Rejected(rejection.0))?;
-        check_objects(st.doc()?, &fork)?;
-        let since = st.doc()?.get_heads();
-        self.commit(&entry, &mut st, fork, &since, None, Some(&after))
-            .await?;
+        let objects_before = object_ids(st.doc()?)?;
+        // The staff edit is made in place, not on a copy (copying a long
+        // ticket cost more than the rest of a reply), and rolled back if
+        // refused, or the stored ticket loaded again if storing fails.
+        let mut doc = std::mem::take(st.doc()?);
+        let since = doc.get_heads();
+        let actor = doc.get_actor().clone();
+        server_actor(&mut doc);
+        let checked = edit(&mut doc, &before).and_then(|()| {
+            let after = read(&doc)?.ok_or(HubError::NotFound)?;
+            let rules = SiteRules { categories: vec![] };
+            check_ticket_change(Role::Staff, Some(&before), &after, &rules)
+                .map_err(|rejection| HubError::Rejected(rejection.0))?;
+            check_same_objects(&objects_before, &object_ids(&doc)?)
+                .map_err(|rejection| HubError::Rejected(rejection.0))?;
+            Ok(after)
+        });
+        let after = match checked {
+            Ok(after) => after,
+            Err(err) => {
+                doc.rollback();
+                doc.set_actor(actor);
+                st.set_doc(doc);
+                return Err(err);
+            }
+        };
+        if let Err(err) = self
+            .commit(&entry, &mut st, doc, &since, None, Some(&after))
+            .await
+        {
+            *st = self.load_state(&entry.id).await?;
+            return Err(err);
+        }
         Ok(after)
     }
 
@@ -984,6 +1006,13 @@ impl DocEntry {
         // `Hub::entry` hands out entries only after the cell is initialised.
         self.loaded.get().expect("entries are handed out loaded")
     }
+}
+
+/// The ids of a ticket's text and list objects (they must stay the same objects).
+fn object_ids(doc: &AutoCommit) -> Result<ticket::ObjectIds, HubError> {
+    ticket::object_ids(doc)
+        .map_err(|err| HubError::Rejected(err.to_string()))?
+        .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))
 }
 
 /// Loads a stored document. Changes whose dependencies are missing were never

@@ -353,6 +353,78 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
     );
 }
 
+/// Staff edits are made on the live ticket, not a copy: one that is refused
+/// (by the edit itself or by the checks after it) leaves nothing behind, in
+/// memory or in storage, and the next edit starts from the stored ticket.
+#[tokio::test]
+async fn a_refused_staff_edit_leaves_the_ticket_as_it_was() {
+    use std::sync::Arc;
+
+    use automerge::transaction::Transactable;
+    use stufe_server::storage::SqliteStorage;
+    use stufe_server::sync::{Hub, HubError};
+    use stufe_shared::ticket::Ticket;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (local, _) = create_ticket(&app).await;
+    app.stop().await;
+    let open_hub = || {
+        Hub::new(Arc::new(
+            SqliteStorage::open(&dir.path().join("stufe.sqlite")).unwrap(),
+        ))
+    };
+    let hub = open_hub();
+    let reply = |id: &str, body: &str| NewMessage {
+        id: id.into(),
+        author: Author::Staff,
+        name: "Sam".into(),
+        body: body.into(),
+        at: 1,
+    };
+    // The edit itself gives up half-way.
+    let refused = hub
+        .staff_change(local.id, |doc, _| {
+            ticket::append_message(doc, &reply("m-half", "Half an answer")).unwrap();
+            Err(HubError::Rejected("changed my mind".into()))
+        })
+        .await;
+    assert!(matches!(refused, Err(HubError::Rejected(_))));
+    // The checks refuse it: the subject replaced by a new text object.
+    let refused = hub
+        .staff_change(local.id, |doc, _| {
+            ticket::append_message(doc, &reply("m-bad", "With a new subject")).unwrap();
+            doc.put_object(automerge::ROOT, "subject", automerge::ObjType::Text)
+                .unwrap();
+            Ok(())
+        })
+        .await;
+    assert!(matches!(refused, Err(HubError::Rejected(_))), "{refused:?}");
+    let bodies = |t: &Ticket| {
+        t.messages
+            .iter()
+            .map(|m| m.body.clone())
+            .collect::<Vec<_>>()
+    };
+    let now = hub.read_ticket(local.id).await.unwrap();
+    assert!(
+        bodies(&now).is_empty(),
+        "nothing of the refused edits: {now:?}"
+    );
+    assert_eq!(now.subject, read(&local.doc).subject);
+    let after = hub
+        .staff_change(local.id, |doc, _| {
+            ticket::append_message(doc, &reply("m-ok", "A real answer"))
+                .map_err(|err| HubError::Rejected(err.to_string()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(bodies(&after), ["A real answer"]);
+    // And so it was stored.
+    let stored = open_hub().read_ticket(local.id).await.unwrap();
+    assert_eq!(bodies(&stored), ["A real answer"]);
+}
+
 /// A peer's bloom filter may claim a change the peer lacks (a false positive,
 /// about 1 in 100 per change). The server then sends the changes built on it
 /// without it, and the peer can only queue them. Such a peer must not be told
