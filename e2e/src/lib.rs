@@ -320,6 +320,39 @@ impl HostSite {
     }
 }
 
+/// The port a chromedriver started with `--port=0` listens on, from its
+/// "started successfully on port N" line; the rest of its output is drained.
+async fn driver_port(driver: &mut Child) -> Result<u16> {
+    use std::io::BufRead;
+
+    let stdout = driver.stdout.take().context("chromedriver's stdout")?;
+    let (found, port) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let port = line
+                .split("started successfully on port ")
+                .nth(1)
+                .and_then(|rest| {
+                    rest.trim_end_matches(|c: char| !c.is_ascii_digit())
+                        .parse()
+                        .ok()
+                });
+            if let Some(port) = port {
+                if let Some(found) = found.take() {
+                    let _ = found.send(port);
+                }
+            }
+        }
+    });
+    match tokio::time::timeout(PATIENCE, port).await {
+        Ok(Ok(port)) => Ok(port),
+        Ok(Err(_)) => bail!("chromedriver exited before it said its port"),
+        Err(_) => bail!("chromedriver did not say its port within {PATIENCE:?}"),
+    }
+}
+
 /// Headless Chromium with a fresh profile, driven through chromedriver.
 pub struct Browser {
     pub client: Client,
@@ -344,24 +377,29 @@ impl Browser {
     async fn launch_with_prefs(prefs: serde_json::Value) -> Result<Self> {
         let chromium = env_path("STUFE_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = env_path("STUFE_CHROMEDRIVER", "/usr/bin/chromedriver");
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
-            probe.local_addr()?.port()
-        };
+        // Chromedriver picks its own free port and says which. (A port probed
+        // here and passed to it could be handed to a parallel test's
+        // chromedriver too: the second fails to bind, its test drives the
+        // first one's, and loses it when that test ends.)
         let mut driver = Command::new(&chromedriver);
-        driver.arg(format!("--port={port}"));
+        driver.arg("--port=0");
         // STUFE_E2E_DRIVER_LOG=path keeps chromedriver's verbose log (with the widget's console output).
         if let Some(log) = std::env::var_os("STUFE_E2E_DRIVER_LOG") {
+            let unique = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
             driver.arg("--verbose").arg(format!(
-                "--log-path={}.{port}",
+                "--log-path={}.{unique}",
                 PathBuf::from(log).display()
             ));
         }
-        let driver = driver
-            .stdout(Stdio::null())
+        let mut driver = driver
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("cannot start {}", chromedriver.display()))?;
+        let port = driver_port(&mut driver).await?;
         let profile = tempfile::tempdir()?;
         // Site isolation off: chromedriver's browser log then also carries the
         // widget's frame (another site than the host page), so `finish` sees
