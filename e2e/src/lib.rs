@@ -326,11 +326,28 @@ async fn driver_port(driver: &mut Child) -> Result<u16> {
     use std::io::BufRead;
 
     let stdout = driver.stdout.take().context("chromedriver's stdout")?;
-    let (found, port) = tokio::sync::oneshot::channel();
+    let stderr = driver.stderr.take().context("chromedriver's stderr")?;
+    // Its errors (e.g. a failed bind) go to stderr: kept for the message below
+    // (the first few KB), the rest drained.
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let kept = std::sync::Arc::clone(&errors);
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut kept = kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if kept.len() < 4096 {
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        }
+    });
+    let (found, port) = tokio::sync::oneshot::channel::<Result<u16, String>>();
     std::thread::spawn(move || {
         let mut found = Some(found);
+        // What it printed before its port, to say why if it never does.
+        let mut said = String::new();
         for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
+            let line = line.unwrap_or_else(|err| format!("(unreadable output: {err})"));
             let port = line
                 .split("started successfully on port ")
                 .nth(1)
@@ -339,16 +356,30 @@ async fn driver_port(driver: &mut Child) -> Result<u16> {
                         .parse()
                         .ok()
                 });
-            if let Some(port) = port {
-                if let Some(found) = found.take() {
-                    let _ = found.send(port);
+            match (port, found.take()) {
+                (Some(port), Some(waiting)) => {
+                    let _ = waiting.send(Ok(port));
                 }
+                (None, Some(waiting)) => {
+                    said.push_str(&line);
+                    said.push('\n');
+                    found = Some(waiting);
+                }
+                (_, None) => {}
             }
+        }
+        if let Some(waiting) = found {
+            let _ = waiting.send(Err(said));
         }
     });
     match tokio::time::timeout(PATIENCE, port).await {
-        Ok(Ok(port)) => Ok(port),
-        Ok(Err(_)) => bail!("chromedriver exited before it said its port"),
+        Ok(Ok(Ok(port))) => Ok(port),
+        Ok(Ok(Err(said))) => {
+            let status = driver.try_wait().ok().flatten();
+            let errors = errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            bail!("chromedriver stopped ({status:?}) before it said its port; it printed:\n{said}{errors}")
+        }
+        Ok(Err(_)) => bail!("chromedriver's output reader stopped"),
         Err(_) => bail!("chromedriver did not say its port within {PATIENCE:?}"),
     }
 }
@@ -396,7 +427,7 @@ impl Browser {
         }
         let mut driver = driver
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot start {}", chromedriver.display()))?;
         let port = driver_port(&mut driver).await?;
