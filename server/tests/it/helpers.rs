@@ -373,7 +373,7 @@ impl Client {
 }
 
 /// Whether `acked` names exactly the heads of `doc`.
-fn acked_everything(doc: &mut AutoCommit, acked: &[String]) -> bool {
+pub fn acked_everything(doc: &mut AutoCommit, acked: &[String]) -> bool {
     let mut ours: Vec<String> = doc.get_heads().iter().map(ToString::to_string).collect();
     let mut acked = acked.to_vec();
     ours.sort();
