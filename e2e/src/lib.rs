@@ -320,8 +320,42 @@ impl HostSite {
     }
 }
 
-/// The port a chromedriver started with `--port=0` listens on, from its
-/// "started successfully on port N" line; the rest of its output is drained.
+/// A port for one chromedriver, free on 127.0.0.1 and ::1. It lies below the
+/// kernel's ephemeral range, so no socket the tests or servers open (they bind
+/// port 0, and connect from ephemeral ports) is ever given it while
+/// chromedriver starts, and this process never hands one out twice. (A port
+/// probed with `bind(0)` could go to a parallel test's chromedriver too; and
+/// chromedriver's own `--port=0` picks a port on ::1 and then fails when
+/// 127.0.0.1 has it in use: "IPv4 port not available. Exiting...")
+fn free_driver_port() -> Result<u16> {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    const SPAN: u16 = 4_000;
+    let ephemeral_low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768);
+    // Test binaries run one at a time, but keep apart from any other running one.
+    let start = u16::try_from(std::process::id() % 16).unwrap_or(0) * 250;
+    for _ in 0..SPAN {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let port = ephemeral_low.saturating_sub(SPAN) + offset;
+        // (A machine without IPv6 has no ::1 to share the port with.)
+        let free = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && match std::net::TcpListener::bind(("::1", port)) {
+                Ok(_) => true,
+                Err(err) => err.kind() == std::io::ErrorKind::AddrNotAvailable,
+            };
+        if free {
+            return Ok(port);
+        }
+    }
+    bail!("no free port for chromedriver below {ephemeral_low}")
+}
+
+/// The port chromedriver says it listens on, from its "started successfully
+/// on port N" line (its start-up is complete then); the rest of its output is
+/// drained.
 async fn driver_port(driver: &mut Child) -> Result<u16> {
     use std::io::BufRead;
 
@@ -408,12 +442,8 @@ impl Browser {
     async fn launch_with_prefs(prefs: serde_json::Value) -> Result<Self> {
         let chromium = env_path("STUFE_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = env_path("STUFE_CHROMEDRIVER", "/usr/bin/chromedriver");
-        // Chromedriver picks its own free port and says which. (A port probed
-        // here and passed to it could be handed to a parallel test's
-        // chromedriver too: the second fails to bind, its test drives the
-        // first one's, and loses it when that test ends.)
         let mut driver = Command::new(&chromedriver);
-        driver.arg("--port=0");
+        driver.arg(format!("--port={}", free_driver_port()?));
         // STUFE_E2E_DRIVER_LOG=path keeps chromedriver's verbose log (with the widget's console output).
         if let Some(log) = std::env::var_os("STUFE_E2E_DRIVER_LOG") {
             let unique = std::time::SystemTime::now()
