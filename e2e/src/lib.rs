@@ -78,6 +78,7 @@ impl Stufe {
             demo_staff_password: STAFF_PASSWORD.into(),
             ticket_idle: std::time::Duration::from_secs(2),
             max_awake_tickets: 1_000,
+            database_url: None,
             smtp_url: self.smtp_url.clone(),
             mail_from: "Acme Support <support@acme.example>".into(),
             // Retries come quickly here; the tests wait for them.

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 pub struct Config {
     /// Where the SQLite file lives (`STUFE_DATA`, default `./data`).
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to store everything in instead of the SQLite
+    /// file (`STUFE_DATABASE_URL`, `postgres://user:password@host/db`, or a
+    /// `key=value` connection string); several servers may share it.
+    pub database_url: Option<String>,
     /// The built widget assets (`STUFE_SITE_DIR`, default `target/site`, as in `Leptos.toml`).
     pub site_dir: PathBuf,
     /// The URL host pages load the widget from (`STUFE_PUBLIC_URL`); by default
@@ -44,6 +48,7 @@ impl Config {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
             data_dir: var("STUFE_DATA").unwrap_or_else(|| "data".into()).into(),
+            database_url: var("STUFE_DATABASE_URL"),
             site_dir: var("STUFE_SITE_DIR")
                 .unwrap_or_else(|| "target/site".into())
                 .into(),

@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::Config;
-use storage::{SqliteStorage, Storage};
+use storage::{PostgresStorage, SqliteStorage, Storage};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::SiteKey;
 use sync::Hub;
@@ -139,19 +139,34 @@ pub struct Started {
     pub seeded_staff_token: Option<String>,
 }
 
-/// Opens storage (seeding it if empty and asked to) and returns a future that
-/// serves until `shutdown` is cancelled, then drains WebSocket sessions.
-pub async fn start(
-    listener: TcpListener,
-    config: Config,
-    shutdown: CancellationToken,
-) -> anyhow::Result<(
-    Started,
-    impl std::future::Future<Output = std::io::Result<()>>,
-)> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?);
+/// Storage as `start` opened it.
+struct OpenedStorage {
+    storage: Arc<dyn Storage>,
+    /// PostgreSQL: the connection settings to listen for other servers' writes with.
+    listen: Option<::postgres::Config>,
+    seeded_staff_token: Option<String>,
+    link_key: Arc<str>,
+}
+
+/// Opens the storage the configuration names, seeding it if empty and asked to.
+fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
+    let (storage, listen): (Arc<dyn Storage>, _) = match &config.database_url {
+        Some(url) => {
+            if !storage::postgres::is_postgres_url(url) && !url.contains('=') {
+                anyhow::bail!(
+                    "STUFE_DATABASE_URL must be a postgres:// URL or a key=value connection string"
+                );
+            }
+            let pg = PostgresStorage::connect(url)?;
+            let listen = pg.config().clone();
+            tracing::info!("storing in PostgreSQL");
+            (Arc::new(pg), Some(listen))
+        }
+        None => (
+            Arc::new(SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?),
+            None,
+        ),
+    };
     let mut seeded_staff_token = None;
     if config.seed_demo && storage.is_empty()? {
         let token = seed::seed_demo(
@@ -163,8 +178,79 @@ pub async fn start(
         tracing::info!("seeded the demo site and staff account");
         seeded_staff_token = Some(token);
     }
+    let link_key = storage.server_secret(links::KEY_NAME)?.into();
+    Ok(OpenedStorage {
+        storage,
+        listen,
+        seeded_staff_token,
+        link_key,
+    })
+}
+
+/// Passes what other servers sharing the PostgreSQL database write to this
+/// server's hub: documents held here catch up and their widgets get it.
+async fn follow_other_servers(
+    hub: Arc<Hub>,
+    listen: ::postgres::Config,
+    shutdown: CancellationToken,
+) {
+    use storage::postgres::listen::{spawn, Announcement};
+    let (sink, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    if let Err(err) = spawn(listen, sink) {
+        tracing::error!(%err, "cannot listen for other servers' changes");
+        return;
+    }
+    loop {
+        let announcement = tokio::select! {
+            heard = heard.recv() => match heard {
+                Some(announcement) => announcement,
+                None => break,
+            },
+            () = shutdown.cancelled() => break,
+        };
+        match announcement {
+            Announcement::Doc { doc_id, seq } => {
+                // Other ids (e.g. article drafts) are not synced to widgets.
+                let Ok(id) = doc_id.parse::<stufe_shared::DocId>() else {
+                    continue;
+                };
+                if let Err(err) = hub.remote_change(&id, seq).await {
+                    tracing::warn!(%err, doc = %id, "cannot load another server's change");
+                }
+            }
+            Announcement::Tickets { site } => {
+                if let Ok(site) = site.parse() {
+                    hub.ticket_changed_elsewhere(site);
+                }
+            }
+            Announcement::Listening => hub.catch_up_all().await,
+        }
+    }
+}
+
+/// Opens storage (seeding it if empty and asked to) and returns a future that
+/// serves until `shutdown` is cancelled, then drains WebSocket sessions.
+pub async fn start(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(
+    Started,
+    impl std::future::Future<Output = std::io::Result<()>>,
+)> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let opened = {
+        let config = config.clone();
+        // Storage calls block (PostgreSQL's client runs its own runtime).
+        tokio::task::spawn_blocking(move || open_storage(&config)).await??
+    };
+    let OpenedStorage {
+        storage,
+        listen,
+        seeded_staff_token,
+        link_key,
+    } = opened;
     let hub = Arc::new(Hub::new(storage.clone()));
-    let link_key: Arc<str> = storage.server_secret(links::KEY_NAME)?.into();
     let mailer = match &config.smtp_url {
         Some(url) => Some(Arc::new(mail::Mailer::new(
             url,
@@ -217,6 +303,13 @@ pub async fn start(
     }));
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);
+    if let Some(listen) = listen {
+        tracker.spawn(follow_other_servers(
+            state.hub.clone(),
+            listen,
+            shutdown.clone(),
+        ));
+    }
     if let Some(mailer) = mailer {
         tracker.spawn(mail::run_outbox(
             mailer,

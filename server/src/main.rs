@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use stufe_server::storage::SqliteStorage;
 use stufe_server::Config;
 use stufe_shared::site::Category;
 use tokio_util::sync::CancellationToken;
@@ -87,8 +86,11 @@ fn create_site(config: &Config, command: SiteCommand) -> anyhow::Result<()> {
             .collect::<anyhow::Result<_>>()?;
     }
     std::fs::create_dir_all(&config.data_dir)?;
-    let storage = SqliteStorage::open(&config.data_dir.join("stufe.sqlite"))?;
-    let (key, secret) = stufe_server::sites::create(&storage, &key, &site)?;
+    let storage = stufe_server::storage::open(
+        config.database_url.as_deref(),
+        &config.data_dir.join("stufe.sqlite"),
+    )?;
+    let (key, secret) = stufe_server::sites::create(storage.as_ref(), &key, &site)?;
     let public_url = config
         .public_url
         .clone()
@@ -109,7 +111,10 @@ fn create_site(config: &Config, command: SiteCommand) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::Site(command)) = cli.command {
-        if let Err(err) = create_site(&Config::from_env(), command) {
+        // Storage calls block (off the async runtime's threads).
+        let created =
+            tokio::task::spawn_blocking(move || create_site(&Config::from_env(), command)).await?;
+        if let Err(err) = created {
             eprintln!("error: {err}");
             std::process::exit(2);
         }

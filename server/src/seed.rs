@@ -217,6 +217,7 @@ pub fn seed_demo(
         token_hash: token_hash(&random_token()),
         bytes: DocBytes::Snapshot(doc.save()),
         summary: Box::new(summarize(&read, now)),
+        after: 0,
     }])?;
     if with_articles {
         publish_demo_articles(storage)?;

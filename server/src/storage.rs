@@ -1,13 +1,14 @@
 //! Storage: the seam between the sync hub and a database.
 //!
 //! [`Storage`] is what the rest of the server sees; [`SqliteStorage`] is the
-//! embedded default (one file, WAL). The trait is blocking on purpose: callers
-//! run it on tokio's blocking pool with [`blocking`], so a PostgreSQL
-//! implementation can use a blocking client or a pool behind the same calls.
+//! embedded default (one file, WAL), [`PostgresStorage`] the engine several
+//! server processes share (`STUFE_DATABASE_URL`). The trait is blocking on
+//! purpose: callers run it on tokio's blocking pool with [`blocking`].
 //! Writing a ticket stores the Automerge bytes and the relational projection
 //! in one transaction, so the index never disagrees with the document.
 
 mod group_commit;
+pub mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
@@ -21,7 +22,20 @@ use crate::kb::query::SearchTerms;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 pub use group_commit::GroupCommit;
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
+
+/// Opens the storage `database_url` names (`postgres://…` or
+/// `postgresql://…`), or else the SQLite file `sqlite_path`.
+pub fn open(
+    database_url: Option<&str>,
+    sqlite_path: &std::path::Path,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    Ok(match database_url {
+        Some(url) => Arc::new(PostgresStorage::connect(url)?),
+        None => Arc::new(SqliteStorage::open(sqlite_path)?),
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -33,6 +47,14 @@ pub enum StorageError {
     Task(String),
     #[error("migrating the database failed: {0}")]
     Migration(String),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("no database connection: {0}")]
+    Pool(String),
+    /// Another server wrote the document since the writer's copy was read
+    /// (its `after` is behind): catch up with [`DocStore::changes_since`] and write again.
+    #[error("{0} was written by another server meanwhile")]
+    Conflict(String),
 }
 
 /// A stored ticket document and who may open it.
@@ -47,6 +69,8 @@ pub struct StoredTicket {
     pub appended: usize,
     /// The signed-in customer who created it, if one did.
     pub customer: Option<VerifiedCustomer>,
+    /// The position of the newest write in `bytes` (see [`DocWrite::after`]).
+    pub seq: i64,
 }
 
 /// A stored document other than a ticket.
@@ -56,6 +80,20 @@ pub struct StoredDoc {
     pub bytes: Vec<u8>,
     /// How many of `bytes` (at the end) are appended chunks.
     pub appended: usize,
+    /// The position of the newest write in `bytes` (see [`DocWrite::after`]).
+    pub seq: i64,
+}
+
+/// What other servers wrote to a document after a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocChanges {
+    /// Chunks to load into the copy (`load_incremental`); a snapshot among
+    /// them comes first, and what it holds is not repeated.
+    pub bytes: Vec<u8>,
+    /// The position the copy is at once it has loaded `bytes`.
+    pub seq: i64,
+    /// Whether `bytes` begins with a new snapshot (older chunks are gone).
+    pub snapshot: bool,
 }
 
 /// The relational projection of a ticket, kept for listing and triage.
@@ -125,6 +163,14 @@ impl DocBytes {
 
 /// One document write. Several are committed in one transaction by
 /// [`Storage::write_docs`] (group commit: one disk sync for all of them).
+///
+/// `after` is the position of the newest write the writer's copy holds (0
+/// for a document it did not find stored). Storage shared by several servers
+/// (PostgreSQL) numbers every write of a document and refuses one whose
+/// `after` is not the newest ([`StorageError::Conflict`]): no server then
+/// overwrites or compacts away what another wrote, and each write's projection
+/// is made from a copy holding every earlier change. SQLite is written by one
+/// server only; it neither numbers writes (positions are 0) nor checks.
 #[derive(Debug, Clone)]
 pub enum DocWrite {
     /// A ticket document and its relational projection, written together.
@@ -133,9 +179,24 @@ pub enum DocWrite {
         token_hash: String,
         bytes: DocBytes,
         summary: Box<TicketSummary>,
+        after: i64,
     },
     /// A server-written document other than a ticket (e.g. `kb:demo:en`).
-    Document { doc_id: String, bytes: DocBytes },
+    Document {
+        doc_id: String,
+        bytes: DocBytes,
+        after: i64,
+    },
+}
+
+impl DocWrite {
+    /// The id of the written document (`ticket:<id>` for a ticket).
+    pub fn doc_id(&self) -> String {
+        match self {
+            DocWrite::Ticket { summary, .. } => format!("ticket:{}", summary.id),
+            DocWrite::Document { doc_id, .. } => doc_id.clone(),
+        }
+    }
 }
 
 /// Which tickets to list.
@@ -286,7 +347,11 @@ pub trait DocStore {
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError>;
     /// Writes documents (tickets with their projection, and others) in one
     /// transaction: all of them are durable when this returns, or none is.
-    fn write_docs(&self, writes: &[DocWrite]) -> Result<(), StorageError>;
+    /// Returns each write's position (see [`DocWrite`]).
+    fn write_docs(&self, writes: &[DocWrite]) -> Result<Vec<i64>, StorageError>;
+    /// What was written to `doc_id` after position `after` (by other
+    /// servers); None when nothing was.
+    fn changes_since(&self, doc_id: &str, after: i64) -> Result<Option<DocChanges>, StorageError>;
     /// A server-written document other than a ticket (e.g. `kb:demo:en`):
     /// its snapshot and appended chunks, concatenated.
     fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError>;

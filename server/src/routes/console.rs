@@ -709,11 +709,27 @@ async fn store_draft(
     id: &str,
     doc: &mut automerge::AutoCommit,
 ) -> Result<(), AppError> {
-    let write = storage::DocWrite::Document {
-        doc_id: draft_key(site, id),
-        bytes: storage::DocBytes::Snapshot(doc.save()),
-    };
-    storage::blocking(&state.storage, move |s| s.write_docs(&[write])).await?;
+    // Another server may have stored the draft since it was loaded here:
+    // what it stored is merged in, never overwritten.
+    let (key, mut doc) = (draft_key(site, id), doc.clone());
+    storage::blocking(&state.storage, move |s| loop {
+        let stored = s.document(&key)?;
+        let after = stored.as_ref().map_or(0, |d| d.seq);
+        if let Some(stored) = stored {
+            doc.load_incremental(&stored.bytes)
+                .map_err(|err| storage::StorageError::Corrupt(err.to_string()))?;
+        }
+        let write = storage::DocWrite::Document {
+            doc_id: key.clone(),
+            bytes: storage::DocBytes::Snapshot(doc.save()),
+            after,
+        };
+        match s.write_docs(&[write]) {
+            Err(storage::StorageError::Conflict(_)) => continue,
+            written => return written.map(drop),
+        }
+    })
+    .await?;
     Ok(())
 }
 

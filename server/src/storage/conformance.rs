@@ -5,8 +5,8 @@ use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::{SiteKey, TicketId};
 
 use super::{
-    ClientError, DocBytes, DocWrite, SqliteStorage, StaffNote, Storage, StorageError, StoredDoc,
-    TicketFilter, TicketSummary,
+    ClientError, DocBytes, DocWrite, SqliteStorage, StaffNote, Storage, StorageError, TicketFilter,
+    TicketSummary,
 };
 
 fn site() -> SiteConfig {
@@ -90,8 +90,7 @@ fn a_customers_history_is_theirs_newest_first(s: &dyn Storage) {
             email: None,
         });
         t.email = email.map(Into::into);
-        s.write_docs(&[ticket("h", DocBytes::Snapshot(b"t".to_vec()), &t)])
-            .unwrap();
+        write(s, &[ticket("h", DocBytes::Snapshot(b"t".to_vec()), &t)]).unwrap();
     };
     put(1, "shop", 10, Some("u1"), Some("ada@example.com")); // the one on screen
     put(2, "shop", 20, Some("u1"), None); // same customer, signed in
@@ -150,12 +149,10 @@ fn notes_and_assignees_stay_beside_the_ticket(s: &dyn Storage) {
     let ada = s.add_staff("Ada", "admin", "a").unwrap();
     assert_eq!(s.list_staff().unwrap(), vec![ada, tia]);
     let sum = summary(id, "new", 1, 10);
-    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)])
-        .unwrap();
+    write(s, &[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)]).unwrap();
     assert!(s.assign(id, Some(7)).unwrap());
     // A later write of the ticket keeps the assignee.
-    s.write_docs(&[ticket("h", DocBytes::Append(b"+".to_vec()), &sum)])
-        .unwrap();
+    write(s, &[ticket("h", DocBytes::Append(b"+".to_vec()), &sum)]).unwrap();
     assert_eq!(s.ticket_facts("shop", 0).unwrap()[0].assignee, Some(7));
     let note = |kind: &str, at, body: &str| StaffNote {
         ticket: id.into(),
@@ -239,6 +236,7 @@ fn document(doc_id: &str, bytes: DocBytes) -> DocWrite {
     DocWrite::Document {
         doc_id: doc_id.into(),
         bytes,
+        after: 0,
     }
 }
 
@@ -247,50 +245,75 @@ fn ticket(token_hash: &str, bytes: DocBytes, summary: &TicketSummary) -> DocWrit
         token_hash: token_hash.into(),
         bytes,
         summary: Box::new(summary.clone()),
+        after: 0,
     }
+}
+
+/// Writes as a server whose copies hold every earlier write: each write
+/// names its document's newest position.
+fn write(s: &dyn Storage, writes: &[DocWrite]) -> Result<Vec<i64>, StorageError> {
+    let up_to_date: Vec<DocWrite> = writes
+        .iter()
+        .map(|w| {
+            let newest = s
+                .changes_since(&w.doc_id(), 0)
+                .unwrap()
+                .map_or(0, |c| c.seq);
+            let mut w = w.clone();
+            let (DocWrite::Ticket { after, .. } | DocWrite::Document { after, .. }) = &mut w;
+            *after = newest;
+            w
+        })
+        .collect();
+    s.write_docs(&up_to_date)
 }
 
 fn documents_round_trip(s: &dyn Storage) {
     assert_eq!(s.document("kb:shop:en").unwrap(), None);
-    s.write_docs(&[document("kb:shop:en", DocBytes::Snapshot(b"one".to_vec()))])
-        .unwrap();
-    s.write_docs(&[document("kb:shop:en", DocBytes::Snapshot(b"two".to_vec()))])
-        .unwrap();
+    write(
+        s,
+        &[document("kb:shop:en", DocBytes::Snapshot(b"one".to_vec()))],
+    )
+    .unwrap();
+    write(
+        s,
+        &[document("kb:shop:en", DocBytes::Snapshot(b"two".to_vec()))],
+    )
+    .unwrap();
     assert_eq!(
-        s.document("kb:shop:en").unwrap(),
-        Some(StoredDoc {
-            bytes: b"two".to_vec(),
-            appended: 0
-        })
+        s.document("kb:shop:en")
+            .unwrap()
+            .map(|d| (d.bytes, d.appended)),
+        Some((b"two".to_vec(), 0))
     );
 }
 
 fn documents_append_after_their_snapshot(s: &dyn Storage) {
     // Appending to a document without a snapshot yet is allowed (a new catalogue).
-    s.write_docs(&[document("kb:shop:en", DocBytes::Append(b"a".to_vec()))])
-        .unwrap();
-    s.write_docs(&[
-        document("kb:shop:en", DocBytes::Append(b"b".to_vec())),
-        document("kb:shop:de", DocBytes::Snapshot(b"S".to_vec())),
-    ])
+    write(
+        s,
+        &[document("kb:shop:en", DocBytes::Append(b"a".to_vec()))],
+    )
     .unwrap();
-    let stored = |id| s.document(id).unwrap().unwrap();
-    assert_eq!(
-        stored("kb:shop:en"),
-        StoredDoc {
-            bytes: b"ab".to_vec(),
-            appended: 2
-        }
-    );
-    s.write_docs(&[document("kb:shop:de", DocBytes::Append(b"c".to_vec()))])
-        .unwrap();
-    assert_eq!(
-        stored("kb:shop:de"),
-        StoredDoc {
-            bytes: b"Sc".to_vec(),
-            appended: 1
-        }
-    );
+    write(
+        s,
+        &[
+            document("kb:shop:en", DocBytes::Append(b"b".to_vec())),
+            document("kb:shop:de", DocBytes::Snapshot(b"S".to_vec())),
+        ],
+    )
+    .unwrap();
+    let stored = |id| {
+        let d = s.document(id).unwrap().unwrap();
+        (d.bytes, d.appended)
+    };
+    assert_eq!(stored("kb:shop:en"), (b"ab".to_vec(), 2));
+    write(
+        s,
+        &[document("kb:shop:de", DocBytes::Append(b"c".to_vec()))],
+    )
+    .unwrap();
+    assert_eq!(stored("kb:shop:de"), (b"Sc".to_vec(), 1));
     assert_eq!(
         s.documents_with_prefix("kb:shop:").unwrap(),
         vec![
@@ -299,31 +322,28 @@ fn documents_append_after_their_snapshot(s: &dyn Storage) {
         ]
     );
     // A new snapshot replaces the old one and every appended chunk.
-    s.write_docs(&[document("kb:shop:en", DocBytes::Snapshot(b"N".to_vec()))])
-        .unwrap();
-    s.write_docs(&[document("kb:shop:en", DocBytes::Append(b"d".to_vec()))])
-        .unwrap();
-    assert_eq!(
-        stored("kb:shop:en"),
-        StoredDoc {
-            bytes: b"Nd".to_vec(),
-            appended: 1
-        }
-    );
+    write(
+        s,
+        &[document("kb:shop:en", DocBytes::Snapshot(b"N".to_vec()))],
+    )
+    .unwrap();
+    write(
+        s,
+        &[document("kb:shop:en", DocBytes::Append(b"d".to_vec()))],
+    )
+    .unwrap();
+    assert_eq!(stored("kb:shop:en"), (b"Nd".to_vec(), 1));
 }
 
 fn tickets_append_after_their_snapshot(s: &dyn Storage) {
     s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
     let id: TicketId = "000102030405060708090a0b0c0d0e0f".parse().unwrap();
     let mut sum = summary(&id.to_string(), "new", 1, 10);
-    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"S".to_vec()), &sum)])
-        .unwrap();
+    write(s, &[ticket("h", DocBytes::Snapshot(b"S".to_vec()), &sum)]).unwrap();
     sum.status = "open".into();
     sum.message_count = 1;
-    s.write_docs(&[ticket("h", DocBytes::Append(b"1".to_vec()), &sum)])
-        .unwrap();
-    s.write_docs(&[ticket("h", DocBytes::Append(b"2".to_vec()), &sum)])
-        .unwrap();
+    write(s, &[ticket("h", DocBytes::Append(b"1".to_vec()), &sum)]).unwrap();
+    write(s, &[ticket("h", DocBytes::Append(b"2".to_vec()), &sum)]).unwrap();
     let stored = s.ticket(id).unwrap().unwrap();
     assert_eq!((stored.bytes, stored.appended), (b"S12".to_vec(), 2));
     assert_eq!(
@@ -331,8 +351,7 @@ fn tickets_append_after_their_snapshot(s: &dyn Storage) {
         vec![sum.clone()],
         "the projection follows appended changes"
     );
-    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"T".to_vec()), &sum)])
-        .unwrap();
+    write(s, &[ticket("h", DocBytes::Snapshot(b"T".to_vec()), &sum)]).unwrap();
     let stored = s.ticket(id).unwrap().unwrap();
     assert_eq!((stored.bytes, stored.appended), (b"T".to_vec(), 0));
 }
@@ -340,10 +359,13 @@ fn tickets_append_after_their_snapshot(s: &dyn Storage) {
 fn a_failed_batch_writes_nothing(s: &dyn Storage) {
     s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
     let never_stored = summary("0f0e0d0c0b0a09080706050403020100", "open", 1, 10);
-    let result = s.write_docs(&[
-        document("kb:shop:en", DocBytes::Snapshot(b"one".to_vec())),
-        ticket("h", DocBytes::Append(b"x".to_vec()), &never_stored),
-    ]);
+    let result = write(
+        s,
+        &[
+            document("kb:shop:en", DocBytes::Snapshot(b"one".to_vec())),
+            ticket("h", DocBytes::Append(b"x".to_vec()), &never_stored),
+        ],
+    );
     assert!(
         matches!(result, Err(StorageError::Corrupt(_))),
         "appending to a ticket never stored is refused: {result:?}"
@@ -395,11 +417,9 @@ fn tickets_round_trip_and_update_in_place(s: &dyn Storage) {
     let id: TicketId = "000102030405060708090a0b0c0d0e0f".parse().unwrap();
     assert!(s.ticket(id).unwrap().is_none());
     let mut sum = summary(&id.to_string(), "new", 1, 10);
-    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)])
-        .unwrap();
+    write(s, &[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)]).unwrap();
     sum.status = "open".into();
-    s.write_docs(&[ticket("h", DocBytes::Snapshot(b"v2".to_vec()), &sum)])
-        .unwrap();
+    write(s, &[ticket("h", DocBytes::Snapshot(b"v2".to_vec()), &sum)]).unwrap();
     let stored = s.ticket(id).unwrap().unwrap();
     assert_eq!(stored.bytes, b"v2");
     assert_eq!(stored.token_hash, "h");
@@ -413,7 +433,7 @@ fn ticket_facts_are_kept_across_writes(s: &dyn Storage) {
     s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
     let id = "000102030405060708090a0b0c0d0e0f";
     let write = |sum: &TicketSummary, bytes: DocBytes| {
-        s.write_docs(&[ticket("h", bytes, sum)]).unwrap();
+        write(s, &[ticket("h", bytes, sum)]).unwrap();
         s.ticket_facts("shop", 0).unwrap().remove(0)
     };
     let mut sum = summary(id, "new", 1, 10);
@@ -459,8 +479,7 @@ fn tickets_filter_by_status_and_tier(s: &dyn Storage) {
         summary("c", "open", 1, 3),
     ];
     for row in &rows {
-        s.write_docs(&[ticket("h", DocBytes::Snapshot(Vec::new()), row)])
-            .unwrap();
+        write(s, &[ticket("h", DocBytes::Snapshot(Vec::new()), row)]).unwrap();
     }
     let ids = |f: TicketFilter| -> Vec<String> {
         s.list_tickets(&f)
@@ -495,6 +514,15 @@ fn staff_are_found_by_token_hash(s: &dyn Storage) {
         s.add_staff("Sam", "boss", "xyz").is_err(),
         "unknown roles are refused"
     );
+}
+
+#[test]
+fn postgres_storage_conforms() {
+    let scratch = super::postgres::scratch::shared();
+    run_all(&|| {
+        let url = scratch.database().unwrap();
+        Box::new(super::PostgresStorage::connect(&url).unwrap())
+    });
 }
 
 #[test]

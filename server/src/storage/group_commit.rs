@@ -18,11 +18,12 @@ const MAX_BATCH: usize = 1024;
 
 struct Pending {
     write: DocWrite,
-    done: oneshot::Sender<Result<(), StorageError>>,
+    done: oneshot::Sender<Result<i64, StorageError>>,
 }
 
 /// Writes a batch in one transaction (`Storage::write_docs`).
-type WriteBatch = Arc<dyn Fn(&[DocWrite]) -> Result<(), StorageError> + Send + Sync>;
+type WriteBatchFn = dyn Fn(&[DocWrite]) -> Result<Vec<i64>, StorageError> + Send + Sync;
+type WriteBatch = Arc<WriteBatchFn>;
 
 /// The one writer of documents for a storage.
 pub struct GroupCommit {
@@ -45,8 +46,9 @@ impl GroupCommit {
         }
     }
 
-    /// Writes `write` durably, in a transaction with whatever else is waiting.
-    pub async fn write(&self, write: DocWrite) -> Result<(), StorageError> {
+    /// Writes `write` durably, in a transaction with whatever else is
+    /// waiting; returns its position (see [`DocWrite`]).
+    pub async fn write(&self, write: DocWrite) -> Result<i64, StorageError> {
         let stopped = || StorageError::Task("the document writer has stopped".into());
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -70,21 +72,24 @@ async fn run(write_batch: WriteBatch, mut queue: mpsc::UnboundedReceiver<Pending
 }
 
 fn commit(
-    write_batch: &(dyn Fn(&[DocWrite]) -> Result<(), StorageError> + Send + Sync),
+    write_batch: &WriteBatchFn,
     pending: Vec<Pending>,
 ) {
     let (writes, waiters): (Vec<DocWrite>, Vec<_>) =
         pending.into_iter().map(|p| (p.write, p.done)).unzip();
     match write_batch(&writes) {
-        Ok(()) => {
-            for done in waiters {
-                let _ = done.send(Ok(()));
+        Ok(positions) => {
+            for (done, seq) in waiters.into_iter().zip(positions) {
+                let _ = done.send(Ok(seq));
             }
         }
-        // One bad write must not fail the others: each is tried on its own.
+        // One bad write (or one another server got in before) must not fail
+        // the others: each is tried on its own.
         Err(_) if writes.len() > 1 => {
             for (write, done) in writes.iter().zip(waiters) {
-                let _ = done.send(write_batch(std::slice::from_ref(write)));
+                let result = write_batch(std::slice::from_ref(write))
+                    .map(|positions| positions.first().copied().unwrap_or_default());
+                let _ = done.send(result);
             }
         }
         Err(err) => {
@@ -110,6 +115,7 @@ mod tests {
         DocWrite::Document {
             doc_id: doc_id.into(),
             bytes: DocBytes::Append(vec![1]),
+            after: 0,
         }
     }
 
@@ -138,7 +144,7 @@ mod tests {
                 released.lock().unwrap().recv().unwrap();
             }
             seen.lock().unwrap().push(doc_ids(writes));
-            Ok(())
+            Ok(vec![0; writes.len()])
         })));
         let first = tokio::spawn({
             let writer = Arc::clone(&writer);
@@ -176,12 +182,12 @@ mod tests {
             if doc_ids(writes).iter().any(|id| id == "bad") {
                 Err(StorageError::Corrupt("bad write".into()))
             } else {
-                Ok(())
+                Ok(vec![7; writes.len()])
             }
         })));
         let results = join_all(["ok1", "bad", "ok2"].map(|id| writer.write(write(id)))).await;
-        assert!(results[0].is_ok());
+        assert_eq!(results[0].as_ref().ok(), Some(&7));
         assert!(matches!(results[1], Err(StorageError::Corrupt(_))));
-        assert!(results[2].is_ok());
+        assert_eq!(results[2].as_ref().ok(), Some(&7));
     }
 }

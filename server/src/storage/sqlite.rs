@@ -10,8 +10,8 @@ use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::prelude::*;
 use super::{
-    ClientError, DocBytes, DocWrite, PublishedVersion, QueuedMail, SavedReply, StaffMember,
-    StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    ClientError, DocBytes, DocChanges, DocWrite, PublishedVersion, QueuedMail, SavedReply,
+    StaffMember, StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
@@ -149,6 +149,7 @@ fn with_appended(
     Ok(StoredDoc {
         appended: bytes.len() - snapshot_len,
         bytes,
+        seq: 0,
     })
 }
 
@@ -620,10 +621,11 @@ impl DocStore for SqliteStorage {
             bytes: stored.bytes,
             appended: stored.appended,
             customer,
+            seq: 0,
         }))
     }
 
-    fn write_docs(&self, writes: &[DocWrite]) -> Result<(), StorageError> {
+    fn write_docs(&self, writes: &[DocWrite]) -> Result<Vec<i64>, StorageError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for write in writes {
@@ -632,12 +634,27 @@ impl DocStore for SqliteStorage {
                     token_hash,
                     bytes,
                     summary,
+                    after: _,
                 } => write_ticket(&tx, token_hash, bytes, summary)?,
-                DocWrite::Document { doc_id, bytes } => write_document(&tx, doc_id, bytes)?,
+                DocWrite::Document {
+                    doc_id,
+                    bytes,
+                    after: _,
+                } => write_document(&tx, doc_id, bytes)?,
             }
         }
         tx.commit()?;
-        Ok(())
+        // One server writes this file: writes need no positions (see `DocWrite`).
+        Ok(vec![0; writes.len()])
+    }
+
+    fn changes_since(
+        &self,
+        _doc_id: &str,
+        _after: i64,
+    ) -> Result<Option<DocChanges>, StorageError> {
+        // Only this server writes the file, and its copies hold what it wrote.
+        Ok(None)
     }
 
     fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {

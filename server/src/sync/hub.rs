@@ -17,7 +17,9 @@ use tokio::sync::{Mutex, OnceCell};
 
 use super::decide::{decide_ticket, server_actor, Decision, Judged};
 use crate::identity::VerifiedCustomer;
-use crate::storage::{self, DocBytes, DocWrite, GroupCommit, Storage, StorageError, TicketSummary};
+use crate::storage::{
+    self, DocBytes, DocChanges, DocWrite, GroupCommit, Storage, StorageError, TicketSummary,
+};
 
 /// Identifies one subscriber (a WebSocket session) for fan-out.
 pub type SubscriberId = u64;
@@ -147,6 +149,9 @@ struct DocState {
     site: Option<SiteKey>,
     stored: bool,
     size: StoredSize,
+    /// The position of the newest stored write this copy holds (see
+    /// [`DocWrite`]; always 0 on SQLite).
+    seq: i64,
     /// Catalogues: the whole-document first message, built once per heads.
     whole: Option<WholeDocument>,
     replies: Replies,
@@ -312,6 +317,7 @@ impl DocState {
             site,
             stored,
             size,
+            seq: 0,
             whole: None,
             replies: Replies::default(),
         }
@@ -355,6 +361,10 @@ impl DocState {
         true
     }
 }
+
+/// A commit that finds another server wrote the document first merges and
+/// writes again; this many times at most before it gives up (an error).
+const MAX_CATCH_UPS: usize = 16;
 
 /// Below this many appended bytes a document is not compacted into a new
 /// snapshot, however small its snapshot.
@@ -404,6 +414,18 @@ impl StoredSize {
             return Err(HubError::DocTooLarge);
         }
         Ok(DocBytes::Snapshot(snapshot))
+    }
+
+    /// After loading what other servers stored.
+    fn after_theirs(self, theirs: &DocChanges) -> Self {
+        if theirs.snapshot {
+            Self::loaded(theirs.bytes.len(), 0)
+        } else {
+            Self {
+                snapshot: self.snapshot,
+                appended: self.appended + theirs.bytes.len(),
+            }
+        }
     }
 
     fn after(self, write: &DocBytes) -> Self {
@@ -549,6 +571,7 @@ impl Hub {
                             StoredSize::loaded(stored.bytes.len(), stored.appended),
                         );
                         state.customer = stored.customer;
+                        state.seq = stored.seq;
                         state
                     }
                     None => {
@@ -559,7 +582,8 @@ impl Hub {
             DocId::Kb { site, .. } => {
                 let key = id.to_string();
                 let stored = storage::blocking(&self.storage, move |s| s.document(&key)).await?;
-                DocState::new(
+                let seq = stored.as_ref().map_or(0, |d| d.seq);
+                let mut state = DocState::new(
                     stored
                         .as_ref()
                         .map(|d| load(&d.bytes, id))
@@ -571,9 +595,71 @@ impl Hub {
                     stored.map_or_else(StoredSize::default, |d| {
                         StoredSize::loaded(d.bytes.len(), d.appended)
                     }),
-                )
+                );
+                state.seq = seq;
+                state
             }
         })
+    }
+
+    /// Another server wrote document `id` up to position `seq`: a copy held
+    /// here loads what it lacks, and its subscribers are sent it.
+    pub async fn remote_change(&self, id: &DocId, seq: i64) -> Result<(), HubError> {
+        let entry = self.docs.lock().await.live.get(id).and_then(Weak::upgrade);
+        // Not held here (it is read from storage when opened), or being
+        // loaded right now (the load reads the newest).
+        let Some(state) = entry.as_ref().and_then(|e| e.loaded.get()) else {
+            return Ok(());
+        };
+        let mut st = state.lock().await;
+        if seq <= st.seq || !st.stored {
+            return Ok(());
+        }
+        self.catch_up(entry.as_deref().expect("found above"), &mut st)
+            .await
+    }
+
+    /// Catches up every document held here (after the notifications of
+    /// other servers' writes may have been missed).
+    pub async fn catch_up_all(&self) {
+        let entries: Vec<Arc<DocEntry>> = {
+            let docs = self.docs.lock().await;
+            docs.live.values().filter_map(Weak::upgrade).collect()
+        };
+        for entry in entries {
+            let Some(state) = entry.loaded.get() else {
+                continue;
+            };
+            let mut st = state.lock().await;
+            if st.stored {
+                if let Err(err) = self.catch_up(&entry, &mut st).await {
+                    tracing::warn!(%err, doc = %entry.id, "cannot catch up with other servers");
+                }
+            }
+        }
+    }
+
+    /// A ticket of `site` changed on another server (the console's live queue).
+    pub fn ticket_changed_elsewhere(&self, site: SiteKey) {
+        let _ = self.tickets_changed.send(site);
+    }
+
+    /// Loads into the held copy what other servers stored after it, and
+    /// tells its subscribers.
+    async fn catch_up(&self, entry: &DocEntry, st: &mut DocState) -> Result<(), HubError> {
+        let (key, after) = (entry.id.to_string(), st.seq);
+        let Some(theirs) =
+            storage::blocking(&self.storage, move |s| s.changes_since(&key, after)).await?
+        else {
+            return Ok(());
+        };
+        st.doc()?
+            .load_incremental(&theirs.bytes)
+            .map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))?;
+        st.size = st.size.after_theirs(&theirs);
+        st.seq = theirs.seq;
+        entry.notify(None);
+        Ok(())
     }
 
     /// Applies a peer's sync message to a fork and commits it only if every
@@ -818,36 +904,72 @@ impl Hub {
         // `server_actor`), so clients cannot predict their hashes.
         next.commit_with(CommitOptions::default().with_time(now_ms()));
         let added = next.save_after(since);
-        let write = match &entry.id {
-            DocId::Ticket(_) => {
-                let bytes =
-                    st.size
-                        .next_write(st.stored, &mut next, added, Some(MAX_TICKET_DOC_BYTES))?;
-                let read_now;
-                let ticket = match read_already {
-                    Some(ticket) => ticket,
-                    None => {
-                        read_now = read(&next)?.ok_or(HubError::NotFound)?;
-                        &read_now
+        // What is stored as this copy holds it; moved on only once written.
+        let (mut stored, mut size, mut seq) = (st.stored, st.size, st.seq);
+        let mut read_already = read_already;
+        let mut catch_ups = 0;
+        loop {
+            let write = match &entry.id {
+                DocId::Ticket(_) => {
+                    let bytes = size.next_write(
+                        stored,
+                        &mut next,
+                        added.clone(),
+                        Some(MAX_TICKET_DOC_BYTES),
+                    )?;
+                    let read_now;
+                    let ticket = match read_already {
+                        Some(ticket) => ticket,
+                        None => {
+                            read_now = read(&next)?.ok_or(HubError::NotFound)?;
+                            &read_now
+                        }
+                    };
+                    let mut summary = summarize(ticket, now_ms());
+                    summary.customer = st.customer.clone();
+                    DocWrite::Ticket {
+                        token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,
+                        bytes,
+                        summary: Box::new(summary),
+                        after: seq,
                     }
-                };
-                let mut summary = summarize(ticket, now_ms());
-                summary.customer = st.customer.clone();
-                DocWrite::Ticket {
-                    token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,
-                    bytes,
-                    summary: Box::new(summary),
                 }
+                DocId::Kb { .. } => DocWrite::Document {
+                    doc_id: entry.id.to_string(),
+                    bytes: size.next_write(stored, &mut next, added.clone(), None)?,
+                    after: seq,
+                },
+            };
+            let (DocWrite::Ticket { bytes, .. } | DocWrite::Document { bytes, .. }) = &write;
+            let written_size = size.after(bytes);
+            match self.writer.write(write).await {
+                Ok(position) => {
+                    (size, seq) = (written_size, position);
+                    break;
+                }
+                // Another server wrote this document after our copy was read
+                // (storage shared by several servers): its changes are merged
+                // into ours (Automerge merges; nothing is overwritten) and the
+                // merged copy is written, its projection made from it.
+                Err(StorageError::Conflict(_)) if catch_ups < MAX_CATCH_UPS => {
+                    catch_ups += 1;
+                    let key = entry.id.to_string();
+                    let theirs =
+                        storage::blocking(&self.storage, move |s| s.changes_since(&key, seq))
+                            .await?;
+                    if let Some(theirs) = theirs {
+                        next.load_incremental(&theirs.bytes).map_err(|err| {
+                            HubError::Storage(StorageError::Corrupt(err.to_string()))
+                        })?;
+                        (size, seq, stored) = (size.after_theirs(&theirs), theirs.seq, true);
+                        read_already = None;
+                    }
+                }
+                Err(err) => return Err(err.into()),
             }
-            DocId::Kb { .. } => DocWrite::Document {
-                doc_id: entry.id.to_string(),
-                bytes: st.size.next_write(st.stored, &mut next, added, None)?,
-            },
-        };
-        let (DocWrite::Ticket { bytes, .. } | DocWrite::Document { bytes, .. }) = &write;
-        let size = st.size.after(bytes);
-        self.writer.write(write).await?;
+        }
         st.size = size;
+        st.seq = seq;
         st.set_doc(next);
         st.stored = true;
         entry.notify(origin);

@@ -46,6 +46,7 @@ impl TestApp {
             // through waking them.
             ticket_idle: Duration::from_secs(1),
             max_awake_tickets: 1_000,
+            database_url: None,
             smtp_url: None,
             mail_from: "Stufe Support <support@localhost>".into(),
             mail_retry: std::time::Duration::from_secs(1),
