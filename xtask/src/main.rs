@@ -236,6 +236,10 @@ fn test(root: &Path) -> Result<()> {
         Ok(())
     })?;
     let browser = browser.expect("set by the step");
+    step(
+        "PostgreSQL for the storage and multi-server tests",
+        &mut || tools::ensure_postgres(),
+    )?;
     step("cargo test (unit, integration, end-to-end)", &mut || {
         run_cmd(
             cargo()

@@ -104,6 +104,29 @@ pub fn ensure_smtp_server() -> Result<()> {
     Ok(())
 }
 
+/// Debian's PostgreSQL server binaries (`initdb`, `postgres`), for the tests
+/// and benches that start a scratch server of their own (nothing is set up
+/// or started system-wide for them).
+pub fn ensure_postgres() -> Result<()> {
+    let has_initdb = || {
+        std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+            versions
+                .flatten()
+                .any(|v| v.path().join("bin/initdb").exists())
+        })
+    };
+    if has_initdb() {
+        return Ok(());
+    }
+    println!("installing postgresql (Debian package; tests start a scratch server)");
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "postgresql"])?;
+    if !has_initdb() {
+        bail!("postgresql did not install /usr/lib/postgresql/<version>/bin/initdb");
+    }
+    Ok(())
+}
+
 fn apt(args: &[&str]) -> Result<()> {
     let mut cmd = if is_root() {
         Command::new("apt-get")

@@ -71,10 +71,7 @@ async fn run(write_batch: WriteBatch, mut queue: mpsc::UnboundedReceiver<Pending
     }
 }
 
-fn commit(
-    write_batch: &WriteBatchFn,
-    pending: Vec<Pending>,
-) {
+fn commit(write_batch: &WriteBatchFn, pending: Vec<Pending>) {
     let (writes, waiters): (Vec<DocWrite>, Vec<_>) =
         pending.into_iter().map(|p| (p.write, p.done)).unzip();
     match write_batch(&writes) {

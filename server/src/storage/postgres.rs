@@ -42,8 +42,20 @@ type Pooled = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 const DEFAULT_POOL_SIZE: u32 = 16;
 
 pub struct PostgresStorage {
-    pool: Pool,
+    /// Always present; taken only when the storage is dropped.
+    pool: Option<Pool>,
     config: ::postgres::Config,
+}
+
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        // Closing a connection blocks on the client's own runtime, which
+        // must not happen on a thread driving async tasks (the server drops
+        // its storage there): the pool is closed on a thread of its own.
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 /// Whether `url` names a PostgreSQL database.
@@ -66,7 +78,10 @@ impl PostgresStorage {
             .connection_timeout(Duration::from_secs(10))
             .build(PostgresConnectionManager::new(config.clone(), NoTls))
             .map_err(|err| StorageError::Pool(err.to_string()))?;
-        let storage = Self { pool, config };
+        let storage = Self {
+            pool: Some(pool),
+            config,
+        };
         let mut client = storage.client()?;
         // Several servers may start at once: one migrates, the others wait.
         client.execute("SELECT pg_advisory_lock(7406361)", &[])?;
@@ -86,6 +101,8 @@ impl PostgresStorage {
 
     fn client(&self) -> Result<Pooled, StorageError> {
         self.pool
+            .as_ref()
+            .expect("present until dropped")
             .get()
             .map_err(|err| StorageError::Pool(err.to_string()))
     }

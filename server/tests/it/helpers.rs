@@ -26,8 +26,37 @@ pub const STAFF_PASSWORD: &str = "test-password";
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    shutdown: CancellationToken,
-    handle: JoinHandle<std::io::Result<()>>,
+    running: Running,
+}
+
+/// How a test server runs.
+enum Running {
+    /// In the test's process (most tests).
+    InProcess {
+        shutdown: CancellationToken,
+        handle: JoinHandle<std::io::Result<()>>,
+    },
+    /// The real `stufe-server` binary in a process of its own (several
+    /// servers on one PostgreSQL; killed with SIGKILL).
+    Process(NodeProcess),
+}
+
+/// A server process, killed if a test ends (or fails) without stopping it.
+struct NodeProcess(Option<std::process::Child>);
+
+impl NodeProcess {
+    fn take(mut self) -> std::process::Child {
+        self.0.take().expect("present until taken")
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl TestApp {
@@ -57,15 +86,86 @@ impl TestApp {
             .unwrap();
         TestApp {
             addr,
-            shutdown,
-            handle: tokio::spawn(serve),
+            running: Running::InProcess {
+                shutdown,
+                handle: tokio::spawn(serve),
+            },
+        }
+    }
+
+    /// The `stufe-server` binary in a process of its own, storing in the
+    /// PostgreSQL database `database_url`, on a port the system picks; the
+    /// first one on a new database seeds the demo site and staff.
+    pub fn spawn_node(database_url: &str, data_dir: &Path) -> TestApp {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stufe-server"))
+            .env("STUFE_ADDR", "127.0.0.1:0")
+            .env("STUFE_DATABASE_URL", database_url)
+            .env("STUFE_DATA", data_dir)
+            .env("STUFE_SITE_DIR", data_dir.join("no-site"))
+            .env("STUFE_SEED_DEMO_ARTICLES", "0")
+            .env("STUFE_DEMO_STAFF_TOKEN", STAFF_TOKEN)
+            .env("STUFE_DEMO_STAFF_PASSWORD", STAFF_PASSWORD)
+            .env("STUFE_TICKET_IDLE_SECS", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // The banner names the port: "demo host page : http://localhost:PORT/demo".
+        let port: u16 = loop {
+            let line = lines
+                .next()
+                .expect("the server stopped before it said its port")
+                .unwrap();
+            if let Some(rest) = line.split("http://localhost:").nth(1) {
+                break rest.split('/').next().unwrap().parse().unwrap();
+            }
+        };
+        // Keep reading, so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        TestApp {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            running: Running::Process(NodeProcess(Some(child))),
         }
     }
 
     /// Stops the server gracefully and waits until it has drained.
     pub async fn stop(self) {
-        self.shutdown.cancel();
-        self.handle.await.unwrap().unwrap();
+        match &self.running {
+            Running::InProcess { shutdown, .. } => shutdown.cancel(),
+            Running::Process(NodeProcess(child)) => {
+                let pid = child.as_ref().map(|c| c.id().to_string()).unwrap();
+                let status = std::process::Command::new("kill")
+                    .args(["-TERM", &pid])
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            }
+        }
+        let TestApp { running, .. } = self;
+        match running {
+            Running::InProcess { handle, .. } => handle.await.unwrap().unwrap(),
+            Running::Process(process) => {
+                let mut child = process.take();
+                let status = tokio::task::spawn_blocking(move || child.wait())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(status.success(), "the server ended with {status}");
+            }
+        }
+    }
+
+    /// Kills the server process at once (SIGKILL: no shutdown of any kind).
+    pub fn kill(self) {
+        let TestApp { running, .. } = self;
+        let Running::Process(process) = running else {
+            panic!("only a server process can be killed");
+        };
+        let mut child = process.take();
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -265,6 +365,27 @@ impl Client {
     /// Runs the sync protocol until the server is quiet; returns the control frames seen.
     pub async fn sync(&mut self, local: &mut LocalDoc) -> Vec<ServerFrame> {
         self.exchange(local, true).await
+    }
+
+    /// Syncs until the local copy shows `wanted` (a change another server
+    /// passes on arrives when that server's notification does); panics if it
+    /// has not after 30 s.
+    pub async fn sync_until(&mut self, local: &mut LocalDoc, wanted: impl Fn(&Ticket) -> bool) {
+        let started = std::time::Instant::now();
+        loop {
+            self.sync(local).await;
+            if ticket::read_ticket(&local.doc)
+                .unwrap()
+                .is_some_and(|t| wanted(&t))
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the change never arrived; the copy holds {:?}",
+                ticket::read_ticket(&local.doc)
+            );
+        }
     }
 
     async fn exchange(&mut self, local: &mut LocalDoc, speak_first: bool) -> Vec<ServerFrame> {
@@ -500,4 +621,16 @@ impl ConsoleUser {
             .map(|l| l.to_str().unwrap().to_owned());
         (response.status(), location)
     }
+}
+
+/// A new, empty database on this test process's scratch PostgreSQL server
+/// (started on first use); its connection string.
+pub async fn new_postgres_database() -> String {
+    tokio::task::spawn_blocking(|| {
+        stufe_server::storage::postgres::scratch::shared()
+            .database()
+            .unwrap()
+    })
+    .await
+    .unwrap()
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod identity;
 mod knowledge_base;
 mod links;
+mod nodes;
 mod rejections;
 mod sites;
 mod sla;
