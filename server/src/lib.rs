@@ -190,10 +190,18 @@ fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
 /// Passes what other servers sharing the PostgreSQL database write to this
 /// server's hub: documents held here catch up and their widgets get it.
 async fn follow_other_servers(
-    hub: Arc<Hub>,
+    state: AppState,
     listen: ::postgres::Config,
     shutdown: CancellationToken,
 ) {
+    let hub = &state.hub;
+    let forget_sites = |only: Option<&SiteKey>| {
+        let mut sites = state.sites.write().unwrap_or_else(|p| p.into_inner());
+        match only {
+            Some(site) => drop(sites.remove(site)),
+            None => sites.clear(),
+        }
+    };
     use storage::postgres::listen::{spawn, Announcement};
     let (sink, mut heard) = tokio::sync::mpsc::unbounded_channel();
     if let Err(err) = spawn(listen, sink) {
@@ -223,7 +231,16 @@ async fn follow_other_servers(
                     hub.ticket_changed_elsewhere(site);
                 }
             }
-            Announcement::Listening => hub.catch_up_all().await,
+            // Read again from storage at next use.
+            Announcement::Site { site } => {
+                if let Ok(site) = site.parse() {
+                    forget_sites(Some(&site));
+                }
+            }
+            Announcement::Listening => {
+                forget_sites(None);
+                hub.catch_up_all().await;
+            }
         }
     }
 }
@@ -305,7 +322,7 @@ pub async fn start(
     tracker.spawn(sleeper);
     if let Some(listen) = listen {
         tracker.spawn(follow_other_servers(
-            state.hub.clone(),
+            state.clone(),
             listen,
             shutdown.clone(),
         ));

@@ -16,6 +16,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::storage::{self, QueuedMail, Storage};
+
+/// How long a batch of due emails is the claiming server's to send; if it
+/// dies meanwhile, another server (or it, restarted) sends them after that.
+const CLAIM_MS: i64 = 5 * 60 * 1000;
 use crate::sync::hub::now_ms;
 
 /// Attempts before an email is given up (the last error stays in the outbox).
@@ -71,7 +75,12 @@ pub async fn run_outbox(
 ) {
     loop {
         let now = now_ms();
-        let due = match storage::blocking(&storage, move |s| s.due_mail(now, 20)).await {
+        // Claimed for long enough to send (or time out on) every one: no
+        // other server sharing the outbox takes them meanwhile.
+        let lease_until = now.saturating_add(CLAIM_MS);
+        let due = match storage::blocking(&storage, move |s| s.claim_due_mail(now, 20, lease_until))
+            .await
+        {
             Ok(due) => due,
             Err(err) => {
                 tracing::error!(%err, "reading the outbox failed");

@@ -500,8 +500,16 @@ pub trait MailStore {
     /// Puts an email in the outbox, due at `now`.
     fn queue_mail(&self, to: &str, subject: &str, body: &str, now: i64)
         -> Result<(), StorageError>;
-    /// Emails due at `now` (not sent, next attempt at or before now), oldest first.
-    fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<QueuedMail>, StorageError>;
+    /// Claims emails due at `now` (not sent, next attempt at or before now),
+    /// at most `limit`, in the order they were queued: none of them is due
+    /// again before `lease_until` (so two servers sharing the outbox never
+    /// both send one), unless [`MailStore::mail_failed`] says when.
+    fn claim_due_mail(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+    ) -> Result<Vec<QueuedMail>, StorageError>;
     /// The SMTP server took the email.
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError>;
     /// Sending failed; try again at `next_at` (None: give up).

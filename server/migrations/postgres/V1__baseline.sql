@@ -104,6 +104,14 @@ BEGIN
 END $$;
 CREATE TRIGGER tickets_announce AFTER INSERT OR UPDATE ON tickets
     FOR EACH ROW EXECUTE FUNCTION stufe_announce_ticket();
+-- Tells every server which site's settings changed (they keep them cached).
+CREATE FUNCTION stufe_announce_site() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('stufe_sites', NEW.key);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER sites_announce AFTER INSERT OR UPDATE ON sites
+    FOR EACH ROW EXECUTE FUNCTION stufe_announce_site();
 CREATE TABLE articles (
     site         TEXT NOT NULL REFERENCES sites(key),
     id           TEXT NOT NULL,

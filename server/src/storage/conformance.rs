@@ -2,7 +2,10 @@
 //! Each implementation adds one `#[test]` that calls [`run_all`].
 
 use stufe_shared::site::{Category, SiteConfig, Sla};
-use stufe_shared::{SiteKey, TicketId};
+use stufe_shared::{Locale, SiteKey, TicketId};
+
+use crate::kb::article::{Article, ArticleWrite};
+use crate::kb::query::SearchTerms;
 
 use super::{
     ClientError, DocBytes, DocWrite, SqliteStorage, StaffNote, Storage, StorageError, TicketFilter,
@@ -75,6 +78,103 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     server_secrets_are_made_once(make().as_ref());
     notes_and_assignees_stay_beside_the_ticket(make().as_ref());
     a_customers_history_is_theirs_newest_first(make().as_ref());
+    articles_are_searched_by_site_and_language_titles_first(make().as_ref());
+}
+
+fn articles_are_searched_by_site_and_language_titles_first(s: &dyn Storage) {
+    for key in ["shop", "other"] {
+        s.put_site(&key.parse().unwrap(), &site()).unwrap();
+    }
+    let publish = |site: &str, id: &str, locale: &str, title: &str, body: &str| {
+        let article = Article {
+            id: id.into(),
+            site: site.into(),
+            locale: locale.into(),
+            title: title.into(),
+            html: format!("<p>{body}</p>"),
+            category: "general".into(),
+            tags: vec![],
+            source_tickets: vec![],
+            version: 0,
+            updated_at: 1,
+        };
+        s.publish_articles(&[ArticleWrite {
+            article: &article,
+            markdown: body,
+            plain_text: body,
+        }])
+        .unwrap()[0]
+    };
+    let search = |site: &str, locale: Locale, q: &str| -> Vec<String> {
+        let terms = SearchTerms::parse(q).unwrap();
+        s.search_articles(&site.parse().unwrap(), locale, &terms, 10)
+            .unwrap()
+            .into_iter()
+            .map(|hit| hit.id)
+            .collect()
+    };
+    publish(
+        "shop",
+        "labels",
+        "en",
+        "Shipping labels",
+        "Print a label for returns.",
+    );
+    publish(
+        "shop",
+        "returns",
+        "en",
+        "Returns and refunds",
+        "Send the parcel back.",
+    );
+    publish(
+        "shop",
+        "rueckgabe",
+        "de",
+        "Rückgabe",
+        "Das Paket zurücksenden.",
+    );
+    publish(
+        "other",
+        "theirs",
+        "en",
+        "Returns",
+        "Another site's article.",
+    );
+    assert_eq!(
+        search("shop", Locale::En, "returns"),
+        ["returns", "labels"],
+        "title matches first, only the site's own"
+    );
+    assert_eq!(
+        search("shop", Locale::En, "ref"),
+        ["returns"],
+        "a prefix while typing"
+    );
+    assert_eq!(search("shop", Locale::De, "Rückgabe"), ["rueckgabe"]);
+    assert_eq!(
+        search("shop", Locale::De, "ruckgabe"),
+        ["rueckgabe"],
+        "without diacritics"
+    );
+    assert!(
+        search("shop", Locale::En, "ruckgabe").is_empty(),
+        "one language"
+    );
+    assert_eq!(
+        publish(
+            "shop",
+            "returns",
+            "en",
+            "Returns and refunds",
+            "Send the parcel back."
+        ),
+        2,
+        "a new version"
+    );
+    assert!(s.unpublish_article("shop", "returns").unwrap());
+    assert_eq!(search("shop", Locale::En, "returns"), ["labels"]);
+    assert!(s.article("shop", "returns").unwrap().is_none());
 }
 
 fn a_customers_history_is_theirs_newest_first(s: &dyn Storage) {
@@ -121,24 +221,38 @@ fn a_customers_history_is_theirs_newest_first(s: &dyn Storage) {
 fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {
     s.queue_mail("a@example.com", "First", "one", 10).unwrap();
     s.queue_mail("b@example.com", "Second", "two", 20).unwrap();
-    assert!(s.due_mail(5, 10).unwrap().is_empty(), "nothing due yet");
-    let due = s.due_mail(20, 10).unwrap();
+    assert!(
+        s.claim_due_mail(5, 10, 1_000).unwrap().is_empty(),
+        "nothing due yet"
+    );
+    let due = s.claim_due_mail(20, 10, 1_000).unwrap();
     assert_eq!(
         due.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
         ["First", "Second"]
     );
+    assert!(
+        s.claim_due_mail(30, 10, 1_000).unwrap().is_empty(),
+        "claimed mail is nobody else's until its lease ends"
+    );
     s.mail_sent(due[0].id, 21).unwrap();
     s.mail_failed(due[1].id, "connection refused", Some(100))
         .unwrap();
-    assert!(s.due_mail(99, 10).unwrap().is_empty());
-    let again = s.due_mail(100, 10).unwrap();
+    assert!(s.claim_due_mail(99, 10, 1_000).unwrap().is_empty());
+    let again = s.claim_due_mail(100, 10, 1_000).unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(
         (again[0].subject.as_str(), again[0].attempts),
         ("Second", 1)
     );
-    s.mail_failed(again[0].id, "still down", None).unwrap();
-    assert!(s.due_mail(i64::MAX, 10).unwrap().is_empty(), "given up");
+    // A server that claimed it and died: due again once the lease ends.
+    let after_lease = s.claim_due_mail(1_000, 10, 2_000).unwrap();
+    assert_eq!(after_lease.len(), 1);
+    s.mail_failed(after_lease[0].id, "still down", None)
+        .unwrap();
+    assert!(
+        s.claim_due_mail(i64::MAX, 10, i64::MAX).unwrap().is_empty(),
+        "given up"
+    );
 }
 
 fn notes_and_assignees_stay_beside_the_ticket(s: &dyn Storage) {

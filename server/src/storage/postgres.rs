@@ -1209,13 +1209,22 @@ impl MailStore for PostgresStorage {
         Ok(())
     }
 
-    fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<QueuedMail>, StorageError> {
-        self.client()?
+    fn claim_due_mail(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+    ) -> Result<Vec<QueuedMail>, StorageError> {
+        let mut claimed = self
+            .client()?
             .query(
-                "SELECT id, to_addr, subject, body, attempts FROM outbox
-                 WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= $1
-                 ORDER BY next_at, id LIMIT $2",
-                &[&now, &i64::from(limit)],
+                // Rows another server is claiming right now are skipped, not waited for.
+                "UPDATE outbox SET next_at = $3 WHERE id IN (
+                     SELECT id FROM outbox
+                     WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= $1
+                     ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, to_addr, subject, body, attempts",
+                &[&now, &i64::from(limit), &lease_until],
             )?
             .iter()
             .map(|row| {
@@ -1227,7 +1236,9 @@ impl MailStore for PostgresStorage {
                     attempts: to_u32(row.get::<_, i32>(4).into())?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
     }
 
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError> {
@@ -1285,5 +1296,128 @@ impl ClientErrorStore for PostgresStorage {
                 at: row.get(4),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(doc_id: &str, bytes: DocBytes, after: i64) -> DocWrite {
+        DocWrite::Document {
+            doc_id: doc_id.into(),
+            bytes,
+            after,
+        }
+    }
+
+    /// Two servers' storages on one new database.
+    fn two_servers() -> (PostgresStorage, PostgresStorage) {
+        let url = scratch::shared().database().unwrap();
+        (
+            PostgresStorage::connect(&url).unwrap(),
+            PostgresStorage::connect(&url).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_write_from_a_copy_behind_another_servers_is_refused_until_it_catches_up() {
+        let (one, two) = two_servers();
+        let doc = "kb:shop:en";
+        let [first] = one
+            .write_docs(&[document(doc, DocBytes::Snapshot(b"S".to_vec()), 0)])
+            .unwrap()[..]
+        else {
+            panic!("one position per write")
+        };
+        let theirs = two
+            .write_docs(&[document(doc, DocBytes::Append(b"t".to_vec()), first)])
+            .unwrap()[0];
+        assert!(theirs > first);
+
+        // Server one still holds only its snapshot: refused, nothing written.
+        let behind = one.write_docs(&[document(doc, DocBytes::Append(b"o".to_vec()), first)]);
+        assert!(
+            matches!(behind, Err(StorageError::Conflict(_))),
+            "{behind:?}"
+        );
+        assert_eq!(one.document(doc).unwrap().unwrap().bytes, b"St");
+
+        // It catches up with what it missed and writes after that.
+        let missed = one.changes_since(doc, first).unwrap().unwrap();
+        assert_eq!(
+            missed,
+            DocChanges {
+                bytes: b"t".to_vec(),
+                seq: theirs,
+                snapshot: false
+            }
+        );
+        let ours = one
+            .write_docs(&[document(doc, DocBytes::Append(b"o".to_vec()), theirs)])
+            .unwrap()[0];
+        assert_eq!(one.changes_since(doc, ours).unwrap(), None);
+        let stored = two.document(doc).unwrap().unwrap();
+        assert_eq!(
+            (stored.bytes, stored.appended, stored.seq),
+            (b"Sto".to_vec(), 2, ours)
+        );
+
+        // A new snapshot replaces the chunks; a copy behind it gets the snapshot.
+        let compacted = two
+            .write_docs(&[document(doc, DocBytes::Snapshot(b"N".to_vec()), ours)])
+            .unwrap()[0];
+        assert_eq!(
+            one.changes_since(doc, theirs).unwrap(),
+            Some(DocChanges {
+                bytes: b"N".to_vec(),
+                seq: compacted,
+                snapshot: true
+            })
+        );
+    }
+
+    #[test]
+    fn one_refused_write_in_a_batch_writes_nothing_of_it() {
+        let (one, two) = two_servers();
+        one.write_docs(&[document("kb:a:en", DocBytes::Snapshot(b"A".to_vec()), 0)])
+            .unwrap();
+        let batch = two.write_docs(&[
+            document("kb:b:en", DocBytes::Snapshot(b"B".to_vec()), 0),
+            document("kb:a:en", DocBytes::Snapshot(b"X".to_vec()), 0),
+        ]);
+        assert!(matches!(batch, Err(StorageError::Conflict(id)) if id == "kb:a:en"));
+        assert_eq!(one.document("kb:b:en").unwrap(), None);
+        assert_eq!(one.document("kb:a:en").unwrap().unwrap().bytes, b"A");
+    }
+
+    #[test]
+    fn another_server_hears_each_write_in_order() {
+        let (one, _) = two_servers();
+        let (sink, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        listen::spawn(one.config().clone(), sink).unwrap();
+        assert_eq!(heard.blocking_recv(), Some(listen::Announcement::Listening));
+        let mut positions = Vec::new();
+        let mut after = 0;
+        for chunk in [b"S", b"1", b"2"] {
+            let bytes = if after == 0 {
+                DocBytes::Snapshot(chunk.to_vec())
+            } else {
+                DocBytes::Append(chunk.to_vec())
+            };
+            after = one
+                .write_docs(&[document("kb:shop:en", bytes, after)])
+                .unwrap()[0];
+            positions.push(after);
+        }
+        for seq in positions {
+            assert_eq!(
+                heard.blocking_recv(),
+                Some(listen::Announcement::Doc {
+                    doc_id: "kb:shop:en".into(),
+                    seq
+                })
+            );
+        }
     }
 }

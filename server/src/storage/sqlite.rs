@@ -1289,14 +1289,21 @@ impl MailStore for SqliteStorage {
         Ok(())
     }
 
-    fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<QueuedMail>, StorageError> {
-        let conn = self.reader()?;
+    fn claim_due_mail(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+    ) -> Result<Vec<QueuedMail>, StorageError> {
+        let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, to_addr, subject, body, attempts FROM outbox
-             WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= ?1
-             ORDER BY next_at, id LIMIT ?2",
+            "UPDATE outbox SET next_at = ?3 WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= ?1
+                 ORDER BY next_at, id LIMIT ?2)
+             RETURNING id, to_addr, subject, body, attempts",
         )?;
-        let rows = stmt.query_map(params![now, limit], |row| {
+        let rows = stmt.query_map(params![now, limit, lease_until], |row| {
             Ok(QueuedMail {
                 id: row.get(0)?,
                 to: row.get(1)?,
@@ -1305,7 +1312,9 @@ impl MailStore for SqliteStorage {
                 attempts: row.get(4)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut claimed: Vec<QueuedMail> = rows.collect::<Result<_, _>>()?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
     }
 
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError> {

@@ -3,8 +3,11 @@
 //! server loses nothing it acknowledged.
 
 use automerge::AutoCommit;
+use serde_json::{json, Value};
+use stufe_shared::kb::read_catalogue;
 use stufe_shared::protocol::ServerFrame;
 use stufe_shared::ticket::{self, Author, NewMessage};
+use stufe_shared::DocId;
 
 use crate::helpers::*;
 
@@ -164,5 +167,94 @@ async fn a_node_killed_mid_flight_loses_no_acknowledged_change_and_its_widgets_r
         "{messages:?}"
     );
     assert!(messages.contains(&"After the crash."), "{messages:?}");
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn an_article_published_on_one_node_reaches_widgets_on_the_other_and_its_search() {
+    let (a, b, _dir) = two_nodes().await;
+    let doc_id: DocId = "kb:demo:en".parse().unwrap();
+    let (mut catalogue, mut peer) = (AutoCommit::new(), automerge::sync::State::new());
+    let mut widget = a.client().await;
+    widget.open_doc(&doc_id, &mut catalogue, &mut peer).await;
+    assert!(read_catalogue(&catalogue).is_empty());
+
+    let response = b
+        .staff_send(
+            reqwest::Method::PUT,
+            "/api/staff/articles/rucksendung",
+            &json!({ "site": "demo", "locale": "en", "title": "Sending a parcel back",
+                     "body": "Print the return label and drop the parcel off.",
+                     "category": "general" }),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+
+    let started = std::time::Instant::now();
+    while read_catalogue(&catalogue).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the article never reached the widget on the other node"
+        );
+        widget.sync_doc(&doc_id, &mut catalogue, &mut peer).await;
+    }
+    let titles: Vec<String> = read_catalogue(&catalogue)
+        .into_iter()
+        .map(|e| e.title)
+        .collect();
+    assert_eq!(titles, ["Sending a parcel back"]);
+    // Node A's search finds it (one index, in the shared database).
+    let found: Value = reqwest::get(a.url("/api/sites/demo/search?q=label&locale=en"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["results"][0]["id"], "rucksendung", "{found}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn site_settings_changed_on_one_node_apply_on_the_other() {
+    let (a, b, _dir) = two_nodes().await;
+    let config = |node: &TestApp| {
+        let url = node.url("/api/sites/demo/config");
+        async move {
+            let config: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            config["name"].as_str().unwrap().to_owned()
+        }
+    };
+    // Node A has the settings cached now.
+    let before = config(&a).await;
+    let sites = b.staff_json("/api/staff/sites").await;
+    let mut settings = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "demo")
+        .unwrap()
+        .clone();
+    let settings = settings.as_object_mut().unwrap();
+    settings.retain(|key, _| key != "key" && key != "tag");
+    settings.insert("name".into(), json!("Renamed on B"));
+    let response = b
+        .staff_send(
+            reqwest::Method::PUT,
+            "/api/staff/sites/demo",
+            &json!(settings),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    assert_ne!(before, "Renamed on B");
+    let started = std::time::Instant::now();
+    while config(&a).await != "Renamed on B" {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "node A kept the old settings"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    a.stop().await;
     b.stop().await;
 }

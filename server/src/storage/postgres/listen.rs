@@ -1,6 +1,7 @@
 //! Hears what other servers wrote: PostgreSQL `LISTEN` on the channels the
 //! schema's triggers notify (`stufe_docs`: a document's new position;
-//! `stufe_tickets`: a site whose ticket queue changed).
+//! `stufe_tickets`: a site whose ticket queue changed; `stufe_sites`: a site
+//! whose settings changed).
 //!
 //! Notifications are delivered when the writing transaction commits, in
 //! commit order, to every listening connection. One that was not listening
@@ -19,6 +20,8 @@ pub enum Announcement {
     Doc { doc_id: String, seq: i64 },
     /// A ticket of `site` was created or changed.
     Tickets { site: String },
+    /// The settings of `site` changed.
+    Site { site: String },
     /// The listener (re)connected: anything may have been missed before.
     Listening,
 }
@@ -45,7 +48,9 @@ fn run(config: &Config, sink: &UnboundedSender<Announcement>) {
     while !sink.is_closed() {
         match config.connect(NoTls) {
             Ok(mut client) => {
-                if let Err(err) = client.batch_execute("LISTEN stufe_docs; LISTEN stufe_tickets") {
+                if let Err(err) = client
+                    .batch_execute("LISTEN stufe_docs; LISTEN stufe_tickets; LISTEN stufe_sites")
+                {
                     tracing::warn!(%err, "cannot listen for other servers' changes");
                 } else if sink.send(Announcement::Listening).is_ok() {
                     hear(&mut client, sink);
@@ -67,6 +72,9 @@ fn hear(client: &mut ::postgres::Client, sink: &UnboundedSender<Announcement>) {
                 let announcement = match note.channel() {
                     "stufe_docs" => parse_doc(note.payload()),
                     "stufe_tickets" => Some(Announcement::Tickets {
+                        site: note.payload().to_owned(),
+                    }),
+                    "stufe_sites" => Some(Announcement::Site {
                         site: note.payload().to_owned(),
                     }),
                     _ => None,
