@@ -32,6 +32,16 @@ fn env_path(name: &str, default: &str) -> PathBuf {
         .unwrap_or_else(|| default.into())
 }
 
+/// A new, empty database on this test process's scratch PostgreSQL server
+/// (started on first use: Debian's `postgresql` binaries, a temporary
+/// directory, a Unix socket); its connection string.
+pub async fn new_postgres_database() -> Result<String> {
+    Ok(tokio::task::spawn_blocking(|| {
+        stufe_server::storage::postgres::scratch::shared().database()
+    })
+    .await??)
+}
+
 /// The Stufe server, stoppable and restartable on the same port.
 pub struct Stufe {
     pub port: u16,
@@ -39,6 +49,8 @@ pub struct Stufe {
     running: Option<(CancellationToken, JoinHandle<std::io::Result<()>>)>,
     /// Where customer emails go (a [`MailServer`]), if anywhere.
     smtp_url: Option<String>,
+    /// The PostgreSQL database it stores in (else its own SQLite file).
+    database_url: Option<String>,
 }
 
 impl Stufe {
@@ -48,6 +60,16 @@ impl Stufe {
 
     /// A server that sends customer emails to the SMTP server at `smtp_url`.
     pub async fn start_mailing(smtp_url: Option<String>) -> Result<Self> {
+        Self::start_with(smtp_url, None).await
+    }
+
+    /// A server storing in the PostgreSQL database `database_url`; several
+    /// may share one (the first seeds the demo data).
+    pub async fn start_on_database(database_url: &str) -> Result<Self> {
+        Self::start_with(None, Some(database_url.to_owned())).await
+    }
+
+    async fn start_with(smtp_url: Option<String>, database_url: Option<String>) -> Result<Self> {
         let site_dir = env_path("STUFE_SITE_DIR", "target/site");
         if !site_dir.join("widget.js").exists() {
             bail!(
@@ -60,6 +82,7 @@ impl Stufe {
             data: tempfile::tempdir()?,
             running: None,
             smtp_url,
+            database_url,
         };
         stufe.launch().await?;
         Ok(stufe)
@@ -78,7 +101,7 @@ impl Stufe {
             demo_staff_password: STAFF_PASSWORD.into(),
             ticket_idle: std::time::Duration::from_secs(2),
             max_awake_tickets: 1_000,
-            database_url: None,
+            database_url: self.database_url.clone(),
             smtp_url: self.smtp_url.clone(),
             mail_from: "Acme Support <support@acme.example>".into(),
             // Retries come quickly here; the tests wait for them.
