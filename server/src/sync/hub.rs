@@ -605,18 +605,21 @@ impl Hub {
     /// Another server wrote document `id` up to position `seq`: a copy held
     /// here loads what it lacks, and its subscribers are sent it.
     pub async fn remote_change(&self, id: &DocId, seq: i64) -> Result<(), HubError> {
-        let entry = self.docs.lock().await.live.get(id).and_then(Weak::upgrade);
-        // Not held here (it is read from storage when opened), or being
-        // loaded right now (the load reads the newest).
-        let Some(state) = entry.as_ref().and_then(|e| e.loaded.get()) else {
+        // Not held here: it is read from storage when opened.
+        let Some(entry) = self.docs.lock().await.live.get(id).and_then(Weak::upgrade) else {
             return Ok(());
         };
+        // Being loaded right now: the load may have read before this write
+        // was committed, so it is waited for and then compared.
+        let state = entry
+            .loaded
+            .get_or_try_init(|| async { self.load_state(id).await.map(Mutex::new) })
+            .await?;
         let mut st = state.lock().await;
         if seq <= st.seq || !st.stored {
             return Ok(());
         }
-        self.catch_up(entry.as_deref().expect("found above"), &mut st)
-            .await
+        self.catch_up(&entry, &mut st).await
     }
 
     /// Catches up every document held here (after the notifications of
