@@ -78,7 +78,11 @@ impl ScratchPostgres {
     /// Makes a cluster in a new temporary directory and starts its server.
     pub fn start() -> std::io::Result<Self> {
         let bin = bin_dir();
-        let dir = tempfile::Builder::new().prefix("stufe-pg-").tempdir()?;
+        // In /tmp whatever TMPDIR says: the server's user must reach it, and
+        // the socket's path must stay short (at most 107 bytes).
+        let dir = tempfile::Builder::new()
+            .prefix("stufe-pg-")
+            .tempdir_in("/tmp")?;
         if is_root() {
             let (uid, gid) = user_ids("postgres")?;
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
