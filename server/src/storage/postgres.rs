@@ -1421,3 +1421,24 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_records_its_migrations_and_connects_again_unchanged() {
+        let url = scratch::shared().database().unwrap();
+        let first = PostgresStorage::connect(&url).unwrap();
+        let applied = first.applied_migrations().unwrap();
+        assert_eq!(applied.first(), Some(&1));
+        assert!(first.is_empty().unwrap());
+        first
+            .put_site(&"shop".parse().unwrap(), &crate::seed::demo_site())
+            .unwrap();
+        drop(first);
+        let again = PostgresStorage::connect(&url).unwrap();
+        assert_eq!(again.applied_migrations().unwrap(), applied);
+        assert!(!again.is_empty().unwrap(), "the data is still there");
+    }
+}
