@@ -300,28 +300,30 @@ fn read_chunks(
     }))
 }
 
-/// Takes the document's advisory lock until the transaction ends, and checks
-/// that the writer's copy holds every stored row of it.
-fn lock_and_check(
-    tx: &mut ::postgres::Transaction<'_>,
-    doc_id: &str,
-    after: i64,
-) -> Result<(), StorageError> {
-    let newest: i64 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(seq), 0) FROM doc_chunks WHERE doc_id = $1",
-            &[&doc_id],
-        )?
-        .get(0);
-    if newest != after {
-        return Err(StorageError::Conflict(doc_id.to_owned()));
+/// Statements prepared once per transaction: a batch of writes runs each
+/// with one round trip to the database instead of two (prepare, execute).
+#[derive(Default)]
+struct Statements(Vec<(&'static str, ::postgres::Statement)>);
+
+impl Statements {
+    fn get(
+        &mut self,
+        tx: &mut ::postgres::Transaction<'_>,
+        sql: &'static str,
+    ) -> Result<::postgres::Statement, StorageError> {
+        if let Some((_, prepared)) = self.0.iter().find(|(known, _)| *known == sql) {
+            return Ok(prepared.clone());
+        }
+        let prepared = tx.prepare(sql)?;
+        self.0.push((sql, prepared.clone()));
+        Ok(prepared)
     }
-    Ok(())
 }
 
 /// Stores a document's bytes: a snapshot replaces every row of it.
 fn write_chunk(
     tx: &mut ::postgres::Transaction<'_>,
+    statements: &mut Statements,
     doc_id: &str,
     bytes: &DocBytes,
 ) -> Result<i64, StorageError> {
@@ -330,14 +332,14 @@ fn write_chunk(
         DocBytes::Append(bytes) => (false, bytes),
     };
     if snapshot {
-        tx.execute("DELETE FROM doc_chunks WHERE doc_id = $1", &[&doc_id])?;
+        let delete = statements.get(tx, "DELETE FROM doc_chunks WHERE doc_id = $1")?;
+        tx.execute(&delete, &[&doc_id])?;
     }
-    Ok(tx
-        .query_one(
-            "INSERT INTO doc_chunks (doc_id, snapshot, bytes) VALUES ($1, $2, $3) RETURNING seq",
-            &[&doc_id, &snapshot, chunk],
-        )?
-        .get(0))
+    let insert = statements.get(
+        tx,
+        "INSERT INTO doc_chunks (doc_id, snapshot, bytes) VALUES ($1, $2, $3) RETURNING seq",
+    )?;
+    Ok(tx.query_one(&insert, &[&doc_id, &snapshot, chunk])?.get(0))
 }
 
 /// Inserts a ticket's projection or replaces it, keeping the facts storage
@@ -381,6 +383,7 @@ const UPDATE_TICKET: &str = "
 
 fn write_ticket(
     tx: &mut ::postgres::Transaction<'_>,
+    statements: &mut Statements,
     token_hash: &str,
     bytes: &DocBytes,
     s: &TicketSummary,
@@ -392,8 +395,9 @@ fn write_ticket(
     let customer = s.customer.as_ref();
     match bytes {
         DocBytes::Snapshot(_) => {
+            let upsert = statements.get(tx, UPSERT_TICKET)?;
             tx.execute(
-                UPSERT_TICKET,
+                &upsert,
                 &[
                     &s.id,
                     &s.site,
@@ -418,8 +422,9 @@ fn write_ticket(
             )?;
         }
         DocBytes::Append(_) => {
+            let update = statements.get(tx, UPDATE_TICKET)?;
             let updated = tx.execute(
-                UPDATE_TICKET,
+                &update,
                 &[
                     &s.id,
                     &s.subject,
@@ -446,7 +451,7 @@ fn write_ticket(
             }
         }
     }
-    write_chunk(tx, &format!("ticket:{}", s.id), bytes)
+    write_chunk(tx, statements, &format!("ticket:{}", s.id), bytes)
 }
 
 impl SiteStore for PostgresStorage {
@@ -562,33 +567,42 @@ impl DocStore for PostgresStorage {
         let mut ids: Vec<String> = writes.iter().map(DocWrite::doc_id).collect();
         ids.sort();
         ids.dedup();
-        for id in &ids {
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                &[id],
-            )?;
-        }
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(id, 0))
+             FROM (SELECT id FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n) AS ids",
+            &[&ids],
+        )?;
+        // Read after the locks are held (a statement of its own: it sees
+        // every write committed before), the newest position of each.
+        let mut newest: std::collections::HashMap<String, i64> = tx
+            .query(
+                "SELECT doc_id, MAX(seq) FROM doc_chunks WHERE doc_id = ANY($1) GROUP BY doc_id",
+                &[&ids],
+            )?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        let mut statements = Statements::default();
         let mut positions = Vec::with_capacity(writes.len());
         for write in writes {
+            let doc_id = write.doc_id();
+            let (DocWrite::Ticket { after, .. } | DocWrite::Document { after, .. }) = write;
+            // Every write names the last one its copy holds (see `DocWrite`).
+            if newest.get(&doc_id).copied().unwrap_or(0) != *after {
+                return Err(StorageError::Conflict(doc_id));
+            }
             let seq = match write {
                 DocWrite::Ticket {
                     token_hash,
                     bytes,
                     summary,
-                    after,
-                } => {
-                    lock_and_check(&mut tx, &write.doc_id(), *after)?;
-                    write_ticket(&mut tx, token_hash, bytes, summary)?
-                }
-                DocWrite::Document {
-                    doc_id,
-                    bytes,
-                    after,
-                } => {
-                    lock_and_check(&mut tx, doc_id, *after)?;
-                    write_chunk(&mut tx, doc_id, bytes)?
+                    ..
+                } => write_ticket(&mut tx, &mut statements, token_hash, bytes, summary)?,
+                DocWrite::Document { bytes, .. } => {
+                    write_chunk(&mut tx, &mut statements, &doc_id, bytes)?
                 }
             };
+            newest.insert(doc_id, seq);
             positions.push(seq);
         }
         tx.commit()?;
