@@ -127,6 +127,48 @@ pub enum KbEvent {
     },
 }
 
+/// A KB event as the `kb_events` table keeps it, in both engines.
+pub struct KbEventRow<'a> {
+    /// `search`, `article_view`, `helpful` or `deflection`.
+    pub kind: &'static str,
+    pub query: Option<&'a str>,
+    pub results: Option<u32>,
+    pub article: Option<&'a str>,
+    pub helpful: Option<bool>,
+}
+
+impl KbEvent {
+    pub fn row(&self) -> KbEventRow<'_> {
+        let row = |kind| KbEventRow {
+            kind,
+            query: None,
+            results: None,
+            article: None,
+            helpful: None,
+        };
+        match self {
+            KbEvent::Search { query, results } => KbEventRow {
+                query: Some(query),
+                results: Some(*results),
+                ..row("search")
+            },
+            KbEvent::ArticleView { article } => KbEventRow {
+                article: Some(article),
+                ..row("article_view")
+            },
+            KbEvent::Helpful { article, helpful } => KbEventRow {
+                article: Some(article),
+                helpful: Some(*helpful),
+                ..row("helpful")
+            },
+            KbEvent::Deflection { article } => KbEventRow {
+                article: Some(article),
+                ..row("deflection")
+            },
+        }
+    }
+}
+
 /// Self-service figures over a period.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct KbCounts {

@@ -4,7 +4,7 @@
 use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::{Locale, SiteKey, TicketId};
 
-use crate::kb::article::{Article, ArticleWrite};
+use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent};
 use crate::kb::query::SearchTerms;
 
 use super::{
@@ -79,6 +79,68 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     notes_and_assignees_stay_beside_the_ticket(make().as_ref());
     a_customers_history_is_theirs_newest_first(make().as_ref());
     articles_are_searched_by_site_and_language_titles_first(make().as_ref());
+    self_service_events_are_counted_by_site_and_period(make().as_ref());
+}
+
+fn self_service_events_are_counted_by_site_and_period(s: &dyn Storage) {
+    let search = |query: &str, results| KbEvent::Search {
+        query: query.into(),
+        results,
+    };
+    let article = || "returns".to_owned();
+    for (site, event, at) in [
+        ("shop", search("refund", 2), 5),
+        ("shop", search("refund", 0), 10),
+        ("shop", search("invoice", 0), 10),
+        ("shop", search("refund", 1), 11),
+        ("shop", KbEvent::ArticleView { article: article() }, 12),
+        (
+            "shop",
+            KbEvent::Helpful {
+                article: article(),
+                helpful: true,
+            },
+            12,
+        ),
+        (
+            "shop",
+            KbEvent::Helpful {
+                article: article(),
+                helpful: false,
+            },
+            13,
+        ),
+        ("shop", KbEvent::Deflection { article: article() }, 14),
+        ("other", search("refund", 0), 15),
+    ] {
+        s.record_kb_event(site, &event, at).unwrap();
+    }
+    assert_eq!(
+        s.kb_counts("shop", 10).unwrap(),
+        KbCounts {
+            searches: 3,
+            zero_result_searches: 2,
+            article_views: 1,
+            helpful_yes: 1,
+            helpful_no: 1,
+            deflections: 1,
+        }
+    );
+    let top = |zero_only| -> Vec<(String, u32)> {
+        s.top_searches("shop", zero_only, 10)
+            .unwrap()
+            .into_iter()
+            .map(|q| (q.query, q.count))
+            .collect()
+    };
+    assert_eq!(
+        top(false),
+        [("refund".to_owned(), 3), ("invoice".to_owned(), 1)]
+    );
+    assert_eq!(
+        top(true),
+        [("invoice".to_owned(), 1), ("refund".to_owned(), 1)]
+    );
 }
 
 fn articles_are_searched_by_site_and_language_titles_first(s: &dyn Storage) {

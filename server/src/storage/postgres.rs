@@ -1131,32 +1131,14 @@ impl KbStore for PostgresStorage {
     }
 
     fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError> {
-        let (kind, query, results, article, helpful) = match event {
-            KbEvent::Search { query, results } => (
-                "search",
-                Some(query.as_str()),
-                Some(i64::from(*results) as i32),
-                None,
-                None,
-            ),
-            KbEvent::ArticleView { article } => {
-                ("article_view", None, None, Some(article.as_str()), None)
-            }
-            KbEvent::Helpful { article, helpful } => (
-                "helpful",
-                None,
-                None,
-                Some(article.as_str()),
-                Some(*helpful),
-            ),
-            KbEvent::Deflection { article } => {
-                ("deflection", None, None, Some(article.as_str()), None)
-            }
-        };
+        let r = event.row();
+        let results = r.results.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
         self.client()?.execute(
             "INSERT INTO kb_events (site, kind, query, results, article, helpful, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&site, &kind, &query, &results, &article, &helpful, &at],
+            &[
+                &site, &r.kind, &r.query, &results, &r.article, &r.helpful, &at,
+            ],
         )?;
         Ok(())
     }

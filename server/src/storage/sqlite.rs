@@ -1202,28 +1202,11 @@ impl KbStore for SqliteStorage {
     }
 
     fn record_kb_event(&self, site: &str, event: &KbEvent, at: i64) -> Result<(), StorageError> {
-        let (kind, query, results, article, helpful) = match event {
-            KbEvent::Search { query, results } => {
-                ("search", Some(query.as_str()), Some(*results), None, None)
-            }
-            KbEvent::ArticleView { article } => {
-                ("article_view", None, None, Some(article.as_str()), None)
-            }
-            KbEvent::Helpful { article, helpful } => (
-                "helpful",
-                None,
-                None,
-                Some(article.as_str()),
-                Some(*helpful),
-            ),
-            KbEvent::Deflection { article } => {
-                ("deflection", None, None, Some(article.as_str()), None)
-            }
-        };
+        let r = event.row();
         self.conn().execute(
             "INSERT INTO kb_events (site, kind, query, results, article, helpful, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![site, kind, query, results, article, helpful, at],
+            params![site, r.kind, r.query, r.results, r.article, r.helpful, at],
         )?;
         Ok(())
     }
