@@ -30,6 +30,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
 
+#[path = "common/figures.rs"]
+mod figures;
+use figures::{ms, percentile};
 #[path = "common/client.rs"]
 mod client;
 use client::{new_ticket, next_control, open, sync_until_acked, Server, Socket, STAFF_TOKEN};
@@ -194,14 +197,6 @@ async fn publish(server: &Server, n: usize) {
         .await
         .expect("publish");
     assert!(response.status().is_success(), "{}", response.status());
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 async fn fan_out(server: &Server, widgets: Vec<Widget>) -> Vec<Widget> {

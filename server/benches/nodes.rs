@@ -25,6 +25,9 @@ use stufe_shared::protocol::{encode_sync_frame, SyncFrame};
 use stufe_shared::{DocId, TicketId};
 use tokio_tungstenite::tungstenite::Message;
 
+#[path = "common/figures.rs"]
+mod figures;
+use figures::{ms, percentile};
 #[path = "common/client.rs"]
 mod client;
 use client::{create_ticket, new_ticket, open, sync_until_acked, Server, Socket, STAFF_TOKEN};
@@ -37,14 +40,6 @@ const CONNECTING_AT_ONCE: usize = 100;
 
 fn kb_id() -> DocId {
     "kb:demo:en".parse().expect("doc id")
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// Durable creations per second, the clients taking the servers in turn.

@@ -28,6 +28,10 @@ use tokio_tungstenite::tungstenite::Message;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+#[path = "common/figures.rs"]
+mod figures;
+use figures::{ms, percentile};
+
 const ARTICLES: usize = 20;
 const FANOUT_CLIENTS: usize = 1_000;
 const MANY_CLIENTS: usize = 10_000;
@@ -270,14 +274,6 @@ async fn receive_change(mut client: Client) -> (Client, Instant) {
             other => panic!("socket ended: {other:?}"),
         }
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 #[tokio::main]

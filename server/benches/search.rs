@@ -13,6 +13,10 @@ use stufe_server::seed::demo_site;
 use stufe_server::storage::{prelude::*, SqliteStorage};
 use stufe_shared::{Locale, SiteKey};
 
+#[path = "common/figures.rs"]
+mod figures;
+use figures::{ms, percentile};
+
 #[path = "common/corpus.rs"]
 mod corpus;
 use corpus::{sentence, word, zipf_rank, VOCABULARY};
@@ -53,11 +57,6 @@ fn load(storage: &SqliteStorage, count: usize, rng: &mut StdRng) -> Duration {
         storage.publish_articles(&writes).expect("articles load");
     }
     started.elapsed()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
 }
 
 fn measure(storage: &SqliteStorage, queries: &[String]) -> (Duration, Duration, usize) {
@@ -111,7 +110,6 @@ fn main() {
             ("short prefix", &prefixes),
         ] {
             let (p50, p99, hits) = measure(&storage, queries);
-            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             println!(
                 "{count:>9} {kind:<14} {:>10.2} {:>10.2} {hits:>10}",
                 ms(p50),

@@ -27,6 +27,9 @@ const CREATION_SECONDS: u64 = 10;
 const TIMED_PUBLISHES: usize = 300;
 const REPLIES: usize = 500;
 
+#[path = "common/figures.rs"]
+mod figures;
+use figures::{ms, percentile};
 #[path = "common/client.rs"]
 mod client;
 #[path = "common/corpus.rs"]
@@ -72,15 +75,6 @@ async fn grow_base(server: &Arc<Server>, from: usize, to: usize) {
     for worker in workers {
         worker.await.expect("publisher");
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 async fn catalogue(server: &Arc<Server>) {
