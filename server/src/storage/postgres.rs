@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use ::postgres::types::Type;
 use ::postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 use stufe_shared::site::SiteConfig;
@@ -271,33 +272,37 @@ fn read_chunks(
     client: &mut impl GenericClient,
     doc_id: &str,
 ) -> Result<Option<StoredDoc>, StorageError> {
-    let rows = client.query(
+    // Typed queries (here and on other hot paths) take one round trip;
+    // untyped ones three (prepare, execute, close).
+    let rows = client.query_typed(
         "SELECT seq, snapshot, bytes FROM doc_chunks WHERE doc_id = $1 ORDER BY seq",
-        &[&doc_id],
+        &[(&doc_id, Type::TEXT)],
     )?;
-    let Some(last) = rows.last() else {
-        return Ok(None);
-    };
-    let seq: i64 = last.get(0);
+    Ok(assemble(
+        rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))),
+    ))
+}
+
+/// A document from its rows (`seq, snapshot, bytes`), oldest first; None
+/// without rows.
+fn assemble<'a>(rows: impl IntoIterator<Item = (i64, bool, &'a [u8])>) -> Option<StoredDoc> {
     let mut bytes = Vec::new();
-    let mut snapshot_len = 0;
-    for row in &rows {
-        let chunk: &[u8] = row.get(2);
-        if row.get::<_, bool>(1) {
+    let (mut snapshot_len, mut newest) = (0, None);
+    for (seq, snapshot, chunk) in rows {
+        if snapshot {
             // Only the newest snapshot counts (older rows are removed with it;
             // this keeps a read correct whatever it meets).
             bytes.clear();
-            bytes.extend_from_slice(chunk);
             snapshot_len = chunk.len();
-        } else {
-            bytes.extend_from_slice(chunk);
         }
+        bytes.extend_from_slice(chunk);
+        newest = Some(seq);
     }
-    Ok(Some(StoredDoc {
+    Some(StoredDoc {
         appended: bytes.len() - snapshot_len,
         bytes,
-        seq,
-    }))
+        seq: newest?,
+    })
 }
 
 /// Statements prepared once per transaction: a batch of writes runs each
@@ -537,22 +542,28 @@ impl SiteStore for PostgresStorage {
 
 impl DocStore for PostgresStorage {
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError> {
-        let mut client = self.client()?;
-        let Some(row) = client.query_opt(
-            "SELECT site, token_hash, customer_id, customer_name, customer_email
-             FROM tickets WHERE id = $1",
-            &[&id.to_string()],
-        )?
-        else {
+        // The projection's columns on every row of the document (one query).
+        let rows = self.client()?.query_typed(
+            "SELECT t.site, t.token_hash, t.customer_id, t.customer_name, t.customer_email,
+                    c.seq, c.snapshot, c.bytes
+             FROM tickets t LEFT JOIN doc_chunks c ON c.doc_id = 'ticket:' || t.id
+             WHERE t.id = $1 ORDER BY c.seq",
+            &[(&id.to_string(), Type::TEXT)],
+        )?;
+        let Some(row) = rows.first() else {
             return Ok(None);
         };
-        let Some(stored) = read_chunks(&mut *client, &format!("ticket:{id}"))? else {
+        let chunks = rows.iter().filter_map(|r| {
+            let seq: Option<i64> = r.get(5);
+            Some((seq?, r.get(6), r.get(7)))
+        });
+        let Some(stored) = assemble(chunks) else {
             return Err(corrupt(format!("ticket {id} has no document")));
         };
         Ok(Some(StoredTicket {
             site: site_key(row.get("site"))?,
             token_hash: row.get("token_hash"),
-            customer: customer_from_row(&row),
+            customer: customer_from_row(row),
             bytes: stored.bytes,
             appended: stored.appended,
             seq: stored.seq,
@@ -567,17 +578,17 @@ impl DocStore for PostgresStorage {
         let mut ids: Vec<String> = writes.iter().map(DocWrite::doc_id).collect();
         ids.sort();
         ids.dedup();
-        tx.execute(
+        tx.query_typed(
             "SELECT pg_advisory_xact_lock(hashtextextended(id, 0))
              FROM (SELECT id FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n) AS ids",
-            &[&ids],
+            &[(&ids, Type::TEXT_ARRAY)],
         )?;
         // Read after the locks are held (a statement of its own: it sees
         // every write committed before), the newest position of each.
         let mut newest: std::collections::HashMap<String, i64> = tx
-            .query(
+            .query_typed(
                 "SELECT doc_id, MAX(seq) FROM doc_chunks WHERE doc_id = ANY($1) GROUP BY doc_id",
-                &[&ids],
+                &[(&ids, Type::TEXT_ARRAY)],
             )?
             .iter()
             .map(|row| (row.get(0), row.get(1)))
@@ -610,10 +621,10 @@ impl DocStore for PostgresStorage {
     }
 
     fn changes_since(&self, doc_id: &str, after: i64) -> Result<Option<DocChanges>, StorageError> {
-        let rows = self.client()?.query(
+        let rows = self.client()?.query_typed(
             "SELECT seq, snapshot, bytes FROM doc_chunks WHERE doc_id = $1 AND seq > $2
              ORDER BY seq",
-            &[&doc_id, &after],
+            &[(&doc_id, Type::TEXT), (&after, Type::INT8)],
         )?;
         let Some(last) = rows.last() else {
             return Ok(None);
