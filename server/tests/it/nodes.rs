@@ -258,3 +258,43 @@ async fn site_settings_changed_on_one_node_apply_on_the_other() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_change_made_while_a_node_was_not_listening_still_reaches_its_widgets() {
+    let url = new_postgres_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestApp::spawn_node(&url, &dir.path().join("a"));
+    let b = TestApp::spawn_node(&url, &dir.path().join("b"));
+    let (mut local, token) = create_ticket(&a).await;
+    let id = local.id;
+    let mut on_a = a.client().await;
+    on_a.open(&mut local, &token).await;
+
+    // Every server's listening connection is cut (as a network blip or a
+    // database restart would), and staff answer at once, while they are down.
+    let admin = url.clone();
+    let cut = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        client
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE query LIKE 'LISTEN stufe_docs%'",
+                &[],
+            )
+            .unwrap()
+            .len()
+    })
+    .await
+    .unwrap();
+    assert_eq!(cut, 2, "one listening connection per server");
+    assert_eq!(
+        b.staff_reply(id, "Sent during the blip.").await.status(),
+        200
+    );
+
+    // Node A listens again, catches up what it holds, and its widget gets it.
+    on_a.sync_until(&mut local, |t| bodies(t).contains(&"Sent during the blip."))
+        .await;
+    a.stop().await;
+    b.stop().await;
+}
