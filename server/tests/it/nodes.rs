@@ -275,10 +275,31 @@ async fn a_change_made_while_a_node_was_not_listening_still_reaches_its_widgets(
     let admin = url.clone();
     let cut = tokio::task::spawn_blocking(move || {
         let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let listening = "datname = current_database() AND query LIKE 'LISTEN stufe_docs%'";
+        // Both servers listen (each starts its listener as it starts).
+        let started = std::time::Instant::now();
+        loop {
+            let count: i64 = client
+                .query_one(
+                    &format!("SELECT COUNT(*) FROM pg_stat_activity WHERE {listening}"),
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if count == 2 {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{count} listening"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         client
             .query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE query LIKE 'LISTEN stufe_docs%'",
+                &format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {listening}"
+                ),
                 &[],
             )
             .unwrap()
