@@ -116,7 +116,7 @@ impl ScratchPostgres {
         // The server runs in the background of a shell that waits for its
         // stdin to close (this process ending), then stops it at once.
         let script = format!(
-            "'{}' -D '{}' -k '{}' -c listen_addresses= -c max_connections=300 \
+            "'{}' -D '{}' -k '{}' -c listen_addresses= -c max_connections=1000 \
              -c shared_buffers=64MB -c dynamic_shared_memory_type=mmap & pid=$!; \
              read _; kill -INT $pid; wait $pid; rm -rf '{}'",
             program(bin.as_deref(), "postgres"),
