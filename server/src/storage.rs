@@ -287,7 +287,7 @@ pub struct QueuedMail {
 }
 
 /// Everything Stufe stores, by area: one implementation per engine
-/// (SQLite today), checked by the conformance suite.
+/// (SQLite, PostgreSQL), checked by the conformance suite.
 pub trait Storage:
     SiteStore
     + DocStore
@@ -526,6 +526,34 @@ pub trait ClientErrorStore {
         site: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientError>, StorageError>;
+}
+
+// How both engines keep values in text columns.
+
+/// A list as a JSON array (article tags, source tickets).
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+/// A list kept by [`json_list`] (empty if unreadable).
+fn parse_list(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// A site's settings as JSON.
+fn site_json(config: &SiteConfig) -> Result<String, StorageError> {
+    serde_json::to_string(config).map_err(|err| StorageError::Corrupt(err.to_string()))
+}
+
+/// Settings kept by [`site_json`].
+fn parse_site(json: &str) -> Result<SiteConfig, StorageError> {
+    serde_json::from_str(json).map_err(|err| StorageError::Corrupt(err.to_string()))
+}
+
+/// A stored site key.
+fn parse_site_key(key: String) -> Result<SiteKey, StorageError> {
+    key.parse()
+        .map_err(|_| StorageError::Corrupt(format!("site key {key:?}")))
 }
 
 /// The storage areas' traits, for calling their methods on a `dyn Storage`.

@@ -19,8 +19,9 @@ use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::prelude::*;
 use super::{
-    ClientError, DocBytes, DocChanges, DocWrite, PublishedVersion, QueuedMail, SavedReply,
-    StaffMember, StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    json_list, parse_list, parse_site, parse_site_key, site_json, ClientError, DocBytes,
+    DocChanges, DocWrite, PublishedVersion, QueuedMail, SavedReply, StaffMember, StaffNote,
+    StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
@@ -162,23 +163,6 @@ fn ts_query(terms: &SearchTerms) -> String {
         .filter(|word| !word.is_empty() && word != ":*")
         .collect::<Vec<_>>()
         .join(" & ")
-}
-
-fn parse_list(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
-fn json_list(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-}
-
-fn site_key(key: String) -> Result<SiteKey, StorageError> {
-    key.parse()
-        .map_err(|_| corrupt(format!("site key {key:?}")))
-}
-
-fn site_config(json: &str) -> Result<SiteConfig, StorageError> {
-    serde_json::from_str(json).map_err(corrupt)
 }
 
 fn customer_from_row(row: &Row) -> Option<VerifiedCustomer> {
@@ -466,12 +450,12 @@ impl SiteStore for PostgresStorage {
                 "SELECT config_json FROM sites WHERE key = $1",
                 &[&key.as_str()],
             )?
-            .map(|row| site_config(row.get(0)))
+            .map(|row| parse_site(row.get(0)))
             .transpose()
     }
 
     fn put_site(&self, key: &SiteKey, config: &SiteConfig) -> Result<(), StorageError> {
-        let json = serde_json::to_string(config).map_err(corrupt)?;
+        let json = site_json(config)?;
         self.client()?.execute(
             "INSERT INTO sites (key, config_json) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET config_json = EXCLUDED.config_json",
@@ -486,7 +470,7 @@ impl SiteStore for PostgresStorage {
         config: &SiteConfig,
         identity_secret: &str,
     ) -> Result<bool, StorageError> {
-        let json = serde_json::to_string(config).map_err(corrupt)?;
+        let json = site_json(config)?;
         let inserted = self.client()?.execute(
             "INSERT INTO sites (key, config_json, identity_secret) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO NOTHING",
@@ -499,7 +483,7 @@ impl SiteStore for PostgresStorage {
         self.client()?
             .query("SELECT key, config_json FROM sites ORDER BY key", &[])?
             .iter()
-            .map(|row| Ok((site_key(row.get(0))?, site_config(row.get(1))?)))
+            .map(|row| Ok((parse_site_key(row.get(0))?, parse_site(row.get(1))?)))
             .collect()
     }
 
@@ -561,7 +545,7 @@ impl DocStore for PostgresStorage {
             return Err(corrupt(format!("ticket {id} has no document")));
         };
         Ok(Some(StoredTicket {
-            site: site_key(row.get("site"))?,
+            site: parse_site_key(row.get("site"))?,
             token_hash: row.get("token_hash"),
             customer: customer_from_row(row),
             bytes: stored.bytes,

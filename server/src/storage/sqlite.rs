@@ -10,8 +10,9 @@ use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::prelude::*;
 use super::{
-    ClientError, DocBytes, DocChanges, DocWrite, PublishedVersion, QueuedMail, SavedReply,
-    StaffMember, StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    json_list, parse_list, parse_site, parse_site_key, site_json, ClientError, DocBytes,
+    DocChanges, DocWrite, PublishedVersion, QueuedMail, SavedReply, StaffMember, StaffNote,
+    StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
@@ -304,14 +305,6 @@ fn read_document(conn: &Connection, doc_id: &str) -> rusqlite::Result<Option<Sto
     Ok((found || !stored.bytes.is_empty()).then_some(stored))
 }
 
-fn json_list(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-}
-
-fn parse_list(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
 /// Connections kept open for reading, at most.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -496,15 +489,11 @@ impl SiteStore for SqliteStorage {
                 |row| row.get(0),
             )
             .optional()?;
-        json.map(|json| {
-            serde_json::from_str(&json).map_err(|err| StorageError::Corrupt(err.to_string()))
-        })
-        .transpose()
+        json.as_deref().map(parse_site).transpose()
     }
 
     fn put_site(&self, key: &SiteKey, config: &SiteConfig) -> Result<(), StorageError> {
-        let json =
-            serde_json::to_string(config).map_err(|err| StorageError::Corrupt(err.to_string()))?;
+        let json = site_json(config)?;
         self.conn().execute(
             "INSERT INTO sites (key, config_json) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET config_json = excluded.config_json",
@@ -519,8 +508,7 @@ impl SiteStore for SqliteStorage {
         config: &SiteConfig,
         identity_secret: &str,
     ) -> Result<bool, StorageError> {
-        let json =
-            serde_json::to_string(config).map_err(|err| StorageError::Corrupt(err.to_string()))?;
+        let json = site_json(config)?;
         let inserted = self.conn().execute(
             "INSERT INTO sites (key, config_json, identity_secret) VALUES (?1, ?2, ?3)
              ON CONFLICT (key) DO NOTHING",
@@ -538,14 +526,7 @@ impl SiteStore for SqliteStorage {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
-            .map(|(key, json)| {
-                let key = key
-                    .parse()
-                    .map_err(|_| StorageError::Corrupt(format!("site key {key:?}")))?;
-                let config = serde_json::from_str(&json)
-                    .map_err(|err| StorageError::Corrupt(err.to_string()))?;
-                Ok((key, config))
-            })
+            .map(|(key, json)| Ok((parse_site_key(key)?, parse_site(&json)?)))
             .collect()
     }
 
@@ -614,9 +595,7 @@ impl DocStore for SqliteStorage {
         };
         let stored = with_appended(&conn, &ticket_doc_key(&id.to_string()), snapshot)?;
         Ok(Some(StoredTicket {
-            site: site
-                .parse()
-                .map_err(|_| StorageError::Corrupt(format!("site key {site:?}")))?,
+            site: parse_site_key(site)?,
             token_hash,
             bytes: stored.bytes,
             appended: stored.appended,
