@@ -17,13 +17,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync;
 use automerge::AutoCommit;
 use futures_util::stream::{self, StreamExt};
-use futures_util::SinkExt;
 use rand::Rng;
 use serde_json::json;
-use stufe_shared::protocol::{encode_sync_frame, ServerFrame, SyncFrame};
+use stufe_shared::protocol::ServerFrame;
 use stufe_shared::{DocId, TicketId};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -152,37 +151,17 @@ async fn receive_kb_change(mut widget: Widget) -> (Widget, Instant) {
     }
 }
 
-async fn apply_and_answer(widget: &mut Widget, bytes: &[u8]) {
-    let frame = SyncFrame::decode(bytes).expect("sync frame");
-    assert_eq!(frame.doc, kb_id(), "only the knowledge base changes here");
-    let message = sync::Message::decode(&frame.message).expect("sync message");
-    widget
-        .kb
-        .sync()
-        .receive_sync_message(&mut widget.kb_peer, message)
-        .expect("apply");
-    if let Some(reply) = widget.kb.sync().generate_sync_message(&mut widget.kb_peer) {
-        let frame = encode_sync_frame(&kb_id(), &reply.encode());
-        widget
-            .ws
-            .send(Message::Binary(frame.into()))
-            .await
-            .expect("send");
-    }
-}
-
 /// Handles what arrived and what the server sends until it has been quiet for 50 ms.
 async fn settle(widget: &mut Widget) {
-    if let Some(bytes) = widget.pending.take() {
-        apply_and_answer(widget, &bytes).await;
-    }
-    while let Ok(Some(Ok(message))) =
-        tokio::time::timeout(Duration::from_millis(50), widget.ws.next()).await
-    {
-        if let Message::Binary(bytes) = message {
-            apply_and_answer(widget, &bytes).await;
-        }
-    }
+    let pending = widget.pending.take();
+    client::settle(
+        &mut widget.ws,
+        &kb_id(),
+        &mut widget.kb,
+        &mut widget.kb_peer,
+        pending,
+    )
+    .await;
 }
 
 async fn publish(server: &Server, n: usize) {

@@ -16,12 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use automerge::sync::{self, SyncDoc};
+use automerge::sync;
 use automerge::AutoCommit;
-use futures_util::{stream, SinkExt, StreamExt};
+use futures_util::{stream, StreamExt};
 use rand::Rng;
 use serde_json::json;
-use stufe_shared::protocol::{encode_sync_frame, SyncFrame};
 use stufe_shared::{DocId, TicketId};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -107,36 +106,6 @@ async fn next_change(mut widget: Widget) -> (Widget, Instant, Vec<u8>) {
     }
 }
 
-/// Applies a knowledge-base message and answers, until the server is quiet.
-async fn settle(widget: &mut Widget, first: Vec<u8>) {
-    let mut next = Some(first);
-    while let Some(bytes) = next.take() {
-        let frame = SyncFrame::decode(&bytes).expect("sync frame");
-        let message = sync::Message::decode(&frame.message).expect("sync message");
-        widget
-            .kb
-            .sync()
-            .receive_sync_message(&mut widget.kb_peer, message)
-            .expect("apply");
-        if let Some(reply) = widget.kb.sync().generate_sync_message(&mut widget.kb_peer) {
-            let frame = encode_sync_frame(&kb_id(), &reply.encode());
-            widget
-                .ws
-                .send(Message::Binary(frame.into()))
-                .await
-                .expect("send");
-        }
-        while let Ok(Some(Ok(message))) =
-            tokio::time::timeout(Duration::from_millis(50), widget.ws.next()).await
-        {
-            if let Message::Binary(bytes) = message {
-                next = Some(bytes.to_vec());
-                break;
-            }
-        }
-    }
-}
-
 async fn publish(server: &Server, n: usize) {
     let response = reqwest::Client::new()
         .put(server.url(&format!("/api/staff/articles/nodes-{n}")))
@@ -169,7 +138,7 @@ async fn fan_out(servers: &[Arc<Server>], mut widgets: Vec<Widget>) -> (f64, f64
         }
         widgets = stream::iter(arrived)
             .map(|(mut w, bytes)| async move {
-                settle(&mut w, bytes).await;
+                client::settle(&mut w.ws, &kb_id(), &mut w.kb, &mut w.kb_peer, Some(bytes)).await;
                 w
             })
             .buffer_unordered(WIDGETS)

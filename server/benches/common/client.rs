@@ -226,3 +226,44 @@ pub async fn create_ticket(server: &Server) -> TicketId {
     let _ = ws.close(None).await;
     id
 }
+
+/// Applies one sync frame for `doc_id` (received on `ws`) and sends our answer, if any.
+pub async fn apply_and_answer(
+    ws: &mut Socket,
+    doc_id: &DocId,
+    doc: &mut AutoCommit,
+    peer: &mut sync::State,
+    bytes: &[u8],
+) {
+    let frame = SyncFrame::decode(bytes).expect("sync frame");
+    assert_eq!(frame.doc, *doc_id, "only {doc_id} changes here");
+    let message = sync::Message::decode(&frame.message).expect("sync message");
+    doc.sync()
+        .receive_sync_message(peer, message)
+        .expect("apply");
+    if let Some(reply) = doc.sync().generate_sync_message(peer) {
+        let frame = encode_sync_frame(doc_id, &reply.encode());
+        ws.send(Message::Binary(frame.into())).await.expect("send");
+    }
+}
+
+/// Handles `pending` (a frame that arrived earlier) and whatever the server
+/// sends for `doc_id` until it has been quiet for 50 ms.
+pub async fn settle(
+    ws: &mut Socket,
+    doc_id: &DocId,
+    doc: &mut AutoCommit,
+    peer: &mut sync::State,
+    pending: Option<Vec<u8>>,
+) {
+    if let Some(bytes) = pending {
+        apply_and_answer(ws, doc_id, doc, peer, &bytes).await;
+    }
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(std::time::Duration::from_millis(50), ws.next()).await
+    {
+        if let Message::Binary(bytes) = message {
+            apply_and_answer(ws, doc_id, doc, peer, &bytes).await;
+        }
+    }
+}
