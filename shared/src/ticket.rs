@@ -22,6 +22,9 @@ use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROO
 
 use crate::ids::TicketId;
 
+mod after;
+pub use after::{read_after, Projection};
+
 pub const SCHEMA: &str = "stufe.ticket/1";
 
 /// Everything a ticket holds, read from its document.
@@ -166,32 +169,50 @@ pub fn read_ticket<R: ReadDoc>(doc: &R) -> Result<Option<Ticket>, SchemaError> {
     if doc.length(ROOT) == 0 {
         return Ok(None);
     }
+    let messages_obj = check_root(doc)?;
+    let mut messages = Vec::with_capacity(doc.length(&messages_obj));
+    for index in 0..doc.length(&messages_obj) {
+        messages.push(read_message_at(doc, &messages_obj, index)?.1);
+    }
+    read_fields(doc, messages).map(Some)
+}
+
+/// Checks the root's keys and schema; returns the messages list.
+fn check_root<R: ReadDoc>(doc: &R) -> Result<ObjId, SchemaError> {
     only_known_keys(doc, &ROOT, ROOT_KEYS, "")?;
     if string(doc, &ROOT, "schema")? != SCHEMA {
         return Err(SchemaError::NotATicket);
     }
-    let messages_obj =
-        object(doc, &ROOT, "messages", ObjType::List)?.ok_or(SchemaError::Missing("messages"))?;
-    let mut messages = Vec::with_capacity(doc.length(&messages_obj));
-    for index in 0..doc.length(&messages_obj) {
-        let path = format!("messages[{index}]");
-        let (value, obj) = doc
-            .get(&messages_obj, index)?
-            .ok_or_else(|| SchemaError::WrongType(path.clone()))?;
-        if value != Value::Object(ObjType::Map) {
-            return Err(SchemaError::WrongType(path));
-        }
-        only_known_keys(doc, &obj, MESSAGE_KEYS, &path)?;
-        let author = string(doc, &obj, "author")?;
-        messages.push(Message {
-            id: string(doc, &obj, "id")?,
-            author: Author::parse(&author)
-                .ok_or(SchemaError::BadValue(format!("{path}.author")))?,
-            name: string(doc, &obj, "name")?,
-            body: text(doc, &obj, "body")?,
-            at: timestamp(doc, &obj, "at")?.ok_or(SchemaError::Missing("at"))?,
-        });
+    object(doc, &ROOT, "messages", ObjType::List)?.ok_or(SchemaError::Missing("messages"))
+}
+
+/// The message at `index` of the messages list, and its map.
+fn read_message_at<R: ReadDoc>(
+    doc: &R,
+    messages_obj: &ObjId,
+    index: usize,
+) -> Result<(ObjId, Message), SchemaError> {
+    let path = format!("messages[{index}]");
+    let (value, obj) = doc
+        .get(messages_obj, index)?
+        .ok_or_else(|| SchemaError::WrongType(path.clone()))?;
+    if value != Value::Object(ObjType::Map) {
+        return Err(SchemaError::WrongType(path));
     }
+    only_known_keys(doc, &obj, MESSAGE_KEYS, &path)?;
+    let author = string(doc, &obj, "author")?;
+    let message = Message {
+        id: string(doc, &obj, "id")?,
+        author: Author::parse(&author).ok_or(SchemaError::BadValue(format!("{path}.author")))?,
+        name: string(doc, &obj, "name")?,
+        body: text(doc, &obj, "body")?,
+        at: timestamp(doc, &obj, "at")?.ok_or(SchemaError::Missing("at"))?,
+    };
+    Ok((obj, message))
+}
+
+/// Everything but the messages (read already), after [`check_root`].
+fn read_fields<R: ReadDoc>(doc: &R, messages: Vec<Message>) -> Result<Ticket, SchemaError> {
     let rating = match object(doc, &ROOT, "rating", ObjType::Map)? {
         None => None,
         Some(obj) => {
@@ -204,7 +225,7 @@ pub fn read_ticket<R: ReadDoc>(doc: &R) -> Result<Option<Ticket>, SchemaError> {
     };
     let status = string(doc, &ROOT, "status")?;
     let priority = string(doc, &ROOT, "priority")?;
-    Ok(Some(Ticket {
+    Ok(Ticket {
         id: string(doc, &ROOT, "id")?,
         site: string(doc, &ROOT, "site")?,
         subject: text(doc, &ROOT, "subject")?,
@@ -220,7 +241,7 @@ pub fn read_ticket<R: ReadDoc>(doc: &R) -> Result<Option<Ticket>, SchemaError> {
         first_response_at: timestamp(doc, &ROOT, "first_response_at")?,
         messages,
         rating,
-    }))
+    })
 }
 
 /// The Automerge objects a ticket's fields live in. Two documents with the
@@ -243,9 +264,6 @@ pub fn object_ids<R: ReadDoc>(doc: &R) -> Result<Option<ObjectIds>, SchemaError>
     if doc.length(ROOT) == 0 {
         return Ok(None);
     }
-    let text_of = |obj: &ObjId, key: &'static str| {
-        object(doc, obj, key, ObjType::Text)?.ok_or(SchemaError::Missing(key))
-    };
     let messages =
         object(doc, &ROOT, "messages", ObjType::List)?.ok_or(SchemaError::Missing("messages"))?;
     let mut message_objects = Vec::with_capacity(doc.length(&messages));
@@ -253,9 +271,29 @@ pub fn object_ids<R: ReadDoc>(doc: &R) -> Result<Option<ObjectIds>, SchemaError>
         let (_, obj) = doc
             .get(&messages, index)?
             .ok_or_else(|| SchemaError::WrongType(format!("messages[{index}]")))?;
-        let body = text_of(&obj, "body")?;
-        message_objects.push((string(doc, &obj, "id")?, obj, body));
+        message_objects.push(message_objects_of(doc, obj)?);
     }
+    object_ids_with(doc, messages, message_objects).map(Some)
+}
+
+/// The objects of a message: its map's id under its id, and its body text.
+fn message_objects_of<R: ReadDoc>(
+    doc: &R,
+    obj: ObjId,
+) -> Result<(String, ObjId, ObjId), SchemaError> {
+    let body = object(doc, &obj, "body", ObjType::Text)?.ok_or(SchemaError::Missing("body"))?;
+    Ok((string(doc, &obj, "id")?, obj, body))
+}
+
+/// [`ObjectIds`] with the messages' objects known already.
+fn object_ids_with<R: ReadDoc>(
+    doc: &R,
+    messages: ObjId,
+    message_objects: Vec<(String, ObjId, ObjId)>,
+) -> Result<ObjectIds, SchemaError> {
+    let text_of = |obj: &ObjId, key: &'static str| {
+        object(doc, obj, key, ObjType::Text)?.ok_or(SchemaError::Missing(key))
+    };
     let rating = match object(doc, &ROOT, "rating", ObjType::Map)? {
         None => None,
         Some(obj) => {
@@ -263,13 +301,13 @@ pub fn object_ids<R: ReadDoc>(doc: &R) -> Result<Option<ObjectIds>, SchemaError>
             Some((obj, comment))
         }
     };
-    Ok(Some(ObjectIds {
+    Ok(ObjectIds {
         subject: text_of(&ROOT, "subject")?,
         description: text_of(&ROOT, "description")?,
         messages,
         message_objects,
         rating,
-    }))
+    })
 }
 
 fn only_known_keys<R: ReadDoc>(

@@ -144,20 +144,25 @@ fn appended_messages<'a>(
     before: &Ticket,
     after: &'a Ticket,
 ) -> Result<Vec<&'a Message>, Rejection> {
-    let mut seen = std::collections::HashSet::with_capacity(after.messages.len());
-    if !after.messages.iter().all(|m| seen.insert(m.id.as_str())) {
+    let mut by_id = std::collections::HashMap::with_capacity(after.messages.len());
+    if !after
+        .messages
+        .iter()
+        .all(|m| by_id.insert(m.id.as_str(), m).is_none())
+    {
         return reject("message ids must be unique");
     }
     for old in &before.messages {
-        match after.messages.iter().find(|m| m.id == old.id) {
+        match by_id.remove(old.id.as_str()) {
             Some(kept) if kept == old => {}
             _ => return reject("existing messages cannot be edited or removed"),
         }
     }
+    // What is left is new, in the order of the thread.
     Ok(after
         .messages
         .iter()
-        .filter(|m| !before.messages.iter().any(|old| old.id == m.id))
+        .filter(|m| by_id.contains_key(m.id.as_str()))
         .collect())
 }
 
