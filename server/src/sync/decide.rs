@@ -4,13 +4,13 @@
 //! No storage, no sockets, no clock: the hub supplies all three, and the tests
 //! below call it with fixed times.
 
-use automerge::{ActorId, AutoCommit};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::ticket::{self, Priority, Status, Tier};
+use stufe_shared::ticket::{self, Priority, Projection, Status, Tier};
 use stufe_shared::validate::{check_same_objects, check_ticket_change, Role};
 use stufe_shared::{SiteKey, TicketId};
 
-use super::hub::{read, HubError};
+use super::hub::{project_after, HubError};
 
 /// What the fork holds, as far as committing is concerned.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,10 +31,12 @@ pub struct Judged<'a> {
     pub pending_since: Option<i64>,
 }
 
-/// Decides whether the change from `stored` to `fork` may be committed to
+/// Decides whether the change from the stored ticket (`before`, `None` when
+/// the document is empty, at `stored_heads`) to `fork` may be committed to
 /// ticket `id`, and stamps the SLA due times (from `now`, in ms) on a new ticket.
 pub fn decide_ticket(
-    stored: &mut AutoCommit,
+    before: Option<&Projection>,
+    stored_heads: &[ChangeHash],
     fork: &mut AutoCommit,
     id: TicketId,
     who: &Judged<'_>,
@@ -49,22 +51,32 @@ pub fn decide_ticket(
             "the message carries changes whose dependencies the server does not have".into(),
         ));
     }
-    if fork.get_heads() == stored.get_heads() {
+    if fork.get_heads() == stored_heads {
         return Ok(Decision::NothingNew);
     }
-    let before = read(stored)?;
-    let after = ticket::read_ticket(fork)
-        .map_err(|err| HubError::Rejected(err.to_string()))?
+    let projected = project_after(fork, before, stored_heads)?
         .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;
+    let after = &projected.ticket;
     if after.site != who.site.as_str() || after.id != id.to_string() {
         return Err(HubError::Rejected(
             "the ticket's id or site does not match".into(),
         ));
     }
-    check_ticket_change(who.role, before.as_ref(), &after, &who.config.rules())
-        .map_err(|rejection| HubError::Rejected(rejection.0))?;
-    if let Some(before) = &before {
-        check_objects(stored, fork)?;
+    check_ticket_change(
+        who.role,
+        before.map(|b| &b.ticket),
+        after,
+        &who.config.rules(),
+    )
+    .map_err(|rejection| HubError::Rejected(rejection.0))?;
+    if let Some(Projection {
+        ticket: before,
+        objects,
+    }) = before
+    {
+        // The objects that hold text and messages are the same objects after the change.
+        check_same_objects(objects, &projected.objects)
+            .map_err(|rejection| HubError::Rejected(rejection.0))?;
         // A customer's reply to a request waiting on them, resolved or
         // closed reopens it: it goes back to the queue, with its history.
         let customer_replies = |t: &ticket::Ticket| {
@@ -79,7 +91,7 @@ pub fn decide_ticket(
         );
         if who.role == Role::Customer
             && waits_or_done
-            && customer_replies(&after) > customer_replies(before)
+            && customer_replies(after) > customer_replies(before)
         {
             server_actor(fork);
             let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
@@ -143,19 +155,6 @@ pub fn server_actor(fork: &mut AutoCommit) {
     fork.set_actor(ActorId::random());
 }
 
-/// The objects that hold text and messages are the same objects after the change.
-pub fn check_objects(before: &AutoCommit, after: &AutoCommit) -> Result<(), HubError> {
-    let ids = |doc: &AutoCommit| {
-        ticket::object_ids(doc).map_err(|err| HubError::Rejected(err.to_string()))
-    };
-    match (ids(before)?, ids(after)?) {
-        (Some(b), Some(a)) => {
-            check_same_objects(&b, &a).map_err(|rejection| HubError::Rejected(rejection.0))
-        }
-        _ => Err(HubError::Rejected("the ticket document is empty".into())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +162,18 @@ mod tests {
     use stufe_shared::ticket::{NewTicket, Status};
 
     const NOW: i64 = 1_700_000_000_000;
+
+    /// Judges `fork` against `stored` as the hub does.
+    fn decide(
+        stored: &mut AutoCommit,
+        fork: &mut AutoCommit,
+        id: TicketId,
+        who: &Judged<'_>,
+        now: i64,
+    ) -> Result<Decision, HubError> {
+        let before = Projection::read(&*stored).unwrap();
+        decide_ticket(before.as_ref(), &stored.get_heads(), fork, id, who, now)
+    }
 
     fn new_ticket(id: TicketId) -> AutoCommit {
         let mut doc = AutoCommit::new();
@@ -193,7 +204,7 @@ mod tests {
         let id = TicketId::from_bytes([1; 16]);
         let mut stored = AutoCommit::new();
         let mut fork = new_ticket(id);
-        let decision = decide_ticket(&mut stored, &mut fork, id, &who, NOW).unwrap();
+        let decision = decide(&mut stored, &mut fork, id, &who, NOW).unwrap();
         assert_eq!(decision, Decision::Commit { created: true });
         let stamped = ticket::read_ticket(&fork).unwrap().unwrap();
         assert_eq!(stamped.created_at, Some(NOW));
@@ -204,7 +215,7 @@ mod tests {
         // The same fork judged again is nothing new.
         let mut again = fork.clone();
         assert_eq!(
-            decide_ticket(&mut fork, &mut again, id, &who, NOW + 1).unwrap(),
+            decide(&mut fork, &mut again, id, &who, NOW + 1).unwrap(),
             Decision::NothingNew
         );
     }
@@ -223,13 +234,13 @@ mod tests {
         let mut fork = stored.fork();
         ticket::set_status(&mut fork, Status::Closed).unwrap();
         assert!(matches!(
-            decide_ticket(&mut stored, &mut fork, id, &who, NOW),
+            decide(&mut stored, &mut fork, id, &who, NOW),
             Err(HubError::Rejected(_))
         ));
         let other = TicketId::from_bytes([3; 16]);
         let mut fresh = new_ticket(id);
         assert!(matches!(
-            decide_ticket(&mut AutoCommit::new(), &mut fresh, other, &who, NOW),
+            decide(&mut AutoCommit::new(), &mut fresh, other, &who, NOW),
             Err(HubError::Rejected(_))
         ));
     }
@@ -250,7 +261,7 @@ mod tests {
         let id = TicketId::from_bytes([4; 16]);
         let mut stored = AutoCommit::new();
         let mut new = new_ticket(id);
-        decide_ticket(&mut stored, &mut new, id, &created, NOW).unwrap();
+        decide(&mut stored, &mut new, id, &created, NOW).unwrap();
         let mut stored = new;
         ticket::set_status(&mut stored, Status::Pending).unwrap();
         let before = ticket::read_ticket(&stored).unwrap().unwrap();
@@ -273,7 +284,7 @@ mod tests {
             },
         )
         .unwrap();
-        let decision = decide_ticket(&mut stored, &mut fork, id, &replying, NOW + 2 * HOUR);
+        let decision = decide(&mut stored, &mut fork, id, &replying, NOW + 2 * HOUR);
         assert_eq!(decision.unwrap(), Decision::Commit { created: false });
         let after = ticket::read_ticket(&fork).unwrap().unwrap();
         assert_eq!(after.status, Status::Open);

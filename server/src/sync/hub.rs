@@ -6,11 +6,11 @@ use std::sync::{Arc, Weak};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::CommitOptions;
-use automerge::{AutoCommit, ChangeHash, SaveOptions};
+use automerge::{AutoCommit, ChangeHash, ExpandedChange, SaveOptions};
 use sha2::{Digest, Sha256};
 use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::ticket::{self, Status, Ticket};
+use stufe_shared::ticket::{self, Projection, Status, Ticket};
 use stufe_shared::validate::{check_same_objects, check_ticket_change, Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{Mutex, OnceCell};
@@ -155,6 +155,10 @@ struct DocState {
     /// Catalogues: the whole-document first message, built once per heads.
     whole: Option<WholeDocument>,
     replies: Replies,
+    /// Tickets: the ticket as the held copy reads, kept so that a change is
+    /// checked and projected from what it touched (see [`project_after`]);
+    /// read again when missing.
+    projection: Option<Projection>,
 }
 
 /// At most this many distinct peer states are remembered per document version.
@@ -320,7 +324,16 @@ impl DocState {
             seq: 0,
             whole: None,
             replies: Replies::default(),
+            projection: None,
         }
+    }
+
+    /// The ticket the held copy reads as (`None`: the document is empty).
+    fn projection(&mut self) -> Result<Option<&Projection>, HubError> {
+        if self.projection.is_none() {
+            self.projection = Projection::read(self.doc()?).map_err(corrupt_ticket)?;
+        }
+        Ok(self.projection.as_ref())
     }
 
     /// The document, loaded again if it was put to sleep.
@@ -358,6 +371,7 @@ impl DocState {
         }
         self.held = Held::Asleep(doc.save());
         self.replies = Replies::default();
+        self.projection = None;
         true
     }
 }
@@ -560,9 +574,10 @@ impl Hub {
                         let doc = load(&stored.bytes, id)?;
                         // Stored tickets were validated when committed; one that no
                         // longer reads is refused rather than served.
-                        read(&doc)?.ok_or_else(|| {
-                            HubError::Storage(StorageError::Corrupt(format!("{id}: empty")))
-                        })?;
+                        let projection =
+                            Projection::read(&doc).map_err(corrupt_ticket)?.ok_or_else(|| {
+                                HubError::Storage(StorageError::Corrupt(format!("{id}: empty")))
+                            })?;
                         let mut state = DocState::new(
                             doc,
                             Some(stored.token_hash),
@@ -572,6 +587,7 @@ impl Hub {
                         );
                         state.customer = stored.customer;
                         state.seq = stored.seq;
+                        state.projection = Some(projection);
                         state
                     }
                     None => {
@@ -661,6 +677,7 @@ impl Hub {
             .map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))?;
         st.size = st.size.after_theirs(&theirs);
         st.seq = theirs.seq;
+        st.projection = None;
         entry.notify(None);
         Ok(())
     }
@@ -713,7 +730,9 @@ impl Hub {
         // A customer's reply to a request waiting on them resumes its SLA
         // clock; how long it was paused is kept by storage (rare: read then).
         let waits_on_customer = role == Role::Customer
-            && matches!(read(st.doc()?)?, Some(t) if t.status == Status::Pending);
+            && st
+                .projection()?
+                .is_some_and(|p| p.ticket.status == Status::Pending);
         let pending_since = if waits_on_customer {
             let key = ticket_id.to_string();
             storage::blocking(&self.storage, move |s| s.ticket_summary(&key))
@@ -729,7 +748,9 @@ impl Hub {
             pending_since,
         };
         let now = (self.clock)();
-        match decide_ticket(st.doc()?, &mut fork, *ticket_id, &who, now)? {
+        let stored_heads = st.doc()?.get_heads();
+        let before = st.projection()?;
+        match decide_ticket(before, &stored_heads, &mut fork, *ticket_id, &who, now)? {
             Decision::NothingNew => {
                 *peer = fork_peer;
                 return Ok(Received::NothingNew);
@@ -756,44 +777,43 @@ impl Hub {
     {
         let entry = self.entry(&DocId::Ticket(id)).await?;
         let mut st = entry.state().lock().await;
-        let before = read(st.doc()?)?.ok_or(HubError::NotFound)?;
         if !st.stored {
             return Err(HubError::NotFound);
         }
-        let objects_before = object_ids(st.doc()?)?;
+        let before = st.projection()?.ok_or(HubError::NotFound)?.clone();
         // The staff edit is made in place, not on a copy (copying a long
-        // ticket cost more than the rest of a reply), and rolled back if
-        // refused, or the stored ticket loaded again if storing fails.
+        // ticket cost more than the rest of a reply); if it is refused, or
+        // storing fails, the stored ticket is loaded again.
         let mut doc = std::mem::take(st.doc()?);
         let since = doc.get_heads();
-        let actor = doc.get_actor().clone();
         server_actor(&mut doc);
-        let checked = edit(&mut doc, &before).and_then(|()| {
-            let after = read(&doc)?.ok_or(HubError::NotFound)?;
+        let checked = edit(&mut doc, &before.ticket).and_then(|()| {
+            doc.commit_with(CommitOptions::default().with_time(now_ms()));
+            let after = project_after(&mut doc, Some(&before), &since)?
+                .ok_or(HubError::NotFound)?;
             let rules = SiteRules { categories: vec![] };
-            check_ticket_change(Role::Staff, Some(&before), &after, &rules)
+            check_ticket_change(Role::Staff, Some(&before.ticket), &after.ticket, &rules)
                 .map_err(|rejection| HubError::Rejected(rejection.0))?;
-            check_same_objects(&objects_before, &object_ids(&doc)?)
+            check_same_objects(&before.objects, &after.objects)
                 .map_err(|rejection| HubError::Rejected(rejection.0))?;
             Ok(after)
         });
         let after = match checked {
             Ok(after) => after,
             Err(err) => {
-                doc.rollback();
-                doc.set_actor(actor);
-                st.set_doc(doc);
+                *st = self.load_state(&entry.id).await?;
                 return Err(err);
             }
         };
+        let ticket = after.ticket.clone();
         if let Err(err) = self
-            .commit(&entry, &mut st, doc, &since, None, Some(&after))
+            .commit(&entry, &mut st, doc, &since, None, Some(after))
             .await
         {
             *st = self.load_state(&entry.id).await?;
             return Err(err);
         }
-        Ok(after)
+        Ok(ticket)
     }
 
     /// Changes a site's knowledge-base catalogue (after staff publish or
@@ -887,13 +907,13 @@ impl Hub {
         if !st.stored {
             return Err(HubError::NotFound);
         }
-        read(st.doc()?)?.ok_or(HubError::NotFound)
+        Ok(st.projection()?.ok_or(HubError::NotFound)?.ticket.clone())
     }
 
     /// Stores what `next` adds to the stored document (its changes since
     /// `since`, the stored heads) and adopts it; then tells every other subscriber.
     /// `read_already`: the ticket `next` holds, when the caller has just read
-    /// it (it is read here otherwise: the projection needs it).
+    /// it (it is projected here otherwise: the stored summary needs it).
     async fn commit(
         &self,
         entry: &DocEntry,
@@ -901,7 +921,7 @@ impl Hub {
         mut next: AutoCommit,
         since: &[ChangeHash],
         origin: Option<SubscriberId>,
-        read_already: Option<&Ticket>,
+        read_already: Option<Projection>,
     ) -> Result<Vec<String>, HubError> {
         // Server changes carry the commit time (and a fresh actor, see
         // `server_actor`), so clients cannot predict their hashes.
@@ -909,7 +929,7 @@ impl Hub {
         let added = next.save_after(since);
         // What is stored as this copy holds it; moved on only once written.
         let (mut stored, mut size, mut seq) = (st.stored, st.size, st.seq);
-        let mut read_already = read_already;
+        let mut projection = read_already;
         let mut catch_ups = 0;
         loop {
             let write = match &entry.id {
@@ -920,14 +940,13 @@ impl Hub {
                         added.clone(),
                         Some(MAX_TICKET_DOC_BYTES),
                     )?;
-                    let read_now;
-                    let ticket = match read_already {
-                        Some(ticket) => ticket,
-                        None => {
-                            read_now = read(&next)?.ok_or(HubError::NotFound)?;
-                            &read_now
-                        }
-                    };
+                    if projection.is_none() {
+                        let before = st.projection()?;
+                        projection = Some(
+                            project_after(&mut next, before, since)?.ok_or(HubError::NotFound)?,
+                        );
+                    }
+                    let ticket = &projection.as_ref().expect("projected above").ticket;
                     let mut summary = summarize(ticket, now_ms());
                     summary.customer = st.customer.clone();
                     DocWrite::Ticket {
@@ -965,7 +984,7 @@ impl Hub {
                             HubError::Storage(StorageError::Corrupt(err.to_string()))
                         })?;
                         (size, seq, stored) = (size.after_theirs(&theirs), theirs.seq, true);
-                        read_already = None;
+                        projection = None;
                     }
                 }
                 Err(err) => return Err(err.into()),
@@ -974,6 +993,7 @@ impl Hub {
         st.size = size;
         st.seq = seq;
         st.set_doc(next);
+        st.projection = projection;
         st.stored = true;
         entry.notify(origin);
         if let (DocId::Ticket(_), Some(site)) = (&entry.id, &st.site) {
@@ -1133,13 +1153,6 @@ impl DocEntry {
     }
 }
 
-/// The ids of a ticket's text and list objects (they must stay the same objects).
-fn object_ids(doc: &AutoCommit) -> Result<ticket::ObjectIds, HubError> {
-    ticket::object_ids(doc)
-        .map_err(|err| HubError::Rejected(err.to_string()))?
-        .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))
-}
-
 /// Loads a stored document. Changes whose dependencies are missing were never
 /// validated (older versions saved them); they are dropped, not applied.
 fn load(bytes: &[u8], id: &DocId) -> Result<AutoCommit, HubError> {
@@ -1162,10 +1175,41 @@ fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {
     doc.get_heads().iter().map(|h| h.to_string()).collect()
 }
 
-pub(super) fn read(doc: &AutoCommit) -> Result<Option<Ticket>, HubError> {
-    // Stored documents were validated when committed; failing here means corruption.
-    ticket::read_ticket(doc)
-        .map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))
+/// A held ticket that does not read: stored documents were validated when
+/// committed, so this means corruption.
+fn corrupt_ticket(err: ticket::SchemaError) -> HubError {
+    HubError::Storage(StorageError::Corrupt(err.to_string()))
+}
+
+/// The ticket `doc` reads as, given `before` (what it read as at `since`):
+/// read from what the changes since touched, or whole when they touched more
+/// ([`ticket::read_after`]). A document that does not read is a rejected
+/// change. Debug builds (every test) also read it whole and compare.
+pub(super) fn project_after(
+    doc: &mut AutoCommit,
+    before: Option<&Projection>,
+    since: &[ChangeHash],
+) -> Result<Option<Projection>, HubError> {
+    let followed = match before {
+        Some(before) => {
+            let changes: Vec<ExpandedChange> =
+                doc.get_changes(since).into_iter().map(|c| c.decode()).collect();
+            ticket::read_after(&*doc, before, &changes)
+        }
+        None => Ok(None),
+    };
+    let projection = match followed {
+        Ok(Some(projection)) => Ok(Some(projection)),
+        Ok(None) => Projection::read(&*doc),
+        Err(err) => Err(err),
+    };
+    #[cfg(debug_assertions)]
+    assert_eq!(
+        projection,
+        Projection::read(&*doc),
+        "a ticket read from what changed reads as the whole document"
+    );
+    projection.map_err(|err| HubError::Rejected(err.to_string()))
 }
 
 pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
