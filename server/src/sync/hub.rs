@@ -38,6 +38,10 @@ pub enum HubError {
     DocTooLarge,
     #[error("no such ticket")]
     NotFound,
+    /// A change made in place was interrupted (its caller went away) before
+    /// the document was put back; the next use loads it again.
+    #[error("the document is being loaded again; try again")]
+    Interrupted,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -49,7 +53,7 @@ impl HubError {
             HubError::Rejected(_) => ErrorCode::RejectedChange,
             HubError::Forbidden | HubError::OtherSite | HubError::NotFound => ErrorCode::Forbidden,
             HubError::DocTooLarge => ErrorCode::DocTooLarge,
-            HubError::Storage(_) => ErrorCode::Internal,
+            HubError::Storage(_) | HubError::Interrupted => ErrorCode::Internal,
         }
     }
 }
@@ -303,6 +307,10 @@ enum Held {
     /// Boxed: a sleeping ticket then weighs its saved bytes, not the size of a document.
     Awake(Box<AutoCommit>),
     Asleep(Vec<u8>),
+    /// Taken out for a change made in place ([`DocState::lend`]) and not put
+    /// back yet; still so under a new lock, the change was interrupted and
+    /// the stored document is loaded again ([`Hub::lock`]).
+    Lent,
 }
 
 impl DocState {
@@ -348,7 +356,22 @@ impl DocState {
         match &mut self.held {
             Held::Awake(doc) => Ok(doc),
             Held::Asleep(_) => unreachable!("woken above"),
+            Held::Lent => Err(HubError::Interrupted),
         }
+    }
+
+    /// Takes the document out to change it in place (no copy); it is put
+    /// back with [`DocState::set_doc`], or the state loaded again.
+    fn lend(&mut self) -> Result<AutoCommit, HubError> {
+        self.doc()?;
+        match std::mem::replace(&mut self.held, Held::Lent) {
+            Held::Awake(doc) => Ok(*doc),
+            _ => unreachable!("awake above"),
+        }
+    }
+
+    fn is_lent(&self) -> bool {
+        matches!(self.held, Held::Lent)
     }
 
     fn set_doc(&mut self, doc: AutoCommit) {
@@ -561,8 +584,24 @@ impl Hub {
             .loaded
             .get_or_try_init(|| async { self.load_state(id).await.map(Mutex::new) })
             .await?;
+        drop(self.lock(&entry).await?);
         self.docs.lock().await.keep_warm(&entry);
         Ok(entry)
+    }
+
+    /// Locks a loaded entry's state; a state whose document was lent out and
+    /// never put back (the change in place was interrupted: its caller went
+    /// away mid-commit) is loaded again from storage first.
+    async fn lock<'a>(
+        &self,
+        entry: &'a DocEntry,
+    ) -> Result<tokio::sync::MutexGuard<'a, DocState>, HubError> {
+        let mut st = entry.state().lock().await;
+        if st.is_lent() {
+            tracing::warn!(doc = %entry.id, "a change was interrupted; loading the document again");
+            *st = self.load_state(&entry.id).await?;
+        }
+        Ok(st)
     }
 
     async fn load_state(&self, id: &DocId) -> Result<DocState, HubError> {
@@ -574,8 +613,9 @@ impl Hub {
                         let doc = load(&stored.bytes, id)?;
                         // Stored tickets were validated when committed; one that no
                         // longer reads is refused rather than served.
-                        let projection =
-                            Projection::read(&doc).map_err(corrupt_ticket)?.ok_or_else(|| {
+                        let projection = Projection::read(&doc)
+                            .map_err(corrupt_ticket)?
+                            .ok_or_else(|| {
                                 HubError::Storage(StorageError::Corrupt(format!("{id}: empty")))
                             })?;
                         let mut state = DocState::new(
@@ -627,11 +667,11 @@ impl Hub {
         };
         // Being loaded right now: the load may have read before this write
         // was committed, so it is waited for and then compared.
-        let state = entry
+        entry
             .loaded
             .get_or_try_init(|| async { self.load_state(id).await.map(Mutex::new) })
             .await?;
-        let mut st = state.lock().await;
+        let mut st = self.lock(&entry).await?;
         if seq <= st.seq || !st.stored {
             return Ok(());
         }
@@ -646,10 +686,12 @@ impl Hub {
             docs.live.values().filter_map(Weak::upgrade).collect()
         };
         for entry in entries {
-            let Some(state) = entry.loaded.get() else {
+            if entry.loaded.get().is_none() {
+                continue;
+            }
+            let Ok(mut st) = self.lock(&entry).await else {
                 continue;
             };
-            let mut st = state.lock().await;
             if st.stored {
                 if let Err(err) = self.catch_up(&entry, &mut st).await {
                     tracing::warn!(%err, doc = %entry.id, "cannot catch up with other servers");
@@ -699,7 +741,7 @@ impl Hub {
         } = *sender;
         let message = sync::Message::decode(message)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
-        let mut st = entry.state().lock().await;
+        let mut st = self.lock(entry).await?;
         if st.site.as_ref().is_some_and(|s| s != site) {
             return Err(HubError::OtherSite);
         }
@@ -713,12 +755,12 @@ impl Hub {
                 .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
             return Ok(Received::NothingNew);
         }
-        let mut fork = st.doc()?.clone();
-        let mut fork_peer = peer.clone();
-        fork.sync()
-            .receive_sync_message(&mut fork_peer, message)
-            .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
         let DocId::Ticket(ticket_id) = &entry.id else {
+            let mut fork = st.doc()?.clone();
+            let mut fork_peer = peer.clone();
+            fork.sync()
+                .receive_sync_message(&mut fork_peer, message)
+                .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
             if fork.get_heads() == st.doc()?.get_heads() && fork.get_missing_deps(&[]).is_empty() {
                 *peer = fork_peer;
                 return Ok(Received::NothingNew);
@@ -748,25 +790,61 @@ impl Hub {
             pending_since,
         };
         let now = (self.clock)();
-        let stored_heads = st.doc()?.get_heads();
-        let before = st.projection()?;
-        match decide_ticket(before, &stored_heads, &mut fork, *ticket_id, &who, now)? {
-            Decision::NothingNew => {
-                *peer = fork_peer;
+        let since = st.doc()?.get_heads();
+        st.projection()?;
+        // A stored ticket takes the message in place: a copy of a long ticket
+        // would cost more than the change. If it is refused (or storing
+        // fails), the stored ticket is loaded again. A ticket not stored yet
+        // is an empty document, copied: its claim lives only in memory.
+        let in_place = st.stored;
+        let mut next = if in_place {
+            st.lend()?
+        } else {
+            st.doc()?.clone()
+        };
+        let mut next_peer = peer.clone();
+        let applied = next
+            .sync()
+            .receive_sync_message(&mut next_peer, message)
+            .map_err(|err| HubError::InvalidSyncMessage(err.to_string()));
+        let decided = applied.and_then(|()| {
+            let before = st.projection.as_ref();
+            decide_ticket(before, &since, &mut next, *ticket_id, &who, now)
+        });
+        let created = match decided {
+            Ok(Decision::NothingNew) => {
+                if in_place {
+                    st.set_doc(next);
+                }
+                *peer = next_peer;
                 return Ok(Received::NothingNew);
             }
-            Decision::Commit { created } => {
-                if created {
-                    st.site = Some(site.clone());
+            Ok(Decision::Commit { created }) => created,
+            Err(err) => {
+                if in_place {
+                    *st = self.load_state(&entry.id).await?;
                 }
+                return Err(err);
+            }
+        };
+        if created {
+            st.site = Some(site.clone());
+        }
+        match self
+            .commit(entry, &mut st, next, &since, Some(origin), None)
+            .await
+        {
+            Ok(heads) => {
+                *peer = next_peer;
+                Ok(Received::Committed(heads))
+            }
+            Err(err) => {
+                if in_place {
+                    *st = self.load_state(&entry.id).await?;
+                }
+                Err(err)
             }
         }
-        let since = st.doc()?.get_heads();
-        let heads = self
-            .commit(entry, &mut st, fork, &since, Some(origin), None)
-            .await?;
-        *peer = fork_peer;
-        Ok(Received::Committed(heads))
     }
 
     /// Makes a change as staff through the server (the staff API), with the
@@ -776,7 +854,7 @@ impl Hub {
         F: FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError>,
     {
         let entry = self.entry(&DocId::Ticket(id)).await?;
-        let mut st = entry.state().lock().await;
+        let mut st = self.lock(&entry).await?;
         if !st.stored {
             return Err(HubError::NotFound);
         }
@@ -784,13 +862,13 @@ impl Hub {
         // The staff edit is made in place, not on a copy (copying a long
         // ticket cost more than the rest of a reply); if it is refused, or
         // storing fails, the stored ticket is loaded again.
-        let mut doc = std::mem::take(st.doc()?);
+        let mut doc = st.lend()?;
         let since = doc.get_heads();
         server_actor(&mut doc);
         let checked = edit(&mut doc, &before.ticket).and_then(|()| {
             doc.commit_with(CommitOptions::default().with_time(now_ms()));
-            let after = project_after(&mut doc, Some(&before), &since)?
-                .ok_or(HubError::NotFound)?;
+            let after =
+                project_after(&mut doc, Some(&before), &since)?.ok_or(HubError::NotFound)?;
             let rules = SiteRules { categories: vec![] };
             check_ticket_change(Role::Staff, Some(&before.ticket), &after.ticket, &rules)
                 .map_err(|rejection| HubError::Rejected(rejection.0))?;
@@ -832,14 +910,14 @@ impl Hub {
             locale,
         };
         let entry = self.entry(&id).await?;
-        let mut st = entry.state().lock().await;
+        let mut st = self.lock(&entry).await?;
         // No fresh actor here, unlike tickets: widgets cannot change a
         // catalogue at all, and one actor per server run keeps the document
         // (which every new widget downloads) from growing an actor per publish.
         // The server's own edit needs no validation fork: the catalogue is
         // edited in place (a copy of a large catalogue per publish would cost
         // more than the publish), and put back as stored if storing fails.
-        let mut doc = std::mem::take(st.doc()?);
+        let mut doc = st.lend()?;
         let since = doc.get_heads();
         if let Err(err) = edit(&mut doc) {
             doc.rollback();
@@ -903,7 +981,7 @@ impl Hub {
     /// The current ticket, if stored.
     pub async fn read_ticket(&self, id: TicketId) -> Result<Ticket, HubError> {
         let entry = self.entry(&DocId::Ticket(id)).await?;
-        let mut st = entry.state().lock().await;
+        let mut st = self.lock(&entry).await?;
         if !st.stored {
             return Err(HubError::NotFound);
         }
@@ -1192,8 +1270,11 @@ pub(super) fn project_after(
 ) -> Result<Option<Projection>, HubError> {
     let followed = match before {
         Some(before) => {
-            let changes: Vec<ExpandedChange> =
-                doc.get_changes(since).into_iter().map(|c| c.decode()).collect();
+            let changes: Vec<ExpandedChange> = doc
+                .get_changes(since)
+                .into_iter()
+                .map(|c| c.decode())
+                .collect();
             ticket::read_after(&*doc, before, &changes)
         }
         None => Ok(None),
@@ -1244,5 +1325,112 @@ pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
         reopened: 0,
         assignee: None,
         pending_since: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::demo_site;
+    use crate::storage::{SiteStore, SqliteStorage};
+    use stufe_shared::ticket::{Author, NewMessage, NewTicket};
+
+    /// A hub on a fresh SQLite file holding one ticket a customer created.
+    async fn hub_with_ticket(dir: &std::path::Path) -> (Hub, TicketId) {
+        let storage = SqliteStorage::open(&dir.join("stufe.db")).unwrap();
+        let (site, config): (SiteKey, _) = ("demo".parse().unwrap(), demo_site());
+        storage.create_site(&site, &config, "secret").unwrap();
+        let hub = Hub::new(Arc::new(storage));
+        let id = TicketId::from_bytes([7; 16]);
+        let mut doc = AutoCommit::new();
+        ticket::create(
+            &mut doc,
+            &NewTicket {
+                id,
+                site: "demo".into(),
+                subject: "Printer offline".into(),
+                description: "It blinks red.".into(),
+                email: None,
+                category: "technical".into(),
+            },
+        )
+        .unwrap();
+        let entry = hub.entry(&DocId::Ticket(id)).await.unwrap();
+        let token = "a".repeat(64);
+        entry.authorize(&site, &token, None, false).await.unwrap();
+        let sender = Sender {
+            id: 1,
+            role: Role::Customer,
+            site: &site,
+            config: &config,
+        };
+        // The sync exchange as a widget runs it, until the server commits.
+        let (mut ours, mut theirs) = (sync::State::new(), sync::State::new());
+        loop {
+            let message = doc.sync().generate_sync_message(&mut ours).unwrap();
+            let received = hub
+                .receive(&entry, &mut theirs, &sender, &message.encode())
+                .await
+                .unwrap();
+            if let Received::Committed(_) = received {
+                return (hub, id);
+            }
+            let reply = entry.generate(&mut theirs).await.unwrap();
+            let reply = sync::Message::decode(&reply).unwrap();
+            doc.sync().receive_sync_message(&mut ours, reply).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_in_place_that_never_finished_leaves_the_stored_ticket_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let (hub, id) = hub_with_ticket(dir.path()).await;
+        let stored = hub.read_ticket(id).await.unwrap();
+        // A caller that went away mid-commit drops its future with the
+        // document lent out.
+        let entry = hub.entry(&DocId::Ticket(id)).await.unwrap();
+        drop(entry.state().lock().await.lend().unwrap());
+        assert_eq!(hub.read_ticket(id).await.unwrap(), stored);
+        let replied = hub
+            .staff_change(id, |doc, _| {
+                ticket::append_message(
+                    doc,
+                    &NewMessage {
+                        id: "s1".into(),
+                        author: Author::Staff,
+                        name: "Sam".into(),
+                        body: "On it.".into(),
+                        at: now_ms(),
+                    },
+                )
+                .map_err(|err| HubError::Rejected(err.to_string()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(replied.messages.len(), stored.messages.len() + 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_change_in_place_leaves_the_ticket_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (hub, id) = hub_with_ticket(dir.path()).await;
+        let stored = hub.read_ticket(id).await.unwrap();
+        let refused = hub
+            .staff_change(id, |doc, _| {
+                // Staff may not rate a ticket.
+                ticket::rate(doc, 5, "Great").map_err(|err| HubError::Rejected(err.to_string()))
+            })
+            .await;
+        assert!(matches!(refused, Err(HubError::Rejected(_))), "{refused:?}");
+        assert_eq!(hub.read_ticket(id).await.unwrap(), stored);
+        // The next change starts from the stored ticket, without the refused rating.
+        let next = hub
+            .staff_change(id, |doc, _| {
+                ticket::set_status(doc, Status::Open)
+                    .map_err(|err| HubError::Rejected(err.to_string()))
+            })
+            .await
+            .unwrap();
+        assert_eq!((next.status, next.rating), (Status::Open, None));
     }
 }

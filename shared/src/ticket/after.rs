@@ -94,7 +94,11 @@ fn appended_messages(before: &Projection, changes: &[ExpandedChange]) -> Option<
     let mut appended = HashSet::new();
     for change in changes {
         for (offset, op) in change.operations.iter().enumerate() {
-            let id = format!("{}@{}", change.start_op.get() + offset as u64, change.actor_id);
+            let id = format!(
+                "{}@{}",
+                change.start_op.get() + offset as u64,
+                change.actor_id
+            );
             let obj = op.obj.to_string();
             if obj == messages {
                 if !(op.insert && op.obj_type() == Some(ObjType::Map)) {
