@@ -5,7 +5,8 @@
 //!   and what it stores, with 1,000 and 10,000 published articles;
 //! - publishing one article into that base: p50/p99 from the API call to its
 //!   durable commit (article, index and catalogue);
-//! - a staff reply's commit time early and late in a long ticket's history;
+//! - a reply's commit time early and late in a ticket's history (customer
+//!   replies over the socket, change to `ack`; staff replies through the API);
 //! - durable ticket creations per second with 100 concurrent clients, each
 //!   creation a new visitor: connect, open, sync, wait for the `ack` (sent only
 //!   after the commit is on disk).
@@ -25,7 +26,8 @@ use stufe_shared::DocId;
 const CREATION_CLIENTS: usize = 100;
 const CREATION_SECONDS: u64 = 10;
 const TIMED_PUBLISHES: usize = 300;
-const REPLIES: usize = 500;
+const CUSTOMER_REPLIES: usize = 30;
+const STAFF_REPLIES: usize = MAX_MESSAGES - 2 * CUSTOMER_REPLIES;
 
 #[path = "common/figures.rs"]
 mod figures;
@@ -34,8 +36,13 @@ use figures::{ms, percentile};
 mod client;
 #[path = "common/corpus.rs"]
 mod corpus;
-use client::{create_ticket, open, sync_until_acked, Server, STAFF_TOKEN};
+use client::{
+    create_ticket, new_ticket, new_visitor, open, send_until_acked, sync_until_acked, Server,
+    STAFF_TOKEN,
+};
 use corpus::{sentence, word, zipf_rank};
+use stufe_shared::ticket::{self, Author, NewMessage};
+use stufe_shared::validate::MAX_MESSAGES;
 
 async fn publish(http: &reqwest::Client, server: &Server, id: usize, rng: &mut StdRng) {
     let body = json!({
@@ -122,11 +129,46 @@ async fn catalogue(server: &Arc<Server>) {
     }
 }
 
+/// Customer replies over the ticket's open connection, one at a time (paced
+/// below the frame limit): the time from sending each change to its `ack`.
+async fn customer_replies(
+    server: &Server,
+    ticket: &mut (DocId, AutoCommit, String),
+    count: usize,
+) -> Vec<Duration> {
+    let (doc_id, doc, token) = ticket;
+    let mut ws = server.connect().await;
+    open(&mut ws, doc_id, Some(token)).await;
+    let mut peer = automerge::sync::State::new();
+    sync_until_acked(&mut ws, doc_id, doc, &mut peer).await;
+    let mut times = Vec::with_capacity(count);
+    for i in 0..count {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let message = NewMessage {
+            id: hex::encode(rand::random::<[u8; 8]>()),
+            author: Author::Customer,
+            name: "Ada".into(),
+            body: format!("Customer reply {i}: the printer still blinks."),
+            at: 1_700_000_000_000,
+        };
+        ticket::append_message(doc, &message).expect("reply");
+        let started = Instant::now();
+        send_until_acked(&mut ws, doc_id, doc, &mut peer).await;
+        times.push(started.elapsed());
+    }
+    times
+}
+
+/// A ticket grows to the most messages it may hold: customer replies over the
+/// socket early and late, staff replies through the API between them.
 async fn ticket_history(server: &Server) {
-    let id = create_ticket(server).await;
+    let (id, token) = new_visitor();
+    let doc_id = DocId::Ticket(id);
+    let mut ticket = (doc_id.clone(), new_ticket(id), token);
+    let early = customer_replies(server, &mut ticket, CUSTOMER_REPLIES).await;
     let http = reqwest::Client::new();
-    let mut times = Vec::with_capacity(REPLIES);
-    for i in 0..REPLIES {
+    let mut staff = Vec::with_capacity(STAFF_REPLIES);
+    for i in 0..STAFF_REPLIES {
         let started = Instant::now();
         let response = http
             .post(server.url(&format!("/api/staff/tickets/{id}/messages")))
@@ -140,19 +182,37 @@ async fn ticket_history(server: &Server) {
             "reply: {}",
             response.status()
         );
-        times.push(started.elapsed());
+        staff.push(started.elapsed());
     }
+    let late = customer_replies(server, &mut ticket, CUSTOMER_REPLIES).await;
+    assert_eq!(
+        stufe_shared::ticket::read_ticket(&ticket.1)
+            .expect("a ticket")
+            .expect("not empty")
+            .messages
+            .len(),
+        MAX_MESSAGES,
+        "the ticket holds the most messages it may"
+    );
     let median = |slice: &[Duration]| {
         let mut sorted = slice.to_vec();
         sorted.sort();
         ms(percentile(&sorted, 0.5))
     };
-    println!("\nstaff reply on one ticket, API call to durable commit (median)");
+    let (first_staff, last_staff) = (CUSTOMER_REPLIES + 1, MAX_MESSAGES - CUSTOMER_REPLIES);
+    println!("\none ticket growing to {MAX_MESSAGES} messages: median per reply, early and late in its history");
     println!(
-        "  replies 1-50: {:.2} ms    replies {}-{REPLIES}: {:.2} ms",
-        median(&times[..50]),
-        REPLIES - 49,
-        median(&times[REPLIES - 50..])
+        "  customer reply over the socket, change to ack:  messages 1-{CUSTOMER_REPLIES}: {:.2} ms    messages {}-{MAX_MESSAGES}: {:.2} ms",
+        median(&early),
+        MAX_MESSAGES - CUSTOMER_REPLIES + 1,
+        median(&late),
+    );
+    println!(
+        "  staff reply, API call to durable commit:        messages {first_staff}-{}: {:.2} ms    messages {}-{last_staff}: {:.2} ms (the response carries the whole ticket)",
+        first_staff + 49,
+        median(&staff[..50]),
+        last_staff - 49,
+        median(&staff[STAFF_REPLIES - 50..])
     );
 }
 

@@ -175,12 +175,13 @@ pub fn check_same_objects(before: &ObjectIds, after: &ObjectIds) -> Result<(), R
     if before.messages != after.messages {
         return reject("the message list cannot be replaced");
     }
+    let after_objects: std::collections::HashMap<_, _> = after
+        .message_objects
+        .iter()
+        .map(|(id, obj, body)| ((id.as_str(), obj), body))
+        .collect();
     for (id, obj, body) in &before.message_objects {
-        let kept = after
-            .message_objects
-            .iter()
-            .any(|(i, o, b)| i == id && o == obj && b == body);
-        if !kept {
+        if after_objects.get(&(id.as_str(), obj)) != Some(&body) {
             return reject("existing messages cannot be replaced or removed");
         }
     }

@@ -120,8 +120,8 @@ pub async fn next_control(ws: &mut Socket) -> ServerFrame {
     }
 }
 
-/// Syncs `doc` over `ws` (the client speaks first) until the server acks our
-/// heads; returns the sync bytes received.
+/// Syncs `doc` over `ws` from a fresh sync state (the client speaks first)
+/// until the server acks our heads; returns the sync bytes received.
 pub async fn sync_until_acked(
     ws: &mut Socket,
     doc_id: &DocId,
@@ -129,6 +129,18 @@ pub async fn sync_until_acked(
     peer: &mut sync::State,
 ) -> usize {
     *peer = sync::State::new();
+    send_until_acked(ws, doc_id, doc, peer).await
+}
+
+/// Sends what `doc` has that the server lacks, keeping the sync state (as a
+/// widget does on an open connection), until the server acks our heads;
+/// returns the sync bytes received.
+pub async fn send_until_acked(
+    ws: &mut Socket,
+    doc_id: &DocId,
+    doc: &mut AutoCommit,
+    peer: &mut sync::State,
+) -> usize {
     let mut received = 0;
     let first = doc
         .sync()
@@ -211,15 +223,18 @@ pub fn new_ticket(id: TicketId) -> AutoCommit {
     doc
 }
 
+/// A new ticket id and its capability token.
+pub fn new_visitor() -> (TicketId, String) {
+    let mut rng = rand::rng();
+    (
+        TicketId::from_bytes(rng.random()),
+        hex::encode(rng.random::<[u8; 32]>()),
+    )
+}
+
 /// A new visitor creates a ticket: connect, open, sync until acked.
 pub async fn create_ticket(server: &Server) -> TicketId {
-    let (id, token) = {
-        let mut rng = rand::rng();
-        (
-            TicketId::from_bytes(rng.random()),
-            hex::encode(rng.random::<[u8; 32]>()),
-        )
-    };
+    let (id, token) = new_visitor();
     let doc_id = DocId::Ticket(id);
     let mut ws = server.connect().await;
     open(&mut ws, &doc_id, Some(&token)).await;
