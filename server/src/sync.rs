@@ -2,12 +2,15 @@
 //! role, persistence before acknowledgement, and fan-out to subscribers.
 //!
 //! - [`hub`]: [`Hub`] owns the live ticket documents. An incoming sync message
-//!   is applied to a *fork* of the document and the sync state; the ticket is
-//!   read before and after and checked with
-//!   [`stufe_shared::validate::check_ticket_change`]; only if that passes and
-//!   the database write returns is the fork adopted, the sender acked and the
-//!   other subscribers notified. Anything else leaves the document, the sync
-//!   state and the database as they were.
+//!   is applied to the stored ticket's document in place (to a copy for a
+//!   ticket not stored yet) and to a copy of the sync state; the ticket is
+//!   projected after it and checked with the rules of
+//!   [`stufe_shared::validate`]; only if that passes and the database write
+//!   returns is the change kept, the sender acked and the other subscribers
+//!   notified. Anything else leaves the sync state and the database as they
+//!   were, and the document is loaded again as stored.
+//! - [`projected`]: the ticket after a change, read from what it touched (or
+//!   whole), and its check.
 //! - [`decide`]: the commit decision as a pure function (no storage, socket
 //!   or clock), unit-tested with fixed times.
 //! - [`session`]: one WebSocket connection: framing, open/close, heartbeats,
@@ -20,6 +23,7 @@
 
 pub mod decide;
 pub mod hub;
+pub mod projected;
 pub mod session;
 
 pub use hub::{Hub, HubError};

@@ -23,7 +23,7 @@ use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROO
 use crate::ids::TicketId;
 
 mod after;
-pub use after::{read_after, Projection};
+pub use after::{read_delta, Delta, Projection};
 
 pub const SCHEMA: &str = "stufe.ticket/1";
 

@@ -43,17 +43,60 @@ pub fn check_ticket_change(
     after: &Ticket,
     rules: &SiteRules,
 ) -> Result<(), Rejection> {
-    check_limits(after)?;
+    check_change(role, before, after, rules, Kept::NONE)
+}
+
+/// Earlier messages a check leaves out: both tickets it is given hold only
+/// the messages after these, which the change did not touch (see
+/// `ticket::read_delta`). They still count towards the limit, and their ids
+/// stay taken.
+#[derive(Clone, Copy)]
+pub struct Kept<'a> {
+    pub count: usize,
+    pub ids: Option<&'a std::collections::HashSet<String>>,
+}
+
+impl Kept<'_> {
+    pub const NONE: Kept<'static> = Kept {
+        count: 0,
+        ids: None,
+    };
+
+    fn has(&self, id: &str) -> bool {
+        self.ids.is_some_and(|ids| ids.contains(id))
+    }
+}
+
+/// [`check_ticket_change`] for a change to a ticket with `kept` earlier
+/// messages left out of `before` and `after`.
+pub fn check_appended(
+    role: Role,
+    before: &Ticket,
+    after: &Ticket,
+    rules: &SiteRules,
+    kept: Kept<'_>,
+) -> Result<(), Rejection> {
+    check_change(role, Some(before), after, rules, kept)
+}
+
+fn check_change(
+    role: Role,
+    before: Option<&Ticket>,
+    after: &Ticket,
+    rules: &SiteRules,
+    kept: Kept<'_>,
+) -> Result<(), Rejection> {
+    check_limits(after, kept.count)?;
     match before {
         None => check_creation(role, after, rules),
         Some(before) => match role {
-            Role::Customer => check_customer_update(before, after),
-            Role::Staff => check_staff_update(before, after),
+            Role::Customer => check_customer_update(before, after, kept),
+            Role::Staff => check_staff_update(before, after, kept),
         },
     }
 }
 
-fn check_limits(t: &Ticket) -> Result<(), Rejection> {
+fn check_limits(t: &Ticket, kept: usize) -> Result<(), Rejection> {
     let chars = |s: &str| s.chars().count();
     if t.subject.trim().is_empty() {
         return reject("the subject must not be empty");
@@ -73,7 +116,7 @@ fn check_limits(t: &Ticket) -> Result<(), Rejection> {
             return reject("the email address is not valid");
         }
     }
-    if t.messages.len() > MAX_MESSAGES {
+    if kept + t.messages.len() > MAX_MESSAGES {
         return reject(format!("a ticket holds at most {MAX_MESSAGES} messages"));
     }
     for m in &t.messages {
@@ -143,12 +186,13 @@ fn check_identity_unchanged(before: &Ticket, after: &Ticket) -> Result<(), Rejec
 fn appended_messages<'a>(
     before: &Ticket,
     after: &'a Ticket,
+    kept: Kept<'_>,
 ) -> Result<Vec<&'a Message>, Rejection> {
     let mut by_id = std::collections::HashMap::with_capacity(after.messages.len());
     if !after
         .messages
         .iter()
-        .all(|m| by_id.insert(m.id.as_str(), m).is_none())
+        .all(|m| !kept.has(&m.id) && by_id.insert(m.id.as_str(), m).is_none())
     {
         return reject("message ids must be unique");
     }
@@ -193,7 +237,7 @@ pub fn check_same_objects(before: &ObjectIds, after: &ObjectIds) -> Result<(), R
     Ok(())
 }
 
-fn check_customer_update(before: &Ticket, after: &Ticket) -> Result<(), Rejection> {
+fn check_customer_update(before: &Ticket, after: &Ticket, kept: Kept<'_>) -> Result<(), Rejection> {
     check_identity_unchanged(before, after)?;
     if before.status != after.status {
         return reject("customers cannot change a ticket's status");
@@ -219,7 +263,7 @@ fn check_customer_update(before: &Ticket, after: &Ticket) -> Result<(), Rejectio
     {
         return reject("the subject and description can only be edited while the ticket is new");
     }
-    if appended_messages(before, after)?
+    if appended_messages(before, after, kept)?
         .into_iter()
         .any(|m| m.author != Author::Customer)
     {
@@ -234,9 +278,9 @@ fn check_customer_update(before: &Ticket, after: &Ticket) -> Result<(), Rejectio
     }
 }
 
-fn check_staff_update(before: &Ticket, after: &Ticket) -> Result<(), Rejection> {
+fn check_staff_update(before: &Ticket, after: &Ticket, kept: Kept<'_>) -> Result<(), Rejection> {
     check_identity_unchanged(before, after)?;
-    appended_messages(before, after)?;
+    appended_messages(before, after, kept)?;
     if before.rating != after.rating {
         return reject("only the customer rates a ticket");
     }

@@ -7,10 +7,11 @@
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Priority, Projection, Status, Tier};
-use stufe_shared::validate::{check_same_objects, check_ticket_change, Role};
+use stufe_shared::validate::Role;
 use stufe_shared::{SiteKey, TicketId};
 
-use super::hub::{project_after, HubError};
+use super::hub::HubError;
+use super::projected::project;
 
 /// What the fork holds, as far as committing is concerned.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,45 +55,24 @@ pub fn decide_ticket(
     if fork.get_heads() == stored_heads {
         return Ok(Decision::NothingNew);
     }
-    let projected = project_after(fork, before, stored_heads)?
+    let projected = project(fork, before, stored_heads)?;
+    let after = projected
+        .fields()
         .ok_or_else(|| HubError::Rejected("the ticket document is empty".into()))?;
-    let after = &projected.ticket;
     if after.site != who.site.as_str() || after.id != id.to_string() {
         return Err(HubError::Rejected(
             "the ticket's id or site does not match".into(),
         ));
     }
-    check_ticket_change(
-        who.role,
-        before.map(|b| &b.ticket),
-        after,
-        &who.config.rules(),
-    )
-    .map_err(|rejection| HubError::Rejected(rejection.0))?;
-    if let Some(Projection {
-        ticket: before,
-        objects,
-    }) = before
-    {
-        // The objects that hold text and messages are the same objects after the change.
-        check_same_objects(objects, &projected.objects)
-            .map_err(|rejection| HubError::Rejected(rejection.0))?;
+    projected.check(who.role, before, &who.config.rules())?;
+    if let Some(Projection { ticket: before, .. }) = before {
         // A customer's reply to a request waiting on them, resolved or
         // closed reopens it: it goes back to the queue, with its history.
-        let customer_replies = |t: &ticket::Ticket| {
-            t.messages
-                .iter()
-                .filter(|m| m.author == ticket::Author::Customer)
-                .count()
-        };
         let waits_or_done = matches!(
             before.status,
             Status::Pending | Status::Resolved | Status::Closed
         );
-        if who.role == Role::Customer
-            && waits_or_done
-            && customer_replies(after) > customer_replies(before)
-        {
+        if who.role == Role::Customer && waits_or_done && projected.adds_customer_message(before) {
             server_actor(fork);
             let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
             ticket::set_status(fork, Status::Open).map_err(fail)?;

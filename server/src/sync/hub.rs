@@ -6,16 +6,17 @@ use std::sync::{Arc, Weak};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::CommitOptions;
-use automerge::{AutoCommit, ChangeHash, ExpandedChange, SaveOptions};
+use automerge::{AutoCommit, ChangeHash, SaveOptions};
 use sha2::{Digest, Sha256};
 use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Projection, Status, Ticket};
-use stufe_shared::validate::{check_same_objects, check_ticket_change, Role, SiteRules};
+use stufe_shared::validate::{Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::decide::{decide_ticket, server_actor, Decision, Judged};
+use super::projected::{project, Projected};
 use crate::identity::VerifiedCustomer;
 use crate::storage::{
     self, DocBytes, DocChanges, DocWrite, GroupCommit, Storage, StorageError, TicketSummary,
@@ -160,7 +161,7 @@ struct DocState {
     whole: Option<WholeDocument>,
     replies: Replies,
     /// Tickets: the ticket as the held copy reads, kept so that a change is
-    /// checked and projected from what it touched (see [`project_after`]);
+    /// checked and projected from what it touched (see [`project`]);
     /// read again when missing.
     projection: Option<Projection>,
 }
@@ -858,22 +859,21 @@ impl Hub {
         if !st.stored {
             return Err(HubError::NotFound);
         }
-        let before = st.projection()?.ok_or(HubError::NotFound)?.clone();
+        if st.projection()?.is_none() {
+            return Err(HubError::NotFound);
+        }
         // The staff edit is made in place, not on a copy (copying a long
         // ticket cost more than the rest of a reply); if it is refused, or
         // storing fails, the stored ticket is loaded again.
         let mut doc = st.lend()?;
+        let before = st.projection.as_ref().expect("projected above");
         let since = doc.get_heads();
         server_actor(&mut doc);
         let checked = edit(&mut doc, &before.ticket).and_then(|()| {
             doc.commit_with(CommitOptions::default().with_time(now_ms()));
-            let after =
-                project_after(&mut doc, Some(&before), &since)?.ok_or(HubError::NotFound)?;
+            let after = project(&mut doc, Some(before), &since)?;
             let rules = SiteRules { categories: vec![] };
-            check_ticket_change(Role::Staff, Some(&before.ticket), &after.ticket, &rules)
-                .map_err(|rejection| HubError::Rejected(rejection.0))?;
-            check_same_objects(&before.objects, &after.objects)
-                .map_err(|rejection| HubError::Rejected(rejection.0))?;
+            after.check(Role::Staff, Some(before), &rules)?;
             Ok(after)
         });
         let after = match checked {
@@ -883,7 +883,6 @@ impl Hub {
                 return Err(err);
             }
         };
-        let ticket = after.ticket.clone();
         if let Err(err) = self
             .commit(&entry, &mut st, doc, &since, None, Some(after))
             .await
@@ -891,7 +890,7 @@ impl Hub {
             *st = self.load_state(&entry.id).await?;
             return Err(err);
         }
-        Ok(ticket)
+        Ok(st.projection()?.ok_or(HubError::NotFound)?.ticket.clone())
     }
 
     /// Changes a site's knowledge-base catalogue (after staff publish or
@@ -999,7 +998,7 @@ impl Hub {
         mut next: AutoCommit,
         since: &[ChangeHash],
         origin: Option<SubscriberId>,
-        read_already: Option<Projection>,
+        projected: Option<Projected>,
     ) -> Result<Vec<String>, HubError> {
         // Server changes carry the commit time (and a fresh actor, see
         // `server_actor`), so clients cannot predict their hashes.
@@ -1007,7 +1006,20 @@ impl Hub {
         let added = next.save_after(since);
         // What is stored as this copy holds it; moved on only once written.
         let (mut stored, mut size, mut seq) = (st.stored, st.size, st.seq);
-        let mut projection = read_already;
+        // Tickets: the projection after this change, made (from the one
+        // before) before writing: its summary is written with it.
+        let mut projection = None;
+        if let DocId::Ticket(_) = entry.id {
+            let projected = match projected {
+                Some(projected) => projected,
+                None => project(&mut next, st.projection()?, since)?,
+            };
+            projection = Some(
+                projected
+                    .applied_to(st.projection.take())
+                    .ok_or(HubError::NotFound)?,
+            );
+        }
         let mut catch_ups = 0;
         loop {
             let write = match &entry.id {
@@ -1018,13 +1030,7 @@ impl Hub {
                         added.clone(),
                         Some(MAX_TICKET_DOC_BYTES),
                     )?;
-                    if projection.is_none() {
-                        let before = st.projection()?;
-                        projection = Some(
-                            project_after(&mut next, before, since)?.ok_or(HubError::NotFound)?,
-                        );
-                    }
-                    let ticket = &projection.as_ref().expect("projected above").ticket;
+                    let ticket = &projection.as_ref().ok_or(HubError::NotFound)?.ticket;
                     let mut summary = summarize(ticket, now_ms());
                     summary.customer = st.customer.clone();
                     DocWrite::Ticket {
@@ -1062,7 +1068,8 @@ impl Hub {
                             HubError::Storage(StorageError::Corrupt(err.to_string()))
                         })?;
                         (size, seq, stored) = (size.after_theirs(&theirs), theirs.seq, true);
-                        projection = None;
+                        projection = Projection::read(&next)
+                            .map_err(|err| HubError::Rejected(err.to_string()))?;
                     }
                 }
                 Err(err) => return Err(err.into()),
@@ -1257,40 +1264,6 @@ fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {
 /// committed, so this means corruption.
 fn corrupt_ticket(err: ticket::SchemaError) -> HubError {
     HubError::Storage(StorageError::Corrupt(err.to_string()))
-}
-
-/// The ticket `doc` reads as, given `before` (what it read as at `since`):
-/// read from what the changes since touched, or whole when they touched more
-/// ([`ticket::read_after`]). A document that does not read is a rejected
-/// change. Debug builds (every test) also read it whole and compare.
-pub(super) fn project_after(
-    doc: &mut AutoCommit,
-    before: Option<&Projection>,
-    since: &[ChangeHash],
-) -> Result<Option<Projection>, HubError> {
-    let followed = match before {
-        Some(before) => {
-            let changes: Vec<ExpandedChange> = doc
-                .get_changes(since)
-                .into_iter()
-                .map(|c| c.decode())
-                .collect();
-            ticket::read_after(&*doc, before, &changes)
-        }
-        None => Ok(None),
-    };
-    let projection = match followed {
-        Ok(Some(projection)) => Ok(Some(projection)),
-        Ok(None) => Projection::read(&*doc),
-        Err(err) => Err(err),
-    };
-    #[cfg(debug_assertions)]
-    assert_eq!(
-        projection,
-        Projection::read(&*doc),
-        "a ticket read from what changed reads as the whole document"
-    );
-    projection.map_err(|err| HubError::Rejected(err.to_string()))
 }
 
 pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {

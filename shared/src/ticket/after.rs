@@ -5,12 +5,13 @@
 //! The changes' operations say which objects they wrote to. When they wrote
 //! only to the root map's plain fields, to the subject, description or rating,
 //! and appended new message maps at the end of the messages list (with
-//! whatever those new maps hold), every earlier message is exactly as it was
-//! and only the rest is read again. Anything else — an operation on an
-//! earlier message, a deletion from the list, a new message that Automerge
-//! ordered before an earlier one, a replaced list or text — answers `None`,
-//! and the caller reads the whole document. Either way the result is what
-//! [`read_ticket`] and [`object_ids`] would return.
+//! whatever those new maps hold), every earlier message is exactly as it was:
+//! [`read_delta`] reads the rest and the new messages only, as a [`Delta`].
+//! Anything else — an operation on an earlier message, a deletion from the
+//! list, a new message that Automerge ordered before an earlier one, a
+//! replaced list or text — answers `None`, and the caller reads the whole
+//! document. Either way the ticket is what [`read_ticket`] and
+//! [`object_ids`] would return.
 
 use std::collections::HashSet;
 
@@ -26,6 +27,17 @@ use super::{
 pub struct Projection {
     pub ticket: Ticket,
     pub objects: ObjectIds,
+    /// The ids of its messages.
+    pub message_ids: HashSet<String>,
+}
+
+/// What changes did to a ticket, read from what they touched: every field as
+/// it is now, and the messages (and their objects) they appended — only
+/// those; the earlier messages are as they were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    pub fields: Ticket,
+    pub objects: ObjectIds,
 }
 
 impl Projection {
@@ -35,7 +47,63 @@ impl Projection {
             return Ok(None);
         };
         let objects = object_ids(doc)?.ok_or(SchemaError::Missing("messages"))?;
-        Ok(Some(Projection { ticket, objects }))
+        let message_ids = ticket.messages.iter().map(|m| m.id.clone()).collect();
+        Ok(Some(Projection {
+            ticket,
+            objects,
+            message_ids,
+        }))
+    }
+
+    /// The ticket's fields and objects without its messages: what a
+    /// [`Delta`] is checked against.
+    pub fn fields(&self) -> (Ticket, ObjectIds) {
+        let t = &self.ticket;
+        let ticket = Ticket {
+            id: t.id.clone(),
+            site: t.site.clone(),
+            subject: t.subject.clone(),
+            description: t.description.clone(),
+            email: t.email.clone(),
+            category: t.category.clone(),
+            priority: t.priority,
+            status: t.status,
+            tier: t.tier,
+            created_at: t.created_at,
+            first_response_due: t.first_response_due,
+            resolution_due: t.resolution_due,
+            first_response_at: t.first_response_at,
+            messages: Vec::new(),
+            rating: t.rating.clone(),
+        };
+        let o = &self.objects;
+        let objects = ObjectIds {
+            subject: o.subject.clone(),
+            description: o.description.clone(),
+            messages: o.messages.clone(),
+            message_objects: Vec::new(),
+            rating: o.rating.clone(),
+        };
+        (ticket, objects)
+    }
+
+    /// The projection after `delta`.
+    pub fn apply(&mut self, delta: Delta) {
+        let Delta {
+            mut fields,
+            mut objects,
+        } = delta;
+        let mut messages = std::mem::take(&mut self.ticket.messages);
+        self.message_ids
+            .extend(fields.messages.iter().map(|m| m.id.clone()));
+        messages.append(&mut fields.messages);
+        let mut message_objects = std::mem::take(&mut self.objects.message_objects);
+        message_objects.append(&mut objects.message_objects);
+        self.ticket = Ticket { messages, ..fields };
+        self.objects = ObjectIds {
+            message_objects,
+            ..objects
+        };
     }
 }
 
@@ -43,11 +111,11 @@ impl Projection {
 /// since, decoded) were applied to it, reading only what they touched.
 /// `Ok(None)` when the changes touched more than this follows (see the module
 /// documentation); an error is the one a full read would give.
-pub fn read_after<R: ReadDoc>(
+pub fn read_delta<R: ReadDoc>(
     doc: &R,
     before: &Projection,
     changes: &[ExpandedChange],
-) -> Result<Option<Projection>, SchemaError> {
+) -> Result<Option<Delta>, SchemaError> {
     let Some(appended) = appended_messages(before, changes) else {
         return Ok(None);
     };
@@ -59,8 +127,8 @@ pub fn read_after<R: ReadDoc>(
     if doc.length(&messages_obj) != kept + appended.len() {
         return Ok(None);
     }
-    let mut messages = before.ticket.messages.clone();
-    let mut message_objects = before.objects.message_objects.clone();
+    let mut messages = Vec::with_capacity(appended.len());
+    let mut message_objects = Vec::with_capacity(appended.len());
     for index in kept..kept + appended.len() {
         let (obj, message) = read_message_at(doc, &messages_obj, index)?;
         if !appended.contains(&obj.to_string()) {
@@ -70,9 +138,9 @@ pub fn read_after<R: ReadDoc>(
         message_objects.push(message_objects_of(doc, obj)?);
         messages.push(message);
     }
-    let ticket = read_fields(doc, messages)?;
+    let fields = read_fields(doc, messages)?;
     let objects = object_ids_with(doc, messages_obj, message_objects)?;
-    Ok(Some(Projection { ticket, objects }))
+    Ok(Some(Delta { fields, objects }))
 }
 
 /// The ids of the message maps `changes` inserted into the messages list, when
@@ -169,7 +237,9 @@ mod tests {
         .unwrap();
     }
 
-    /// Applies `edit` to a copy of `doc` and reads it both ways.
+    /// Applies `edit` to a copy of `doc` and reads it both ways: whole, and
+    /// as the projection before with the delta applied.
+    #[allow(clippy::type_complexity)]
     fn both_ways(
         doc: &AutoCommit,
         edit: impl FnOnce(&mut AutoCommit),
@@ -184,13 +254,25 @@ mod tests {
         edit(&mut after_doc);
         after_doc.commit();
         before_doc.merge(&mut after_doc).unwrap();
-        let changes: Vec<ExpandedChange> = before_doc
-            .get_changes(&since)
+        let full = Projection::read(&before_doc);
+        (full, applied(&mut before_doc, before, &since))
+    }
+
+    /// `before` with the delta since `since` applied, if the delta reads.
+    fn applied(
+        doc: &mut AutoCommit,
+        mut before: Projection,
+        since: &[ChangeHash],
+    ) -> Result<Option<Projection>, SchemaError> {
+        let changes: Vec<ExpandedChange> = doc
+            .get_changes(since)
             .into_iter()
             .map(|c| c.decode())
             .collect();
-        let full = Projection::read(&before_doc);
-        (full, read_after(&before_doc, &before, &changes))
+        Ok(read_delta(&*doc, &before, &changes)?.map(|delta| {
+            before.apply(delta);
+            before
+        }))
     }
 
     #[test]
@@ -280,12 +362,8 @@ mod tests {
         append(&mut customer, "c1", Author::Customer);
         before_doc.merge(&mut staff).unwrap();
         before_doc.merge(&mut customer).unwrap();
-        let changes: Vec<ExpandedChange> = before_doc
-            .get_changes(&since)
-            .into_iter()
-            .map(|c| c.decode())
-            .collect();
-        let after = read_after(&before_doc, &before, &changes).unwrap();
+        let after = applied(&mut before_doc, before, &since).unwrap();
         assert_eq!(after, Projection::read(&before_doc).unwrap());
+        assert!(after.is_some(), "both replies are at the end: followed");
     }
 }
