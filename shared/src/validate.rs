@@ -543,4 +543,69 @@ mod tests {
             .is_err()
         );
     }
+
+    /// A ticket's fields without messages, and one holding only `appended`.
+    fn delta(appended: &[(&str, Author)]) -> (Ticket, Ticket) {
+        let before = Ticket {
+            messages: Vec::new(),
+            ..read(&new_doc())
+        };
+        let after = Ticket {
+            messages: appended
+                .iter()
+                .map(|(id, author)| Message {
+                    id: (*id).into(),
+                    author: *author,
+                    name: "x".into(),
+                    body: "More detail".into(),
+                    at: 1,
+                })
+                .collect(),
+            ..before.clone()
+        };
+        (before, after)
+    }
+
+    #[test]
+    fn earlier_messages_left_out_keep_their_ids_taken() {
+        let ids: std::collections::HashSet<String> = ["m1".into(), "m2".into()].into();
+        let kept = Kept {
+            count: 2,
+            ids: Some(&ids),
+        };
+        let (before, reused) = delta(&[("m2", Author::Customer)]);
+        assert_eq!(
+            check_appended(Role::Customer, &before, &reused, &rules(), kept),
+            reject("message ids must be unique")
+        );
+        let (before, fresh) = delta(&[("m3", Author::Customer)]);
+        assert_eq!(
+            check_appended(Role::Customer, &before, &fresh, &rules(), kept),
+            Ok(())
+        );
+        let (before, as_staff) = delta(&[("m3", Author::Staff)]);
+        assert!(check_appended(Role::Customer, &before, &as_staff, &rules(), kept).is_err());
+    }
+
+    #[test]
+    fn earlier_messages_left_out_still_count_towards_the_limit() {
+        let ids = std::collections::HashSet::new();
+        let (before, after) = delta(&[("new", Author::Customer)]);
+        let full = Kept {
+            count: MAX_MESSAGES,
+            ids: Some(&ids),
+        };
+        assert_eq!(
+            check_appended(Role::Customer, &before, &after, &rules(), full),
+            reject(format!("a ticket holds at most {MAX_MESSAGES} messages"))
+        );
+        let room = Kept {
+            count: MAX_MESSAGES - 1,
+            ids: Some(&ids),
+        };
+        assert_eq!(
+            check_appended(Role::Customer, &before, &after, &rules(), room),
+            Ok(())
+        );
+    }
 }

@@ -123,6 +123,45 @@ async fn a_customer_cannot_edit_a_staff_message() {
 }
 
 #[tokio::test]
+async fn a_reply_cannot_reuse_an_earlier_message_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    assert_eq!(
+        app.staff_reply(local.id, "Which model?").await.status(),
+        200
+    );
+    let (mut wc, mut wd) = watcher_for(&app, local.id, &token).await;
+    let (hash, codes) = push_edit(&app, &mut local, &token, |d| {
+        let (_, list) = d.get(ROOT, "messages").unwrap().unwrap();
+        let (_, first) = d.get(&list, 0).unwrap().unwrap();
+        let (taken, _) = d.get(&first, "id").unwrap().unwrap();
+        let taken = taken.to_str().unwrap().to_owned();
+        ticket::append_message(
+            d,
+            &NewMessage {
+                id: taken,
+                author: Author::Customer,
+                name: "Ada".into(),
+                body: "The LaserJet 4.".into(),
+                at: 1_700_000_000_000,
+            },
+        )
+        .unwrap();
+    })
+    .await;
+    assert_eq!(codes, ["rejected_change"]);
+    assert_eq!(
+        app.staff_ticket(local.id).await["messages"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_refused_change_is_nowhere(app, dir.path(), (&mut wc, &mut wd), &token, hash, "open")
+        .await;
+}
+
+#[tokio::test]
 async fn a_customer_cannot_write_as_staff_or_add_unknown_fields() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
