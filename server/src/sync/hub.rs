@@ -429,9 +429,9 @@ impl StoredSize {
     }
 
     /// How to store `doc` with `added` (its changes since what is stored):
-    /// appended, or as a new snapshot when none is stored yet, when the
-    /// appended chunks would outweigh the snapshot, or when the document may
-    /// be near `limit` (then its real size is what counts).
+    /// appended; the changes alone when nothing is stored yet; or as a new
+    /// snapshot when the appended chunks would outweigh the snapshot, or when
+    /// the document may be near `limit` (then its real size is what counts).
     fn next_write(
         self,
         stored: bool,
@@ -443,6 +443,13 @@ impl StoredSize {
         let near_limit = limit.is_some_and(|l| self.snapshot + appended > l);
         if stored && !near_limit && appended <= self.snapshot.max(MIN_COMPACTION_BYTES) {
             return Ok(DocBytes::Append(added));
+        }
+        if !stored && !near_limit {
+            // A new document's changes are its first stored form (Automerge
+            // loads a run of changes as it loads a saved document): a full
+            // save of a new ticket cost more than the rest of storing it. It
+            // is compacted like appended chunks later.
+            return Ok(DocBytes::Snapshot(added));
         }
         let snapshot = doc.save_with_options(SaveOptions {
             deflate: true,
