@@ -255,7 +255,9 @@ async fn creations(server: &Arc<Server>) {
     );
 }
 
-#[tokio::main]
+// One thread for the load client: the server runs on the same two cores,
+// and a second runtime thread of ours would only compete with it.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let data = tempfile::tempdir().expect("temp dir");
     let server = Arc::new(Server::start(data.path(), 0));
