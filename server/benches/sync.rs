@@ -7,7 +7,8 @@
 //!   durable commit (article, index and catalogue);
 //! - a reply's commit time early and late in a ticket's history (customer
 //!   replies over the socket, change to `ack`; staff replies through the API);
-//! - durable ticket creations per second with 100 concurrent clients, each
+//! - durable ticket creations per second with 100 concurrent clients (and
+//!   with the server pinned to one core, the load client to another), each
 //!   creation a new visitor: connect, open, sync, wait for the `ack` (sent only
 //!   after the commit is on disk).
 //!
@@ -216,7 +217,7 @@ async fn ticket_history(server: &Server) {
     );
 }
 
-async fn creations(server: &Arc<Server>) {
+async fn creations(server: &Arc<Server>, setup: &str) {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let clients: Vec<_> = (0..CREATION_CLIENTS)
@@ -242,7 +243,7 @@ async fn creations(server: &Arc<Server>) {
     let elapsed = started.elapsed();
     times.sort();
     println!(
-        "\ndurable ticket creations, {CREATION_CLIENTS} clients, each creation a new connection (connect, open, sync, ack after commit)"
+        "\ndurable ticket creations, {CREATION_CLIENTS} clients, each creation a new connection (connect, open, sync, ack after commit); {setup}"
     );
     println!(
         "  {} created in {:.1} s: {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms; server RSS {} MiB",
@@ -261,7 +262,36 @@ async fn creations(server: &Arc<Server>) {
 async fn main() {
     let data = tempfile::tempdir().expect("temp dir");
     let server = Arc::new(Server::start(data.path(), 0));
-    creations(&server).await;
+    creations(&server, "server and load client share every core").await;
     ticket_history(&server).await;
     catalogue(&server).await;
+    drop(server);
+    creations_per_core().await;
+}
+
+/// The server's capacity per core: the server pinned to one core and this
+/// load client to another (when there are two and `taskset` is there).
+async fn creations_per_core() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Arc::new(Server::start(data.path(), 0));
+    if cores < 2 || !(pin(server.pid(), "0") && pin(std::process::id(), "1")) {
+        println!("\n(one core, or no taskset: the per-core figure is left out)");
+        return;
+    }
+    creations(
+        &server,
+        "the server pinned to one core, the load client to another",
+    )
+    .await;
+    pin(std::process::id(), &format!("0-{}", cores - 1));
+}
+
+/// Pins every thread of process `pid` to `cpus` (a `taskset` list).
+fn pin(pid: u32, cpus: &str) -> bool {
+    std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
