@@ -996,8 +996,9 @@ impl Hub {
 
     /// Stores what `next` adds to the stored document (its changes since
     /// `since`, the stored heads) and adopts it; then tells every other subscriber.
-    /// `read_already`: the ticket `next` holds, when the caller has just read
-    /// it (it is projected here otherwise: the stored summary needs it).
+    /// `projected`: the ticket `next` holds, when the caller has projected it
+    /// from the held projection already (it is projected here otherwise: the
+    /// stored summary needs it).
     async fn commit(
         &self,
         entry: &DocEntry,
