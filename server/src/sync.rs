@@ -27,3 +27,22 @@ pub mod projected;
 pub mod session;
 
 pub use hub::{Hub, HubError};
+
+/// A new ticket ("Printer offline" on site `demo`) for tests.
+#[cfg(test)]
+pub(crate) fn sample_ticket(id: stufe_shared::TicketId) -> automerge::AutoCommit {
+    let mut doc = automerge::AutoCommit::new();
+    stufe_shared::ticket::create(
+        &mut doc,
+        &stufe_shared::ticket::NewTicket {
+            id,
+            site: "demo".into(),
+            subject: "Printer offline".into(),
+            description: "It blinks red.".into(),
+            email: None,
+            category: "technical".into(),
+        },
+    )
+    .unwrap();
+    doc
+}

@@ -25,6 +25,25 @@ use crate::ids::TicketId;
 mod after;
 pub use after::{read_delta, Delta, Projection};
 
+/// A new ticket ("Printer offline" on site `demo`) for this crate's tests.
+#[cfg(test)]
+pub(crate) fn sample_doc() -> automerge::AutoCommit {
+    let mut doc = automerge::AutoCommit::new();
+    create(
+        &mut doc,
+        &NewTicket {
+            id: "00112233445566778899aabbccddeeff".parse().unwrap(),
+            site: "demo".into(),
+            subject: "Printer offline".into(),
+            description: "It blinks red.".into(),
+            email: None,
+            category: "technical".into(),
+        },
+    )
+    .unwrap();
+    doc
+}
+
 pub const SCHEMA: &str = "stufe.ticket/1";
 
 /// Everything a ticket holds, read from its document.

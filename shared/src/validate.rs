@@ -290,7 +290,7 @@ fn check_staff_update(before: &Ticket, after: &Ticket, kept: Kept<'_>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ticket::{self, NewMessage, NewTicket};
+    use crate::ticket::{self, NewMessage};
     use automerge::AutoCommit;
 
     fn rules() -> SiteRules {
@@ -300,20 +300,7 @@ mod tests {
     }
 
     fn new_doc() -> AutoCommit {
-        let mut doc = AutoCommit::new();
-        ticket::create(
-            &mut doc,
-            &NewTicket {
-                id: "00112233445566778899aabbccddeeff".parse().unwrap(),
-                site: "demo".into(),
-                subject: "Printer offline".into(),
-                description: "It blinks red.".into(),
-                email: None,
-                category: "technical".into(),
-            },
-        )
-        .unwrap();
-        doc
+        ticket::sample_doc()
     }
 
     fn read(doc: &AutoCommit) -> Ticket {

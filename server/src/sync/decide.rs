@@ -139,7 +139,7 @@ pub fn server_actor(fork: &mut AutoCommit) {
 mod tests {
     use super::*;
     use crate::seed::demo_site;
-    use stufe_shared::ticket::{NewTicket, Status};
+    use stufe_shared::ticket::Status;
 
     const NOW: i64 = 1_700_000_000_000;
 
@@ -155,22 +155,7 @@ mod tests {
         decide_ticket(before.as_ref(), &stored.get_heads(), fork, id, who, now)
     }
 
-    fn new_ticket(id: TicketId) -> AutoCommit {
-        let mut doc = AutoCommit::new();
-        ticket::create(
-            &mut doc,
-            &NewTicket {
-                id,
-                site: "demo".into(),
-                subject: "Printer offline".into(),
-                description: "It blinks red.".into(),
-                email: None,
-                category: "technical".into(),
-            },
-        )
-        .unwrap();
-        doc
-    }
+    use crate::sync::sample_ticket as new_ticket;
 
     #[test]
     fn a_new_ticket_is_stamped_from_the_given_clock() {

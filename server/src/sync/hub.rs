@@ -1314,7 +1314,7 @@ mod tests {
     use super::*;
     use crate::seed::demo_site;
     use crate::storage::{SiteStore, SqliteStorage};
-    use stufe_shared::ticket::{Author, NewMessage, NewTicket};
+    use stufe_shared::ticket::{Author, NewMessage};
 
     /// A hub on a fresh SQLite file holding one ticket a customer created.
     async fn hub_with_ticket(dir: &std::path::Path) -> (Hub, TicketId) {
@@ -1323,19 +1323,7 @@ mod tests {
         storage.create_site(&site, &config, "secret").unwrap();
         let hub = Hub::new(Arc::new(storage));
         let id = TicketId::from_bytes([7; 16]);
-        let mut doc = AutoCommit::new();
-        ticket::create(
-            &mut doc,
-            &NewTicket {
-                id,
-                site: "demo".into(),
-                subject: "Printer offline".into(),
-                description: "It blinks red.".into(),
-                email: None,
-                category: "technical".into(),
-            },
-        )
-        .unwrap();
+        let mut doc = crate::sync::sample_ticket(id);
         let entry = hub.entry(&DocId::Ticket(id)).await.unwrap();
         let token = "a".repeat(64);
         entry.authorize(&site, &token, None, false).await.unwrap();

@@ -198,24 +198,12 @@ fn appended_messages(before: &Projection, changes: &[ExpandedChange]) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ticket::{self, Author, NewMessage, NewTicket, Status};
+    use crate::ticket::{self, Author, NewMessage, Status};
     use automerge::transaction::Transactable;
     use automerge::{ActorId, AutoCommit, ChangeHash};
 
     fn new_doc() -> AutoCommit {
-        let mut doc = AutoCommit::new();
-        ticket::create(
-            &mut doc,
-            &NewTicket {
-                id: "00112233445566778899aabbccddeeff".parse().unwrap(),
-                site: "demo".into(),
-                subject: "Printer offline".into(),
-                description: "It blinks red.".into(),
-                email: Some("ada@example.com".into()),
-                category: "technical".into(),
-            },
-        )
-        .unwrap();
+        let mut doc = ticket::sample_doc();
         for i in 0..3 {
             append(&mut doc, &format!("m{i}"), Author::Customer);
         }
