@@ -1,6 +1,7 @@
-//! Who may change what in a ticket. The server applies every incoming change
-//! to a fork, reads the ticket before and after, and calls
-//! [`check_ticket_change`]; any error rejects the whole sync message.
+//! Who may change what in a ticket. The server applies every incoming change,
+//! reads the ticket before and after and calls [`check_ticket_change`] (or,
+//! for a change that only set fields and appended messages, checks just those
+//! with [`check_appended`]); any error rejects the whole sync message.
 
 use crate::ticket::{Author, Message, ObjectIds, Priority, Status, Ticket, Tier};
 

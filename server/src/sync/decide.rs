@@ -139,6 +139,7 @@ pub fn server_actor(fork: &mut AutoCommit) {
 mod tests {
     use super::*;
     use crate::seed::demo_site;
+    use crate::sync::sample_ticket as new_ticket;
     use stufe_shared::ticket::Status;
 
     const NOW: i64 = 1_700_000_000_000;
@@ -154,8 +155,6 @@ mod tests {
         let before = Projection::read(&*stored).unwrap();
         decide_ticket(before.as_ref(), &stored.get_heads(), fork, id, who, now)
     }
-
-    use crate::sync::sample_ticket as new_ticket;
 
     #[test]
     fn a_new_ticket_is_stamped_from_the_given_clock() {
