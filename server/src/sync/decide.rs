@@ -11,15 +11,20 @@ use stufe_shared::validate::Role;
 use stufe_shared::{SiteKey, TicketId};
 
 use super::hub::HubError;
-use super::projected::project;
+use super::projected::{project, Projected};
 
 /// What the fork holds, as far as committing is concerned.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Nothing new (only sync bookkeeping).
     NothingNew,
-    /// A valid change to commit; `created` when it created the ticket.
-    Commit { created: bool },
+    /// A valid change to commit; `created` when it created the ticket;
+    /// `checked`: the ticket as checked, when the server added nothing to the
+    /// fork after the check (the commit then need not project it again).
+    Commit {
+        created: bool,
+        checked: Option<Box<Projected>>,
+    },
 }
 
 /// Who sent the change and under which site's rules it is judged.
@@ -72,26 +77,34 @@ pub fn decide_ticket(
             before.status,
             Status::Pending | Status::Resolved | Status::Closed
         );
-        if who.role == Role::Customer && waits_or_done && projected.adds_customer_message(before) {
-            server_actor(fork);
-            let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
-            ticket::set_status(fork, Status::Open).map_err(fail)?;
-            // The wait paused the SLA clock: the due times move on by it.
-            let paused = who
-                .pending_since
-                .filter(|_| before.status == Status::Pending);
-            if let (Some(since), Some(created)) = (paused, before.created_at) {
-                let dues = (
-                    before.first_response_due.unwrap_or(created),
-                    before.resolution_due.unwrap_or(created),
-                );
-                let hours = who.config.business_hours.as_ref();
-                let (first, resolution) =
-                    crate::business_hours::after_pause(hours, dues, since, now);
-                ticket::stamp_sla(fork, created, first, resolution).map_err(fail)?;
-            }
+        let reopens =
+            who.role == Role::Customer && waits_or_done && projected.adds_customer_message(before);
+        if !reopens {
+            return Ok(Decision::Commit {
+                created: false,
+                checked: Some(Box::new(projected)),
+            });
         }
-        return Ok(Decision::Commit { created: false });
+        server_actor(fork);
+        let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
+        ticket::set_status(fork, Status::Open).map_err(fail)?;
+        // The wait paused the SLA clock: the due times move on by it.
+        let paused = who
+            .pending_since
+            .filter(|_| before.status == Status::Pending);
+        if let (Some(since), Some(created)) = (paused, before.created_at) {
+            let dues = (
+                before.first_response_due.unwrap_or(created),
+                before.resolution_due.unwrap_or(created),
+            );
+            let hours = who.config.business_hours.as_ref();
+            let (first, resolution) = crate::business_hours::after_pause(hours, dues, since, now);
+            ticket::stamp_sla(fork, created, first, resolution).map_err(fail)?;
+        }
+        return Ok(Decision::Commit {
+            created: false,
+            checked: None,
+        });
     }
     // The category routes a new request to its tier and priority; the due
     // times are that priority's, in business hours.
@@ -125,7 +138,10 @@ pub fn decide_ticket(
         crate::business_hours::due(hours, now, sla.resolution_minutes),
     )
     .map_err(|err| HubError::Rejected(err.to_string()))?;
-    Ok(Decision::Commit { created: true })
+    Ok(Decision::Commit {
+        created: true,
+        checked: None,
+    })
 }
 
 /// Gives a fork a fresh random actor before the server writes to it: server
@@ -169,7 +185,13 @@ mod tests {
         let mut stored = AutoCommit::new();
         let mut fork = new_ticket(id);
         let decision = decide(&mut stored, &mut fork, id, &who, NOW).unwrap();
-        assert_eq!(decision, Decision::Commit { created: true });
+        assert_eq!(
+            decision,
+            Decision::Commit {
+                created: true,
+                checked: None
+            }
+        );
         let stamped = ticket::read_ticket(&fork).unwrap().unwrap();
         assert_eq!(stamped.created_at, Some(NOW));
         assert_eq!(
@@ -249,7 +271,13 @@ mod tests {
         )
         .unwrap();
         let decision = decide(&mut stored, &mut fork, id, &replying, NOW + 2 * HOUR);
-        assert_eq!(decision.unwrap(), Decision::Commit { created: false });
+        assert_eq!(
+            decision.unwrap(),
+            Decision::Commit {
+                created: false,
+                checked: None
+            }
+        );
         let after = ticket::read_ticket(&fork).unwrap().unwrap();
         assert_eq!(after.status, Status::Open);
         assert_eq!(

@@ -819,7 +819,7 @@ impl Hub {
             let before = st.projection.as_ref();
             decide_ticket(before, &since, &mut next, *ticket_id, &who, now)
         });
-        let created = match decided {
+        let (created, checked) = match decided {
             Ok(Decision::NothingNew) => {
                 if in_place {
                     st.set_doc(next);
@@ -827,7 +827,7 @@ impl Hub {
                 *peer = next_peer;
                 return Ok(Received::NothingNew);
             }
-            Ok(Decision::Commit { created }) => created,
+            Ok(Decision::Commit { created, checked }) => (created, checked),
             Err(err) => {
                 if in_place {
                     *st = self.load_state(&entry.id).await?;
@@ -839,7 +839,14 @@ impl Hub {
             st.site = Some(site.clone());
         }
         match self
-            .commit(entry, &mut st, next, &since, Some(origin), None)
+            .commit(
+                entry,
+                &mut st,
+                next,
+                &since,
+                Some(origin),
+                checked.map(|c| *c),
+            )
             .await
         {
             Ok(heads) => {

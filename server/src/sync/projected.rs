@@ -14,7 +14,7 @@ use stufe_shared::validate::{
 use super::hub::HubError;
 
 /// A ticket after a change.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Projected {
     /// Read from what the change touched, relative to the projection before.
     Delta(Delta),
