@@ -106,6 +106,13 @@ impl Stufe {
             mail_from: "Acme Support <support@acme.example>".into(),
             // Retries come quickly here; the tests wait for them.
             mail_retry: std::time::Duration::from_millis(300),
+            // One browser creates every test's tickets from one address.
+            limits: stufe_server::limits::Limits {
+                tickets_per_address_hour: 100_000,
+                tickets_per_site_hour: 100_000,
+                sockets_per_address: 10_000,
+            },
+            trust_forwarded_for: false,
         };
         let shutdown = CancellationToken::new();
         let (_, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;
@@ -324,6 +331,22 @@ impl HostSite {
             .route("/", axum::routing::get(page))
             .route("/watch.js", axum::routing::get(script));
         Self::serve(app).await
+    }
+
+    /// A page of its own (`html` at `/`) on another port of the same host as
+    /// Stufe (`127.0.0.1`): a sibling origin of the same site, as a shop on a
+    /// subdomain of the support site's domain would be. Its URL: [`HostSite::sibling_url`].
+    pub async fn start_page(html: String) -> Result<Self> {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Html(html) }),
+        );
+        Self::serve(app).await
+    }
+
+    /// This page's URL on Stufe's host name (`127.0.0.1`, another port).
+    pub fn sibling_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.addr.port())
     }
 
     /// Serves `app` on a port of its own.

@@ -15,6 +15,9 @@ use crate::storage::{self, StaffMember};
 use crate::sync::hub::{now_ms, token_hash};
 use crate::AppState;
 
+mod login_guard;
+pub use login_guard::{LoginGuard, Throttled};
+
 pub const SESSION_COOKIE: &str = "stufe_staff";
 pub const SESSION_HOURS: i64 = 12;
 
@@ -75,32 +78,66 @@ pub fn session_token(parts: &Parts) -> Option<String> {
         })
 }
 
-/// Logs a staff member in: returns a new session token, or None for a wrong login or password.
+/// What a login attempt came to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// The new session's token.
+    LoggedIn(String),
+    /// Wrong login or password (the same answer for both).
+    Wrong,
+    /// Not checked: too many failures, or every verification slot busy.
+    Throttled(Throttled),
+}
+
+/// Logs a staff member in from `address`: a new session token, a wrong login
+/// or password, or an attempt not checked at all (throttled; see
+/// [`LoginGuard`]). Every failure is logged, with the login escaped.
 pub async fn log_in(
     state: &AppState,
     login: &str,
     password: &str,
-) -> Result<Option<String>, AppError> {
-    let login = login.trim().to_owned();
-    let found = storage::blocking(&state.storage, move |s| s.staff_by_login(&login)).await?;
+    address: std::net::IpAddr,
+) -> Result<LoginOutcome, AppError> {
+    let attempt = match state.login_guard.begin(login, address, now_ms()) {
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            tracing::warn!(login = ?login, %address, retry_after_secs = throttled.retry_after_secs(), "console login throttled");
+            return Ok(LoginOutcome::Throttled(throttled));
+        }
+    };
+    let slot = match state.login_guard.verification_slot().await {
+        Ok(slot) => slot,
+        Err(busy) => {
+            tracing::warn!(login = ?login, %address, "console login refused: every verification slot is busy");
+            return Ok(LoginOutcome::Throttled(busy));
+        }
+    };
+    let trimmed = login.trim().to_owned();
+    let found = storage::blocking(&state.storage, move |s| s.staff_by_login(&trimmed)).await?;
     // One argon2 verification whether or not the login exists (so logins
     // cannot be probed by timing), on the blocking pool, not the async runtime.
     let password = password.to_owned();
-    let (member, verified) = tokio::task::spawn_blocking(move || match found {
-        Some((member, hash)) => {
-            let ok = verify_password(&password, &hash);
-            (Some(member), ok)
-        }
-        None => {
-            verify_password(&password, unknown_login_hash());
-            (None, false)
-        }
+    let (member, verified) = tokio::task::spawn_blocking(move || {
+        let verified = match found {
+            Some((member, hash)) => {
+                let ok = verify_password(&password, &hash);
+                (Some(member), ok)
+            }
+            None => {
+                verify_password(&password, unknown_login_hash());
+                (None, false)
+            }
+        };
+        drop(slot);
+        verified
     })
     .await
     .map_err(|err| AppError::from(storage::StorageError::Task(err.to_string())))?;
     let Some(member) = member.filter(|_| verified) else {
-        return Ok(None);
+        tracing::warn!(login = ?login, %address, "console login failed: wrong login or password");
+        return Ok(LoginOutcome::Wrong);
     };
+    state.login_guard.succeeded(attempt, now_ms());
     let now = now_ms();
     storage::blocking(&state.storage, move |s| s.delete_expired_sessions(now)).await?;
     let token = crate::seed::random_token();
@@ -109,7 +146,7 @@ pub async fn log_in(
         s.create_session(&session_hash, member.id, expires_at)
     })
     .await?;
-    Ok(Some(token))
+    Ok(LoginOutcome::LoggedIn(token))
 }
 
 /// The authenticated staff member: `Authorization: Bearer <api token>` or a console session cookie.
@@ -130,6 +167,23 @@ impl FromRequestParts<AppState> for Staff {
                 storage::blocking(&state.storage, move |s| s.staff_by_token_hash(&hash)).await?
             }
             (None, Some(session)) => {
+                // A cookie is sent by the browser whatever page asks: a
+                // change with it must come from the console's own origin
+                // (the JSON API has no form token; see routes/console/csrf.rs).
+                let changes = !matches!(
+                    parts.method,
+                    axum::http::Method::GET | axum::http::Method::HEAD
+                );
+                if changes {
+                    if let Err(elsewhere) =
+                        crate::sites::from_other_origin(&parts.headers, &state.public_url)
+                    {
+                        return Err(AppError::new(
+                            axum::http::StatusCode::FORBIDDEN,
+                            format!("a change with a console session must come from the console, not from {elsewhere}; nothing was changed"),
+                        ));
+                    }
+                }
                 let hash = token_hash(&session);
                 storage::blocking(&state.storage, move |s| s.staff_by_session(&hash, now_ms()))
                     .await?

@@ -41,6 +41,11 @@ pub struct Config {
     /// The first retry of an email the SMTP server did not take; later ones
     /// double it (`STUFE_MAIL_RETRY_SECS`, default 30).
     pub mail_retry: std::time::Duration,
+    /// New tickets per address and site, sockets per address (see [`crate::limits`]).
+    pub limits: crate::limits::Limits,
+    /// Count clients by the last `X-Forwarded-For` address, for a server
+    /// behind a reverse proxy (`STUFE_TRUST_FORWARDED_FOR=1`); else by the TCP peer.
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -74,6 +79,27 @@ impl Config {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(30),
             ),
+            limits: {
+                let defaults = crate::limits::Limits::default();
+                let number = |name: &str, default: u32| {
+                    var(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+                };
+                crate::limits::Limits {
+                    tickets_per_address_hour: number(
+                        "STUFE_TICKETS_PER_ADDRESS_HOUR",
+                        defaults.tickets_per_address_hour,
+                    ),
+                    tickets_per_site_hour: number(
+                        "STUFE_TICKETS_PER_SITE_HOUR",
+                        defaults.tickets_per_site_hour,
+                    ),
+                    sockets_per_address: number(
+                        "STUFE_SOCKETS_PER_ADDRESS",
+                        defaults.sockets_per_address,
+                    ),
+                }
+            },
+            trust_forwarded_for: var("STUFE_TRUST_FORWARDED_FOR").is_some_and(|v| v == "1"),
         }
     }
 

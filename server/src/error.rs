@@ -66,6 +66,7 @@ impl From<HubError> for AppError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, err.to_string())
             }
             HubError::DocTooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+            HubError::RateLimited(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, err.to_string()),
             HubError::Interrupted => Self::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
         }
     }

@@ -18,11 +18,13 @@
 
 pub mod auth;
 pub mod business_hours;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod identity;
 pub mod kb;
 pub mod kpi;
+pub mod limits;
 pub mod links;
 pub mod mail;
 pub mod routes;
@@ -80,6 +82,10 @@ pub struct Shared {
     pub mailer: Option<Arc<mail::Mailer>>,
     /// The key that signs ticket links in emails (a server secret).
     pub link_key: Arc<str>,
+    /// New tickets and open sockets per client address and site.
+    pub limiter: Arc<limits::Limiter>,
+    /// Concurrent password verifications and failed logins.
+    pub login_guard: Arc<auth::LoginGuard>,
 }
 
 impl AppState {
@@ -124,6 +130,15 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(key.clone(), Arc::new(config));
         Ok(())
+    }
+
+    /// The address a request came from (see [`client_ip`]).
+    pub fn client_ip(&self, parts: &axum::http::request::Parts) -> std::net::IpAddr {
+        client_ip::client_ip(
+            &parts.headers,
+            &parts.extensions,
+            self.config.trust_forwarded_for,
+        )
     }
 
     /// Whether browsers reach this server over https (then cookies are `Secure`).
@@ -304,6 +319,7 @@ pub async fn start(
         }
     };
     let local = listener.local_addr()?;
+    let limiter = Arc::new(limits::Limiter::new(config.limits));
     let state = AppState(Arc::new(Shared {
         hub,
         storage,
@@ -317,6 +333,8 @@ pub async fn start(
         installs: Arc::default(),
         mailer: mailer.clone(),
         link_key,
+        limiter,
+        login_guard: Arc::default(),
     }));
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);
@@ -346,9 +364,12 @@ pub async fn start(
         // As a make-service, the router is made ready once; served as is,
         // axum rebuilds it for every connection (a tenth of a ticket
         // creation's CPU, measured).
-        axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
         tracker.close();
         tracker.wait().await;
         Ok(())

@@ -49,6 +49,20 @@ fn site_of(request: &Request) -> Option<SiteKey> {
         .ok()
 }
 
+/// The address the request came from (see [`crate::client_ip`]).
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(state.client_ip(parts)))
+    }
+}
+
 fn header<'r>(request: &'r Request, name: &axum::http::HeaderName) -> Option<&'r str> {
     request.headers().get(name)?.to_str().ok()
 }
@@ -143,7 +157,7 @@ pub fn router(state: AppState) -> Router {
         .merge(kb::router())
         .merge(kpis::router())
         .merge(saved_replies::router())
-        .merge(console::router())
+        .merge(console::router(state.clone()))
         .merge(demo::router())
         .merge(assets::router(&state.config.site_dir))
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))

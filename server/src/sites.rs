@@ -92,6 +92,34 @@ pub fn is_same_origin(origin: &str, host: Option<&str>) -> bool {
         .is_some_and(|(scheme, rest)| (scheme == "http" || scheme == "https") && rest == host)
 }
 
+/// Whether the browser says a request comes from a page of another origin
+/// than this server's (`Err` names it): its `Sec-Fetch-Site` when sent (only
+/// `same-origin` passes, so sibling subdomains and other ports of the same
+/// host do not), else its `Origin` when sent (the request's own host or
+/// `public_url`). A request with neither is not from a browser page.
+pub fn from_other_origin(headers: &axum::http::HeaderMap, public_url: &str) -> Result<(), String> {
+    use axum::http::header::{HOST, ORIGIN};
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return if site.as_bytes() == b"same-origin" {
+            Ok(())
+        } else {
+            Err(format!(
+                "a page of another origin ({})",
+                site.to_str().unwrap_or("?")
+            ))
+        };
+    }
+    let Some(origin) = headers.get(ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    if is_same_origin(origin, host) || origin == public_url.trim_end_matches('/') {
+        Ok(())
+    } else {
+        Err(format!("a page of {origin}"))
+    }
+}
+
 /// At most this many origins are remembered per site.
 const MAX_SEEN_PER_SITE: usize = 50;
 
@@ -214,5 +242,31 @@ mod tests {
             ("https://a.example", 3)
         );
         assert!(!seen[1].allowed);
+    }
+
+    #[test]
+    fn only_same_origin_browser_requests_pass_the_other_origin_check() {
+        let check = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert("host", "127.0.0.1:8080".parse().unwrap());
+            for (name, value) in pairs {
+                headers.insert(*name, value.parse().unwrap());
+            }
+            from_other_origin(&headers, "http://127.0.0.1:8080").is_ok()
+        };
+        assert!(check(&[("sec-fetch-site", "same-origin")]));
+        assert!(!check(&[("sec-fetch-site", "same-site")]), "a sibling page");
+        assert!(!check(&[("sec-fetch-site", "cross-site")]));
+        assert!(!check(&[
+            ("sec-fetch-site", "none"),
+            ("origin", "http://127.0.0.1:8080")
+        ]));
+        assert!(check(&[("origin", "http://127.0.0.1:8080")]));
+        assert!(
+            !check(&[("origin", "http://127.0.0.1:9090")]),
+            "another port"
+        );
+        assert!(!check(&[("origin", "null")]));
+        assert!(check(&[]), "not a browser page");
     }
 }

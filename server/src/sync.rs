@@ -11,6 +11,7 @@
 //!   were, and the document is loaded again as stored.
 //! - [`projected`]: the ticket after a change, read from what it touched (or
 //!   whole), and its check.
+//! - [`chunks`]: the changes a sync message carries, read whole before they are applied.
 //! - [`decide`]: the commit decision as a pure function (no storage, socket
 //!   or clock), unit-tested with fixed times.
 //! - [`session`]: one WebSocket connection: framing, open/close, heartbeats,
@@ -21,6 +22,7 @@
 //! its own sync message from its own sync state. A multi-node deployment puts
 //! a pub/sub (e.g. PostgreSQL `LISTEN/NOTIFY`) behind the same notification.
 
+pub mod chunks;
 pub mod decide;
 pub mod hub;
 pub mod projected;

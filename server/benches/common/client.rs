@@ -44,6 +44,10 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stufe-server"))
             // The knowledge-base figures count the articles the bench publishes.
             .env("STUFE_SEED_DEMO_ARTICLES", "0")
+            // The load clients are one address creating thousands of tickets.
+            .env("STUFE_TICKETS_PER_ADDRESS_HOUR", "100000000")
+            .env("STUFE_TICKETS_PER_SITE_HOUR", "100000000")
+            .env("STUFE_SOCKETS_PER_ADDRESS", "1000000")
             .envs(env.iter().copied())
             .env("STUFE_ADDR", format!("127.0.0.1:{port}"))
             .env("STUFE_DATA", data)

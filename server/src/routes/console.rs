@@ -31,10 +31,11 @@ use crate::sync::hub::{now_ms, token_hash};
 use crate::AppState;
 
 mod accounts;
+pub(crate) mod csrf;
 mod kpis;
 mod sites;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/console/style.css", get(stylesheet))
         .route("/console/live.js", get(live_script))
@@ -72,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/sites", get(sites::list).post(sites::create))
         .route("/console/sites/{site}", get(sites::show).post(sites::save))
         .route("/console/sites/{site}/secret", post(sites::secret))
+        .layer(axum::middleware::from_fn_with_state(state, csrf::guard))
         .layer(axum::middleware::map_response(error_pages))
 }
 
@@ -190,7 +192,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                         @if user.role == "admin" { a href="/console/staff" { "Staff" } a href="/console/errors" { "Widget errors" } }
                         a href="/console/password" { "Settings" }
                         span.who { (user.name) " (" (user.role) ")" }
-                        form.inline method="post" action="/console/logout" { button { "Log out" } }
+                        form.inline method="post" action="/console/logout" { (csrf::field()) button { "Log out" } }
                     }
                 }
                 main { h1 { (title) } (body) }
@@ -340,7 +342,7 @@ fn login_form(error: Option<&str>, next: &str) -> Markup {
         None,
         html! {
             @if let Some(error) = error { p.error role="alert" { (error) } }
-            form.card method="post" action="/console/login" {
+            form.card method="post" action="/console/login" { (csrf::field())
                 input type="hidden" name="next" value=(next);
                 p { label { "Login " input name="login" autocomplete="username" required autofocus; } }
                 p { label { "Password " input type="password" name="password" autocomplete="current-password" required; } }
@@ -352,22 +354,46 @@ fn login_form(error: Option<&str>, next: &str) -> Markup {
 
 async fn login(
     State(state): State<AppState>,
+    parts: Parts,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    match auth::log_in(&state, &form.login, &form.password).await? {
-        Some(token) => Ok((
+    let address = state.client_ip(&parts);
+    let next = safe_next(&form.next);
+    match auth::log_in(&state, &form.login, &form.password, address).await? {
+        auth::LoginOutcome::LoggedIn(token) => Ok((
             StatusCode::SEE_OTHER,
             [
-                (LOCATION, safe_next(&form.next).to_owned()),
+                (LOCATION, next.to_owned()),
                 (SET_COOKIE, auth::session_cookie(&token, state.is_https())),
             ],
         )
             .into_response()),
-        None => Ok((
+        auth::LoginOutcome::Wrong => Ok((
             StatusCode::UNAUTHORIZED,
-            login_form(Some("Wrong login or password."), safe_next(&form.next)),
+            login_form(Some("Wrong login or password."), next),
         )
             .into_response()),
+        auth::LoginOutcome::Throttled(throttled) => {
+            let secs = throttled.retry_after_secs();
+            let (status, message) = match throttled {
+                auth::Throttled::Locked { .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("Too many failed logins. Try again in {secs} seconds."),
+                ),
+                auth::Throttled::Busy { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "The server is busy checking other logins. Try again in {secs} seconds."
+                    ),
+                ),
+            };
+            Ok((
+                status,
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                login_form(Some(&message), next),
+            )
+                .into_response())
+        }
     }
 }
 
@@ -548,7 +574,7 @@ async fn ticket_page(
                 }
             }
             // One form: a reply typed here survives changing status, tier or assignee.
-            form.card method="post" action={ "/console/tickets/" (id) "/update" } {
+            form.card method="post" action={ "/console/tickets/" (id) "/update" } { (csrf::field())
                 p { label { "Reply to the customer" textarea name="body" rows="4" placeholder="Sent to the customer (and by email, if they gave one)" {} } }
                 @if !saved.is_empty() {
                     p { label { "Saved reply (added after what you typed) " select name="saved_reply" data-testid="saved-reply" {
@@ -588,7 +614,7 @@ async fn ticket_page(
                 }
             }
             @if resolved {
-                form.card method="post" action={ "/console/tickets/" (id) "/article" } {
+                form.card method="post" action={ "/console/tickets/" (id) "/article" } { (csrf::field())
                     button data-testid="write-article" { "Write article from this ticket" }
                 }
             }
@@ -851,7 +877,7 @@ async fn kb_page(
         "Knowledge base",
         Some(&user),
         html! {
-            form.card method="post" action={ "/console/drafts?site=" (site) } {
+            form.card method="post" action={ "/console/drafts?site=" (site) } { (csrf::field())
                 strong { "New draft " }
                 input name="title" placeholder="Title" required data-testid="new-draft-title";
                 select name="locale" aria-label="Language" { option value="en" { "English" } option value="de" { "Deutsch" } }
@@ -881,7 +907,7 @@ async fn kb_page(
                     tr {
                         td { a href={ "/api/sites/" (site) "/articles/" (p.id) } { (p.id) } }
                         td { (p.locale) } td { (p.version) }
-                        td { form.inline method="post" action={ "/console/articles/" (p.id) "/edit?site=" (site) } {
+                        td { form.inline method="post" action={ "/console/articles/" (p.id) "/edit?site=" (site) } { (csrf::field())
                             button data-testid={ "edit-" (p.id) } { "Edit" } } }
                     }
                 }
@@ -942,7 +968,7 @@ async fn draft_page(
         Some(&user),
         html! {
             @if draft.published_version > 0 { p { "Published as version " (draft.published_version) ". Publishing again makes a new version." } }
-            form.card method="post" action={ "/console/drafts/" (id) "?site=" (q.site) } {
+            form.card method="post" action={ "/console/drafts/" (id) "?site=" (q.site) } { (csrf::field())
                 input type="hidden" name="base" value=(draft.heads.join(","));
                 p { label { "Title " input name="title" value=(f.title) required size="60" data-testid="draft-title"; } }
                 p { label { "Body (Markdown)" textarea name="body" rows="14" data-testid="draft-body" { (f.body) } } }
@@ -972,7 +998,7 @@ async fn draft_page(
                 (PreEscaped(markdown::to_safe_html(&f.body)))
             }
             @if draft.published_version > 0 && can_publish(&user) {
-                form.card method="post" action={ "/console/drafts/" (id) "/unpublish?site=" (q.site) } {
+                form.card method="post" action={ "/console/drafts/" (id) "/unpublish?site=" (q.site) } { (csrf::field())
                     button data-testid="unpublish" { "Unpublish" }
                 }
             }
@@ -1129,12 +1155,12 @@ async fn saved_replies_page(
             @for r in &saved {
                 div.card data-testid="saved-reply-item" {
                     strong { (r.title) } p { (r.body) }
-                    form.inline method="post" action={ "/console/saved-replies/" (r.id) "/delete?site=" (q.site) } {
+                    form.inline method="post" action={ "/console/saved-replies/" (r.id) "/delete?site=" (q.site) } { (csrf::field())
                         button { "Delete" }
                     }
                 }
             }
-            form.card method="post" action={ "/console/saved-replies?site=" (q.site) } {
+            form.card method="post" action={ "/console/saved-replies?site=" (q.site) } { (csrf::field())
                 p { label { "Title " input name="title" required maxlength="100"; } }
                 p { label { "Reply" textarea name="body" rows="4" required {} } }
                 button data-testid="add-saved-reply" { "Add" }

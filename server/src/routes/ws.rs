@@ -9,6 +9,7 @@ use stufe_shared::protocol::MAX_FRAME_BYTES;
 use stufe_shared::validate::Role;
 use stufe_shared::SiteKey;
 
+use super::ClientIp;
 use crate::error::AppError;
 use crate::sync::session::{self, SessionContext};
 use crate::AppState;
@@ -27,6 +28,7 @@ struct WsQuery {
 
 async fn upgrade(
     State(state): State<AppState>,
+    ClientIp(address): ClientIp,
     Query(query): Query<WsQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
@@ -38,6 +40,16 @@ async fn upgrade(
         .site(&site)
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
+    let socket = state.limiter.open_socket(address).ok_or_else(|| {
+        tracing::warn!(%address, "socket refused: the address has its limit of sockets open");
+        AppError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many open connections from this address (at most {}); close some and try again",
+                state.limiter.limits().sockets_per_address
+            ),
+        )
+    })?;
     let ctx = SessionContext {
         hub: state.hub.clone(),
         site,
@@ -45,6 +57,8 @@ async fn upgrade(
         role: Role::Customer,
         shutdown: state.shutdown.clone(),
         link_key: state.link_key.clone(),
+        address,
+        limiter: state.limiter.clone(),
     };
     let tracker = state.tracker.clone();
     // Frames up to 4x our own limit reach the session, which answers them with a
@@ -56,5 +70,11 @@ async fn upgrade(
     Ok(ws
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(4 * MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| tracker.track_future(session::run(socket, ctx))))
+        .on_upgrade(move |ws| {
+            tracker.track_future(async move {
+                // Counted against the address for as long as the session runs.
+                let _socket = socket;
+                session::run(ws, ctx).await;
+            })
+        }))
 }

@@ -18,6 +18,10 @@ use super::projected::{project, Projected};
 pub enum Decision {
     /// Nothing new (only sync bookkeeping).
     NothingNew,
+    /// The message carries changes built on changes the server does not
+    /// have (the peer's bloom filter claimed them wrongly): nothing can be
+    /// checked yet; these are the hashes to ask the peer for.
+    Incomplete { missing: Vec<ChangeHash> },
     /// A valid change to commit; `created` when it created the ticket;
     /// `checked`: the ticket as checked, when the server added nothing to the
     /// fork after the check (the commit then need not project it again).
@@ -50,12 +54,12 @@ pub fn decide_ticket(
 ) -> Result<Decision, HubError> {
     // Automerge keeps changes whose dependencies it lacks and applies them
     // later; such a change is invisible to the checks below, so a message is
-    // taken only when every change in it was applied now. The stored document
-    // never holds such changes, so any missing dependency came with the message.
-    if !fork.get_missing_deps(&[]).is_empty() {
-        return Err(HubError::Rejected(
-            "the message carries changes whose dependencies the server does not have".into(),
-        ));
+    // checked only when every change in it was applied. The stored document
+    // never holds such changes, so any missing dependency came with the
+    // message: the peer is asked for it, and nothing is committed meanwhile.
+    let missing = fork.get_missing_deps(&[]);
+    if !missing.is_empty() {
+        return Ok(Decision::Incomplete { missing });
     }
     if fork.get_heads() == stored_heads {
         return Ok(Decision::NothingNew);

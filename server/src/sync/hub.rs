@@ -39,6 +39,9 @@ pub enum HubError {
     DocTooLarge,
     #[error("no such ticket")]
     NotFound,
+    /// A new ticket over the sender's or the site's limit (nothing stored).
+    #[error("{0}")]
+    RateLimited(String),
     /// A change made in place was interrupted (its caller went away) before
     /// the document was put back; the next use loads it again.
     #[error("the document is being loaded again; try again")]
@@ -54,6 +57,7 @@ impl HubError {
             HubError::Rejected(_) => ErrorCode::RejectedChange,
             HubError::Forbidden | HubError::OtherSite | HubError::NotFound => ErrorCode::Forbidden,
             HubError::DocTooLarge => ErrorCode::DocTooLarge,
+            HubError::RateLimited(_) => ErrorCode::RateLimited,
             HubError::Storage(_) | HubError::Interrupted => ErrorCode::Internal,
         }
     }
@@ -525,6 +529,10 @@ pub struct Sender<'a> {
     pub role: Role,
     pub site: &'a SiteKey,
     pub config: &'a SiteConfig,
+    /// Asked (with the time, ms) before a new ticket is stored: `Err` says
+    /// why this sender may not create one now (the limits of
+    /// [`crate::limits`]), and nothing is stored.
+    pub may_create: &'a (dyn Fn(i64) -> Result<(), String> + Sync),
 }
 
 /// What applying a sync message did.
@@ -534,6 +542,14 @@ pub enum Received {
     NothingNew,
     /// New changes were validated and committed; these are the new heads (hex).
     Committed(Vec<String>),
+    /// Changes arrived whose dependencies the server lacks (the peer's bloom
+    /// filter claimed them wrongly): nothing was checked or stored. The
+    /// caller keeps `pending` (the changes of this message and of the
+    /// earlier pending ones) for the next message and asks for `missing`.
+    Incomplete {
+        missing: Vec<ChangeHash>,
+        pending: Vec<Vec<u8>>,
+    },
 }
 
 /// Who opened a document.
@@ -734,26 +750,35 @@ impl Hub {
 
     /// Applies a peer's sync message to a fork and commits it only if every
     /// change in it is allowed. Knowledge-base documents are read-only for peers.
+    ///
+    /// `pending` are changes an earlier message of this peer carried whose
+    /// dependencies were missing ([`Received::Incomplete`]); they are applied
+    /// with this message's, and checked with them.
     pub async fn receive(
         &self,
         entry: &DocEntry,
         peer: &mut sync::State,
         sender: &Sender<'_>,
         message: &[u8],
+        pending: &[Vec<u8>],
     ) -> Result<Received, HubError> {
         let Sender {
             id: origin,
             role,
             site,
             config,
+            may_create,
         } = *sender;
         let message = sync::Message::decode(message)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
+        for chunk in message.changes.iter() {
+            super::chunks::check(chunk).map_err(HubError::InvalidSyncMessage)?;
+        }
         let mut st = self.lock(entry).await?;
         if st.site.as_ref().is_some_and(|s| s != site) {
             return Err(HubError::OtherSite);
         }
-        if message.changes.is_empty() {
+        if message.changes.is_empty() && pending.is_empty() {
             // Only sync bookkeeping (heads, needs, what the peer has): the
             // document does not change, so there is nothing to validate and no
             // copy of it to make. Most messages are like this.
@@ -811,14 +836,27 @@ impl Hub {
             st.doc()?.clone()
         };
         let mut next_peer = peer.clone();
-        let applied = next
-            .sync()
-            .receive_sync_message(&mut next_peer, message)
+        let carried: Vec<Vec<u8>> = pending
+            .iter()
+            .cloned()
+            .chain(message.changes.iter().map(<[u8]>::to_vec))
+            .collect();
+        let applied = pending
+            .iter()
+            .try_for_each(|chunk| next.load_incremental(chunk).map(drop))
+            .and_then(|()| next.sync().receive_sync_message(&mut next_peer, message))
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()));
         let decided = applied.and_then(|()| {
             let before = st.projection.as_ref();
             decide_ticket(before, &since, &mut next, *ticket_id, &who, now)
         });
+        let decided = match decided {
+            Ok(Decision::Commit { created: true, .. }) => match may_create(now) {
+                Ok(()) => decided,
+                Err(why) => Err(HubError::RateLimited(why)),
+            },
+            other => other,
+        };
         let (created, checked) = match decided {
             Ok(Decision::NothingNew) => {
                 if in_place {
@@ -826,6 +864,18 @@ impl Hub {
                 }
                 *peer = next_peer;
                 return Ok(Received::NothingNew);
+            }
+            Ok(Decision::Incomplete { missing }) => {
+                // The held document must not keep the changes it could not
+                // apply (a save would store them): it is loaded again.
+                if in_place {
+                    *st = self.load_state(&entry.id).await?;
+                }
+                *peer = next_peer;
+                return Ok(Received::Incomplete {
+                    missing,
+                    pending: carried,
+                });
             }
             Ok(Decision::Commit { created, checked }) => (created, checked),
             Err(err) => {
@@ -1208,6 +1258,27 @@ impl DocEntry {
         message
     }
 
+    /// A sync message that asks the peer for `missing` (the dependencies of
+    /// changes it sent that the server lacks): what [`DocEntry::generate`]
+    /// would send, with `missing` as its `need`. Automerge peers answer a
+    /// `need` with those changes even when they believe the server has them.
+    pub async fn ask_for(&self, peer: &mut sync::State, missing: &[ChangeHash]) -> Option<Vec<u8>> {
+        let mut st = self.state().lock().await;
+        let doc = st.doc().ok()?;
+        let generated = doc.sync().generate_sync_message(peer);
+        let mut message = generated.unwrap_or_else(|| sync::Message {
+            heads: doc.get_heads(),
+            need: Vec::new(),
+            have: Vec::new(),
+            changes: sync::ChunkList::empty(),
+            supported_capabilities: None,
+            version: sync::MessageVersion::V1,
+        });
+        message.need = missing.to_vec();
+        peer.in_flight = true;
+        Some(message.encode())
+    }
+
     /// The committed heads, once the peer has every change in their history
     /// (in the history of the heads it told us, or sent to it since).
     /// None while a ticket is not stored or the peer still lacks something:
@@ -1339,13 +1410,14 @@ mod tests {
             role: Role::Customer,
             site: &site,
             config: &config,
+            may_create: &|_| Ok(()),
         };
         // The sync exchange as a widget runs it, until the server commits.
         let (mut ours, mut theirs) = (sync::State::new(), sync::State::new());
         loop {
             let message = doc.sync().generate_sync_message(&mut ours).unwrap();
             let received = hub
-                .receive(&entry, &mut theirs, &sender, &message.encode())
+                .receive(&entry, &mut theirs, &sender, &message.encode(), &[])
                 .await
                 .unwrap();
             if let Received::Committed(_) = received {

@@ -43,13 +43,31 @@ pub struct SessionContext {
     pub shutdown: CancellationToken,
     /// The key that signs ticket links in emails (see [`crate::links`]).
     pub link_key: Arc<str>,
+    /// Where the connection comes from, and the limits on new tickets.
+    pub address: std::net::IpAddr,
+    pub limiter: Arc<crate::limits::Limiter>,
 }
+
+/// Changes the peer sent whose dependencies the server lacks, kept (in
+/// memory, never stored) until the peer sends what they were built on.
+struct Pending {
+    chunks: Vec<Vec<u8>>,
+    /// How often the peer was asked for the missing changes.
+    asks: u8,
+}
+
+/// The peer is asked this often for missing changes before its changes are refused.
+const MAX_ASKS: u8 = 4;
+/// At most this many bytes of changes are kept waiting for their dependencies.
+const MAX_PENDING_BYTES: usize = MAX_FRAME_BYTES;
 
 struct OpenDoc {
     entry: Arc<DocEntry>,
     peer: sync::State,
     /// The heads last acknowledged to this peer (no ack is sent twice).
     acked: Option<Vec<ChangeHash>>,
+    /// Boxed: almost always empty, and idle widgets are many.
+    pending: Option<Box<Pending>>,
 }
 
 /// The documents open on one connection (a widget has two: its site's
@@ -399,6 +417,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
             if let Some(open) = self.open.get_mut(&doc_id) {
                 open.peer = sync::State::new();
                 open.acked = None;
+                open.pending = None;
             }
             let opened = ServerFrame::Opened {
                 doc: doc_id.to_string(),
@@ -460,6 +479,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 entry,
                 peer: sync::State::new(),
                 acked: None,
+                pending: None,
             },
         );
         let opened = ServerFrame::Opened {
@@ -491,16 +511,30 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 )
                 .await;
         };
+        let (limiter, address, site) = (&self.ctx.limiter, self.ctx.address, &self.ctx.site);
+        let may_create = move |now: i64| {
+            limiter
+                .new_ticket(address, site, now)
+                .map_err(|refused| refused.to_string())
+        };
         let sender = Sender {
             id: self.id,
             role: self.ctx.role,
             site: &self.ctx.site,
             config: &self.ctx.config,
+            may_create: &may_create,
         };
+        let pending = open.pending.take();
         let result = self
             .ctx
             .hub
-            .receive(&open.entry, &mut open.peer, &sender, &frame.message)
+            .receive(
+                &open.entry,
+                &mut open.peer,
+                &sender,
+                &frame.message,
+                pending.as_ref().map_or(&[][..], |p| &p.chunks),
+            )
             .await;
         if open.peer.sent_hashes.is_empty() {
             // The peer has all we sent. A set emptied entry by entry keeps
@@ -511,6 +545,37 @@ impl<O: Sink<Message> + Unpin> Session<O> {
             // Our side of the sync goes first, so acked heads are known when the ack arrives.
             Ok(Received::NothingNew | Received::Committed(_)) => {
                 self.push(&id).await && self.flush_ack(&id).await
+            }
+            Ok(Received::Incomplete {
+                missing,
+                pending: carried,
+            }) => {
+                let asks = pending.map_or(0, |p| p.asks).saturating_add(1);
+                let bytes: usize = carried.iter().map(Vec::len).sum();
+                if asks > MAX_ASKS || bytes > MAX_PENDING_BYTES {
+                    if let Some(open) = self.open.remove(&id) {
+                        open.entry.unsubscribe(self.id);
+                    }
+                    let why = "the message carries changes whose dependencies the server does not have, and they did not come when asked for";
+                    return self
+                        .send_error(Some(&frame.doc), ErrorCode::RejectedChange, why)
+                        .await;
+                }
+                tracing::debug!(doc = %id, missing = missing.len(), "asking the peer for changes it sent changes on");
+                let Some(open) = self.open.get_mut(&id) else {
+                    return true;
+                };
+                open.pending = Some(Box::new(Pending {
+                    chunks: carried,
+                    asks,
+                }));
+                match open.entry.ask_for(&mut open.peer, &missing).await {
+                    Some(message) => {
+                        let frame = encode_sync_frame(&id, &message);
+                        self.out.send(Message::Binary(frame.into())).await.is_ok()
+                    }
+                    None => true,
+                }
             }
             Err(HubError::Storage(cause)) => {
                 tracing::error!(%cause, "storage failed while committing a change");
@@ -605,6 +670,8 @@ mod tests {
             role: Role::Customer,
             shutdown: CancellationToken::new(),
             link_key: "test-link-key".into(),
+            address: std::net::Ipv4Addr::LOCALHOST.into(),
+            limiter: Arc::new(crate::limits::Limiter::new(Default::default())),
         };
         let (to_session, rx) = mpsc::unbounded_channel();
         let incoming: Incoming = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {

@@ -222,11 +222,12 @@ async fn receive_survives_mutated_sync_messages_and_keeps_the_ticket_valid() {
         role: Role::Customer,
         site: &site,
         config: &config,
+        may_create: &|_| Ok(()),
     };
     // Store the ticket first, through the same path a client takes.
     let mut peer = sync::State::new();
     for message in corpus("sync").iter().take(2) {
-        let _ = hub.receive(&entry, &mut peer, &sender, message).await;
+        let _ = hub.receive(&entry, &mut peer, &sender, message, &[]).await;
     }
     hub.read_ticket(TicketId::from_bytes(TICKET))
         .await
@@ -236,6 +237,7 @@ async fn receive_survives_mutated_sync_messages_and_keeps_the_ticket_valid() {
     let mut rng = StdRng::seed_from_u64(11);
     let runs = iterations();
     let (mut committed, mut refused) = (0, 0);
+    let mut pending: Vec<Vec<u8>> = Vec::new();
     for _ in 0..runs {
         let input = &inputs[rng.random_range(0..inputs.len())];
         let other = &inputs[rng.random_range(0..inputs.len())];
@@ -249,7 +251,20 @@ async fn receive_survives_mutated_sync_messages_and_keeps_the_ticket_valid() {
         if rng.random_bool(0.5) {
             peer = sync::State::new();
         }
-        match hub.receive(&entry, &mut peer, &sender, &bytes).await {
+        // Changes waiting for their dependencies go with the next message, as
+        // a session keeps them.
+        let received = hub
+            .receive(&entry, &mut peer, &sender, &bytes, &pending)
+            .await;
+        pending.clear();
+        match received {
+            Ok(Received::Incomplete {
+                pending: carried, ..
+            }) => {
+                if carried.iter().map(Vec::len).sum::<usize>() < 256 * 1024 {
+                    pending = carried;
+                }
+            }
             Ok(Received::Committed(_)) => {
                 committed += 1;
                 hub.read_ticket(TicketId::from_bytes(TICKET))

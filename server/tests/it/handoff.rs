@@ -220,12 +220,15 @@ async fn the_queue_shows_active_requests_most_urgent_first_and_a_deep_link_survi
         .await
         .unwrap();
     assert!(login_page.contains(&format!("name=\"next\" value=\"{target}\"")));
+    let (login_cookie, token) = crate::helpers::login_page(&http, &app).await;
     let logged_in = http
         .post(app.url("/console/login"))
+        .header("cookie", &login_cookie)
         .form(&[
             ("login", "sam"),
             ("password", STAFF_PASSWORD),
             ("next", target.as_str()),
+            ("csrf", token.as_str()),
         ])
         .send()
         .await
@@ -234,10 +237,12 @@ async fn the_queue_shows_active_requests_most_urgent_first_and_a_deep_link_survi
     // Only pages of this console: anything else goes to the queue.
     let elsewhere = http
         .post(app.url("/console/login"))
+        .header("cookie", &login_cookie)
         .form(&[
             ("login", "sam"),
             ("password", STAFF_PASSWORD),
             ("next", "//evil.example/console"),
+            ("csrf", token.as_str()),
         ])
         .send()
         .await

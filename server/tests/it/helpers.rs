@@ -61,9 +61,16 @@ impl Drop for NodeProcess {
 
 impl TestApp {
     pub async fn spawn(data_dir: &Path) -> TestApp {
+        Self::spawn_with(data_dir, |_| {}).await
+    }
+
+    /// [`TestApp::spawn`] with the configuration changed by `configure` first.
+    /// Tests create many tickets from one address: the limits on new tickets
+    /// are raised here, and tests of the limits set their own.
+    pub async fn spawn_with(data_dir: &Path, configure: impl FnOnce(&mut Config)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config {
+        let mut config = Config {
             data_dir: data_dir.to_path_buf(),
             site_dir: data_dir.join("no-site"),
             public_url: None,
@@ -79,7 +86,14 @@ impl TestApp {
             smtp_url: None,
             mail_from: "Stufe Support <support@localhost>".into(),
             mail_retry: std::time::Duration::from_secs(1),
+            limits: stufe_server::limits::Limits {
+                tickets_per_address_hour: 100_000,
+                tickets_per_site_hour: 100_000,
+                sockets_per_address: 10_000,
+            },
+            trust_forwarded_for: false,
         };
+        configure(&mut config);
         let shutdown = CancellationToken::new();
         let (_, serve) = stufe_server::start(listener, config, shutdown.clone())
             .await
@@ -107,6 +121,9 @@ impl TestApp {
             .env("STUFE_DEMO_STAFF_TOKEN", STAFF_TOKEN)
             .env("STUFE_DEMO_STAFF_PASSWORD", STAFF_PASSWORD)
             .env("STUFE_TICKET_IDLE_SECS", "1")
+            .env("STUFE_TICKETS_PER_ADDRESS_HOUR", "100000")
+            .env("STUFE_TICKETS_PER_SITE_HOUR", "100000")
+            .env("STUFE_SOCKETS_PER_ADDRESS", "10000")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -546,10 +563,40 @@ pub async fn create_ticket(app: &TestApp) -> (LocalDoc, String) {
 }
 
 /// A logged-in console user (cookie handled by hand; redirects not followed).
+/// Its forms carry the form token of its session, as the console's pages do.
 pub struct ConsoleUser {
     pub http: reqwest::Client,
     pub cookie: String,
     pub base: String,
+    pub csrf: String,
+}
+
+/// The form token in a console page (the hidden `csrf` field of its forms).
+pub fn form_token(page: &str) -> String {
+    let start = page
+        .find(r#"name="csrf" value=""#)
+        .unwrap_or_else(|| panic!("no form token in the page: {page}"))
+        + r#"name="csrf" value=""#.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The login page as a browser gets it: its login cookie (`name=value`) and
+/// the form token bound to it.
+pub async fn login_page(http: &reqwest::Client, app: &TestApp) -> (String, String) {
+    let page = http.get(app.url("/console/login")).send().await.unwrap();
+    let cookie = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("stufe_login="))
+        .expect("the login page sets its cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = form_token(&page.text().await.unwrap());
+    (cookie, token)
 }
 
 pub async fn log_in(app: &TestApp, login: &str, password: &str) -> Result<ConsoleUser, StatusCode> {
@@ -557,9 +604,15 @@ pub async fn log_in(app: &TestApp, login: &str, password: &str) -> Result<Consol
         .redirect(Policy::none())
         .build()
         .unwrap();
+    let (login_cookie, login_token) = login_page(&http, app).await;
     let response = http
         .post(app.url("/console/login"))
-        .form(&[("login", login), ("password", password)])
+        .header(COOKIE, &login_cookie)
+        .form(&[
+            ("login", login),
+            ("password", password),
+            ("csrf", login_token.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -573,11 +626,15 @@ pub async fn log_in(app: &TestApp, login: &str, password: &str) -> Result<Consol
         .next()
         .unwrap()
         .to_owned();
-    Ok(ConsoleUser {
+    let mut user = ConsoleUser {
         http,
         cookie,
         base: app.url(""),
-    })
+        csrf: String::new(),
+    };
+    let (_, queue) = user.get("/console/password").await;
+    user.csrf = form_token(&queue);
+    Ok(user)
 }
 
 impl ConsoleUser {
@@ -592,13 +649,20 @@ impl ConsoleUser {
         (response.status(), response.text().await.unwrap())
     }
 
+    /// The form with this session's token, as the console's pages send it.
+    fn with_token<'f>(&'f self, form: &[(&'f str, &'f str)]) -> Vec<(&'f str, &'f str)> {
+        let mut form = form.to_vec();
+        form.push(("csrf", self.csrf.as_str()));
+        form
+    }
+
     /// Posts a form; returns the status and the page it answered with.
     pub async fn post_page(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
-            .form(form)
+            .form(&self.with_token(form))
             .send()
             .await
             .unwrap();
@@ -611,7 +675,7 @@ impl ConsoleUser {
             .http
             .post(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
-            .form(form)
+            .form(&self.with_token(form))
             .send()
             .await
             .unwrap();

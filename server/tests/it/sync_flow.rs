@@ -227,6 +227,7 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
         role: Role::Customer,
         site: &site,
         config: &config,
+        may_create: &|_| Ok(()),
     };
     let mut local = new_ticket_doc(id);
     let mut peer = sync::State::new();
@@ -243,7 +244,7 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
         for _ in 0..4 {
             if let Some(message) = local.sync().generate_sync_message(peer) {
                 let result = hub
-                    .receive(entry, server_peer, sender, &message.encode())
+                    .receive(entry, server_peer, sender, &message.encode(), &[])
                     .await
                     .unwrap();
                 committed |= matches!(result, Received::Committed(_));

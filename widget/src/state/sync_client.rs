@@ -237,6 +237,16 @@ impl SyncClient {
                     }
                     events.push(Event::Changed(id.clone()));
                 }
+                if let Some(id @ DocId::Ticket(_)) =
+                    doc.as_ref().filter(|_| code == ErrorCode::RateLimited)
+                {
+                    // A frame dropped, or a new ticket refused for now (then
+                    // the server closed it): the ticket stays waiting to send
+                    // and is offered again, with a fresh sync state, when it is
+                    // next opened (its next local change, or the next connection).
+                    self.opened.remove(id);
+                    self.peers.remove(id);
+                }
                 events.push(Event::Refused { doc, code, message });
                 (out, events)
             }
@@ -642,6 +652,34 @@ mod tests {
             client.connected(&docs).len(),
             1,
             "only the knowledge base is opened"
+        );
+    }
+
+    #[test]
+    fn a_new_ticket_refused_for_now_waits_and_is_offered_again_on_the_next_change() {
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        let mut server = FakeServer::new();
+        let out = client.connected(&docs);
+        server.run_until_quiet(&mut client, &mut docs, out);
+        let id = TicketId::from_bytes([11; 16]);
+        docs.tickets.create(&form(), id, "ab".repeat(32)).unwrap();
+        let open = client.local_change(&mut docs, id);
+        assert!(matches!(&open[..], [Outgoing::Text(t)] if t.contains("\"open\"")));
+        let error = format!(
+            r#"{{"type":"error","doc":"ticket:{id}","code":"rate_limited","message":"too many new requests from this address; try again in 360 s"}}"#
+        );
+        let (out, _) = client.on_text(&mut docs, &error);
+        assert!(out.is_empty(), "nothing is sent at once");
+        let view = &docs.tickets.views()[0];
+        assert!(
+            view.waiting_to_send && view.refused.is_none(),
+            "kept, not refused"
+        );
+        let again = client.local_change(&mut docs, id);
+        assert!(
+            matches!(&again[..], [Outgoing::Text(t)] if t.contains("\"open\"")),
+            "opened again with a fresh sync state: {again:?}"
         );
     }
 

@@ -39,7 +39,7 @@ pub(super) async fn list(
                         td { (m.name) @if !m.active { " " strong { "(deactivated)" } } }
                         td { @if m.role == "admin" { "all" } @else { (m.sites.join(", ")) } }
                         td {
-                            form.inline method="post" action={ "/console/staff/" (m.id) } {
+                            form.inline method="post" action={ "/console/staff/" (m.id) } { (super::csrf::field())
                                 select name="role" aria-label={ "Role of " (m.name) } {
                                     @for (value, label) in ROLES { option value=(value) selected[m.role == value] { (label) } }
                                 }
@@ -51,7 +51,7 @@ pub(super) async fn list(
                 }
             }
             h2 { "New account" }
-            form.card method="post" action="/console/staff" {
+            form.card method="post" action="/console/staff" { (super::csrf::field())
                 p { label { "Name " input name="name" required maxlength="100"; } }
                 p { label { "Login " input name="login" required pattern="[a-z0-9._-]{2,64}" autocomplete="off"; } }
                 p { label { "Password (at least " (MIN_PASSWORD_CHARS) " characters) " input type="password" name="password" required minlength=(MIN_PASSWORD_CHARS) autocomplete="new-password"; } }
@@ -129,11 +129,11 @@ pub(super) async fn password_page(ConsoleUser(user): ConsoleUser) -> Markup {
         "Your settings",
         Some(&user),
         html! {
-            form.card method="post" action="/console/timezone" {
+            form.card method="post" action="/console/timezone" { (super::csrf::field())
                 p { label { "Show times in the time zone (e.g. Europe/Berlin) " input name="timezone" value=(user.timezone) required data-testid="timezone"; } }
                 button { "Save" }
             }
-            form.card method="post" action="/console/password" {
+            form.card method="post" action="/console/password" { (super::csrf::field())
                 p { label { "Current password " input type="password" name="current" required autocomplete="current-password"; } }
                 p { label { "New password (at least " (MIN_PASSWORD_CHARS) " characters) " input type="password" name="new" required minlength=(MIN_PASSWORD_CHARS) autocomplete="new-password"; } }
                 button { "Change password" }

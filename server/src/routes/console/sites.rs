@@ -245,7 +245,7 @@ pub(super) async fn list(
             }
             @if admin {
                 h2 { "New site" }
-                form.card method="post" action="/console/sites" {
+                form.card method="post" action="/console/sites" { (super::csrf::field())
                     (settings_fields(&default_config(), Some(""), true))
                     button data-testid="create-site" { "Create site" }
                 }
@@ -348,12 +348,12 @@ pub(super) async fn show(
                     }
                 }
             }
-            form.card method="post" action={ "/console/sites/" (key) } {
+            form.card method="post" action={ "/console/sites/" (key) } { (super::csrf::field())
                 (settings_fields(&config, None, admin))
                 @if admin { button data-testid="save-site" { "Save" } }
             }
             @if admin {
-                form.card method="post" action={ "/console/sites/" (key) "/secret" } {
+                form.card method="post" action={ "/console/sites/" (key) "/secret" } { (super::csrf::field())
                     p { "A new identity secret replaces the old one at once: tokens your backend signed with the old one stop working." }
                     button data-testid="new-secret" { "Make a new identity secret" }
                 }
