@@ -34,8 +34,10 @@ fn message_with(doc: &mut AutoCommit, changes: Vec<Vec<u8>>) -> Vec<u8> {
 }
 
 /// A valid reply plus a change whose dependency the server does not have
-/// (forbidden edits built on a change that is never sent): refused whole,
-/// nothing stored, and nothing applied later when the ticket is reloaded.
+/// (forbidden edits built on a change held back): the server stores nothing
+/// and asks for the missing change (`need`); sent, it is checked with the
+/// rest and the message is refused whole; nothing is applied later when the
+/// ticket is reloaded.
 #[tokio::test]
 async fn orphaned_changes_are_refused_whole_and_never_applied_later() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,7 +52,7 @@ async fn orphaned_changes_are_refused_whole_and_never_applied_later() {
 
     let mut hidden = local.doc.fork();
     ticket::set_tier(&mut hidden, Tier::new(3).unwrap()).unwrap();
-    hidden.get_heads(); // the parent, never sent
+    let parent = hidden.get_heads()[0]; // held back at first
     ticket::append_message(
         &mut hidden,
         &reply("evil", Author::Staff, "Refund of 500 EUR approved"),
@@ -59,6 +61,30 @@ async fn orphaned_changes_are_refused_whole_and_never_applied_later() {
     let orphan = hidden.get_last_local_change().unwrap().raw_bytes().to_vec();
 
     let message = message_with(&mut hidden, vec![valid_change, orphan]);
+    client
+        .send_binary(encode_sync_frame(&DocId::Ticket(local.id), &message))
+        .await;
+    // Nothing can be checked yet: the server asks for the parent.
+    let asked = loop {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        match tokio::time::timeout(std::time::Duration::from_secs(10), client.ws.next()).await {
+            Ok(Some(Ok(Message::Binary(bytes)))) => break bytes,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            other => panic!("expected the server to ask for the parent, got {other:?}"),
+        }
+    };
+    let asked = stufe_shared::protocol::SyncFrame::decode(&asked).unwrap();
+    let asked = sync::Message::decode(&asked.message).unwrap();
+    assert_eq!(asked.need, [parent]);
+    // Sent, the parent (a tier change no customer may make) is checked with
+    // the waiting changes, and all of them are refused.
+    let parent_change = hidden
+        .get_change_by_hash(&parent)
+        .unwrap()
+        .raw_bytes()
+        .to_vec();
+    let message = message_with(&mut hidden, vec![parent_change]);
     client
         .send_binary(encode_sync_frame(&DocId::Ticket(local.id), &message))
         .await;
