@@ -27,6 +27,9 @@ pub struct VerifiedCustomer {
     pub email: Option<String>,
 }
 
+/// The longest a site may let an identity token live (its `exp` at most this far ahead).
+pub const MAX_LIFETIME_SECS: i64 = 24 * 3600;
+
 /// Why an identity token was refused (the text goes to the client).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
@@ -38,6 +41,10 @@ pub enum IdentityError {
     BadSignature,
     #[error("the identity token has expired")]
     Expired,
+    #[error(
+        "the identity token's exp is more than 24 hours ahead; sign tokens that expire sooner"
+    )]
+    TooLongLived,
     #[error("the identity token needs {0}")]
     MissingClaim(&'static str),
     #[error("the identity token's {0} is too long")]
@@ -93,6 +100,10 @@ pub fn verify(token: &str, secret: &str, now: i64) -> Result<VerifiedCustomer, I
     let exp = claims.exp.ok_or(IdentityError::MissingClaim("exp"))?;
     if exp <= now as f64 {
         return Err(IdentityError::Expired);
+    }
+    // A token that leaked must not open the customer's tickets for ever.
+    if exp > (now + MAX_LIFETIME_SECS) as f64 {
+        return Err(IdentityError::TooLongLived);
     }
     let id = claims
         .sub
@@ -183,6 +194,19 @@ mod tests {
         assert_eq!(
             verify(&token(json!({ "sub": "u-42", "exp": NOW })), SECRET, NOW),
             Err(IdentityError::Expired)
+        );
+        assert_eq!(
+            verify(&token(json!({ "sub": "u-42", "exp": 1e300 })), SECRET, NOW).map(drop),
+            Err(IdentityError::TooLongLived)
+        );
+        assert!(
+            verify(
+                &token(json!({ "sub": "u-42", "exp": NOW + MAX_LIFETIME_SECS })),
+                SECRET,
+                NOW
+            )
+            .is_ok(),
+            "24 hours is the longest allowed"
         );
         assert_eq!(
             verify(&token(json!({ "sub": "u-42" })), SECRET, NOW),
