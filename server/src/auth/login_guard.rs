@@ -11,10 +11,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -121,10 +119,9 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct LoginGuard {
     verifications: Arc<Semaphore>,
     /// Verifications run on [`MAX_VERIFICATIONS`] threads of their own, not
-    /// on the blocking pool: the allocator keeps each thread's freed memory
-    /// for that thread, so argon2's 19 MiB stays with a few threads, reused,
-    /// instead of being kept once for every pool thread a verification ran on
-    /// (measured: 100 parallel logins left ~1.1 GB with the blocking pool).
+    /// on the blocking pool: each thread keeps its argon2 memory for the next
+    /// verification ([`super::verify_password`]), so there are as many such
+    /// buffers as these threads, not one per blocking-pool thread.
     jobs: Mutex<std::sync::mpsc::Sender<Job>>,
     tables: Mutex<Tables>,
 }
@@ -231,8 +228,8 @@ impl LoginGuard {
     }
 
     /// A slot to verify one password in, waiting at most [`VERIFICATION_WAIT`].
-    /// Owned, so it goes with the verification to the blocking pool and is
-    /// held until the verification ends, even if the request is dropped.
+    /// Owned, so it goes with the verification to its thread and is held
+    /// until the verification ends, even if the request is dropped.
     pub async fn verification_slot(&self) -> Result<OwnedSemaphorePermit, Throttled> {
         let slots = Arc::clone(&self.verifications);
         match tokio::time::timeout(VERIFICATION_WAIT, slots.acquire_owned()).await {

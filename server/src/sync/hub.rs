@@ -769,7 +769,8 @@ impl Hub {
             config,
             may_create,
         } = *sender;
-        let message = sync::Message::decode(message)
+        let encoded = message;
+        let message = sync::Message::decode(encoded)
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
         for chunk in message.changes.iter() {
             super::chunks::check(chunk).map_err(HubError::InvalidSyncMessage)?;
@@ -836,11 +837,6 @@ impl Hub {
             st.doc()?.clone()
         };
         let mut next_peer = peer.clone();
-        let carried: Vec<Vec<u8>> = pending
-            .iter()
-            .cloned()
-            .chain(message.changes.iter().map(<[u8]>::to_vec))
-            .collect();
         let applied = pending
             .iter()
             .try_for_each(|chunk| next.load_incremental(chunk).map(drop))
@@ -872,6 +868,15 @@ impl Hub {
                     *st = self.load_state(&entry.id).await?;
                 }
                 *peer = next_peer;
+                // Rare: the message's changes are copied out of it (read
+                // again) only here, not for every message.
+                let again = sync::Message::decode(encoded)
+                    .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
+                let carried = pending
+                    .iter()
+                    .cloned()
+                    .chain(again.changes.iter().map(<[u8]>::to_vec))
+                    .collect();
                 return Ok(Received::Incomplete {
                     missing,
                     pending: carried,

@@ -7,19 +7,46 @@ use automerge::sync::{self, SyncDoc};
 use reqwest::header::{COOKIE, ORIGIN, RETRY_AFTER};
 use reqwest::StatusCode;
 use stufe_shared::protocol::{encode_sync_frame, ServerFrame};
-use stufe_shared::ticket::{self, Author, NewMessage};
+use stufe_shared::ticket;
 use stufe_shared::DocId;
 
 use crate::helpers::*;
 
-fn customer_reply(id: &str, body: &str) -> NewMessage {
-    NewMessage {
-        id: id.into(),
-        author: Author::Customer,
-        name: "Ada".into(),
-        body: body.into(),
-        at: 1,
+/// Sends the stock client's next sync message for `local` with `changes`
+/// in place of the changes it carries; the client does not count `left_out`
+/// as sent (as when the server's bloom filter claimed them).
+async fn send_with_changes(
+    client: &mut Client,
+    local: &mut LocalDoc,
+    changes: Vec<Vec<u8>>,
+    left_out: &[automerge::ChangeHash],
+) {
+    let mut message = local
+        .doc
+        .sync()
+        .generate_sync_message(&mut local.peer)
+        .unwrap();
+    for hash in left_out {
+        local.peer.sent_hashes.remove(hash);
     }
+    message.changes = sync::ChunkList::from(changes);
+    client
+        .send_binary(encode_sync_frame(
+            &DocId::Ticket(local.id),
+            &message.encode(),
+        ))
+        .await;
+}
+
+/// The bytes of the newest change of `local`.
+fn head_change(local: &mut LocalDoc) -> Vec<u8> {
+    let head = local.doc.get_heads()[0];
+    local
+        .doc
+        .get_change_by_hash(&head)
+        .unwrap()
+        .raw_bytes()
+        .to_vec()
 }
 
 #[tokio::test]
@@ -215,7 +242,7 @@ async fn new_tickets_beyond_an_address_limit_are_refused_and_not_stored() {
     let mut second = second;
     let mut writer = app.client().await;
     writer.open(&mut second, &token).await;
-    ticket::append_message(&mut second.doc, &customer_reply("c1", "Still red.")).unwrap();
+    ticket::append_message(&mut second.doc, &customer_message("c1", "Still red.")).unwrap();
     let frames = writer.sync(&mut second).await;
     assert!(error_codes(&frames).is_empty(), "{frames:?}");
     app.stop().await;
@@ -263,37 +290,19 @@ async fn a_change_whose_dependency_a_bloom_filter_hid_is_asked_for_not_refused()
     let (mut local, token) = create_ticket(&app).await;
     let mut client = app.client().await;
     client.open(&mut local, &token).await;
-    ticket::append_message(&mut local.doc, &customer_reply("c1", "First reply")).unwrap();
+    ticket::append_message(&mut local.doc, &customer_message("c1", "First reply")).unwrap();
     local.doc.commit();
     let first = local.doc.get_heads()[0];
     ticket::append_message(
         &mut local.doc,
-        &customer_reply("c2", "Second reply, 10 ms later"),
+        &customer_message("c2", "Second reply, 10 ms later"),
     )
     .unwrap();
     local.doc.commit();
     // What the client's Automerge sends when the server's bloom filter claims
     // the first change: only the second, and it never counts the first as sent.
-    let mut message = local
-        .doc
-        .sync()
-        .generate_sync_message(&mut local.peer)
-        .unwrap();
-    let head = local.doc.get_heads()[0];
-    let second = local
-        .doc
-        .get_change_by_hash(&head)
-        .unwrap()
-        .raw_bytes()
-        .to_vec();
-    message.changes = sync::ChunkList::from(vec![second]);
-    local.peer.sent_hashes.remove(&first);
-    client
-        .send_binary(encode_sync_frame(
-            &DocId::Ticket(local.id),
-            &message.encode(),
-        ))
-        .await;
+    let second = head_change(&mut local);
+    send_with_changes(&mut client, &mut local, vec![second], &[first]).await;
     let frames = client.sync(&mut local).await;
     assert!(error_codes(&frames).is_empty(), "refused: {frames:?}");
     let acked = last_ack(&frames).expect("both replies acked");
@@ -315,30 +324,13 @@ async fn a_sync_message_with_a_corrupted_change_checksum_is_answered_invalid() {
     client.open(&mut local, &token).await;
     ticket::append_message(
         &mut local.doc,
-        &customer_reply("c1", "Corrupted on the way"),
+        &customer_message("c1", "Corrupted on the way"),
     )
     .unwrap();
     local.doc.commit();
-    let mut message = local
-        .doc
-        .sync()
-        .generate_sync_message(&mut local.peer)
-        .unwrap();
-    let head = local.doc.get_heads()[0];
-    let mut change = local
-        .doc
-        .get_change_by_hash(&head)
-        .unwrap()
-        .raw_bytes()
-        .to_vec();
+    let mut change = head_change(&mut local);
     change[5] ^= 0xff; // a checksum byte
-    message.changes = sync::ChunkList::from(vec![change]);
-    client
-        .send_binary(encode_sync_frame(
-            &DocId::Ticket(local.id),
-            &message.encode(),
-        ))
-        .await;
+    send_with_changes(&mut client, &mut local, vec![change], &[]).await;
     let answer = client.next_control().await;
     assert!(
         matches!(

@@ -310,6 +310,17 @@ pub fn new_ticket_doc_on(id: TicketId, site: &str) -> AutoCommit {
     doc
 }
 
+/// A reply by the customer Ada, as a widget writes it.
+pub fn customer_message(id: &str, body: &str) -> ticket::NewMessage {
+    ticket::NewMessage {
+        id: id.into(),
+        author: ticket::Author::Customer,
+        name: "Ada".into(),
+        body: body.into(),
+        at: 1,
+    }
+}
+
 pub fn read(doc: &AutoCommit) -> Ticket {
     ticket::read_ticket(doc).unwrap().expect("a ticket")
 }

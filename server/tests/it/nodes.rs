@@ -6,7 +6,7 @@ use automerge::AutoCommit;
 use serde_json::{json, Value};
 use stufe_shared::kb::read_catalogue;
 use stufe_shared::protocol::ServerFrame;
-use stufe_shared::ticket::{self, Author, NewMessage};
+use stufe_shared::ticket;
 use stufe_shared::DocId;
 
 use crate::helpers::*;
@@ -18,16 +18,6 @@ async fn two_nodes() -> (TestApp, TestApp, tempfile::TempDir) {
     let a = TestApp::spawn_node(&url, &dir.path().join("a"));
     let b = TestApp::spawn_node(&url, &dir.path().join("b"));
     (a, b, dir)
-}
-
-fn customer_message(id: &str, body: &str) -> NewMessage {
-    NewMessage {
-        id: id.into(),
-        author: Author::Customer,
-        name: "Ada".into(),
-        body: body.into(),
-        at: 1,
-    }
 }
 
 fn bodies(t: &ticket::Ticket) -> Vec<&str> {

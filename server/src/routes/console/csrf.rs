@@ -20,7 +20,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::header::{HeaderValue, COOKIE, SET_COOKIE};
+use axum::http::header::{HeaderValue, SET_COOKIE};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,7 @@ use hmac::{Hmac, Mac};
 use maud::{html, Markup};
 use sha2::Sha256;
 
-use crate::auth::SESSION_COOKIE;
+use crate::auth::{cookie, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::AppState;
 
@@ -51,32 +51,19 @@ pub fn field() -> Markup {
         .unwrap_or_default()
 }
 
-fn token_for(key: &str, purpose: &str, secret: &str) -> String {
+/// The MAC a form token is: by the server's key, over what the token is for.
+fn mac(key: &str, purpose: &str, secret: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(format!("stufe-console-form:{purpose}:{secret}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac
+}
+
+fn token_for(key: &str, purpose: &str, secret: &str) -> String {
+    hex::encode(mac(key, purpose, secret).finalize().into_bytes())
 }
 
 fn token_matches(key: &str, purpose: &str, secret: &str, sent: &str) -> bool {
-    let Ok(sent) = hex::decode(sent) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
-    mac.update(format!("stufe-console-form:{purpose}:{secret}").as_bytes());
-    mac.verify_slice(&sent).is_ok()
-}
-
-fn cookie<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
-    request
-        .headers()
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            (n == name && !v.is_empty()).then_some(v)
-        })
+    hex::decode(sent).is_ok_and(|sent| mac(key, purpose, secret).verify_slice(&sent).is_ok())
 }
 
 fn refused(why: &str) -> Response {
@@ -101,8 +88,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     // page has to set a new login cookie.
     let (purpose, secret, new_login_cookie) = match (
         is_login,
-        cookie(&request, SESSION_COOKIE),
-        cookie(&request, LOGIN_COOKIE),
+        cookie(request.headers(), SESSION_COOKIE),
+        cookie(request.headers(), LOGIN_COOKIE),
     ) {
         (true, _, Some(login)) => ("login", Some(login.to_owned()), None),
         (true, _, None) if !changes => {
