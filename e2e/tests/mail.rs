@@ -1,7 +1,8 @@
-//! Email to customers through a real SMTP server process: staff replies and
-//! resolutions reach the address the customer gave, with a link that opens
-//! the request in the widget in any browser; nothing is lost while the SMTP
-//! server is down.
+//! Email to customers through a real SMTP server process: the address the
+//! customer gave is confirmed first (the link in the confirmation email, a
+//! button on its page); then staff replies and resolutions reach it, with a
+//! link that opens the request in the widget in any browser; nothing is lost
+//! while the SMTP server is down.
 
 use anyhow::{ensure, Context, Result};
 use fantoccini::Locator;
@@ -36,6 +37,19 @@ async fn staff_replies_reach_the_customer_by_email_and_the_link_opens_the_reques
             .await?;
         let id = customer.ticket_id("Printer offline").await?;
         customer.wait_gone("[data-testid=ticket-waiting]").await?;
+        // The first email asks to confirm the address; nothing the customer wrote is in it.
+        let mails = mail.wait_for(1).await?;
+        let confirm = &mails[0];
+        ensure!(confirm.to.contains("jo@example.com"), "{confirm:?}");
+        ensure!(
+            !confirm.subject.contains("Printer offline") && !confirm.body.contains("It blinks red."),
+            "{confirm:?}"
+        );
+        customer.client.goto(&link_in(&confirm.body)?).await?;
+        customer.click("[data-testid=confirm-email]").await?;
+        customer
+            .wait_for(Locator::Css("[data-testid=email-confirmed]"))
+            .await?;
         stufe
             .staff_send(
                 Method::POST,
@@ -43,8 +57,8 @@ async fn staff_replies_reach_the_customer_by_email_and_the_link_opens_the_reques
                 serde_json::json!({ "body": "Please restart the router." }),
             )
             .await?;
-        let mails = mail.wait_for(1).await?;
-        let reply = &mails[0];
+        let mails = mail.wait_for(2).await?;
+        let reply = &mails[1];
         ensure!(reply.to.contains("jo@example.com"), "{reply:?}");
         ensure!(reply.subject == "Re: Printer offline", "{reply:?}");
         ensure!(
@@ -105,13 +119,13 @@ async fn staff_replies_reach_the_customer_by_email_and_the_link_opens_the_reques
                 serde_json::json!({ "status": "resolved" }),
             )
             .await?;
-        let mails = mail.wait_for(2).await?;
+        let mails = mail.wait_for(3).await?;
         ensure!(
-            mails[1].subject == "Resolved: Printer offline",
+            mails[2].subject == "Resolved: Printer offline",
             "{:?}",
-            mails[1]
+            mails[2]
         );
-        ensure!(link_in(&mails[1].body)?.contains(&format!("ticket={id}")));
+        ensure!(link_in(&mails[2].body)?.contains(&format!("ticket={id}")));
         Ok(())
     }
     .await;

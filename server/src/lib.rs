@@ -26,6 +26,7 @@ pub mod kb;
 pub mod kpi;
 pub mod limits;
 pub mod links;
+pub mod log_lines;
 pub mod mail;
 pub mod routes;
 pub mod seed;
@@ -204,6 +205,22 @@ fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
 
 /// Passes what other servers sharing the PostgreSQL database write to this
 /// server's hub: documents held here catch up and their widgets get it.
+/// What is kept only for a while is deleted: hourly, from the start, until `shutdown`.
+async fn housekeeping(state: AppState, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match routes::client_errors::prune(&state).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "old widget crash reports deleted"),
+            Err(err) => tracing::error!(%err, "deleting old crash reports failed"),
+        }
+    }
+}
+
 async fn follow_other_servers(
     state: AppState,
     listen: ::postgres::Config,
@@ -338,6 +355,7 @@ pub async fn start(
     }));
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);
+    tracker.spawn(housekeeping(state.clone(), shutdown.clone()));
     if let Some(listen) = listen {
         tracker.spawn(follow_other_servers(
             state.clone(),

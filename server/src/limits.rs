@@ -1,6 +1,7 @@
 //! Limits on what one client address and one site may start: new tickets
-//! (token buckets per address and per site) and open sockets per address.
-//! A leaf: it knows addresses, site keys and times, nothing of sync or HTTP.
+//! (token buckets per address and per site), open sockets per address, and
+//! confirmation emails per recipient. A leaf: it knows addresses, site keys
+//! and times, nothing of sync or HTTP.
 //!
 //! Addresses are counted as they reach the server ([`crate::client_ip`]);
 //! IPv6 addresses by their /64 network, which one subscriber usually holds
@@ -35,12 +36,17 @@ impl Default for Limits {
     }
 }
 
+/// Confirmation emails one recipient address may get per day, all at once
+/// at most (one per ticket filed with it).
+pub const CONFIRMATIONS_PER_RECIPIENT_DAY: u32 = 3;
+
 /// How many entries a table may hold before full (forgotten) ones are swept out.
 const SWEEP_AT: usize = 50_000;
 
 const HOUR_MS: f64 = 3_600_000.0;
+const DAY_MS: f64 = 24.0 * HOUR_MS;
 
-/// A token bucket of `capacity` tokens refilled at `capacity` per hour.
+/// A token bucket of `capacity` tokens refilled at `capacity` per period.
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
@@ -48,19 +54,19 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn refilled(self, capacity: u32, now_ms: i64) -> Self {
+    fn refilled(self, capacity: u32, period_ms: f64, now_ms: i64) -> Self {
         let capacity = f64::from(capacity);
         let elapsed = (now_ms - self.at_ms).max(0) as f64;
         Self {
-            tokens: (self.tokens + elapsed * capacity / HOUR_MS).min(capacity),
+            tokens: (self.tokens + elapsed * capacity / period_ms).min(capacity),
             at_ms: now_ms,
         }
     }
 
     /// Milliseconds until one token is there.
-    fn wait_ms(self, capacity: u32) -> i64 {
+    fn wait_ms(self, capacity: u32, period_ms: f64) -> i64 {
         let missing = 1.0 - self.tokens;
-        (missing * HOUR_MS / f64::from(capacity.max(1))).ceil() as i64
+        (missing * period_ms / f64::from(capacity.max(1))).ceil() as i64
     }
 }
 
@@ -68,13 +74,20 @@ impl Bucket {
 #[derive(Debug)]
 struct Buckets<K> {
     capacity: u32,
+    period_ms: f64,
     table: HashMap<K, Bucket>,
 }
 
 impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
+    /// Buckets of `capacity` tokens refilled at `capacity` per hour.
     fn new(capacity: u32) -> Self {
+        Self::per(capacity, HOUR_MS)
+    }
+
+    fn per(capacity: u32, period_ms: f64) -> Self {
         Self {
             capacity,
+            period_ms,
             table: HashMap::new(),
         }
     }
@@ -87,22 +100,23 @@ impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
                 tokens: f64::from(self.capacity),
                 at_ms: now_ms,
             })
-            .refilled(self.capacity, now_ms)
+            .refilled(self.capacity, self.period_ms, now_ms)
     }
 
     fn take(&mut self, key: &K, mut bucket: Bucket, now_ms: i64) {
         bucket.tokens -= 1.0;
         if self.table.len() >= SWEEP_AT {
-            let capacity = self.capacity;
-            self.table
-                .retain(|_, b| b.refilled(capacity, now_ms).tokens < f64::from(capacity));
+            let (capacity, period) = (self.capacity, self.period_ms);
+            self.table.retain(|_, b| {
+                b.refilled(capacity, period, now_ms).tokens < f64::from(capacity)
+            });
         }
         self.table.insert(key.clone(), bucket);
     }
 }
 
 /// What an address is counted as: itself (IPv4), or its /64 network (IPv6).
-fn counted_as(ip: IpAddr) -> IpAddr {
+pub fn counted_as(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -145,6 +159,8 @@ pub struct Limiter {
     limits: Limits,
     tickets: Mutex<Tickets>,
     sockets: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    /// Confirmation emails by recipient address (lower case).
+    confirmations: Mutex<Buckets<String>>,
 }
 
 impl Limiter {
@@ -156,7 +172,21 @@ impl Limiter {
                 by_site: Buckets::new(limits.tickets_per_site_hour),
             }),
             sockets: Arc::default(),
+            confirmations: Mutex::new(Buckets::per(CONFIRMATIONS_PER_RECIPIENT_DAY, DAY_MS)),
         }
+    }
+
+    /// Counts a confirmation email to `recipient` at `now_ms`; false (nothing
+    /// counted) when the address had its [`CONFIRMATIONS_PER_RECIPIENT_DAY`].
+    pub fn confirmation_mail(&self, recipient: &str, now_ms: i64) -> bool {
+        let mut buckets = self.confirmations.lock().unwrap_or_else(|p| p.into_inner());
+        let key = recipient.to_lowercase();
+        let bucket = buckets.current(&key, now_ms);
+        if bucket.tokens < 1.0 {
+            return false;
+        }
+        buckets.take(&key, bucket, now_ms);
+        true
     }
 
     pub fn limits(&self) -> Limits {
@@ -172,7 +202,7 @@ impl Limiter {
         let by_site = tickets.by_site.current(site, now_ms);
         let refused = |whose, bucket: Bucket, capacity| Refused {
             whose,
-            retry_after_secs: u64::try_from((bucket.wait_ms(capacity) + 999) / 1000)
+            retry_after_secs: u64::try_from((bucket.wait_ms(capacity, HOUR_MS) + 999) / 1000)
                 .unwrap_or(1)
                 .max(1),
         };
@@ -306,6 +336,20 @@ mod tests {
         limiter
             .new_ticket("2001:db8:1:3::1".parse().unwrap(), &site, 0)
             .unwrap();
+    }
+
+    #[test]
+    fn a_recipient_gets_a_few_confirmation_mails_a_day() {
+        let limiter = limiter(1, 1, 1);
+        for _ in 0..CONFIRMATIONS_PER_RECIPIENT_DAY {
+            assert!(limiter.confirmation_mail("jo@example.com", 0));
+        }
+        assert!(!limiter.confirmation_mail("JO@example.com", 0), "case does not matter");
+        assert!(limiter.confirmation_mail("ada@example.com", 0));
+        let day = 24 * HOUR;
+        let one_refilled = day / i64::from(CONFIRMATIONS_PER_RECIPIENT_DAY);
+        assert!(!limiter.confirmation_mail("jo@example.com", one_refilled - 1));
+        assert!(limiter.confirmation_mail("jo@example.com", one_refilled));
     }
 
     #[test]

@@ -3,7 +3,13 @@
 //! (`g1.<expiry>.<signature>`) is an HMAC-SHA256 by a key of the server's
 //! own over the ticket id and the expiry; it opens that one ticket, as its
 //! customer, until it expires. It travels in the link's fragment, which
-//! browsers do not send to servers or in `Referer`.
+//! browsers do not send to servers or in `Referer`. A grant issued at or
+//! before the ticket's links were revoked (staff's "Revoke email links")
+//! opens nothing: see [`issued_at`].
+//!
+//! The link in a confirmation email, `…/email/confirm/ID?token=TOKEN`
+//! (`c1.<expiry>.<signature>`, over the ticket id, its address and the
+//! expiry), lets the customer confirm that address: see [`crate::mail`].
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -26,6 +32,55 @@ pub fn grant(key: &str, id: TicketId, expires: i64) -> String {
     format!(
         "{PREFIX}{expires}.{}",
         hex::encode(signature(key, id, expires))
+    )
+}
+
+/// When `grant` was issued (seconds since the epoch), read from its expiry;
+/// None if it is not a grant.
+pub fn issued_at(grant: &str) -> Option<i64> {
+    let expires: i64 = grant.strip_prefix(PREFIX)?.split_once('.')?.0.parse().ok()?;
+    Some(expires - VALID_DAYS * 86_400)
+}
+
+/// How long the link in a confirmation email confirms the address.
+pub const CONFIRM_VALID_DAYS: i64 = 7;
+const CONFIRM_PREFIX: &str = "c1.";
+
+fn confirm_signature(key: &str, id: TicketId, email: &str, expires: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(format!("stufe-confirm-email:{id}:{expires}:{email}").as_bytes());
+    mac
+}
+
+/// A token that confirms `email` as the address of ticket `id`, until `expires` (seconds).
+pub fn confirm_token(key: &str, id: TicketId, email: &str, expires: i64) -> String {
+    let sig = confirm_signature(key, id, email, expires).finalize().into_bytes();
+    format!("{CONFIRM_PREFIX}{expires}.{}", hex::encode(sig))
+}
+
+/// Whether `token` is an unexpired confirmation of `email` for ticket `id`.
+pub fn check_confirm_token(key: &str, id: TicketId, email: &str, token: &str, now: i64) -> bool {
+    let Some((expires, sig)) = token
+        .strip_prefix(CONFIRM_PREFIX)
+        .and_then(|rest| rest.split_once('.'))
+    else {
+        return false;
+    };
+    let (Ok(expires), Ok(sig)) = (expires.parse::<i64>(), hex::decode(sig)) else {
+        return false;
+    };
+    expires > now
+        && confirm_signature(key, id, email, expires)
+            .verify_slice(&sig)
+            .is_ok()
+}
+
+/// The link in the email that asks the customer of ticket `id` to confirm `email`.
+pub fn confirm_url(public_url: &str, key: &str, id: TicketId, email: &str, now: i64) -> String {
+    let token = confirm_token(key, id, email, now + CONFIRM_VALID_DAYS * 86_400);
+    format!(
+        "{}/email/confirm/{id}?token={token}",
+        public_url.trim_end_matches('/')
     )
 }
 
@@ -83,5 +138,21 @@ mod tests {
         );
         assert!(!check("key", id, "g1.x.y", 0));
         assert!(!check("key", id, &"ab".repeat(32), 0));
+        assert_eq!(issued_at(&g), Some(1_000 - VALID_DAYS * 86_400));
+        assert_eq!(issued_at("g1.x.y"), None);
+    }
+
+    #[test]
+    fn a_confirmation_token_confirms_one_address_of_one_ticket() {
+        let id = TicketId::from_bytes([1; 16]);
+        let other = TicketId::from_bytes([2; 16]);
+        let t = confirm_token("key", id, "jo@example.com", 1_000);
+        assert!(check_confirm_token("key", id, "jo@example.com", &t, 999));
+        assert!(!check_confirm_token("key", id, "jo@example.com", &t, 1_000), "expired");
+        assert!(!check_confirm_token("key", id, "ada@example.com", &t, 999), "another address");
+        assert!(!check_confirm_token("key", other, "jo@example.com", &t, 999), "another ticket");
+        assert!(!check_confirm_token("other", id, "jo@example.com", &t, 999), "another server");
+        let grant = grant("key", id, 1_000);
+        assert!(!check_confirm_token("key", id, "jo@example.com", &grant, 999), "a grant is no confirmation");
     }
 }

@@ -1,5 +1,13 @@
 //! Email to customers: a staff reply, or their request resolved, reaches the
-//! address they gave (with a link that opens the request in the widget).
+//! address they gave (with a link that opens the request in the widget) —
+//! once they confirmed it. Anyone can type any address into a new request,
+//! so until the address is confirmed the only email it gets is the
+//! confirmation request ([`ticket_created`]): fixed text naming the site,
+//! nothing the customer wrote, at most
+//! [`crate::limits::CONFIRMATIONS_PER_RECIPIENT_DAY`] a day per address. A
+//! customer signed in with that same address (the site's identity token
+//! carries it) has it confirmed at once.
+//!
 //! Emails go through an outbox in storage, so none is lost when the SMTP
 //! server is down or the process restarts: the outbox worker sends what is
 //! due and retries with backoff. Off unless `STUFE_SMTP_URL` is set.
@@ -8,10 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::Ticket;
 use stufe_shared::{SiteKey, TicketId};
+
+use crate::identity::VerifiedCustomer;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -49,9 +59,11 @@ impl Mailer {
     }
 
     async fn send(&self, mail: &QueuedMail) -> anyhow::Result<()> {
+        // A bare address only: no display name of the customer's choosing.
+        let to = Mailbox::new(None, mail.to.parse::<Address>()?);
         let message = Message::builder()
             .from(self.from.clone())
-            .to(mail.to.parse()?)
+            .to(to)
             .subject(mail.subject.clone())
             .body(mail.body.clone())?;
         self.transport.send(message).await?;
@@ -93,12 +105,12 @@ pub async fn run_outbox(
             let now = now_ms();
             let recorded = match outcome {
                 Ok(()) => {
-                    tracing::info!(to = %mail.to, subject = %mail.subject, "email sent");
+                    tracing::info!(to = ?mail.to, subject = ?mail.subject, "email sent");
                     storage::blocking(&storage, move |s| s.mail_sent(id, now)).await
                 }
                 Err(err) => {
                     let next = mailer.next_attempt(attempts, now);
-                    tracing::warn!(%err, to = %mail.to, attempts, retry = next.is_some(), "email not sent");
+                    tracing::warn!(%err, to = ?mail.to, attempts, retry = next.is_some(), "email not sent");
                     let error = err.to_string();
                     storage::blocking(&storage, move |s| s.mail_failed(id, &error, next)).await
                 }
@@ -167,13 +179,97 @@ pub fn compose(
     }
 }
 
+/// The email that asks whoever reads `to` to confirm it for a request on
+/// `site`: subject and body. Nothing in it comes from the customer.
+pub fn compose_confirmation(site: &SiteConfig, link: &str) -> (String, String) {
+    let days = crate::links::CONFIRM_VALID_DAYS;
+    if site.locale == "de" {
+        (
+            format!("Bitte bestätigen Sie Ihre E-Mail-Adresse für den {}-Support", site.name),
+            format!(
+                "Jemand hat beim {name}-Support eine Anfrage gestellt und gebeten, Antworten an diese Adresse zu schicken.\n\nWaren Sie das? Dann bestätigen Sie die Adresse hier (der Link gilt {days} Tage):\n{link}\n\nWenn nicht, ignorieren Sie diese E-Mail; Sie bekommen dazu keine weitere.\n\n— Ihr {name}-Support\n",
+                name = site.name
+            ),
+        )
+    } else {
+        (
+            format!("Please confirm your email address for {} support", site.name),
+            format!(
+                "Someone filed a request with {name} support and asked for replies to be sent to this address.\n\nWas it you? Then confirm the address here (the link works for {days} days):\n{link}\n\nIf not, ignore this email; you will get no other about it.\n\n— {name} support\n",
+                name = site.name
+            ),
+        )
+    }
+}
+
+/// After a customer created ticket `id`: if it carries an email address, the
+/// address is confirmed at once when the customer is signed in with it, and
+/// otherwise (when email is configured) a confirmation email is queued.
+pub async fn ticket_created(
+    state: &crate::AppState,
+    id: TicketId,
+    customer: Option<&VerifiedCustomer>,
+) {
+    let ticket = match state.hub.read_ticket(id).await {
+        Ok(ticket) => ticket,
+        Err(err) => return tracing::error!(%err, ticket = %id, "reading a new ticket failed"),
+    };
+    let Some(email) = ticket.email.clone() else {
+        return;
+    };
+    let now = now_ms();
+    let signed_in_with_it = customer
+        .and_then(|c| c.email.as_deref())
+        .is_some_and(|known| known.eq_ignore_ascii_case(&email));
+    if signed_in_with_it {
+        let key = id.to_string();
+        if let Err(err) =
+            storage::blocking(&state.storage, move |s| s.confirm_email(&key, &email, now)).await
+        {
+            tracing::error!(%err, ticket = %id, "recording a confirmed address failed");
+        }
+        return;
+    }
+    let Some(mailer) = &state.mailer else {
+        return;
+    };
+    let Ok(site) = ticket.site.parse::<SiteKey>() else {
+        return;
+    };
+    let Ok(Some(config)) = state.site(&site).await else {
+        return;
+    };
+    if !state.limiter.confirmation_mail(&email, now) {
+        tracing::warn!(ticket = %id, "no confirmation email: the address had its share today");
+        return;
+    }
+    let link = crate::links::confirm_url(&state.public_url, &state.link_key, id, &email, now / 1000);
+    let (subject, body) = compose_confirmation(&config, &link);
+    match storage::blocking(&state.storage, move |s| {
+        s.queue_mail(&email, &subject, &body, now)
+    })
+    .await
+    {
+        Ok(()) => mailer.wake.notify_one(),
+        Err(err) => tracing::error!(%err, "queueing an email failed"),
+    }
+}
+
 /// Queues the email for `notice` to the ticket's customer, if they gave an
-/// address and email is configured. Failing to queue is logged, not returned:
-/// the change it reports is already committed.
+/// address, confirmed it, and email is configured. Failing to queue is
+/// logged, not returned: the change it reports is already committed.
 pub async fn notify_customer(state: &crate::AppState, ticket: &Ticket, notice: Notice<'_>) {
     let (Some(mailer), Some(to)) = (&state.mailer, &ticket.email) else {
         return;
     };
+    let key = ticket.id.clone();
+    match storage::blocking(&state.storage, move |s| s.confirmed_email(&key)).await {
+        Ok(Some(confirmed)) if confirmed == *to => {}
+        Ok(_) => {
+            return tracing::debug!(ticket = %ticket.id, "not emailed: the address is not confirmed")
+        }
+        Err(err) => return tracing::error!(%err, "reading a confirmed address failed"),
+    }
     let (Ok(site), Ok(id)) = (
         ticket.site.parse::<SiteKey>(),
         ticket.id.parse::<TicketId>(),

@@ -125,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
         )
+        .with_writer(stufe_server::log_lines::OneLinePerEvent)
         .init();
     let config = Config::from_env();
     let addr = Config::addr_from_env();

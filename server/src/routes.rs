@@ -5,6 +5,7 @@ mod assets;
 pub mod client_errors;
 mod console;
 mod demo;
+mod email_confirm;
 mod kb;
 mod kpis;
 pub(crate) mod saved_replies;
@@ -34,6 +35,10 @@ const FRAME_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-e
 
 /// The staff console: nothing from elsewhere, no inline script or style, never framed.
 const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The page that confirms a customer's email address: nothing but its own
+/// stylesheet and its own form, never framed.
+const CONFIRM_POLICY: &str = "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The site a request is for: `?site=` of the frame page and the socket, or
 /// the `{site}` of `/api/sites/{site}/…`.
@@ -139,6 +144,11 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
             HeaderValue::from_static(CONSOLE_POLICY),
         );
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    } else if path.starts_with("/email/") {
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONFIRM_POLICY),
+        );
     } else if path.starts_with("/w/") {
         if let Ok(value) = HeaderValue::from_str(&frame_policy) {
             headers.insert(CONTENT_SECURITY_POLICY, value);
@@ -159,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .merge(saved_replies::router())
         .merge(console::router(state.clone()))
         .merge(demo::router())
+        .merge(email_confirm::router())
         .merge(assets::router(&state.config.site_dir))
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
         .layer(middleware::from_fn_with_state(

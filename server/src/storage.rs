@@ -514,12 +514,23 @@ pub trait MailStore {
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError>;
     /// Sending failed; try again at `next_at` (None: give up).
     fn mail_failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), StorageError>;
+    /// The customer of `ticket` confirmed `email` at `at` (ms); replaces an
+    /// earlier confirmation of the ticket.
+    fn confirm_email(&self, ticket: &str, email: &str, at: i64) -> Result<(), StorageError>;
+    /// The address of `ticket` its customer confirmed, if any.
+    fn confirmed_email(&self, ticket: &str) -> Result<Option<String>, StorageError>;
+    /// Links to `ticket` issued at or before `at` (seconds) open nothing any more.
+    fn revoke_links(&self, ticket: &str, at: i64) -> Result<(), StorageError>;
+    /// When links to `ticket` were last revoked (seconds), if ever.
+    fn links_revoked_at(&self, ticket: &str) -> Result<Option<i64>, StorageError>;
 }
 
 /// Crashes widgets reported.
 pub trait ClientErrorStore {
     /// Keeps a crash a widget reported (fields already size-limited by the caller).
     fn record_client_error(&self, error: &ClientError) -> Result<(), StorageError>;
+    /// Deletes the crashes reported before `before` (ms); how many.
+    fn prune_client_errors(&self, before: i64) -> Result<usize, StorageError>;
     /// The newest reported crashes, newest first; of one site, or of all.
     fn client_errors(
         &self,

@@ -27,6 +27,26 @@ pub struct SiteRules {
     pub categories: Vec<String>,
 }
 
+/// Whether `text` is a bare email address, `local@domain.tld`, as a new
+/// ticket may carry it: no display name, no list, no spaces, quotes, angle
+/// brackets or control characters, one `@`, a dot in the domain, at most
+/// [`MAX_EMAIL_CHARS`] characters. (Replies are mailed to it once the
+/// customer confirmed it, see the README.)
+pub fn is_plain_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let allowed = |c: char| !c.is_control() && !c.is_whitespace() && !"<>\"(),;:[]\\@".contains(c);
+    text.chars().count() <= MAX_EMAIL_CHARS
+        && !local.is_empty()
+        && local.chars().all(allowed)
+        && domain.chars().all(allowed)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
 /// Why a change was refused. The message is safe to show to the sender.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -160,6 +180,9 @@ fn check_creation(role: Role, t: &Ticket, rules: &SiteRules) -> Result<(), Rejec
         || t.first_response_at.is_some()
     {
         return reject("only the server sets times and SLA due dates");
+    }
+    if t.email.as_deref().is_some_and(|e| !is_plain_email(e)) {
+        return reject("the email address is not valid: give a bare address such as jo@example.com");
     }
     if t.rating.is_some() {
         return reject("a new ticket cannot be rated");
@@ -474,6 +497,40 @@ mod tests {
         )
         .unwrap())
         .is_err());
+    }
+
+    #[test]
+    fn new_tickets_carry_only_a_bare_email_address() {
+        for good in ["jo@example.com", "jo.doe+shop@mail.example.de"] {
+            assert!(is_plain_email(good), "{good}");
+        }
+        for bad in [
+            "Support <evil@example.com>",
+            "\"Bank\" evil@example.com",
+            "a@example.com, b@example.com",
+            "jo@example.com\r\nBcc: x@example.com",
+            "jo@localhost",
+            "@example.com",
+            "jo@@example.com",
+            "jo@.example.com",
+            "not-an-email",
+        ] {
+            assert!(!is_plain_email(bad), "{bad:?}");
+            let mut doc = AutoCommit::new();
+            let new = ticket::NewTicket {
+                id: "00112233445566778899aabbccddeeff".parse().unwrap(),
+                site: "demo".into(),
+                subject: "Printer offline".into(),
+                description: "It blinks red.".into(),
+                email: Some(bad.into()),
+                category: "technical".into(),
+            };
+            ticket::create(&mut doc, &new).unwrap();
+            assert!(
+                check_ticket_change(Role::Customer, None, &read(&doc), &rules()).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Crashes widgets report: `POST /api/sites/{site}/client-errors` (public,
-//! size- and rate-limited), and the list for admins
+//! size- and rate-limited, kept [`RETENTION_DAYS`]), and the list for admins
 //! (`GET /api/staff/client-errors`, and the console's errors page).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ use stufe_shared::http::{
 use stufe_shared::SiteKey;
 
 use super::kb::site_key;
+use super::ClientIp;
 use super::staff::Staff;
 use crate::auth::require_admin;
 use crate::error::AppError;
@@ -28,7 +30,12 @@ use crate::AppState;
 pub const MAX_REPORT_BYTES: usize = 8 * 1024;
 /// At most this many reports per site are kept per [`WINDOW`]; more get 429.
 pub const REPORTS_PER_WINDOW: u32 = 30;
+/// At most this many of them from one client address (a /64 for IPv6), so
+/// one client cannot use up its site's share and drown the real reports.
+pub const REPORTS_PER_ADDRESS_WINDOW: u32 = 5;
 pub const WINDOW: Duration = Duration::from_secs(60);
+/// Reports older than this are deleted (hourly).
+pub const RETENTION_DAYS: i64 = 30;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,15 +46,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/client-errors", get(list))
 }
 
-/// Counts reports per site in fixed windows, so a crash loop on a busy site
-/// (or a hostile client) cannot fill the database.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Counted {
+    Site(SiteKey),
+    Address(IpAddr),
+}
+
+/// Counts reports per site and per client address in fixed windows, so a
+/// crash loop on a busy site (or a hostile client) cannot fill the database.
 #[derive(Default)]
 pub struct ReportLimiter {
-    windows: Mutex<HashMap<SiteKey, (Instant, u32)>>,
+    windows: Mutex<HashMap<Counted, (Instant, u32)>>,
 }
 
 impl ReportLimiter {
-    fn allow(&self, site: &SiteKey, now: Instant) -> bool {
+    /// Whether a report from `ip` for `site` is kept; a refused one counts
+    /// against neither.
+    fn allow(&self, site: &SiteKey, ip: IpAddr, now: Instant) -> Result<(), &'static str> {
         let mut windows = self
             .windows
             .lock()
@@ -55,14 +70,32 @@ impl ReportLimiter {
         if windows.len() > 10_000 {
             windows.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
         }
-        let (started, count) = windows.entry(site.clone()).or_insert((now, 0));
-        if now.duration_since(*started) >= WINDOW {
-            *started = now;
-            *count = 0;
+        let keys = [
+            (Counted::Address(crate::limits::counted_as(ip)), REPORTS_PER_ADDRESS_WINDOW, "from one address"),
+            (Counted::Site(site.clone()), REPORTS_PER_WINDOW, "per site"),
+        ];
+        for (key, limit, whose) in &keys {
+            if let Some((started, count)) = windows.get_mut(key) {
+                if now.duration_since(*started) >= WINDOW {
+                    *started = now;
+                    *count = 0;
+                }
+                if *count >= *limit {
+                    return Err(whose);
+                }
+            }
         }
-        *count += 1;
-        *count <= REPORTS_PER_WINDOW
+        for (key, _, _) in keys {
+            windows.entry(key).or_insert((now, 0)).1 += 1;
+        }
+        Ok(())
     }
+}
+
+/// Deletes the reports older than [`RETENTION_DAYS`]; how many.
+pub async fn prune(state: &AppState) -> Result<usize, crate::storage::StorageError> {
+    let before = now_ms() - RETENTION_DAYS * 86_400_000;
+    storage::blocking(&state.storage, move |s| s.prune_client_errors(before)).await
 }
 
 fn clip(text: &str, chars: usize) -> String {
@@ -71,6 +104,7 @@ fn clip(text: &str, chars: usize) -> String {
 
 async fn report(
     State(state): State<AppState>,
+    ClientIp(address): ClientIp,
     Path(site): Path<String>,
     Json(report): Json<ClientErrorReport>,
 ) -> Result<StatusCode, AppError> {
@@ -79,10 +113,12 @@ async fn report(
         .site(&key)
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
-    if !state.client_error_limit.allow(&key, Instant::now()) {
+    if let Err(whose) = state.client_error_limit.allow(&key, address, Instant::now()) {
         return Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("at most {REPORTS_PER_WINDOW} reports a minute per site"),
+            format!(
+                "too many reports {whose}: at most {REPORTS_PER_ADDRESS_WINDOW} a minute from one address and {REPORTS_PER_WINDOW} per site"
+            ),
         ));
     }
     let error = ClientError {
@@ -92,7 +128,8 @@ async fn report(
         user_agent: clip(&report.user_agent, MAX_CLIENT_ERROR_FIELD_CHARS),
         at: now_ms(),
     };
-    tracing::warn!(site = %error.site, version = %error.version, "a widget crashed: {}", error.message);
+    // Structured fields, debug-formatted: a CR or LF in a report cannot fake a log line.
+    tracing::warn!(site = %error.site, version = ?error.version, message = ?error.message, "a widget crashed");
     storage::blocking(&state.storage, move |s| s.record_client_error(&error)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/tickets/{id}/update", post(ticket_update))
         .route("/console/tickets/{id}/reply", post(ticket_reply))
         .route("/console/tickets/{id}/article", post(article_from_ticket))
+        .route("/console/tickets/{id}/revoke-links", post(revoke_links))
         .route("/console/kb", get(kb_page))
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
@@ -532,7 +533,7 @@ async fn ticket_page(
     let ticket: Ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
     let resolved = matches!(ticket.status, Status::Resolved | Status::Closed);
     let (key, site, email) = (ticket.id.clone(), ticket.site.clone(), ticket.email.clone());
-    let (notes, this, history, staff) = storage::blocking(&state.storage, move |s| {
+    let (notes, this, history, staff, confirmed) = storage::blocking(&state.storage, move |s| {
         let this = s.ticket_summary(&key)?;
         let customer_id = this
             .as_ref()
@@ -545,7 +546,8 @@ async fn ticket_page(
             email.as_deref(),
             CUSTOMER_HISTORY,
         )?;
-        Ok((s.notes(&key)?, this, history, s.list_staff()?))
+        let confirmed = s.confirmed_email(&key)?;
+        Ok((s.notes(&key)?, this, history, s.list_staff()?, confirmed))
     })
     .await?;
     let customer = this.as_ref().and_then(|t| t.customer.clone());
@@ -565,7 +567,9 @@ async fn ticket_page(
             p data-testid="ticket-meta" { "Status " strong { (ticket.status) } " · tier " strong { (ticket.tier.get()) } " · " (ticket.category)
                 " · from " strong data-testid="customer" { (customer_name) }
                 @if let Some(c) = &customer { " (signed in as " (c.id) ", verified by the site)" }
-                @if let Some(email) = &ticket.email { " · " (email) }
+                @if let Some(email) = &ticket.email { " · " (email)
+                    @if confirmed.as_ref() == Some(email) { " " span data-testid="email-state" { "(confirmed)" } }
+                    @else { " " span data-testid="email-state" title="The customer has not confirmed this address: replies are not emailed to it (they see them in the widget)." { "(not confirmed: replies are not emailed)" } } }
                 @if let Some(r) = &ticket.rating { " · rated " strong { (r.score) "/5" } } }
             div.card { (ticket.description) }
             @for m in &ticket.messages {
@@ -613,6 +617,13 @@ async fn ticket_page(
                     }
                 }
             }
+            @if ticket.email.is_some() {
+                form.card method="post" action={ "/console/tickets/" (id) "/revoke-links" } { (csrf::field())
+                    "Links in emails open this request for whoever has them. "
+                    button data-testid="revoke-links" { "Revoke email links" }
+                    " (links sent so far stop working; the next email carries a new one)"
+                }
+            }
             @if resolved {
                 form.card method="post" action={ "/console/tickets/" (id) "/article" } { (csrf::field())
                     button data-testid="write-article" { "Write article from this ticket" }
@@ -620,6 +631,15 @@ async fn ticket_page(
             }
         },
     ))
+}
+
+async fn revoke_links(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    super::staff::revoke_links(&state, &user, ticket_id(&id)?).await?;
+    Ok(see_other(&format!("/console/tickets/{id}")))
 }
 
 #[derive(Deserialize)]

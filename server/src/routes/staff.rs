@@ -26,6 +26,42 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/tickets/{id}", get(show).patch(update))
         .route("/api/staff/tickets/{id}/messages", post(reply))
         .route("/api/staff/tickets/{id}/notes", get(notes).post(add_note))
+        .route("/api/staff/tickets/{id}/revoke-links", post(revoke))
+}
+
+/// Links from emails sent so far no longer open ticket `id` (a later email
+/// carries a working one); kept in the ticket's notes.
+pub(crate) async fn revoke_links(
+    state: &AppState,
+    member: &StaffMember,
+    id: TicketId,
+) -> Result<(), AppError> {
+    let ticket = ticket_for(state, member, id).await?;
+    let now = now_ms();
+    let note = StaffNote {
+        ticket: ticket.id.clone(),
+        at: now,
+        by: member.name.clone(),
+        kind: "note".into(),
+        change: "email links revoked".into(),
+        body: String::new(),
+    };
+    storage::blocking(&state.storage, move |s| {
+        s.revoke_links(&note.ticket, now / 1000)?;
+        s.add_note(&note)
+    })
+    .await?;
+    tracing::info!(ticket = %id, by = %member.name, "email links revoked");
+    Ok(())
+}
+
+async fn revoke(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, AppError> {
+    revoke_links(&state, &member, ticket_id(&id)?).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 pub(crate) fn ticket_id(text: &str) -> Result<TicketId, AppError> {

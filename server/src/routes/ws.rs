@@ -59,6 +59,15 @@ async fn upgrade(
         link_key: state.link_key.clone(),
         address,
         limiter: state.limiter.clone(),
+        on_created: {
+            let state = state.clone();
+            std::sync::Arc::new(move |id, customer| {
+                let state = state.clone();
+                Box::pin(async move {
+                    crate::mail::ticket_created(&state, id, customer.as_ref()).await;
+                })
+            })
+        },
     };
     let tracker = state.tracker.clone();
     // Frames up to 4x our own limit reach the session, which answers them with a

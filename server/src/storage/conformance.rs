@@ -75,6 +75,7 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
     logins_and_sessions(make().as_ref());
     client_errors_are_kept_newest_first(make().as_ref());
     the_outbox_keeps_mail_until_sent_and_retries_when_told(make().as_ref());
+    confirmed_addresses_and_revoked_links_are_per_ticket(make().as_ref());
     server_secrets_are_made_once(make().as_ref());
     notes_and_assignees_stay_beside_the_ticket(make().as_ref());
     a_customers_history_is_theirs_newest_first(make().as_ref());
@@ -384,6 +385,31 @@ fn client_errors_are_kept_newest_first(s: &dyn Storage) {
         .collect();
     assert_eq!(demo, ["second", "first"]);
     assert_eq!(s.client_errors(None, 2).unwrap().len(), 2);
+    assert_eq!(s.prune_client_errors(3).unwrap(), 2, "older than 3 ms");
+    let left: Vec<String> = s
+        .client_errors(None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert_eq!(left, ["second"]);
+}
+
+fn confirmed_addresses_and_revoked_links_are_per_ticket(s: &dyn Storage) {
+    assert_eq!(s.confirmed_email("t1").unwrap(), None);
+    s.confirm_email("t1", "jo@example.com", 10).unwrap();
+    assert_eq!(s.confirmed_email("t1").unwrap().as_deref(), Some("jo@example.com"));
+    assert_eq!(s.confirmed_email("t2").unwrap(), None, "another ticket");
+    s.confirm_email("t1", "ada@example.com", 20).unwrap();
+    assert_eq!(s.confirmed_email("t1").unwrap().as_deref(), Some("ada@example.com"));
+
+    assert_eq!(s.links_revoked_at("t1").unwrap(), None);
+    s.revoke_links("t1", 100).unwrap();
+    s.revoke_links("t1", 50).unwrap();
+    assert_eq!(s.links_revoked_at("t1").unwrap(), Some(100), "never moves back");
+    s.revoke_links("t1", 150).unwrap();
+    assert_eq!(s.links_revoked_at("t1").unwrap(), Some(150));
+    assert_eq!(s.links_revoked_at("t2").unwrap(), None);
 }
 
 fn logins_and_sessions(s: &dyn Storage) {

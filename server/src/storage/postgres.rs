@@ -1248,6 +1248,45 @@ impl MailStore for PostgresStorage {
         )?;
         Ok(())
     }
+
+    fn confirm_email(&self, ticket: &str, email: &str, at: i64) -> Result<(), StorageError> {
+        self.client()?.execute(
+            "INSERT INTO email_confirmations (ticket_id, email, confirmed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (ticket_id) DO UPDATE SET email = $2, confirmed_at = $3",
+            &[&ticket, &email, &at],
+        )?;
+        Ok(())
+    }
+
+    fn confirmed_email(&self, ticket: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT email FROM email_confirmations WHERE ticket_id = $1",
+                &[&ticket],
+            )?
+            .map(|row| row.get(0)))
+    }
+
+    fn revoke_links(&self, ticket: &str, at: i64) -> Result<(), StorageError> {
+        self.client()?.execute(
+            "INSERT INTO link_revocations (ticket_id, revoked_at) VALUES ($1, $2)
+             ON CONFLICT (ticket_id)
+             DO UPDATE SET revoked_at = GREATEST(link_revocations.revoked_at, $2)",
+            &[&ticket, &at],
+        )?;
+        Ok(())
+    }
+
+    fn links_revoked_at(&self, ticket: &str) -> Result<Option<i64>, StorageError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT revoked_at FROM link_revocations WHERE ticket_id = $1",
+                &[&ticket],
+            )?
+            .map(|row| row.get(0)))
+    }
 }
 
 impl ClientErrorStore for PostgresStorage {
@@ -1264,6 +1303,13 @@ impl ClientErrorStore for PostgresStorage {
             ],
         )?;
         Ok(())
+    }
+
+    fn prune_client_errors(&self, before: i64) -> Result<usize, StorageError> {
+        let deleted = self
+            .client()?
+            .execute("DELETE FROM client_errors WHERE at < $1", &[&before])?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 
     fn client_errors(

@@ -1294,6 +1294,46 @@ impl MailStore for SqliteStorage {
         )?;
         Ok(())
     }
+
+    fn confirm_email(&self, ticket: &str, email: &str, at: i64) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO email_confirmations (ticket_id, email, confirmed_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (ticket_id) DO UPDATE SET email = ?2, confirmed_at = ?3",
+            params![ticket, email, at],
+        )?;
+        Ok(())
+    }
+
+    fn confirmed_email(&self, ticket: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .reader()?
+            .query_row(
+                "SELECT email FROM email_confirmations WHERE ticket_id = ?1",
+                params![ticket],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    fn revoke_links(&self, ticket: &str, at: i64) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO link_revocations (ticket_id, revoked_at) VALUES (?1, ?2)
+             ON CONFLICT (ticket_id) DO UPDATE SET revoked_at = max(revoked_at, ?2)",
+            params![ticket, at],
+        )?;
+        Ok(())
+    }
+
+    fn links_revoked_at(&self, ticket: &str) -> Result<Option<i64>, StorageError> {
+        Ok(self
+            .reader()?
+            .query_row(
+                "SELECT revoked_at FROM link_revocations WHERE ticket_id = ?1",
+                params![ticket],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
 }
 
 impl ClientErrorStore for SqliteStorage {
@@ -1310,6 +1350,12 @@ impl ClientErrorStore for SqliteStorage {
             ],
         )?;
         Ok(())
+    }
+
+    fn prune_client_errors(&self, before: i64) -> Result<usize, StorageError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM client_errors WHERE at < ?1", params![before])?)
     }
 
     fn client_errors(

@@ -540,8 +540,9 @@ pub struct Sender<'a> {
 pub enum Received {
     /// Only sync bookkeeping, no new changes.
     NothingNew,
-    /// New changes were validated and committed; these are the new heads (hex).
-    Committed(Vec<String>),
+    /// New changes were validated and committed: the new heads (hex), and
+    /// whether they created the ticket.
+    Committed { heads: Vec<String>, created: bool },
     /// Changes arrived whose dependencies the server lacks (the peer's bloom
     /// filter claimed them wrongly): nothing was checked or stored. The
     /// caller keeps `pending` (the changes of this message and of the
@@ -906,7 +907,7 @@ impl Hub {
         {
             Ok(heads) => {
                 *peer = next_peer;
-                Ok(Received::Committed(heads))
+                Ok(Received::Committed { heads, created })
             }
             Err(err) => {
                 if in_place {
@@ -1425,7 +1426,7 @@ mod tests {
                 .receive(&entry, &mut theirs, &sender, &message.encode(), &[])
                 .await
                 .unwrap();
-            if let Received::Committed(_) = received {
+            if let Received::Committed { .. } = received {
                 return (hub, id);
             }
             let reply = entry.generate(&mut theirs).await.unwrap();

@@ -16,7 +16,7 @@ use stufe_shared::protocol::{
 };
 use stufe_shared::site::SiteConfig;
 use stufe_shared::validate::Role;
-use stufe_shared::{DocId, SiteKey};
+use stufe_shared::{DocId, SiteKey, TicketId};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -46,6 +46,14 @@ pub struct SessionContext {
     /// Where the connection comes from, and the limits on new tickets.
     pub address: std::net::IpAddr,
     pub limiter: Arc<crate::limits::Limiter>,
+    /// Told of every ticket this connection created, once it is stored,
+    /// with the signed-in customer who created it (the email confirmation
+    /// starts there); the creation is acknowledged after it is done.
+    pub on_created: Arc<
+        dyn Fn(TicketId, Option<VerifiedCustomer>) -> futures_util::future::BoxFuture<'static, ()>
+            + Send
+            + Sync,
+    >,
 }
 
 /// Changes the peer sent whose dependencies the server lacks, kept (in
@@ -280,7 +288,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         } else {
             (1002, "protocol error")
         };
-        tracing::info!(code, "closing a socket: {text}");
+        tracing::info!(code, cause = ?text, "closing a socket");
         let frame = axum::extract::ws::CloseFrame {
             code,
             reason: reason.into(),
@@ -288,8 +296,24 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         let _ = self.out.send(Message::Close(Some(frame))).await;
     }
 
+    /// Whether the ticket's links were revoked at or after `grant` was issued
+    /// (a storage failure counts as revoked: the grant opens nothing then).
+    async fn revoked(hub: Arc<Hub>, id: TicketId, grant: &str) -> bool {
+        let Some(issued) = links::issued_at(grant) else {
+            return true;
+        };
+        let key = id.to_string();
+        match storage::blocking(hub.storage(), move |s| s.links_revoked_at(&key)).await {
+            Ok(revoked) => revoked.is_some_and(|at| issued <= at),
+            Err(err) => {
+                tracing::error!(%err, "reading when links were revoked failed");
+                true
+            }
+        }
+    }
+
     async fn send_error(&mut self, doc: Option<&DocId>, code: ErrorCode, message: &str) -> bool {
-        tracing::info!(?code, doc = ?doc.map(ToString::to_string), "refused: {message}");
+        tracing::info!(?code, doc = ?doc.map(ToString::to_string), why = ?message, "refused");
         let frame = ServerFrame::Error {
             doc: doc.map(ToString::to_string),
             code,
@@ -436,12 +460,14 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         }
         // A link from an email (a signed grant in place of the token) opens its ticket.
         let granted = match &doc_id {
-            DocId::Ticket(id) if links::is_grant(token) => links::check(
-                &self.ctx.link_key,
-                *id,
-                token,
-                crate::sync::hub::now_ms() / 1000,
-            ),
+            DocId::Ticket(id) if links::is_grant(token) => {
+                links::check(
+                    &self.ctx.link_key,
+                    *id,
+                    token,
+                    crate::sync::hub::now_ms() / 1000,
+                ) && !Self::revoked(self.ctx.hub.clone(), *id, token).await
+            }
             _ => false,
         };
         if matches!(doc_id, DocId::Ticket(_))
@@ -543,7 +569,13 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         }
         match result {
             // Our side of the sync goes first, so acked heads are known when the ack arrives.
-            Ok(Received::NothingNew | Received::Committed(_)) => {
+            Ok(Received::NothingNew | Received::Committed { created: false, .. }) => {
+                self.push(&id).await && self.flush_ack(&id).await
+            }
+            Ok(Received::Committed { created: true, .. }) => {
+                if let DocId::Ticket(ticket) = &id {
+                    (self.ctx.on_created)(*ticket, self.customer.as_deref().cloned()).await;
+                }
                 self.push(&id).await && self.flush_ack(&id).await
             }
             Ok(Received::Incomplete {
@@ -672,6 +704,7 @@ mod tests {
             link_key: "test-link-key".into(),
             address: std::net::Ipv4Addr::LOCALHOST.into(),
             limiter: Arc::new(crate::limits::Limiter::new(Default::default())),
+            on_created: Arc::new(|_, _| Box::pin(async {})),
         };
         let (to_session, rx) = mpsc::unbounded_channel();
         let incoming: Incoming = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {

@@ -8,8 +8,14 @@ use stufe_server::sync::hub::token_hash;
 use crate::helpers::*;
 
 async fn report(app: &TestApp, site: &str, body: Value) -> StatusCode {
+    report_from(app, "192.0.2.1", site, body).await
+}
+
+/// A report from the client at `address` (the test server trusts `X-Forwarded-For`).
+async fn report_from(app: &TestApp, address: &str, site: &str, body: Value) -> StatusCode {
     reqwest::Client::new()
         .post(app.url(&format!("/api/sites/{site}/client-errors")))
+        .header("x-forwarded-for", address)
         .json(&body)
         .send()
         .await
@@ -24,7 +30,7 @@ fn crash(message: &str) -> Value {
 #[tokio::test]
 async fn crash_reports_are_kept_limited_and_shown_to_admins_only() {
     let dir = tempfile::tempdir().unwrap();
-    let app = TestApp::spawn(dir.path()).await;
+    let app = TestApp::spawn_with(dir.path(), |c| c.trust_forwarded_for = true).await;
     assert_eq!(
         report(&app, "demo", crash("panicked at widget/src/x.rs:1:1")).await,
         StatusCode::NO_CONTENT
@@ -69,10 +75,11 @@ async fn crash_reports_are_kept_limited_and_shown_to_admins_only() {
         StatusCode::FORBIDDEN
     );
 
-    // A crash loop is capped per site and minute.
+    // A crash loop is capped per site and minute, however many clients send it.
     let mut statuses = Vec::new();
     for n in 0..40 {
-        statuses.push(report(&app, "demo", crash(&format!("loop {n}"))).await);
+        let address = format!("198.51.100.{n}");
+        statuses.push(report_from(&app, &address, "demo", crash(&format!("loop {n}"))).await);
     }
     assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS));
     let stored: Vec<Value> = list(STAFF_TOKEN).await.unwrap().json().await.unwrap();
@@ -81,5 +88,44 @@ async fn crash_reports_are_kept_limited_and_shown_to_admins_only() {
         30,
         "30 a minute, the two earlier ones included"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_client_cannot_use_up_its_sites_share_of_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with(dir.path(), |c| c.trust_forwarded_for = true).await;
+    let per_address = stufe_server::routes::client_errors::REPORTS_PER_ADDRESS_WINDOW;
+    for n in 0..per_address {
+        assert_eq!(
+            report_from(&app, "203.0.113.7", "demo", crash(&format!("noise {n}"))).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let refused = reqwest::Client::new()
+        .post(app.url("/api/sites/demo/client-errors"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&crash("more noise"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.text().await.unwrap().contains("from one address"));
+    // A real crash from another client is still kept.
+    assert_eq!(
+        report_from(&app, "203.0.113.8", "demo", crash("the real one")).await,
+        StatusCode::NO_CONTENT
+    );
+    let stored: Vec<Value> = reqwest::Client::new()
+        .get(app.url("/api/staff/client-errors?site=demo"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored.len() as u32, per_address + 1);
+    assert_eq!(stored[0]["message"], "the real one");
     app.stop().await;
 }

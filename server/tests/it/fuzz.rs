@@ -265,7 +265,7 @@ async fn receive_survives_mutated_sync_messages_and_keeps_the_ticket_valid() {
                     pending = carried;
                 }
             }
-            Ok(Received::Committed(_)) => {
+            Ok(Received::Committed { .. }) => {
                 committed += 1;
                 hub.read_ticket(TicketId::from_bytes(TICKET))
                     .await

@@ -53,3 +53,46 @@ async fn a_grant_from_an_email_opens_its_ticket_and_nothing_else() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn staff_revoke_the_links_sent_so_far_and_later_links_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let key = SqliteStorage::open(&dir.path().join("stufe.sqlite"))
+        .unwrap()
+        .server_secret(KEY_NAME)
+        .unwrap();
+    let (local, _) = create_ticket(&app).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let valid = stufe_server::links::VALID_DAYS * 86_400;
+    let sent = grant(&key, local.id, now + valid);
+    let opens = |grant: String| {
+        let app = &app;
+        async move {
+            let mut copy = LocalDoc::new(local.id, automerge::AutoCommit::new());
+            error_codes(&app.client().await.open(&mut copy, &grant).await)
+        }
+    };
+    assert!(opens(sent.clone()).await.is_empty());
+
+    // Staff revoke them (the API; the console's ticket page has the button).
+    let response = app
+        .staff_send(
+            reqwest::Method::POST,
+            &format!("/api/staff/tickets/{}/revoke-links", local.id),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(opens(sent).await, ["forbidden"]);
+    // A link issued later (the next email's) opens it.
+    assert!(opens(grant(&key, local.id, now + 5 + valid)).await.is_empty());
+    let notes = app
+        .staff_json(&format!("/api/staff/tickets/{}/notes", local.id))
+        .await;
+    assert_eq!(notes[0]["change"], "email links revoked", "{notes}");
+    app.stop().await;
+}

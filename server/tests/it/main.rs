@@ -5,6 +5,7 @@ mod accounts;
 mod attacks;
 mod client_errors;
 mod console;
+mod email_confirmation;
 mod fuzz;
 mod gate;
 mod handoff;

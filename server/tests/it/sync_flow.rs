@@ -247,7 +247,7 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
                     .receive(entry, server_peer, sender, &message.encode(), &[])
                     .await
                     .unwrap();
-                committed |= matches!(result, Received::Committed(_));
+                committed |= matches!(result, Received::Committed { .. });
             }
             if let Some(answer) = entry.generate(server_peer).await {
                 let message = sync::Message::decode(&answer).unwrap();

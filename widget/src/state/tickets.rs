@@ -84,7 +84,7 @@ impl TicketForm {
             return Err(FormError::MissingDescription);
         }
         let email = self.email.trim();
-        if !email.is_empty() && (!email.contains('@') || email.len() > 254) {
+        if !email.is_empty() && !stufe_shared::validate::is_plain_email(email) {
             return Err(FormError::BadEmail);
         }
         if self.category.is_empty() {
