@@ -28,6 +28,7 @@ pub mod limits;
 pub mod links;
 pub mod log_lines;
 pub mod mail;
+pub mod panic_guard;
 pub mod routes;
 pub mod seed;
 pub mod sites;

@@ -127,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(stufe_server::log_lines::OneLinePerEvent)
         .init();
+    stufe_server::panic_guard::install_hook();
     let config = Config::from_env();
     let addr = Config::addr_from_env();
     let listener = tokio::net::TcpListener::bind(&addr)

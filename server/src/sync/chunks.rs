@@ -5,7 +5,8 @@
 //! simply not be there, and the sender would get no answer at all. So every
 //! chunk is read here first: its header, its checksum (the first four bytes
 //! of its SHA-256 hash), and for changes their columns, and a message with
-//! any chunk that does not read whole is `invalid_sync_message`.
+//! any chunk that does not read whole is `invalid_sync_message` (also one
+//! that makes Automerge's parser panic, see [`crate::panic_guard`]).
 
 use automerge::Change;
 use sha2::{Digest, Sha256};
@@ -56,10 +57,11 @@ pub fn check(mut bytes: &[u8]) -> Result<(), String> {
                 .finalize()
                 .into(),
             CHANGE | COMPRESSED_CHANGE => {
-                Change::try_from(chunk)
+                // Automerge 0.5.12 panics on some malformed changes (op
+                // counters beyond u32): a refusal like any other.
+                crate::panic_guard::catching(|| Change::try_from(chunk).map(|c| c.hash().0))
+                    .ok_or("a change does not read: a value in it is out of range")?
                     .map_err(|err| format!("a change does not read: {err}"))?
-                    .hash()
-                    .0
             }
             other => return Err(format!("unknown chunk type {other}")),
         };

@@ -771,7 +771,8 @@ impl Hub {
             may_create,
         } = *sender;
         let encoded = message;
-        let message = sync::Message::decode(encoded)
+        let message = crate::panic_guard::catching(|| sync::Message::decode(encoded))
+            .ok_or_else(|| HubError::InvalidSyncMessage("the message does not read".into()))?
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()))?;
         for chunk in message.changes.iter() {
             super::chunks::check(chunk).map_err(HubError::InvalidSyncMessage)?;

@@ -348,3 +348,43 @@ async fn a_sync_message_with_a_corrupted_change_checksum_is_answered_invalid() {
         .contains("Corrupted"));
     app.stop().await;
 }
+
+/// A change that makes Automerge's own parser panic (an op counter beyond
+/// u32; found by `cargo xtask fuzz`, kept in the corpus) is refused like any
+/// broken message, and the connection goes on working.
+#[tokio::test]
+async fn a_change_that_panics_automerges_parser_is_refused_and_the_connection_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let mut client = app.client().await;
+    client.open(&mut local, &token).await;
+    let message = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/corpus/regress-op-counter-overflow.sync"),
+    )
+    .unwrap();
+    client
+        .send_binary(encode_sync_frame(&DocId::Ticket(local.id), &message))
+        .await;
+    let answer = client.next_control().await;
+    assert!(
+        matches!(
+            &answer,
+            Some(ServerFrame::Error { code, .. })
+                if serde_json::to_value(code).unwrap() == "invalid_sync_message"
+        ),
+        "{answer:?}"
+    );
+    // The same connection still syncs a valid reply.
+    let frames = client.open(&mut local, &token).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    ticket::append_message(&mut local.doc, &customer_message("c2", "Still here"))
+        .unwrap();
+    local.doc.commit();
+    let frames = client.sync(&mut local).await;
+    assert!(error_codes(&frames).is_empty(), "{frames:?}");
+    assert!(last_ack(&frames).is_some(), "{frames:?}");
+    assert!(app.staff_ticket(local.id).await.to_string().contains("Still here"));
+    app.stop().await;
+}
