@@ -42,7 +42,8 @@ async fn staff_replies_reach_the_customer_by_email_and_the_link_opens_the_reques
         let confirm = &mails[0];
         ensure!(confirm.to.contains("jo@example.com"), "{confirm:?}");
         ensure!(
-            !confirm.subject.contains("Printer offline") && !confirm.body.contains("It blinks red."),
+            !confirm.subject.contains("Printer offline")
+                && !confirm.body.contains("It blinks red."),
             "{confirm:?}"
         );
         customer.client.goto(&link_in(&confirm.body)?).await?;

@@ -40,6 +40,10 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
+        // As the server does at start: panics the receive path catches
+        // (Automerge's parser on malformed changes) are refusals, not
+        // crashes; every other panic still reaches libFuzzer's hook.
+        stufe_server::panic_guard::install_hook();
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(&dir.path().join("fuzz.sqlite")).unwrap();
         let site: SiteKey = "demo".parse().unwrap();
@@ -59,9 +63,13 @@ fn world() -> &'static World {
             // as a widget creates it.
             let mut peer = sync::State::new();
             for message in CREATE {
-                let _ = hub.receive(&entry, &mut peer, &sender(&site, &config), message, &[]).await;
+                let _ = hub
+                    .receive(&entry, &mut peer, &sender(&site, &config), message, &[])
+                    .await;
             }
-            hub.read_ticket(id).await.expect("the corpus creates the ticket");
+            hub.read_ticket(id)
+                .await
+                .expect("the corpus creates the ticket");
             entry
         });
         World {
@@ -97,7 +105,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let sender = sender(&w.site, &w.config);
     w.runtime.block_on(async {
-        let received = w.hub.receive(&w.entry, &mut peer, &sender, message, &[]).await;
+        let received = w
+            .hub
+            .receive(&w.entry, &mut peer, &sender, message, &[])
+            .await;
         if let Ok(Received::Committed { .. }) = received {
             let ticket = w
                 .hub

@@ -107,9 +107,8 @@ impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
         bucket.tokens -= 1.0;
         if self.table.len() >= SWEEP_AT {
             let (capacity, period) = (self.capacity, self.period_ms);
-            self.table.retain(|_, b| {
-                b.refilled(capacity, period, now_ms).tokens < f64::from(capacity)
-            });
+            self.table
+                .retain(|_, b| b.refilled(capacity, period, now_ms).tokens < f64::from(capacity));
         }
         self.table.insert(key.clone(), bucket);
     }
@@ -344,7 +343,10 @@ mod tests {
         for _ in 0..CONFIRMATIONS_PER_RECIPIENT_DAY {
             assert!(limiter.confirmation_mail("jo@example.com", 0));
         }
-        assert!(!limiter.confirmation_mail("JO@example.com", 0), "case does not matter");
+        assert!(
+            !limiter.confirmation_mail("JO@example.com", 0),
+            "case does not matter"
+        );
         assert!(limiter.confirmation_mail("ada@example.com", 0));
         let day = 24 * HOUR;
         let one_refilled = day / i64::from(CONFIRMATIONS_PER_RECIPIENT_DAY);

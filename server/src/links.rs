@@ -38,7 +38,12 @@ pub fn grant(key: &str, id: TicketId, expires: i64) -> String {
 /// When `grant` was issued (seconds since the epoch), read from its expiry;
 /// None if it is not a grant.
 pub fn issued_at(grant: &str) -> Option<i64> {
-    let expires: i64 = grant.strip_prefix(PREFIX)?.split_once('.')?.0.parse().ok()?;
+    let expires: i64 = grant
+        .strip_prefix(PREFIX)?
+        .split_once('.')?
+        .0
+        .parse()
+        .ok()?;
     Some(expires - VALID_DAYS * 86_400)
 }
 
@@ -54,7 +59,9 @@ fn confirm_signature(key: &str, id: TicketId, email: &str, expires: i64) -> Hmac
 
 /// A token that confirms `email` as the address of ticket `id`, until `expires` (seconds).
 pub fn confirm_token(key: &str, id: TicketId, email: &str, expires: i64) -> String {
-    let sig = confirm_signature(key, id, email, expires).finalize().into_bytes();
+    let sig = confirm_signature(key, id, email, expires)
+        .finalize()
+        .into_bytes();
     format!("{CONFIRM_PREFIX}{expires}.{}", hex::encode(sig))
 }
 
@@ -148,11 +155,26 @@ mod tests {
         let other = TicketId::from_bytes([2; 16]);
         let t = confirm_token("key", id, "jo@example.com", 1_000);
         assert!(check_confirm_token("key", id, "jo@example.com", &t, 999));
-        assert!(!check_confirm_token("key", id, "jo@example.com", &t, 1_000), "expired");
-        assert!(!check_confirm_token("key", id, "ada@example.com", &t, 999), "another address");
-        assert!(!check_confirm_token("key", other, "jo@example.com", &t, 999), "another ticket");
-        assert!(!check_confirm_token("other", id, "jo@example.com", &t, 999), "another server");
+        assert!(
+            !check_confirm_token("key", id, "jo@example.com", &t, 1_000),
+            "expired"
+        );
+        assert!(
+            !check_confirm_token("key", id, "ada@example.com", &t, 999),
+            "another address"
+        );
+        assert!(
+            !check_confirm_token("key", other, "jo@example.com", &t, 999),
+            "another ticket"
+        );
+        assert!(
+            !check_confirm_token("other", id, "jo@example.com", &t, 999),
+            "another server"
+        );
         let grant = grant("key", id, 1_000);
-        assert!(!check_confirm_token("key", id, "jo@example.com", &grant, 999), "a grant is no confirmation");
+        assert!(
+            !check_confirm_token("key", id, "jo@example.com", &grant, 999),
+            "a grant is no confirmation"
+        );
     }
 }

@@ -243,7 +243,8 @@ pub async fn ticket_created(
         tracing::warn!(ticket = %id, "no confirmation email: the address had its share today");
         return;
     }
-    let link = crate::links::confirm_url(&state.public_url, &state.link_key, id, &email, now / 1000);
+    let link =
+        crate::links::confirm_url(&state.public_url, &state.link_key, id, &email, now / 1000);
     let (subject, body) = compose_confirmation(&config, &link);
     match storage::blocking(&state.storage, move |s| {
         s.queue_mail(&email, &subject, &body, now)

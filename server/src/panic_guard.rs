@@ -44,6 +44,9 @@ mod tests {
         assert_eq!(catching(|| 7), Some(7));
         assert_eq!(catching(|| -> u32 { u64::MAX.try_into().unwrap() }), None);
         // Nested calls keep the outer guard.
-        assert_eq!(catching(|| catching(|| panic!("inner")).is_none()), Some(true));
+        assert_eq!(
+            catching(|| catching(|| panic!("inner")).is_none()),
+            Some(true)
+        );
     }
 }

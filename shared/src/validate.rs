@@ -182,7 +182,9 @@ fn check_creation(role: Role, t: &Ticket, rules: &SiteRules) -> Result<(), Rejec
         return reject("only the server sets times and SLA due dates");
     }
     if t.email.as_deref().is_some_and(|e| !is_plain_email(e)) {
-        return reject("the email address is not valid: give a bare address such as jo@example.com");
+        return reject(
+            "the email address is not valid: give a bare address such as jo@example.com",
+        );
     }
     if t.rating.is_some() {
         return reject("a new ticket cannot be rated");

@@ -6,11 +6,15 @@
 //! - `cargo xtask test --e2e-repeat N`: build the widget, then run only the browser
 //!   suite N times in a row and print how many runs passed and failed.
 //! - `cargo xtask build`: build the widget into the site dir (see `Leptos.toml`).
+//! - `cargo xtask fuzz [--secs N] [--target T]`: build the libFuzzer targets in `fuzz/`
+//!   (pinned nightly, cargo-fuzz) and run each N seconds (default 600); prints
+//!   executions and coverage. `cargo xtask test` runs each for 20 s.
 //! - `cargo xtask bench`: print measured figures (widget payload sizes; catalogue sync, publish,
 //!   ticket commit and creation throughput, open widgets' memory, fan-out and a reconnect
 //!   storm against the release server; the same open-widget figures for automerge-repo's
 //!   reference sync server; KB search latency).
 
+mod fuzz;
 mod sizes;
 mod tools;
 mod widget;
@@ -41,6 +45,15 @@ enum Task {
     },
     /// Build the widget into the site dir.
     Build,
+    /// Run the coverage-guided fuzz targets (libFuzzer) and print executions and coverage.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 600)]
+        secs: u32,
+        /// Only this target (frame_decoder, sync_receive, markdown).
+        #[arg(long)]
+        target: Option<String>,
+    },
     /// Print measured figures: widget payload sizes, sync and storage figures, KB search latency.
     Bench,
 }
@@ -58,6 +71,7 @@ fn main() -> Result<()> {
             let site = widget::build(&root)?;
             sizes::print(&site)
         }
+        Task::Fuzz { secs, target } => fuzz::run(&root, secs, target.as_deref()),
         Task::Bench => {
             let site = widget::build(&root)?;
             sizes::print(&site)?;
@@ -252,6 +266,9 @@ fn test(root: &Path) -> Result<()> {
                 .env("STUFE_AXE", tools::axe(root))
                 .env("STUFE_PYTHON", tools::PYTHON),
         )
+    })?;
+    step("fuzz targets (libFuzzer, 20 s each)", &mut || {
+        fuzz::run(root, fuzz::CI_SECS, None)
     })?;
     println!("\nAll checks passed in {:.0?}:", started.elapsed());
     for (name, took) in &timings {

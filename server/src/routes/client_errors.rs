@@ -18,8 +18,8 @@ use stufe_shared::http::{
 use stufe_shared::SiteKey;
 
 use super::kb::site_key;
-use super::ClientIp;
 use super::staff::Staff;
+use super::ClientIp;
 use crate::auth::require_admin;
 use crate::error::AppError;
 use crate::storage::{self, ClientError};
@@ -71,7 +71,11 @@ impl ReportLimiter {
             windows.retain(|_, (started, _)| now.duration_since(*started) < WINDOW);
         }
         let keys = [
-            (Counted::Address(crate::limits::counted_as(ip)), REPORTS_PER_ADDRESS_WINDOW, "from one address"),
+            (
+                Counted::Address(crate::limits::counted_as(ip)),
+                REPORTS_PER_ADDRESS_WINDOW,
+                "from one address",
+            ),
             (Counted::Site(site.clone()), REPORTS_PER_WINDOW, "per site"),
         ];
         for (key, limit, whose) in &keys {
@@ -113,7 +117,10 @@ async fn report(
         .site(&key)
         .await?
         .ok_or_else(|| AppError::not_found("unknown site"))?;
-    if let Err(whose) = state.client_error_limit.allow(&key, address, Instant::now()) {
+    if let Err(whose) = state
+        .client_error_limit
+        .allow(&key, address, Instant::now())
+    {
         return Err(AppError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(

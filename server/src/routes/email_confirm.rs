@@ -149,8 +149,8 @@ fn done(texts: &Texts, email: &str) -> Response {
         StatusCode::OK,
         texts.pick("Address confirmed", "Adresse bestätigt"),
         html! { p data-testid="email-confirmed" {
-            (texts.pick("Replies to your request now reach you at ", "Antworten auf Ihre Anfrage erreichen Sie jetzt unter "))
-            strong { (email) } "." } },
+        (texts.pick("Replies to your request now reach you at ", "Antworten auf Ihre Anfrage erreichen Sie jetzt unter "))
+        strong { (email) } "." } },
     )
 }
 
@@ -164,7 +164,10 @@ async fn confirm(
         Err(page) => return Ok(page),
     };
     let (key, address, now) = (ticket.to_string(), email.clone(), now_ms());
-    storage::blocking(&state.storage, move |s| s.confirm_email(&key, &address, now)).await?;
+    storage::blocking(&state.storage, move |s| {
+        s.confirm_email(&key, &address, now)
+    })
+    .await?;
     tracing::info!(%ticket, "a customer confirmed their email address");
     Ok(done(&texts, &email))
 }

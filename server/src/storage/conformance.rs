@@ -398,15 +398,25 @@ fn client_errors_are_kept_newest_first(s: &dyn Storage) {
 fn confirmed_addresses_and_revoked_links_are_per_ticket(s: &dyn Storage) {
     assert_eq!(s.confirmed_email("t1").unwrap(), None);
     s.confirm_email("t1", "jo@example.com", 10).unwrap();
-    assert_eq!(s.confirmed_email("t1").unwrap().as_deref(), Some("jo@example.com"));
+    assert_eq!(
+        s.confirmed_email("t1").unwrap().as_deref(),
+        Some("jo@example.com")
+    );
     assert_eq!(s.confirmed_email("t2").unwrap(), None, "another ticket");
     s.confirm_email("t1", "ada@example.com", 20).unwrap();
-    assert_eq!(s.confirmed_email("t1").unwrap().as_deref(), Some("ada@example.com"));
+    assert_eq!(
+        s.confirmed_email("t1").unwrap().as_deref(),
+        Some("ada@example.com")
+    );
 
     assert_eq!(s.links_revoked_at("t1").unwrap(), None);
     s.revoke_links("t1", 100).unwrap();
     s.revoke_links("t1", 50).unwrap();
-    assert_eq!(s.links_revoked_at("t1").unwrap(), Some(100), "never moves back");
+    assert_eq!(
+        s.links_revoked_at("t1").unwrap(),
+        Some(100),
+        "never moves back"
+    );
     s.revoke_links("t1", 150).unwrap();
     assert_eq!(s.links_revoked_at("t1").unwrap(), Some(150));
     assert_eq!(s.links_revoked_at("t2").unwrap(), None);

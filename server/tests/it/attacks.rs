@@ -379,12 +379,15 @@ async fn a_change_that_panics_automerges_parser_is_refused_and_the_connection_li
     // The same connection still syncs a valid reply.
     let frames = client.open(&mut local, &token).await;
     assert!(error_codes(&frames).is_empty(), "{frames:?}");
-    ticket::append_message(&mut local.doc, &customer_message("c2", "Still here"))
-        .unwrap();
+    ticket::append_message(&mut local.doc, &customer_message("c2", "Still here")).unwrap();
     local.doc.commit();
     let frames = client.sync(&mut local).await;
     assert!(error_codes(&frames).is_empty(), "{frames:?}");
     assert!(last_ack(&frames).is_some(), "{frames:?}");
-    assert!(app.staff_ticket(local.id).await.to_string().contains("Still here"));
+    assert!(app
+        .staff_ticket(local.id)
+        .await
+        .to_string()
+        .contains("Still here"));
     app.stop().await;
 }

@@ -47,7 +47,10 @@ fn link_in(body: &str) -> String {
 
 /// The path and token of a confirmation link.
 fn confirm_parts(link: &str) -> (String, String) {
-    let path = link.split_once("/email/").map(|(_, p)| format!("/email/{p}")).unwrap();
+    let path = link
+        .split_once("/email/")
+        .map(|(_, p)| format!("/email/{p}"))
+        .unwrap();
     let (path, token) = path.split_once("?token=").unwrap();
     (path.to_owned(), token.to_owned())
 }
@@ -74,19 +77,36 @@ async fn replies_are_emailed_only_after_the_customer_confirmed_the_address() {
     let (_, subject, body) = &mails[0];
     assert!(subject.contains("confirm"), "{subject}");
     for theirs in ["Printer offline", "It blinks red."] {
-        assert!(!subject.contains(theirs) && !body.contains(theirs), "{body}");
+        assert!(
+            !subject.contains(theirs) && !body.contains(theirs),
+            "{body}"
+        );
     }
 
     // Not confirmed: a staff reply reaches the widget, not the mailbox.
-    assert!(app.staff_reply(local.id, "Please restart it.").await.status().is_success());
+    assert!(app
+        .staff_reply(local.id, "Please restart it.")
+        .await
+        .status()
+        .is_success());
     assert_eq!(mail_to(dir.path(), "ada@example.com").len(), 1);
 
     // Opening the link changes nothing (mail scanners open links) …
     let (path, token) = confirm_parts(&link_in(body));
-    let page = reqwest::get(app.url(&format!("{path}?token={token}"))).await.unwrap();
+    let page = reqwest::get(app.url(&format!("{path}?token={token}")))
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("data-testid=\"confirm-email\""));
-    assert!(app.staff_reply(local.id, "Still there?").await.status().is_success());
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("data-testid=\"confirm-email\""));
+    assert!(app
+        .staff_reply(local.id, "Still there?")
+        .await
+        .status()
+        .is_success());
     assert_eq!(mail_to(dir.path(), "ada@example.com").len(), 1);
 
     // … a changed token confirms nothing …
@@ -95,14 +115,22 @@ async fn replies_are_emailed_only_after_the_customer_confirmed_the_address() {
     let (status, page) = press_confirm(&app, &path, &tampered).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("confirm-invalid"), "{page}");
-    assert!(app.staff_reply(local.id, "Hello?").await.status().is_success());
+    assert!(app
+        .staff_reply(local.id, "Hello?")
+        .await
+        .status()
+        .is_success());
     assert_eq!(mail_to(dir.path(), "ada@example.com").len(), 1);
 
     // … pressing the button does; the next reply is emailed.
     let (status, page) = press_confirm(&app, &path, &token).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("email-confirmed"), "{page}");
-    assert!(app.staff_reply(local.id, "It is fixed now.").await.status().is_success());
+    assert!(app
+        .staff_reply(local.id, "It is fixed now.")
+        .await
+        .status()
+        .is_success());
     let mails = mail_to(dir.path(), "ada@example.com");
     assert_eq!(mails.len(), 2, "{mails:?}");
     assert_eq!(mails[1].1, "Re: Printer offline");
@@ -111,7 +139,10 @@ async fn replies_are_emailed_only_after_the_customer_confirmed_the_address() {
     // The token confirms only the ticket it was made for.
     let (other, _) = create_ticket(&app).await;
     let foreign = path.replace(&local.id.to_string(), &other.id.to_string());
-    assert_eq!(press_confirm(&app, &foreign, &token).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        press_confirm(&app, &foreign, &token).await.0,
+        StatusCode::BAD_REQUEST
+    );
     app.stop().await;
 }
 
@@ -119,7 +150,10 @@ async fn replies_are_emailed_only_after_the_customer_confirmed_the_address() {
 async fn an_address_with_a_display_name_or_a_list_is_refused_and_nothing_is_mailed() {
     let dir = tempfile::tempdir().unwrap();
     let app = mailing_app(dir.path()).await;
-    for email in ["Bank Support <victim@example.com>", "victim@example.com, other@example.com"] {
+    for email in [
+        "Bank Support <victim@example.com>",
+        "victim@example.com, other@example.com",
+    ] {
         let (id, token) = random_ticket();
         let mut doc = automerge::AutoCommit::new();
         ticket::create(
@@ -185,8 +219,15 @@ async fn a_customer_signed_in_with_the_address_gets_replies_without_confirming()
     let frames = client.open(&mut local, &token).await;
     assert!(error_codes(&frames).is_empty(), "{frames:?}");
     assert!(last_ack(&frames).is_some(), "{frames:?}");
-    assert!(mail_to(dir.path(), "ada@example.com").is_empty(), "no confirmation needed");
-    assert!(app.staff_reply(id, "Here is your answer.").await.status().is_success());
+    assert!(
+        mail_to(dir.path(), "ada@example.com").is_empty(),
+        "no confirmation needed"
+    );
+    assert!(app
+        .staff_reply(id, "Here is your answer.")
+        .await
+        .status()
+        .is_success());
     let mails = mail_to(dir.path(), "ada@example.com");
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0].1, "Re: Printer offline");

@@ -89,7 +89,9 @@ async fn staff_revoke_the_links_sent_so_far_and_later_links_work() {
     assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
     assert_eq!(opens(sent).await, ["forbidden"]);
     // A link issued later (the next email's) opens it.
-    assert!(opens(grant(&key, local.id, now + 5 + valid)).await.is_empty());
+    assert!(opens(grant(&key, local.id, now + 5 + valid))
+        .await
+        .is_empty());
     let notes = app
         .staff_json(&format!("/api/staff/tickets/{}/notes", local.id))
         .await;
