@@ -10,9 +10,10 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::storage::{self, StaffMember};
-use crate::sync::hub::{now_ms, token_hash};
+use crate::tokens::token_hash;
 use crate::AppState;
 
 mod login_guard;
@@ -105,7 +106,7 @@ pub fn clear_session_cookie(secure: bool) -> String {
 /// against it, so it costs exactly one verification, like a known login.
 fn unknown_login_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| hash_password(&crate::seed::random_token()))
+    HASH.get_or_init(|| hash_password(&crate::tokens::random_token()))
 }
 
 /// The value of the cookie `name` among `headers`, if set and not empty.
@@ -194,7 +195,7 @@ pub async fn log_in(
     let now = now_ms();
     state.login_guard.succeeded(attempt, now);
     storage::blocking(&state.storage, move |s| s.delete_expired_sessions(now)).await?;
-    let token = crate::seed::random_token();
+    let token = crate::tokens::random_token();
     let (session_hash, expires_at) = (token_hash(&token), now + SESSION_HOURS * 3_600_000);
     storage::blocking(&state.storage, move |s| {
         s.create_session(&session_hash, member.id, expires_at)

@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod business_hours;
 pub mod client_ip;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod identity;
@@ -34,6 +35,7 @@ pub mod seed;
 pub mod sites;
 pub mod storage;
 pub mod sync;
+pub mod tokens;
 
 use std::sync::Arc;
 

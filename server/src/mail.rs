@@ -30,7 +30,7 @@ use crate::storage::{self, QueuedMail, Storage};
 /// How long a batch of due emails is the claiming server's to send; if it
 /// dies meanwhile, another server (or it, restarted) sends them after that.
 const CLAIM_MS: i64 = 5 * 60 * 1000;
-use crate::sync::hub::now_ms;
+use crate::clock::now_ms;
 
 /// Attempts before an email is given up (the last error stays in the outbox).
 const MAX_ATTEMPTS: u32 = 8;

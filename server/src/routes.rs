@@ -122,7 +122,7 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
                 let allowed = config.allows_origin(page);
                 state
                     .installs
-                    .record(site, page, allowed, crate::sync::hub::now_ms());
+                    .record(site, page, allowed, crate::clock::now_ms());
             }
             format!(
                 "{FRAME_POLICY}; {}",

@@ -8,10 +8,12 @@ use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::ticket::{self, Author, NewMessage, NewTicket};
 use stufe_shared::{SiteKey, TicketId};
 
+use crate::clock::now_ms;
 use crate::kb::article::{Article, ArticleWrite};
 use crate::kb::markdown;
+use crate::storage::TicketSummary;
 use crate::storage::{DocBytes, DocWrite, Storage, StorageError};
-use crate::sync::hub::{now_ms, summarize, token_hash};
+use crate::tokens::token_hash;
 
 pub const DEMO_SITE: &str = "demo";
 
@@ -43,10 +45,6 @@ pub fn demo_site() -> SiteConfig {
         business_hours: None,
         sla_by_priority: Default::default(),
     }
-}
-
-pub fn random_token() -> String {
-    hex::encode(rand::rng().random::<[u8; 32]>())
 }
 
 /// The demo console password when `STUFE_DEMO_STAFF_PASSWORD` is unset.
@@ -177,11 +175,15 @@ pub fn seed_demo(
     with_articles: bool,
 ) -> Result<String, StorageError> {
     let site: SiteKey = DEMO_SITE.parse().expect("valid site key");
-    storage.create_site(&site, &demo_site(), &random_token())?;
-    let token = staff_token.unwrap_or_else(random_token);
+    storage.create_site(&site, &demo_site(), &crate::tokens::random_token())?;
+    let token = staff_token.unwrap_or_else(crate::tokens::random_token);
     let sam = storage.add_staff("Sam Support", "admin", &token_hash(&token))?;
     storage.set_staff_login(sam.id, "sam", &crate::auth::hash_password(password))?;
-    let tia = storage.add_staff("Tia First-Level", "tier1", &token_hash(&random_token()))?;
+    let tia = storage.add_staff(
+        "Tia First-Level",
+        "tier1",
+        &token_hash(&crate::tokens::random_token()),
+    )?;
     storage.set_staff_login(tia.id, "tia", &crate::auth::hash_password(password))?;
     storage.grant_site(tia.id, &site)?;
 
@@ -214,9 +216,9 @@ pub fn seed_demo(
         .map_err(|err| StorageError::Corrupt(err.to_string()))?
         .expect("just created");
     storage.write_docs(&[DocWrite::Ticket {
-        token_hash: token_hash(&random_token()),
+        token_hash: token_hash(&crate::tokens::random_token()),
         bytes: DocBytes::Snapshot(doc.save()),
-        summary: Box::new(summarize(&read, now)),
+        summary: Box::new(TicketSummary::of(&read, now)),
         after: 0,
     }])?;
     // The demo customer confirmed their address (as a real one would by the

@@ -13,7 +13,7 @@ use crate::storage::{Storage, StorageError};
 
 /// A new identity secret: 32 random bytes, hex.
 pub fn new_secret() -> String {
-    crate::seed::random_token()
+    crate::tokens::random_token()
 }
 
 /// Why a site could not be created.

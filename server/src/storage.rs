@@ -588,3 +588,43 @@ where
 
 #[cfg(test)]
 mod conformance;
+
+impl TicketSummary {
+    /// The summary of ticket `t` as its document reads, last changed at
+    /// `updated_at`; what only storage knows (customer, assignee, resolution,
+    /// reopenings, pauses) is left empty for the engine to keep.
+    pub fn of(t: &stufe_shared::ticket::Ticket, updated_at: i64) -> TicketSummary {
+        TicketSummary {
+            id: t.id.clone(),
+            site: t.site.clone(),
+            subject: t.subject.clone(),
+            status: t.status.to_string(),
+            tier: t.tier.get(),
+            priority: t.priority.to_string(),
+            category: t.category.clone(),
+            email: t.email.clone(),
+            created_at: t.created_at.unwrap_or(updated_at),
+            updated_at,
+            first_response_due: t.first_response_due,
+            message_count: u32::try_from(t.messages.len()).unwrap_or(u32::MAX),
+            customer: None,
+            first_response_at: t.first_response_at,
+            staff_messages: u32::try_from(
+                t.messages
+                    .iter()
+                    .filter(|m| {
+                        m.author == stufe_shared::ticket::Author::Staff
+                            && !m.id.starts_with(stufe_shared::ticket::HANDOFF_PREFIX)
+                    })
+                    .count(),
+            )
+            .unwrap_or(u32::MAX),
+            rating: t.rating.as_ref().and_then(|r| u8::try_from(r.score).ok()),
+            resolved_at: None,
+            max_tier: t.tier.get(),
+            reopened: 0,
+            assignee: None,
+            pending_since: None,
+        }
+    }
+}

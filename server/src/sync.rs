@@ -12,6 +12,7 @@
 //! - [`projected`]: the ticket after a change, read from what it touched (or
 //!   whole), and its check.
 //! - [`chunks`]: the changes a sync message carries, read whole before they are applied.
+//! - [`error`]: [`HubError`], and the protocol error code for each.
 //! - [`decide`]: the commit decision as a pure function (no storage, socket
 //!   or clock), unit-tested with fixed times.
 //! - [`session`]: one WebSocket connection: framing, open/close, heartbeats,
@@ -24,11 +25,13 @@
 
 pub mod chunks;
 pub mod decide;
+pub mod error;
 pub mod hub;
 pub mod projected;
 pub mod session;
 
-pub use hub::{Hub, HubError};
+pub use error::HubError;
+pub use hub::Hub;
 
 /// A new ticket ("Printer offline" on site `demo`) for tests.
 #[cfg(test)]

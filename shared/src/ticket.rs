@@ -46,6 +46,11 @@ pub(crate) fn sample_doc() -> automerge::AutoCommit {
 
 pub const SCHEMA: &str = "stufe.ticket/1";
 
+/// The id prefix of the staff message that tells the customer their request
+/// moved to another tier: a notice, not a reply (it does not count as the
+/// first response, nor in the staff reply counts).
+pub const HANDOFF_PREFIX: &str = "handoff-";
+
 /// Everything a ticket holds, read from its document.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Ticket {

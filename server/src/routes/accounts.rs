@@ -18,7 +18,7 @@ use stufe_shared::SiteKey;
 use crate::auth::{self, require_admin, Staff};
 use crate::error::AppError;
 use crate::storage::{self, StaffMember, StorageError};
-use crate::sync::hub::token_hash;
+use crate::tokens::token_hash;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -103,7 +103,7 @@ pub(crate) async fn create_account(
                 .map_err(|_| AppError::bad_request(format!("bad site key {s:?}")))
         })
         .collect::<Result<_, _>>()?;
-    let token = crate::seed::random_token();
+    let token = crate::tokens::random_token();
     let (hash, role, password) = (token_hash(&token), new.role.clone(), new.password);
     let account = storage::blocking(&state.storage, move |s| {
         let password_hash = auth::hash_password(&password);

@@ -21,9 +21,9 @@ use super::kb::site_key;
 use super::staff::Staff;
 use super::ClientIp;
 use crate::auth::require_admin;
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::storage::{self, ClientError};
-use crate::sync::hub::now_ms;
 use crate::AppState;
 
 /// A report body larger than this is refused with 413.

@@ -13,21 +13,20 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
-use stufe_shared::ticket::{Author, Status, Ticket};
+use stufe_shared::ticket::{Author, Status, Ticket, HANDOFF_PREFIX};
 
 use super::kb::{
     article_id, insights_since, publish_article, site_key, unpublish_article, INSIGHT_DAYS,
 };
-use super::staff::{
-    staff_reply, staff_update, ticket_for, ticket_id, tickets_for, Update, HANDOFF_PREFIX,
-};
+use super::staff::{staff_reply, staff_update, ticket_for, ticket_id, tickets_for, Update};
 use crate::auth::{self, can_publish, require_admin, require_site, session_token};
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::kb::article::ArticleSubmission;
 use crate::kb::drafts::{self, Draft, DraftFields};
 use crate::kb::markdown;
 use crate::storage::{self, StaffMember, TicketFilter};
-use crate::sync::hub::{now_ms, token_hash};
+use crate::tokens::token_hash;
 use crate::AppState;
 
 mod accounts;

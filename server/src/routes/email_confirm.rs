@@ -13,9 +13,9 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use stufe_shared::TicketId;
 
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::storage;
-use crate::sync::hub::now_ms;
 use crate::{links, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -89,7 +89,7 @@ async fn checked(
     };
     let ticket = match state.hub.read_ticket(id).await {
         Ok(ticket) => ticket,
-        Err(crate::sync::hub::HubError::NotFound) => return Ok(Err(invalid(&unknown))),
+        Err(crate::sync::HubError::NotFound) => return Ok(Err(invalid(&unknown))),
         Err(err) => return Err(err.into()),
     };
     let config = match ticket.site.parse() {

@@ -13,6 +13,7 @@ use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::staff::{staff_reply, Staff};
 use crate::auth::{can_publish, require_site};
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::kb::article::{
     Article, ArticleId, ArticleSubmission, ArticleWrite, KbCounts, KbEvent, QueryCount,
@@ -20,7 +21,6 @@ use crate::kb::article::{
 use crate::kb::{markdown, query};
 use crate::storage;
 use crate::storage::StaffMember;
-use crate::sync::hub::now_ms;
 use crate::AppState;
 
 const SEARCH_LIMIT: u32 = 10;

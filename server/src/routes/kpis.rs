@@ -7,11 +7,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::auth::Staff;
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::kpi::{self, Period, Report};
 use crate::routes::kb::site_key;
 use crate::storage::{self, StaffMember};
-use crate::sync::hub::now_ms;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -7,15 +7,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::Rng;
 use serde::Deserialize;
-use stufe_shared::ticket::{self, Author, NewMessage, Priority, Status, Ticket, Tier};
+use stufe_shared::ticket::{
+    self, Author, NewMessage, Priority, Status, Ticket, Tier, HANDOFF_PREFIX,
+};
 use stufe_shared::TicketId;
 
 pub use crate::auth::Staff;
 use crate::business_hours;
+use crate::clock::now_ms;
 use crate::error::AppError;
 use crate::mail::{self, Notice};
 use crate::storage::{self, StaffMember, StaffNote, TicketFilter, TicketSummary};
-use crate::sync::hub::now_ms;
 use crate::sync::HubError;
 use crate::AppState;
 
@@ -150,10 +152,6 @@ pub(crate) struct Update {
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
     Option::<i64>::deserialize(d).map(Some)
 }
-
-/// Message ids of the hand-off notices in a thread start with this (they are
-/// not answers: KPIs and articles written from a ticket leave them out).
-pub const HANDOFF_PREFIX: &str = "handoff-";
 
 /// Longest staff note, in characters.
 const MAX_NOTE_CHARS: usize = 10_000;

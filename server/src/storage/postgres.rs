@@ -516,7 +516,7 @@ impl SiteStore for PostgresStorage {
         let mut client = self.client()?;
         client.execute(
             "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            &[&name, &crate::seed::random_token()],
+            &[&name, &crate::tokens::random_token()],
         )?;
         Ok(client
             .query_one("SELECT value FROM server_secrets WHERE name = $1", &[&name])?

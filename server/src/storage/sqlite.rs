@@ -554,7 +554,7 @@ impl SiteStore for SqliteStorage {
         let conn = self.conn();
         conn.execute(
             "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)",
-            params![name, crate::seed::random_token()],
+            params![name, crate::tokens::random_token()],
         )?;
         Ok(conn.query_row(
             "SELECT value FROM server_secrets WHERE name = ?1",

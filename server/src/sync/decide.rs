@@ -10,7 +10,7 @@ use stufe_shared::ticket::{self, Priority, Projection, Status, Tier};
 use stufe_shared::validate::Role;
 use stufe_shared::{SiteKey, TicketId};
 
-use super::hub::HubError;
+use super::error::HubError;
 use super::projected::{project, Projected};
 
 /// What the fork holds, as far as committing is concerned.

@@ -7,8 +7,7 @@ use std::sync::{Arc, Weak};
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::CommitOptions;
 use automerge::{AutoCommit, ChangeHash, SaveOptions};
-use sha2::{Digest, Sha256};
-use stufe_shared::protocol::{is_well_formed_token, ErrorCode, MAX_TICKET_DOC_BYTES};
+use stufe_shared::protocol::{is_well_formed_token, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::{self, Projection, Status, Ticket};
 use stufe_shared::validate::{Role, SiteRules};
@@ -16,67 +15,19 @@ use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::decide::{decide_ticket, server_actor, Decision, Judged};
+use super::error::HubError;
 use super::projected::{project, Projected};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{now_ms, Clock};
 use crate::identity::VerifiedCustomer;
 use crate::storage::{
     self, DocBytes, DocChanges, DocWrite, GroupCommit, Storage, StorageError, TicketSummary,
 };
+use crate::tokens::token_hash;
 
 /// Identifies one subscriber (a WebSocket session) for fan-out.
 pub type SubscriberId = u64;
-
-#[derive(Debug, thiserror::Error)]
-pub enum HubError {
-    #[error("not an automerge sync message: {0}")]
-    InvalidSyncMessage(String),
-    #[error("change rejected: {0}")]
-    Rejected(String),
-    #[error("this token does not open this ticket")]
-    Forbidden,
-    #[error("this document belongs to another site")]
-    OtherSite,
-    #[error("the document would exceed {MAX_TICKET_DOC_BYTES} bytes")]
-    DocTooLarge,
-    #[error("no such ticket")]
-    NotFound,
-    /// A new ticket over the sender's or the site's limit (nothing stored).
-    #[error("{0}")]
-    RateLimited(String),
-    /// A change made in place was interrupted (its caller went away) before
-    /// the document was put back; the next use loads it again.
-    #[error("the document is being loaded again; try again")]
-    Interrupted,
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
-
-impl HubError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            HubError::InvalidSyncMessage(_) => ErrorCode::InvalidSyncMessage,
-            HubError::Rejected(_) => ErrorCode::RejectedChange,
-            HubError::Forbidden | HubError::OtherSite | HubError::NotFound => ErrorCode::Forbidden,
-            HubError::DocTooLarge => ErrorCode::DocTooLarge,
-            HubError::RateLimited(_) => ErrorCode::RateLimited,
-            HubError::Storage(_) | HubError::Interrupted => ErrorCode::Internal,
-        }
-    }
-}
-
-/// SHA-256 of a capability token, hex. Only hashes are stored.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-pub fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Milliseconds since the epoch; injected so tests can fix the time.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 pub struct Hub {
     storage: Arc<dyn Storage>,
@@ -1103,7 +1054,7 @@ impl Hub {
                         Some(MAX_TICKET_DOC_BYTES),
                     )?;
                     let ticket = &projection.as_ref().ok_or(HubError::NotFound)?.ticket;
-                    let mut summary = summarize(ticket, now_ms());
+                    let mut summary = TicketSummary::of(ticket, now_ms());
                     summary.customer = st.customer.clone();
                     DocWrite::Ticket {
                         token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,
@@ -1357,41 +1308,6 @@ fn hex_heads(doc: &mut AutoCommit) -> Vec<String> {
 /// committed, so this means corruption.
 fn corrupt_ticket(err: ticket::SchemaError) -> HubError {
     HubError::Storage(StorageError::Corrupt(err.to_string()))
-}
-
-pub fn summarize(t: &Ticket, updated_at: i64) -> TicketSummary {
-    TicketSummary {
-        id: t.id.clone(),
-        site: t.site.clone(),
-        subject: t.subject.clone(),
-        status: t.status.to_string(),
-        tier: t.tier.get(),
-        priority: t.priority.to_string(),
-        category: t.category.clone(),
-        email: t.email.clone(),
-        created_at: t.created_at.unwrap_or(updated_at),
-        updated_at,
-        first_response_due: t.first_response_due,
-        message_count: u32::try_from(t.messages.len()).unwrap_or(u32::MAX),
-        customer: None,
-        first_response_at: t.first_response_at,
-        staff_messages: u32::try_from(
-            t.messages
-                .iter()
-                .filter(|m| {
-                    m.author == stufe_shared::ticket::Author::Staff
-                        && !m.id.starts_with(crate::routes::staff::HANDOFF_PREFIX)
-                })
-                .count(),
-        )
-        .unwrap_or(u32::MAX),
-        rating: t.rating.as_ref().and_then(|r| u8::try_from(r.score).ok()),
-        resolved_at: None,
-        max_tier: t.tier.get(),
-        reopened: 0,
-        assignee: None,
-        pending_since: None,
-    }
 }
 
 #[cfg(test)]

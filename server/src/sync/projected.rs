@@ -11,7 +11,7 @@ use stufe_shared::validate::{
     check_appended, check_same_objects, check_ticket_change, Kept, Role, SiteRules,
 };
 
-use super::hub::HubError;
+use super::error::HubError;
 
 /// A ticket after a change.
 #[derive(Debug, Clone, PartialEq, Eq)]

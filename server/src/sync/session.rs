@@ -24,7 +24,8 @@ use crate::identity::{self, IdentityError, VerifiedCustomer};
 use crate::links;
 use crate::storage::{self, TicketFilter};
 
-use super::hub::{Changed, DocEntry, Hub, HubError, Received, Sender, SubscriberId};
+use super::error::HubError;
+use super::hub::{Changed, DocEntry, Hub, Received, Sender, SubscriberId};
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const DEAD_AFTER: Duration = Duration::from_secs(60);
@@ -376,7 +377,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                     .await;
             }
         };
-        let now = crate::sync::hub::now_ms() / 1000;
+        let now = crate::clock::now_ms() / 1000;
         let verified = secret
             .ok_or(IdentityError::NoSecret)
             .and_then(|secret| identity::verify(token, &secret, now));
@@ -465,7 +466,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                     &self.ctx.link_key,
                     *id,
                     token,
-                    crate::sync::hub::now_ms() / 1000,
+                    crate::clock::now_ms() / 1000,
                 ) && !Self::revoked(self.ctx.hub.clone(), *id, token).await
             }
             _ => false,

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use stufe_server::storage::{prelude::*, SqliteStorage};
-use stufe_server::sync::hub::token_hash;
+use stufe_server::tokens::token_hash;
 
 use crate::helpers::*;
 

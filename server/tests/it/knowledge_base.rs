@@ -7,7 +7,7 @@ use automerge::{AutoCommit, ROOT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use stufe_server::storage::{prelude::*, SqliteStorage};
-use stufe_server::sync::hub::token_hash;
+use stufe_server::tokens::token_hash;
 use stufe_shared::kb::read_catalogue;
 use stufe_shared::DocId;
 

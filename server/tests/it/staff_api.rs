@@ -92,7 +92,7 @@ async fn bad_staff_input_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn staff_see_only_the_sites_they_work_on() {
     use stufe_server::storage::{prelude::*, SqliteStorage};
-    use stufe_server::sync::hub::token_hash;
+    use stufe_server::tokens::token_hash;
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let (local, _) = create_ticket(&app).await;

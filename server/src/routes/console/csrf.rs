@@ -93,7 +93,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     ) {
         (true, _, Some(login)) => ("login", Some(login.to_owned()), None),
         (true, _, None) if !changes => {
-            let fresh = crate::seed::random_token();
+            let fresh = crate::tokens::random_token();
             ("login", Some(fresh.clone()), Some(fresh))
         }
         (true, _, None) => ("login", None, None),
