@@ -249,35 +249,6 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-/// Staff see and change only the sites they work on (admins: all).
-pub fn require_site(member: &StaffMember, site: &str) -> Result<(), AppError> {
-    if member.works_on(site) {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "you do not work on this site",
-        ))
-    }
-}
-
-/// Only admins pass; `what` names what the others may not see.
-pub fn require_admin(member: &StaffMember, what: &str) -> Result<(), AppError> {
-    if member.role == "admin" {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            format!("only admins see {what}"),
-        ))
-    }
-}
-
-/// Whether a staff member may publish, unpublish and version articles.
-pub fn can_publish(member: &StaffMember) -> bool {
-    matches!(member.role.as_str(), "tier3" | "admin")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// The demo console password when `STUFE_DEMO_STAFF_PASSWORD` is unset.
+pub const DEMO_PASSWORD: &str = "stufe-demo";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where the SQLite file lives (`STUFE_DATA`, default `./data`).
@@ -62,7 +65,7 @@ impl Config {
             seed_demo_articles: var("STUFE_SEED_DEMO_ARTICLES").is_none_or(|v| v != "0"),
             demo_staff_token: var("STUFE_DEMO_STAFF_TOKEN"),
             demo_staff_password: var("STUFE_DEMO_STAFF_PASSWORD")
-                .unwrap_or_else(|| crate::seed::DEMO_PASSWORD.into()),
+                .unwrap_or_else(|| DEMO_PASSWORD.into()),
             ticket_idle: std::time::Duration::from_secs(
                 var("STUFE_TICKET_IDLE_SECS")
                     .and_then(|v| v.parse().ok())

@@ -1,5 +1,6 @@
-//! [`AppError`]: what every HTTP handler returns on failure. The cause is
-//! logged; the client gets a clear, sanitised message and the right status.
+//! [`AppError`]: what every HTTP handler returns on failure. The client gets
+//! a clear, sanitised message and the right status; the cause of a server
+//! error is logged when the response is made (never in a conversion).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,8 @@ use crate::sync::HubError;
 pub struct AppError {
     status: StatusCode,
     message: String,
+    /// What went wrong inside, for the log only.
+    cause: Option<String>,
 }
 
 impl AppError {
@@ -19,6 +22,7 @@ impl AppError {
         Self {
             status,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -47,11 +51,13 @@ impl AppError {
 
 impl From<StorageError> for AppError {
     fn from(err: StorageError) -> Self {
-        tracing::error!(cause = %err, "storage failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error; nothing was changed",
-        )
+        Self {
+            cause: Some(format!("storage failed: {err}")),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; nothing was changed",
+            )
+        }
     }
 }
 
@@ -72,8 +78,28 @@ impl From<HubError> for AppError {
     }
 }
 
+impl From<crate::desk::DeskError> for AppError {
+    fn from(err: crate::desk::DeskError) -> Self {
+        use crate::desk::DeskError;
+        match err {
+            DeskError::NotFound(message) => Self::not_found(message),
+            DeskError::Invalid(message) => Self::bad_request(message),
+            DeskError::NotAllowed(message) => Self::new(StatusCode::FORBIDDEN, message),
+            DeskError::Conflict(message) => Self::new(StatusCode::CONFLICT, message),
+            DeskError::AfterCommit(message) => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+            }
+            DeskError::Hub(err) => err.into(),
+            DeskError::Storage(err) => err.into(),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(status = %self.status, cause = ?cause, "request failed");
+        }
         (
             self.status,
             Json(serde_json::json!({ "error": self.message })),

@@ -21,6 +21,7 @@ pub mod business_hours;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod desk;
 pub mod error;
 pub mod identity;
 pub mod kb;

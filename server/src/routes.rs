@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use stufe_shared::SiteKey;
+use stufe_shared::{SiteKey, TicketId};
 
 use crate::error::AppError;
 use crate::sites as site_setup;
@@ -52,6 +52,24 @@ fn site_of(request: &Request) -> Option<SiteKey> {
         .find_map(|pair| pair.strip_prefix("site="))?
         .parse()
         .ok()
+}
+
+/// The ticket a path names; "no such ticket" (404) when it is not an id.
+pub(crate) fn ticket_id(text: &str) -> Result<TicketId, AppError> {
+    text.parse()
+        .map_err(|_| AppError::not_found("no such ticket"))
+}
+
+/// The site a path names; "unknown site" (404) when it is not a site key.
+pub(crate) fn site_key(site: &str) -> Result<SiteKey, AppError> {
+    site.parse()
+        .map_err(|_| AppError::not_found("unknown site"))
+}
+
+/// The article a path names (400 when it is not an article id).
+pub(crate) fn article_id(id: &str) -> Result<crate::kb::article::ArticleId, AppError> {
+    id.parse()
+        .map_err(|err: crate::kb::article::BadArticleId| AppError::bad_request(err.to_string()))
 }
 
 /// The address the request came from (see [`crate::client_ip`]).

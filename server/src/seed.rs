@@ -47,8 +47,7 @@ pub fn demo_site() -> SiteConfig {
     }
 }
 
-/// The demo console password when `STUFE_DEMO_STAFF_PASSWORD` is unset.
-pub const DEMO_PASSWORD: &str = "stufe-demo";
+pub use crate::config::DEMO_PASSWORD;
 
 /// Seeds the demo site and staff accounts (`sam`, admin, with the returned API
 /// token; `tia`, tier 1), both logging in to the console with `password`.

@@ -17,11 +17,11 @@ use stufe_shared::http::{
 };
 use stufe_shared::SiteKey;
 
-use super::kb::site_key;
-use super::staff::Staff;
+use super::site_key;
 use super::ClientIp;
-use crate::auth::require_admin;
+use crate::auth::Staff;
 use crate::clock::now_ms;
+use crate::desk::require_admin;
 use crate::error::AppError;
 use crate::storage::{self, ClientError};
 use crate::AppState;

@@ -15,12 +15,13 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 use stufe_shared::ticket::{Author, Status, Ticket, HANDOFF_PREFIX};
 
-use super::kb::{
-    article_id, insights_since, publish_article, site_key, unpublish_article, INSIGHT_DAYS,
-};
-use super::staff::{staff_reply, staff_update, ticket_for, ticket_id, tickets_for, Update};
-use crate::auth::{self, can_publish, require_admin, require_site, session_token};
+use super::ticket_id;
+use super::{article_id, site_key};
+use crate::auth::{self, session_token};
 use crate::clock::now_ms;
+use crate::desk::publishing::{insights_since, publish_article, unpublish_article, INSIGHT_DAYS};
+use crate::desk::requests::{self, Update};
+use crate::desk::{can_publish, require_admin, require_site};
 use crate::error::AppError;
 use crate::kb::article::ArticleSubmission;
 use crate::kb::drafts::{self, Draft, DraftFields};
@@ -453,7 +454,7 @@ async fn queue(
         customer: None,
     };
     let now = now_ms();
-    let mut tickets: Vec<_> = tickets_for(&state, &user, filter)
+    let mut tickets: Vec<_> = requests::tickets_for(&state, &user, filter)
         .await?
         .into_iter()
         .filter(|t| {
@@ -529,7 +530,7 @@ async fn ticket_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Markup, AppError> {
-    let ticket: Ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
+    let ticket: Ticket = requests::ticket_for(&state, &user, ticket_id(&id)?).await?;
     let resolved = matches!(ticket.status, Status::Resolved | Status::Closed);
     let (key, site, email) = (ticket.id.clone(), ticket.site.clone(), ticket.email.clone());
     let (notes, this, history, staff, confirmed) = storage::blocking(&state.storage, move |s| {
@@ -558,7 +559,7 @@ async fn ticket_page(
         .unwrap_or_else(|| "Customer".into());
     let assignee = this.as_ref().and_then(|t| t.assignee);
     let colleagues: Vec<&StaffMember> = staff.iter().filter(|m| m.works_on(&ticket.site)).collect();
-    let saved = super::saved_replies::saved_replies_of(&state, &user, &ticket.site).await?;
+    let saved = crate::desk::saved_replies::saved_replies_of(&state, &user, &ticket.site).await?;
     Ok(page(
         &ticket.subject,
         Some(&user),
@@ -637,7 +638,7 @@ async fn revoke_links(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    super::staff::revoke_links(&state, &user, ticket_id(&id)?).await?;
+    requests::revoke_links(&state, &user, ticket_id(&id)?).await?;
     Ok(see_other(&format!("/console/tickets/{id}")))
 }
 
@@ -663,10 +664,11 @@ async fn ticket_update(
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, AppError> {
     let ticket = ticket_id(&id)?;
-    let before = ticket_for(&state, &user, ticket).await?;
+    let before = requests::ticket_for(&state, &user, ticket).await?;
     let mut body = form.body.trim().to_owned();
     if let Ok(chosen) = form.saved_reply.parse::<i64>() {
-        let saved = super::saved_replies::saved_replies_of(&state, &user, &before.site).await?;
+        let saved =
+            crate::desk::saved_replies::saved_replies_of(&state, &user, &before.site).await?;
         let reply = saved
             .into_iter()
             .find(|r| r.id == chosen)
@@ -677,7 +679,7 @@ async fn ticket_update(
         body.push_str(&reply.body);
     }
     if !body.is_empty() {
-        staff_reply(&state, &user, ticket, body).await?;
+        requests::reply(&state, &user, ticket, body).await?;
     }
     let assigned = {
         let key = before.id.clone();
@@ -702,7 +704,7 @@ async fn ticket_update(
         assignee,
         note: Some(form.note).filter(|n| !n.trim().is_empty()),
     };
-    staff_update(&state, &user, ticket, update).await?;
+    requests::update(&state, &user, ticket, update).await?;
     Ok(see_other(&format!("/console/tickets/{id}")))
 }
 
@@ -717,7 +719,7 @@ async fn ticket_reply(
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, AppError> {
-    staff_reply(&state, &user, ticket_id(&id)?, form.body).await?;
+    requests::reply(&state, &user, ticket_id(&id)?, form.body).await?;
     Ok(see_other(&format!("/console/tickets/{id}")))
 }
 
@@ -822,7 +824,7 @@ async fn article_from_ticket(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let ticket = ticket_for(&state, &user, ticket_id(&id)?).await?;
+    let ticket = requests::ticket_for(&state, &user, ticket_id(&id)?).await?;
     let mut body = format!("## Problem\n\n{}\n\n## Solution\n\n", ticket.description);
     let answers = ticket
         .messages
@@ -1165,7 +1167,7 @@ async fn saved_replies_page(
     State(state): State<AppState>,
     Query(q): Query<SiteQuery>,
 ) -> Result<Markup, AppError> {
-    let saved = super::saved_replies::saved_replies_of(&state, &user, &q.site).await?;
+    let saved = crate::desk::saved_replies::saved_replies_of(&state, &user, &q.site).await?;
     Ok(page(
         "Saved replies",
         Some(&user),
@@ -1200,12 +1202,12 @@ async fn add_saved_reply(
     Query(q): Query<SiteQuery>,
     Form(form): Form<SavedReplyForm>,
 ) -> Result<Response, AppError> {
-    let new = super::saved_replies::NewReply {
+    let new = crate::desk::saved_replies::NewReply {
         site: q.site.clone(),
         title: form.title,
         body: form.body,
     };
-    super::saved_replies::add_saved_reply(&state, &user, new).await?;
+    crate::desk::saved_replies::add_saved_reply(&state, &user, new).await?;
     Ok(see_other(&format!(
         "/console/saved-replies?site={}",
         q.site

@@ -8,19 +8,17 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use stufe_shared::http::{Deflection, HelpfulVote, SearchResults};
-use stufe_shared::kb::{self, CatalogueEntry};
-use stufe_shared::{Locale, SiteKey, TicketId};
+use stufe_shared::{Locale, SiteKey};
 
-use super::staff::{staff_reply, Staff};
-use crate::auth::{can_publish, require_site};
+use super::{article_id, site_key};
+use crate::auth::Staff;
 use crate::clock::now_ms;
+use crate::desk::publishing::{insights_since, publish_article, unpublish_article, Published};
+use crate::desk::require_site;
 use crate::error::AppError;
-use crate::kb::article::{
-    Article, ArticleId, ArticleSubmission, ArticleWrite, KbCounts, KbEvent, QueryCount,
-};
-use crate::kb::{markdown, query};
+use crate::kb::article::{Article, ArticleSubmission, KbCounts, KbEvent, QueryCount};
+use crate::kb::query;
 use crate::storage;
-use crate::storage::StaffMember;
 use crate::AppState;
 
 const SEARCH_LIMIT: u32 = 10;
@@ -33,16 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/sites/{site}/deflections", post(deflection))
         .route("/api/staff/articles/{id}", put(publish).delete(unpublish))
         .route("/api/staff/kb/insights", get(insights))
-}
-
-pub(crate) fn site_key(site: &str) -> Result<SiteKey, AppError> {
-    site.parse()
-        .map_err(|_| AppError::not_found("unknown site"))
-}
-
-pub(crate) fn article_id(id: &str) -> Result<ArticleId, AppError> {
-    id.parse()
-        .map_err(|err: crate::kb::article::BadArticleId| AppError::bad_request(err.to_string()))
 }
 
 async fn record(state: &AppState, site: &SiteKey, event: KbEvent) {
@@ -160,24 +148,6 @@ async fn deflection(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn require_publisher(member: &StaffMember) -> Result<(), AppError> {
-    if can_publish(member) {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "only tier-3 staff and admins publish articles",
-        ))
-    }
-}
-
-#[derive(Serialize)]
-pub(crate) struct Published {
-    pub id: String,
-    pub version: u32,
-    pub html: String,
-}
-
 async fn publish(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -188,105 +158,6 @@ async fn publish(
     Ok(Json(
         publish_article(&state, &member, &id, submission).await?,
     ))
-}
-
-/// Publishes (a new version of) an article: stored and indexed, added to the
-/// synced catalogue (open widgets see it live), and on first publication
-/// announced in the thread of each ticket it was written from.
-pub(crate) async fn publish_article(
-    state: &AppState,
-    member: &StaffMember,
-    id: &ArticleId,
-    submission: ArticleSubmission,
-) -> Result<Published, AppError> {
-    require_publisher(member)?;
-    submission.validate().map_err(AppError::bad_request)?;
-    let key = site_key(&submission.site)?;
-    require_site(member, key.as_str())?;
-    let locale: Locale = submission
-        .locale
-        .parse()
-        .map_err(|_| AppError::bad_request("bad locale"))?;
-    state
-        .site(&key)
-        .await?
-        .ok_or_else(|| AppError::not_found("unknown site"))?;
-    let sources: Vec<TicketId> = submission
-        .source_tickets
-        .iter()
-        .map(|t| {
-            t.parse()
-                .map_err(|_| AppError::bad_request(format!("unknown source ticket {t:?}")))
-        })
-        .collect::<Result<_, _>>()?;
-    let plain_text = markdown::to_plain_text(&submission.body);
-    let article = Article {
-        id: id.to_string(),
-        site: key.to_string(),
-        locale: submission.locale,
-        title: submission.title.trim().to_owned(),
-        html: markdown::to_safe_html(&submission.body),
-        category: submission.category,
-        tags: submission.tags,
-        source_tickets: submission.source_tickets,
-        version: 0,
-        updated_at: now_ms(),
-    };
-    let (stored, markdown, text) = (article.clone(), submission.body, plain_text);
-    let versions = storage::blocking(&state.storage, move |s| {
-        s.publish_articles(&[ArticleWrite {
-            article: &stored,
-            markdown: &markdown,
-            plain_text: &text,
-        }])
-    })
-    .await?;
-    let version = versions.first().copied().unwrap_or(1);
-    let entry = CatalogueEntry {
-        id: article.id.clone(),
-        title: article.title.clone(),
-        category: article.category.clone(),
-        tags: article.tags.join(" "),
-        version: i64::from(version),
-        updated_at: article.updated_at,
-    };
-    state
-        .hub
-        .kb_change(&key, locale, |doc| kb::put_entry(doc, &entry))
-        .await?;
-    // An article lives in one locale: republished under another, it leaves the old catalogue.
-    for other in [Locale::En, Locale::De]
-        .into_iter()
-        .filter(|l| *l != locale)
-    {
-        state
-            .hub
-            .kb_change(&key, other, |doc| kb::remove_entry(doc, &entry.id))
-            .await?;
-    }
-    if version == 1 {
-        let announcement = match locale {
-            Locale::De => format!(
-                "Wir haben einen Hilfeartikel zu Ihrer Anfrage veröffentlicht: „{}“",
-                article.title
-            ),
-            Locale::En => format!(
-                "We published a help article about your request: “{}”",
-                article.title
-            ),
-        };
-        for ticket in sources {
-            if let Err(err) = staff_reply(state, member, ticket, announcement.clone()).await {
-                tracing::warn!(%ticket, ?err, "could not announce the article in its source ticket");
-            }
-        }
-    }
-    tracing::info!(article = %id, version, by = member.id, "article published");
-    Ok(Published {
-        id: article.id,
-        version,
-        html: article.html,
-    })
 }
 
 #[derive(Deserialize)]
@@ -303,41 +174,6 @@ async fn unpublish(
     let key = site_key(&param.site)?;
     unpublish_article(&state, &member, &key, &article_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Takes an article out of the knowledge base, the index and every widget.
-pub(crate) async fn unpublish_article(
-    state: &AppState,
-    member: &StaffMember,
-    key: &SiteKey,
-    id: &ArticleId,
-) -> Result<(), AppError> {
-    require_publisher(member)?;
-    require_site(member, key.as_str())?;
-    let (site, article) = (key.to_string(), id.to_string());
-    let removed = storage::blocking(&state.storage, move |s| {
-        s.unpublish_article(&site, &article)
-    })
-    .await?;
-    if !removed {
-        return Err(AppError::not_found("no such published article"));
-    }
-    for locale in [Locale::En, Locale::De] {
-        state
-            .hub
-            .kb_change(key, locale, |doc| kb::remove_entry(doc, id.as_str()))
-            .await?;
-    }
-    tracing::info!(article = %id, by = member.id, "article unpublished");
-    Ok(())
-}
-
-/// The period the self-service counts cover.
-pub(crate) const INSIGHT_DAYS: i64 = 30;
-
-/// The start (ms) of the period the self-service counts cover.
-pub(crate) fn insights_since() -> i64 {
-    now_ms() - INSIGHT_DAYS * 86_400_000
 }
 
 #[derive(Serialize)]

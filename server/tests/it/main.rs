@@ -12,6 +12,7 @@ mod handoff;
 mod helpers;
 mod identity;
 mod knowledge_base;
+mod layers;
 mod links;
 mod nodes;
 mod rejections;

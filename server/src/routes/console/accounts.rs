@@ -7,11 +7,11 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{page, see_other, ConsoleUser};
-use crate::error::AppError;
-use crate::routes::accounts::{
+use crate::desk::accounts::{
     change_account, create_account, set_own_password, AccountChange, NewAccount, PasswordChange,
     MIN_PASSWORD_CHARS,
 };
+use crate::error::AppError;
 use crate::storage;
 use crate::AppState;
 
@@ -26,7 +26,7 @@ pub(super) async fn list(
     ConsoleUser(user): ConsoleUser,
     State(state): State<AppState>,
 ) -> Result<Markup, AppError> {
-    crate::auth::require_admin(&user, "staff accounts")?;
+    crate::desk::require_admin(&user, "staff accounts")?;
     let staff = storage::blocking(&state.storage, |s| s.list_staff()).await?;
     Ok(page(
         "Staff",

@@ -10,10 +10,10 @@ use plotters::prelude::*;
 use serde::Deserialize;
 
 use super::{page, ConsoleUser};
+use crate::desk::kpis::site_report;
+use crate::desk::publishing::{insights_since, INSIGHT_DAYS};
 use crate::error::AppError;
 use crate::kpi::{self, Figures, Period, Report};
-use crate::routes::kb::{insights_since, INSIGHT_DAYS};
-use crate::routes::kpis::site_report;
 use crate::storage;
 use crate::AppState;
 

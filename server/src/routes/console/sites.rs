@@ -10,10 +10,8 @@ use serde::Deserialize;
 use stufe_shared::site::{BusinessHours, Category, OpenHours, SiteConfig, Sla};
 
 use super::{format_time, page, see_other, ConsoleUser};
+use crate::desk::sites::{create_site, parse_key, rotate_secret, sites_for, update_site, NewSite};
 use crate::error::AppError;
-use crate::routes::sites::{
-    create_site, parse_key, rotate_secret, sites_for, update_site, NewSite,
-};
 use crate::sites::embed_tag;
 use crate::AppState;
 
@@ -297,8 +295,8 @@ pub(super) async fn create(
     };
     let created = match create_site(&state, &user, new).await {
         Ok(created) => created,
-        Err(err) if err.is_input_error() => return Ok(invalid(&user, err.message())),
-        Err(err) => return Err(err),
+        Err(err) if err.is_input_error() => return Ok(invalid(&user, &err.to_string())),
+        Err(err) => return Err(err.into()),
     };
     Ok(page(
         "Site created",
@@ -318,7 +316,7 @@ pub(super) async fn show(
     State(state): State<AppState>,
     Path(site): Path<String>,
 ) -> Result<Markup, AppError> {
-    crate::auth::require_site(&user, &site)?;
+    crate::desk::require_site(&user, &site)?;
     let key = parse_key(&site)?;
     let config = state
         .site(&key)
@@ -374,8 +372,8 @@ pub(super) async fn save(
     };
     match update_site(&state, &user, &site, config).await {
         Ok(_) => Ok(see_other(&format!("/console/sites/{site}"))),
-        Err(err) if err.is_input_error() => Ok(invalid(&user, err.message())),
-        Err(err) => Err(err),
+        Err(err) if err.is_input_error() => Ok(invalid(&user, &err.to_string())),
+        Err(err) => Err(err.into()),
     }
 }
 
