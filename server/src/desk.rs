@@ -22,6 +22,9 @@ pub mod requests;
 pub mod saved_replies;
 pub mod sites;
 
+#[cfg(test)]
+mod tests;
+
 use crate::storage::{StaffMember, StorageError};
 use crate::sync::HubError;
 

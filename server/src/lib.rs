@@ -94,6 +94,50 @@ pub struct Shared {
 }
 
 impl AppState {
+    /// A server's state on a fresh SQLite file in `dir` with the demo data,
+    /// no HTTP and no mail: for tests of the layers below the routes.
+    #[cfg(test)]
+    pub(crate) fn for_tests(dir: &std::path::Path) -> AppState {
+        use storage::prelude::*;
+        let storage = storage::SqliteStorage::open(&dir.join("stufe.sqlite")).unwrap();
+        seed::seed_demo(&storage, None, "test-password", false).unwrap();
+        let link_key = storage.server_secret(links::KEY_NAME).unwrap().into();
+        let storage: Arc<dyn Storage> = Arc::new(storage);
+        let config = Config {
+            data_dir: dir.to_path_buf(),
+            database_url: None,
+            site_dir: dir.join("no-site"),
+            public_url: Some("http://stufe.test".into()),
+            seed_demo: false,
+            seed_demo_articles: false,
+            demo_staff_token: None,
+            demo_staff_password: String::new(),
+            ticket_idle: std::time::Duration::from_secs(60),
+            max_awake_tickets: 100,
+            smtp_url: None,
+            mail_from: "Support <support@stufe.test>".into(),
+            mail_retry: std::time::Duration::from_secs(1),
+            limits: limits::Limits::default(),
+            trust_forwarded_for: false,
+        };
+        AppState(Arc::new(Shared {
+            hub: Arc::new(Hub::new(storage.clone())),
+            storage,
+            public_url: "http://stufe.test".into(),
+            config: Arc::new(config),
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            drafts: Arc::default(),
+            client_error_limit: Arc::default(),
+            sites: Arc::default(),
+            installs: Arc::default(),
+            mailer: None,
+            link_key,
+            limiter: Arc::new(limits::Limiter::new(limits::Limits::default())),
+            login_guard: Arc::default(),
+        }))
+    }
+
     /// A site's configuration, shared (every open widget holds its site's);
     /// None for an unknown site.
     pub async fn site(
