@@ -506,7 +506,12 @@ impl Browser {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("cannot start {}", chromedriver.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot start {} (Debian: chromium-driver); `cargo xtask test` installs it",
+                    chromedriver.display()
+                )
+            })?;
         let port = driver_port(&mut driver).await?;
         let profile = tempfile::tempdir()?;
         // Site isolation off: chromedriver's browser log then also carries the

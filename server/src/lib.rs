@@ -3,18 +3,26 @@
 //!
 //! # Layout
 //!
-//! - [`auth`]: staff API tokens, console logins (argon2) and sessions.
-//! - [`config`]: `STUFE_*` environment settings.
-//! - [`identity`]: customers signed in by their site (HS256 JWTs).
-//! - [`storage`]: the [`storage::Storage`] trait and its SQLite implementation.
-//! - [`kb`]: knowledge-base articles: Markdown rendering, search queries.
-//! - [`mail`], [`links`]: email to customers (outbox, SMTP) with signed links to their ticket.
-//! - [`sync`]: the sync hub (validation by role, commit, fan-out) and WebSocket sessions.
-//! - [`routes`]: HTTP routes, one module per area.
-//! - [`seed`]: demo data for a fresh database.
-//! - [`sites`]: creating sites, allowed origins, where a widget was seen.
+//! Layers, each importing only from those below it (checked by
+//! `tests/it/layers.rs`):
 //!
-//! [`run`] takes its listener and shutdown signal from the caller, so tests bind port 0.
+//! 1. Leaves: [`clock`] (the time, an injectable [`clock::Clock`]), [`tokens`]
+//!    (random tokens and their hashes), [`limits`] (new tickets, sockets,
+//!    confirmation emails), [`client_ip`], [`business_hours`], [`links`] (signed
+//!    links in emails), [`identity`] (customers signed in by their site),
+//!    [`config`], [`log_lines`] (one log line per event), [`panic_guard`].
+//! 2. [`storage`]: one trait per area and the SQLite and PostgreSQL engines;
+//!    [`kb`]'s article model, Markdown and search queries beside it.
+//! 3. [`sync`]: the hub (validation by role, commit, fan-out) and WebSocket sessions.
+//! 4. The domain: [`desk`] (what staff do: requests, hand-offs, replies,
+//!    publishing, accounts, sites, saved replies, KPIs), [`sites`] (site rules,
+//!    allowed origins), [`mail`] (email to customers, confirmed addresses),
+//!    [`kpi`], [`seed`] (demo data).
+//! 5. HTTP: [`auth`] (API tokens, console logins and sessions), [`error`]
+//!    ([`error::AppError`]), [`routes`] (one module per area; handlers extract,
+//!    call the domain, answer).
+//!
+//! [`start`] takes its listener and shutdown signal from the caller, so tests bind port 0.
 
 pub mod auth;
 pub mod business_hours;

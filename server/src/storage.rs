@@ -69,7 +69,7 @@ pub struct StoredTicket {
     pub appended: usize,
     /// The signed-in customer who created it, if one did.
     pub customer: Option<VerifiedCustomer>,
-    /// The position of the newest write in `bytes` (see [`DocWrite::after`]).
+    /// The position of the newest write in `bytes` (see the `after` of [`DocWrite::Ticket`]).
     pub seq: i64,
 }
 
@@ -80,7 +80,7 @@ pub struct StoredDoc {
     pub bytes: Vec<u8>,
     /// How many of `bytes` (at the end) are appended chunks.
     pub appended: usize,
-    /// The position of the newest write in `bytes` (see [`DocWrite::after`]).
+    /// The position of the newest write in `bytes` (see the `after` of [`DocWrite::Ticket`]).
     pub seq: i64,
 }
 
@@ -126,7 +126,7 @@ pub struct TicketSummary {
     /// Since when the ticket waits on the customer (status `pending`); kept
     /// by storage like the facts above.
     pub pending_since: Option<i64>,
-    /// The staff member the ticket is assigned to (set by [`Storage::assign`],
+    /// The staff member the ticket is assigned to (set by [`TicketStore::assign`],
     /// kept across writes; what writers pass is ignored).
     pub assignee: Option<i64>,
     /// The signed-in customer who created the ticket (verified by the site).
@@ -162,7 +162,7 @@ impl DocBytes {
 }
 
 /// One document write. Several are committed in one transaction by
-/// [`Storage::write_docs`] (group commit: one disk sync for all of them).
+/// [`DocStore::write_docs`] (group commit: one disk sync for all of them).
 ///
 /// `after` is the position of the newest write the writer's copy holds (0
 /// for a document it did not find stored). Storage shared by several servers

@@ -219,6 +219,7 @@ fn test(root: &Path) -> Result<()> {
     step("clippy (native, all targets)", &mut || {
         run_cmd(cargo().args([
             "clippy",
+            "--locked",
             "--workspace",
             "--all-targets",
             "--",
@@ -230,6 +231,7 @@ fn test(root: &Path) -> Result<()> {
         tools::ensure_wasm_target()?;
         run_cmd(cargo().args([
             "clippy",
+            "--locked",
             "--package",
             "stufe-shared",
             "--package",
@@ -241,6 +243,32 @@ fn test(root: &Path) -> Result<()> {
             "warnings",
         ]))
     })?;
+    step("cargo doc (warnings are errors)", &mut || {
+        run_cmd(
+            cargo()
+                .args([
+                    "doc",
+                    "--locked",
+                    "--no-deps",
+                    "-p",
+                    "stufe-shared",
+                    "-p",
+                    "stufe-server",
+                    "-p",
+                    "stufe-e2e",
+                    "-p",
+                    "xtask",
+                ])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )
+    })?;
+    step(
+        "cargo deny (licences, bans, sources; deny.toml)",
+        &mut || {
+            tools::ensure_cargo_deny()?;
+            run_cmd(cargo().args(["deny", "--locked", "check", "licenses", "bans", "sources"]))
+        },
+    )?;
     let mut site = PathBuf::new();
     step("build widget", &mut || {
         site = widget::build(root)?;
@@ -259,7 +287,7 @@ fn test(root: &Path) -> Result<()> {
     step("cargo test (unit, integration, end-to-end)", &mut || {
         run_cmd(
             cargo()
-                .args(["test", "--workspace"])
+                .args(["test", "--locked", "--workspace"])
                 .env("STUFE_SITE_DIR", &site)
                 .env("STUFE_CHROMIUM", &browser.chromium)
                 .env("STUFE_CHROMEDRIVER", &browser.chromedriver)

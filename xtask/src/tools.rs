@@ -23,6 +23,29 @@ pub fn ensure_components() -> Result<()> {
     Ok(())
 }
 
+/// The version of cargo-deny `cargo xtask test` checks licences with.
+const CARGO_DENY_VERSION: &str = "0.20";
+
+/// cargo-deny, installed from crates.io when missing.
+pub fn ensure_cargo_deny() -> Result<()> {
+    let version = Command::new("cargo")
+        .args(["deny", "--version"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if !version.contains(&format!(" {CARGO_DENY_VERSION}.")) {
+        println!("installing cargo-deny {CARGO_DENY_VERSION}");
+        run_cmd(Command::new("cargo").args([
+            "install",
+            "cargo-deny",
+            "--locked",
+            "--version",
+            &format!("^{CARGO_DENY_VERSION}"),
+        ]))?;
+    }
+    Ok(())
+}
+
 pub fn ensure_wasm_target() -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])

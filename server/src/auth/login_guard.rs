@@ -98,7 +98,7 @@ struct Tables {
 pub enum Throttled {
     /// Too many failures of this login or from this address.
     Locked { retry_after_secs: u64 },
-    /// Every verification slot stayed taken for [`VERIFICATION_WAIT`].
+    /// Every verification slot stayed taken for `VERIFICATION_WAIT` (3 s).
     Busy { retry_after_secs: u64 },
 }
 
@@ -227,7 +227,7 @@ impl LoginGuard {
         answered.await.ok()
     }
 
-    /// A slot to verify one password in, waiting at most [`VERIFICATION_WAIT`].
+    /// A slot to verify one password in, waiting at most `VERIFICATION_WAIT` (3 s).
     /// Owned, so it goes with the verification to its thread and is held
     /// until the verification ends, even if the request is dropped.
     pub async fn verification_slot(&self) -> Result<OwnedSemaphorePermit, Throttled> {

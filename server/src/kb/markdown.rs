@@ -109,7 +109,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     })
 }
 
-/// True for relative URLs and the schemes in [`SAFE_SCHEMES`]. The value is
+/// True for relative URLs and the schemes in `SAFE_SCHEMES` (http, https, mailto). The value is
 /// already entity-decoded by the HTML parser; browsers drop ASCII tab and
 /// newline and trim control characters and spaces before reading a scheme, so
 /// this does the same (and more: any character that is not printable counts as

@@ -892,7 +892,7 @@ impl Hub {
         let since = doc.get_heads();
         server_actor(&mut doc);
         let checked = edit(&mut doc, &before.ticket).and_then(|()| {
-            doc.commit_with(CommitOptions::default().with_time(now_ms()));
+            doc.commit_with(CommitOptions::default().with_time((self.clock)()));
             let after = project(&mut doc, Some(before), &since)?;
             let rules = SiteRules { categories: vec![] };
             after.check(Role::Staff, Some(before), &rules)?;
@@ -945,7 +945,7 @@ impl Hub {
             st.set_doc(doc);
             return Err(HubError::Rejected(err.to_string()));
         }
-        doc.commit_with(CommitOptions::default().with_time(now_ms()));
+        doc.commit_with(CommitOptions::default().with_time((self.clock)()));
         if doc.get_heads() == since {
             st.set_doc(doc);
             return Ok(());
@@ -957,7 +957,7 @@ impl Hub {
         Ok(())
     }
 
-    /// Puts tickets to sleep (see [`Held`]): those nobody used for `idle`,
+    /// Puts tickets to sleep (only their saved bytes are kept): those nobody used for `idle`,
     /// and, while more than `max_awake` are awake, the least recently used
     /// beyond that number (a reconnect storm wakes thousands at once; this
     /// keeps the memory they take bounded). Returns how many. A ticket is woken
@@ -1025,7 +1025,7 @@ impl Hub {
     ) -> Result<Vec<String>, HubError> {
         // Server changes carry the commit time (and a fresh actor, see
         // `server_actor`), so clients cannot predict their hashes.
-        next.commit_with(CommitOptions::default().with_time(now_ms()));
+        next.commit_with(CommitOptions::default().with_time((self.clock)()));
         let added = next.save_after(since);
         // What is stored as this copy holds it; moved on only once written.
         let (mut stored, mut size, mut seq) = (st.stored, st.size, st.seq);
@@ -1054,7 +1054,7 @@ impl Hub {
                         Some(MAX_TICKET_DOC_BYTES),
                     )?;
                     let ticket = &projection.as_ref().ok_or(HubError::NotFound)?.ticket;
-                    let mut summary = TicketSummary::of(ticket, now_ms());
+                    let mut summary = TicketSummary::of(ticket, (self.clock)());
                     summary.customer = st.customer.clone();
                     DocWrite::Ticket {
                         token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,

@@ -99,7 +99,16 @@ impl ScratchPostgres {
                 "UTF8",
                 "--no-locale",
             ])
-            .output()?;
+            .output()
+            .map_err(|err| {
+                if err.kind() == std::io::ErrorKind::NotFound {
+                    std::io::Error::other(
+                        "PostgreSQL's initdb is not installed (Debian: apt-get install postgresql); `cargo xtask test` installs it and runs these tests",
+                    )
+                } else {
+                    err
+                }
+            })?;
         if !init.status.success() {
             return Err(std::io::Error::other(format!(
                 "initdb failed ({}): {}{}",
