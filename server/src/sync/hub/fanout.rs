@@ -1,0 +1,199 @@
+//! Telling others: the subscribers of a document after a commit, the documents other servers changed (catching up from storage), and the sync messages a peer is sent.
+
+use super::*;
+
+impl Hub {
+    /// Another server wrote document `id` up to position `seq`: a copy held
+    /// here loads what it lacks, and its subscribers are sent it.
+    pub async fn remote_change(&self, id: &DocId, seq: i64) -> Result<(), HubError> {
+        // Not held here: it is read from storage when opened.
+        let Some(entry) = self.docs.lock().await.live.get(id).and_then(Weak::upgrade) else {
+            return Ok(());
+        };
+        // Being loaded right now: the load may have read before this write
+        // was committed, so it is waited for and then compared.
+        entry
+            .loaded
+            .get_or_try_init(|| async { self.load_state(id).await.map(Mutex::new) })
+            .await?;
+        let mut st = self.lock(&entry).await?;
+        if seq <= st.seq || !st.stored {
+            return Ok(());
+        }
+        self.catch_up(&entry, &mut st).await
+    }
+
+    /// Catches up every document held here (after the notifications of
+    /// other servers' writes may have been missed).
+    pub async fn catch_up_all(&self) {
+        let entries: Vec<Arc<DocEntry>> = {
+            let docs = self.docs.lock().await;
+            docs.live.values().filter_map(Weak::upgrade).collect()
+        };
+        for entry in entries {
+            if entry.loaded.get().is_none() {
+                continue;
+            }
+            let Ok(mut st) = self.lock(&entry).await else {
+                continue;
+            };
+            if st.stored {
+                if let Err(err) = self.catch_up(&entry, &mut st).await {
+                    tracing::warn!(%err, doc = %entry.id, "cannot catch up with other servers");
+                }
+            }
+        }
+    }
+
+    /// A ticket of `site` changed on another server (the console's live queue).
+    pub fn ticket_changed_elsewhere(&self, site: SiteKey) {
+        let _ = self.tickets_changed.send(site);
+    }
+
+    /// Loads into the held copy what other servers stored after it, and
+    /// tells its subscribers.
+    pub(super) async fn catch_up(
+        &self,
+        entry: &DocEntry,
+        st: &mut DocState,
+    ) -> Result<(), HubError> {
+        let (key, after) = (entry.id.to_string(), st.seq);
+        let Some(theirs) =
+            storage::blocking(&self.storage, move |s| s.changes_since(&key, after)).await?
+        else {
+            return Ok(());
+        };
+        st.doc()?
+            .load_incremental(&theirs.bytes)
+            .map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))?;
+        st.size = st.size.after_theirs(&theirs);
+        st.seq = theirs.seq;
+        st.projection = None;
+        entry.notify(None);
+        Ok(())
+    }
+}
+
+impl DocEntry {
+    pub fn subscribe(&self, id: SubscriberId, changed: Arc<Changed>) {
+        self.subscribers().insert(id, changed);
+    }
+
+    pub fn unsubscribe(&self, id: SubscriberId) {
+        self.subscribers().remove(&id);
+    }
+
+    pub(super) fn subscribers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<SubscriberId, Arc<Changed>>> {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn notify(&self, origin: Option<SubscriberId>) {
+        for (id, changed) in self.subscribers().iter() {
+            if Some(*id) != origin {
+                changed.mark(&self.id);
+            }
+        }
+    }
+
+    /// The next sync message for a peer, if it lacks anything.
+    pub async fn generate(&self, peer: &mut sync::State) -> Option<Vec<u8>> {
+        let mut st = self.state().lock().await;
+        if matches!(self.id, DocId::Kb { .. }) && WholeDocument::is_wanted_by(st.doc().ok()?, peer)
+        {
+            let heads = st.doc().ok()?.get_heads();
+            if st.whole.as_ref().is_none_or(|w| w.heads != heads) {
+                let whole = WholeDocument::build(st.doc().ok()?);
+                st.whole = Some(whole);
+            }
+            return st.whole.as_ref().map(|whole| whole.send_to(peer));
+        }
+        let heads = st.doc().ok()?.get_heads();
+        if st.replies.heads != heads {
+            st.replies = Replies {
+                heads,
+                by_state: HashMap::new(),
+            };
+        }
+        let key = peer_state_key(peer);
+        if let Some((message, after)) = st.replies.by_state.get(&key) {
+            *peer = after.clone();
+            return message.clone();
+        }
+        let message = st
+            .doc()
+            .ok()?
+            .sync()
+            .generate_sync_message(peer)
+            .map(|m| m.encode());
+        if st.replies.by_state.len() < MAX_REPLIES_PER_VERSION {
+            st.replies
+                .by_state
+                .insert(key, (message.clone(), peer.clone()));
+        }
+        message
+    }
+
+    /// A sync message that asks the peer for `missing` (the dependencies of
+    /// changes it sent that the server lacks): what [`DocEntry::generate`]
+    /// would send, with `missing` as its `need`. Automerge peers answer a
+    /// `need` with those changes even when they believe the server has them.
+    pub async fn ask_for(&self, peer: &mut sync::State, missing: &[ChangeHash]) -> Option<Vec<u8>> {
+        let mut st = self.state().lock().await;
+        let doc = st.doc().ok()?;
+        let generated = doc.sync().generate_sync_message(peer);
+        let mut message = generated.unwrap_or_else(|| sync::Message {
+            heads: doc.get_heads(),
+            need: Vec::new(),
+            have: Vec::new(),
+            changes: sync::ChunkList::empty(),
+            supported_capabilities: None,
+            version: sync::MessageVersion::V1,
+        });
+        message.need = missing.to_vec();
+        peer.in_flight = true;
+        Some(message.encode())
+    }
+
+    /// The committed heads, once the peer has every change in their history
+    /// (in the history of the heads it told us, or sent to it since).
+    /// None while a ticket is not stored or the peer still lacks something:
+    /// an ack never arrives before the data it names.
+    pub async fn ackable_heads(&self, peer: &sync::State) -> Option<Vec<ChangeHash>> {
+        let mut st = self.state().lock().await;
+        if !st.stored {
+            return None;
+        }
+        let doc = st.doc().ok()?;
+        let heads = doc.get_heads();
+        let theirs: Vec<ChangeHash> = peer
+            .their_heads
+            .iter()
+            .flatten()
+            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .copied()
+            .collect();
+        if heads.iter().all(|head| theirs.contains(head)) {
+            return Some(heads);
+        }
+        // Everything the peer lacked at its last message must have gone out
+        // since. Having sent a change is not enough: when the peer's bloom
+        // filter wrongly claimed one of its dependencies (a false positive),
+        // that dependency was held back and the peer can only queue the change
+        // until it asks for the dependency by name.
+        let lacking = doc.get_changes(&theirs);
+        let all_sent = if theirs.is_empty() {
+            // `sent_hashes` holds only changes of this document, so when the
+            // peer lacked every change, equal counts mean it was sent them all.
+            peer.sent_hashes.len() >= lacking.len()
+        } else {
+            lacking
+                .iter()
+                .all(|change| peer.sent_hashes.contains(&change.hash()))
+        };
+        all_sent.then_some(heads)
+    }
+}
