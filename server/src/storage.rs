@@ -39,22 +39,39 @@ pub fn open(
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The database engine failed (its own message, e.g. "sqlite: …").
+    #[error("{0}")]
+    Engine(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("storage task failed: {0}")]
     Task(String),
     #[error("migrating the database failed: {0}")]
     Migration(String),
-    #[error("postgres: {0}")]
-    Postgres(#[from] ::postgres::Error),
     #[error("no database connection: {0}")]
     Pool(String),
     /// Another server wrote the document since the writer's copy was read
     /// (its `after` is behind): catch up with [`DocStore::changes_since`] and write again.
     #[error("{0} was written by another server meanwhile")]
     Conflict(String),
+}
+
+// The engines' errors become messages: nothing above storage depends on
+// which engine it is.
+impl From<rusqlite::Error> for StorageError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Engine(format!("sqlite: {err}"))
+    }
+}
+
+impl From<::postgres::Error> for StorageError {
+    fn from(err: ::postgres::Error) -> Self {
+        // The server's own message says what failed ("db error" alone does not).
+        match err.as_db_error() {
+            Some(db) => Self::Engine(format!("postgres: {db}")),
+            None => Self::Engine(format!("postgres: {err}")),
+        }
+    }
 }
 
 /// A stored ticket document and who may open it.

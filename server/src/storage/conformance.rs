@@ -1,5 +1,7 @@
 //! The storage conformance suite: every `Storage` implementation must pass it.
-//! Each implementation adds one `#[test]` that calls [`run_all`].
+//! Each case is a function over `&dyn Storage`; `conformance!` makes it one
+//! named test per engine (`storage::conformance::sqlite::<case>` and
+//! `storage::conformance::postgres::<case>`), each on a fresh store.
 
 use stufe_shared::site::{Category, SiteConfig, Sla};
 use stufe_shared::{Locale, SiteKey, TicketId};
@@ -62,26 +64,56 @@ fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
     }
 }
 
-pub fn run_all(make: &dyn Fn() -> Box<dyn Storage>) {
-    sites_round_trip(make().as_ref());
-    tickets_round_trip_and_update_in_place(make().as_ref());
-    ticket_facts_are_kept_across_writes(make().as_ref());
-    tickets_filter_by_status_and_tier(make().as_ref());
-    staff_are_found_by_token_hash(make().as_ref());
-    documents_round_trip(make().as_ref());
-    documents_append_after_their_snapshot(make().as_ref());
-    tickets_append_after_their_snapshot(make().as_ref());
-    a_failed_batch_writes_nothing(make().as_ref());
-    logins_and_sessions(make().as_ref());
-    client_errors_are_kept_newest_first(make().as_ref());
-    the_outbox_keeps_mail_until_sent_and_retries_when_told(make().as_ref());
-    confirmed_addresses_and_revoked_links_are_per_ticket(make().as_ref());
-    server_secrets_are_made_once(make().as_ref());
-    notes_and_assignees_stay_beside_the_ticket(make().as_ref());
-    a_customers_history_is_theirs_newest_first(make().as_ref());
-    articles_are_searched_by_site_and_language_titles_first(make().as_ref());
-    self_service_events_are_counted_by_site_and_period(make().as_ref());
+/// One named test per case per engine, each on a fresh store.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $case() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::SqliteStorage::open(&dir.path().join("db.sqlite")).unwrap();
+                    super::$case(&store);
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $case() {
+                    let url = crate::storage::postgres::scratch::shared().database().unwrap();
+                    let store = crate::storage::PostgresStorage::connect(&url).unwrap();
+                    super::$case(&store);
+                }
+            )*
+        }
+    };
 }
+
+conformance!(
+    saved_replies_are_per_site,
+    staff_accounts_change_and_their_sessions_end,
+    a_ticket_summary_is_read_by_id,
+    published_articles_keep_their_versions_and_sources,
+    sites_round_trip,
+    tickets_round_trip_and_update_in_place,
+    ticket_facts_are_kept_across_writes,
+    tickets_filter_by_status_and_tier,
+    staff_are_found_by_token_hash,
+    documents_round_trip,
+    documents_append_after_their_snapshot,
+    tickets_append_after_their_snapshot,
+    a_failed_batch_writes_nothing,
+    logins_and_sessions,
+    client_errors_are_kept_newest_first,
+    the_outbox_keeps_mail_until_sent_and_retries_when_told,
+    confirmed_addresses_and_revoked_links_are_per_ticket,
+    server_secrets_are_made_once,
+    notes_and_assignees_stay_beside_the_ticket,
+    a_customers_history_is_theirs_newest_first,
+    articles_are_searched_by_site_and_language_titles_first,
+    self_service_events_are_counted_by_site_and_period,
+);
 
 fn self_service_events_are_counted_by_site_and_period(s: &dyn Storage) {
     let search = |query: &str, results| KbEvent::Search {
@@ -728,22 +760,130 @@ fn staff_are_found_by_token_hash(s: &dyn Storage) {
     );
 }
 
-#[test]
-fn postgres_storage_conforms() {
-    let scratch = super::postgres::scratch::shared();
-    run_all(&|| {
-        let url = scratch.database().unwrap();
-        Box::new(super::PostgresStorage::connect(&url).unwrap())
-    });
+fn saved_replies_are_per_site(s: &dyn Storage) {
+    let first = s
+        .add_saved_reply("shop", "Restart", "Please restart it.")
+        .unwrap();
+    s.add_saved_reply("shop", "Logs", "Send us the logs.")
+        .unwrap();
+    let elsewhere = s.add_saved_reply("other", "Hello", "Hi!").unwrap();
+    let titles = |site: &str| -> Vec<String> {
+        s.saved_replies(site)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.title)
+            .collect()
+    };
+    let mut shop = titles("shop");
+    shop.sort();
+    assert_eq!(shop, ["Logs", "Restart"]);
+    assert!(
+        !s.delete_saved_reply("shop", elsewhere).unwrap(),
+        "another site's reply is not this site's to delete"
+    );
+    assert!(s.delete_saved_reply("shop", first).unwrap());
+    assert_eq!(titles("shop"), ["Logs"]);
+    assert_eq!(titles("other"), ["Hello"]);
 }
 
-#[test]
-fn sqlite_storage_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let counter = std::cell::Cell::new(0);
-    run_all(&|| {
-        counter.set(counter.get() + 1);
-        let path = dir.path().join(format!("db{}.sqlite", counter.get()));
-        Box::new(SqliteStorage::open(&path).unwrap())
-    });
+fn staff_accounts_change_and_their_sessions_end(s: &dyn Storage) {
+    let shop: SiteKey = "shop".parse().unwrap();
+    let other: SiteKey = "other".parse().unwrap();
+    let ada = s
+        .create_staff_account("Ada", "tier1", "tok-ada", "ada", "$argon2id$a", &[shop])
+        .unwrap()
+        .expect("a new login");
+    assert_eq!(ada.sites, ["shop"]);
+    assert_eq!(
+        s.create_staff_account("Ada 2", "tier1", "tok-ada2", "ada", "$argon2id$b", &[])
+            .unwrap(),
+        None,
+        "the login is taken"
+    );
+    assert_eq!(
+        s.staff_login_of(ada.id).unwrap(),
+        Some(("ada".to_owned(), "$argon2id$a".to_owned()))
+    );
+    assert!(s.update_staff(ada.id, Some("tier2"), None).unwrap());
+    assert!(!s.update_staff(ada.id + 1_000, Some("tier2"), None).unwrap());
+    s.set_staff_timezone(ada.id, "Europe/Berlin").unwrap();
+    s.grant_site(ada.id, &other).unwrap();
+    let now = s.staff_by_token_hash("tok-ada").unwrap().unwrap();
+    assert_eq!(
+        (now.role.as_str(), now.timezone.as_str()),
+        ("tier2", "Europe/Berlin")
+    );
+    let mut sites = now.sites.clone();
+    sites.sort();
+    assert_eq!(sites, ["other", "shop"]);
+    s.create_session("s1", ada.id, 100).unwrap();
+    s.create_session("s2", ada.id, 100).unwrap();
+    s.delete_sessions_of(ada.id).unwrap();
+    assert_eq!(s.staff_by_session("s1", 1).unwrap(), None);
+    assert_eq!(s.staff_by_session("s2", 1).unwrap(), None);
+    assert!(s.update_staff(ada.id, None, Some(false)).unwrap());
+    assert!(!s
+        .staff_by_token_hash("tok-ada")
+        .unwrap()
+        .is_some_and(|m| m.active));
+}
+
+fn a_ticket_summary_is_read_by_id(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    write(
+        s,
+        &[ticket(
+            "h",
+            DocBytes::Snapshot(Vec::new()),
+            &summary("a", "open", 2, 7),
+        )],
+    )
+    .unwrap();
+    let read = s.ticket_summary("a").unwrap().expect("stored");
+    assert_eq!(
+        (read.subject.as_str(), read.tier, read.created_at),
+        ("subject a", 2, 7)
+    );
+    assert_eq!(s.ticket_summary("b").unwrap(), None);
+}
+
+fn published_articles_keep_their_versions_and_sources(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let article = Article {
+        id: "returns".into(),
+        site: "shop".into(),
+        locale: "en".into(),
+        title: "Returns".into(),
+        html: "<p>Send it <em>back</em>.</p>".into(),
+        category: "general".into(),
+        tags: vec![],
+        source_tickets: vec![],
+        version: 0,
+        updated_at: 1,
+    };
+    for _ in 0..2 {
+        s.publish_articles(&[ArticleWrite {
+            article: &article,
+            markdown: "Send it *back*.",
+            plain_text: "Send it back.",
+        }])
+        .unwrap();
+    }
+    let versions: Vec<(String, String, String, u32)> = s
+        .published_versions()
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.site, v.locale, v.id, v.version))
+        .collect();
+    assert_eq!(
+        versions,
+        [("shop".to_owned(), "en".to_owned(), "returns".to_owned(), 2)]
+    );
+    let (stored, markdown) = s
+        .article_source("shop", "returns")
+        .unwrap()
+        .expect("published");
+    assert_eq!((stored.title.as_str(), stored.version), ("Returns", 2));
+    assert_eq!(markdown, "Send it *back*.");
+    assert_eq!(s.article_source("other", "returns").unwrap(), None);
 }
