@@ -20,17 +20,16 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executo
 use stufe_shared::site::SiteConfig;
 use stufe_shared::ticket::Ticket;
 use stufe_shared::{SiteKey, TicketId};
-
-use crate::identity::VerifiedCustomer;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now_ms;
+use crate::identity::VerifiedCustomer;
 use crate::storage::{self, QueuedMail, Storage};
 
 /// How long a batch of due emails is the claiming server's to send; if it
 /// dies meanwhile, another server (or it, restarted) sends them after that.
 const CLAIM_MS: i64 = 5 * 60 * 1000;
-use crate::clock::now_ms;
 
 /// Attempts before an email is given up (the last error stays in the outbox).
 const MAX_ATTEMPTS: u32 = 8;
