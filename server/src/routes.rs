@@ -126,7 +126,12 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     let frame_of = if path == "/w/frame.html" {
         site_of(&request).map(|site| {
             let page = header(&request, &REFERER).and_then(site_setup::origin_of_url);
-            (site, page)
+            // The server's own pages (the demo page, a link from an email)
+            // may always frame the widget: not a refused origin.
+            let own = page
+                .as_deref()
+                .is_some_and(|p| site_setup::is_same_origin(p, header(&request, &HOST)));
+            (site, page, own)
         })
     } else {
         None
@@ -134,10 +139,10 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     let mut response = next.run(request).await;
     let frame_policy = match &frame_of {
         _ if !path.starts_with("/w/") => String::new(),
-        Some((site, page)) => {
+        Some((site, page, own)) => {
             let config = state.site(site).await.ok().flatten();
             if let (Some(config), Some(page)) = (&config, page.as_deref()) {
-                let allowed = config.allows_origin(page);
+                let allowed = *own || config.allows_origin(page);
                 state
                     .installs
                     .record(site, page, allowed, crate::clock::now_ms());

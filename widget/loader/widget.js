@@ -73,7 +73,7 @@
     badge.hidden = !(n > 0);
     badge.textContent = n > 9 ? "9+" : String(n);
     button.setAttribute("aria-label", n > 0
-      ? (german ? "Support – " + n + " neue Antworten" : "Support – " + n + " new " + (n === 1 ? "reply" : "replies"))
+      ? (german ? "Support – " + n + (n === 1 ? " neue Antwort" : " neue Antworten") : "Support – " + n + " new " + (n === 1 ? "reply" : "replies"))
       : "Support");
   }
   function tellFrame(kind) {

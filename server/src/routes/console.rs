@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
-use stufe_shared::ticket::{Author, Status, Ticket, HANDOFF_PREFIX};
+use stufe_shared::ticket::{Author, Priority, Status, Ticket, HANDOFF_PREFIX};
 
 use super::ticket_id;
 use super::{article_id, site_key};

@@ -416,3 +416,33 @@ async fn an_article_published_through_the_api_is_edited_and_republished_in_the_c
     assert_eq!(gone.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn agents_change_the_priority_in_the_console_and_see_the_address_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (local, _) = create_ticket(&app).await;
+    let id = local.id.to_string();
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (status, page) = sam.get(&format!("/console/tickets/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"data-testid="priority""#), "{page}");
+    let meta = &page[page.find(r#"data-testid="ticket-meta""#).unwrap()..];
+    let meta = &meta[..meta.find("</p>").unwrap()];
+    assert_eq!(
+        meta.matches("ada@example.com").count(),
+        1,
+        "the customer (known by their address) is named once: {meta}"
+    );
+    let (status, _) = sam
+        .post(
+            &format!("/console/tickets/{id}/update"),
+            &[("status", "new"), ("tier", "1"), ("priority", "urgent")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let ticket = app.staff_ticket(local.id).await;
+    assert_eq!(ticket["priority"], "urgent");
+    assert_eq!(ticket["status"], "new", "only what the agent changed");
+    app.stop().await;
+}

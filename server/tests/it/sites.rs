@@ -238,6 +238,19 @@ async fn pages_of_other_origins_cannot_frame_or_use_a_site() {
     assert_eq!(seen[0]["allowed"], false);
     assert_eq!(seen[1]["origin"], "https://www.shop.example");
     assert_eq!(seen[1]["allowed"], true, "allowed when it was seen");
+    // The server's own pages (its demo page, the frame itself) are no
+    // refused origin, whatever the allowed origins say.
+    let own = format!("http://{}/demo", app.addr);
+    get_with(&app, "/w/frame.html?site=shop", ("referer", own.as_str())).await;
+    let seen: Value = app.staff_json("/api/staff/sites/shop/installs").await;
+    let own_origin = format!("http://{}", app.addr);
+    let entry = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["origin"] == own_origin.as_str())
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    assert_eq!(entry["allowed"], true, "{seen:?}");
     app.stop().await;
 }
 

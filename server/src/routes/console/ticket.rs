@@ -47,7 +47,8 @@ pub(super) async fn ticket_page(
             p data-testid="ticket-meta" { "Status " strong { (ticket.status) } " · tier " strong { (ticket.tier.get()) } " · " (ticket.category)
                 " · from " strong data-testid="customer" { (customer_name) }
                 @if let Some(c) = &customer { " (signed in as " (c.id) ", verified by the site)" }
-                @if let Some(email) = &ticket.email { " · " (email)
+                @if let Some(email) = &ticket.email {
+                    @if customer_name != *email { " · " (email) }
                     @if confirmed.as_ref() == Some(email) { " " span data-testid="email-state" { "(confirmed)" } }
                     @else { " " span data-testid="email-state" title="The customer has not confirmed this address: replies are not emailed to it (they see them in the widget)." { "(not confirmed: replies are not emailed)" } } }
                 @if let Some(r) = &ticket.rating { " · rated " strong { (r.score) "/5" } } }
@@ -59,7 +60,7 @@ pub(super) async fn ticket_page(
             }
             // One form: a reply typed here survives changing status, tier or assignee.
             form.card method="post" action={ "/console/tickets/" (id) "/update" } { (csrf::field())
-                p { label { "Reply to the customer" textarea name="body" rows="4" placeholder="Sent to the customer (and by email, if they gave one)" {} } }
+                p { label { "Reply to the customer" textarea name="body" rows="10" data-testid="reply-box" placeholder="Sent to the customer (and by email, if they gave one)" {} } }
                 @if !saved.is_empty() {
                     p { label { "Saved reply (added after what you typed) " select name="saved_reply" data-testid="saved-reply" {
                         option value="" { "none" }
@@ -68,6 +69,7 @@ pub(super) async fn ticket_page(
                 p {
                     label { "Status " select name="status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } } }
                     " " label { "Tier " select name="tier" { @for t in 1..=3u8 { option value=(t) selected[t == ticket.tier.get()] { "tier " (t) } } } }
+                    " " label { "Priority " select name="priority" data-testid="priority" { @for p in Priority::ALL { option value=(p.as_str()) selected[*p == ticket.priority] { (p.as_str()) } } } }
                     " " label { "Assigned to " select name="assignee" {
                         option value="" { "nobody" }
                         @for m in &colleagues { option value=(m.id) selected[assignee == Some(m.id)] { (m.name) } } } }
@@ -130,6 +132,8 @@ pub(super) struct UpdateForm {
     body: String,
     /// Absent in older forms: assignment unchanged.
     assignee: Option<String>,
+    /// Absent in older forms: priority unchanged.
+    priority: Option<Priority>,
     #[serde(default)]
     note: String,
     /// A saved reply's id, added to the reply.
@@ -180,7 +184,7 @@ pub(super) async fn ticket_update(
         // Only what the agent changed: a reply may have moved the status already.
         status: Some(form.status).filter(|s| *s != before.status),
         tier: Some(form.tier).filter(|t| *t != before.tier.get()),
-        priority: None,
+        priority: form.priority.filter(|p| *p != before.priority),
         assignee,
         note: Some(form.note).filter(|n| !n.trim().is_empty()),
     };
