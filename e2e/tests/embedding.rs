@@ -463,7 +463,9 @@ async fn a_page_of_an_origin_the_site_does_not_allow_gets_no_widget_and_a_clear_
         browser
             .wait_script(
                 "const root = document.getElementById('stufe-widget').shadowRoot;
-                 return !!root.querySelector('[data-testid=unavailable].open') && !root.querySelector('iframe.open');",
+                 const down = root.querySelector('[data-testid=unavailable].open');
+                 return !!down && !root.querySelector('iframe.open')
+                     && down.textContent === 'Support is not available on this page.';",
             )
             .await?;
         let log = browser.log().await?;

@@ -132,15 +132,17 @@
       frame.src = frame.src;
       return;
     }
-    showDown();
+    showDown(false);
   }
   function refused() {
     console.error("Stufe: the support widget of site '" + site + "' could not start on this page (" + location.origin +
       "). If the browser reports \"Refused to frame\" (frame-ancestors), add " + location.origin +
       " to the site's allowed origins in the Stufe console (Sites); otherwise " + origin + " could not be reached.");
-    showDown();
+    showDown(true);
   }
-  function showDown() {
+  // `here`: the widget could not start on this page at all (not allowed
+  // here, or unreachable), so reloading will not help.
+  function showDown(here) {
     // Hidden, not removed: removing it would cancel the crash report the
     // frame is still sending. It is never shown or pinged again.
     frame.classList.remove("open");
@@ -152,8 +154,11 @@
     down.className = "down";
     down.setAttribute("role", "alert");
     down.setAttribute("data-testid", "unavailable");
-    down.textContent = de ? "Der Support ist gerade nicht verfügbar – bitte laden Sie die Seite neu."
-                          : "Support is unavailable – reload the page.";
+    down.setAttribute("data-reason", here ? "page" : "crash");
+    down.textContent = here
+      ? (de ? "Der Support ist auf dieser Seite nicht verfügbar." : "Support is not available on this page.")
+      : (de ? "Der Support ist gerade nicht verfügbar – bitte laden Sie die Seite neu."
+            : "Support is unavailable – reload the page.");
     root.appendChild(down);
     down.classList.toggle("open", isOpen);
   }
