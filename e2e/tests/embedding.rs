@@ -475,9 +475,10 @@ async fn a_page_of_an_origin_the_site_does_not_allow_gets_no_widget_and_a_clear_
         );
         let page_origin = host.url().trim_end_matches('/').to_owned();
         ensure!(
-            log.iter().any(|e| e.message.contains("could not start on this page")
-                && e.message.contains(&page_origin)
-                && e.message.contains("allowed origins")),
+            log.iter()
+                .any(|e| e.message.contains("could not start on this page")
+                    && e.message.contains(&page_origin)
+                    && e.message.contains("allowed origins")),
             "no message for the site owner in the log: {log:#?}"
         );
         // The owner sees where the tag was tried.
