@@ -21,17 +21,25 @@ pub const KEY_NAME: &str = "ticket-links";
 pub const VALID_DAYS: i64 = 30;
 const PREFIX: &str = "g1.";
 
-fn signature(key: &str, id: TicketId, expires: i64) -> Vec<u8> {
+fn signature(key: &str, id: TicketId, expires: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(format!("stufe-ticket-link:{id}:{expires}").as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    mac
+}
+
+/// The expiry and signature of `text` (`<prefix><expiry>.<hex signature>`),
+/// if it has that shape and has not expired at `now`.
+fn unexpired(prefix: &str, text: &str, now: i64) -> Option<(i64, Vec<u8>)> {
+    let (expires, sig) = text.strip_prefix(prefix)?.split_once('.')?;
+    let (expires, sig) = (expires.parse::<i64>().ok()?, hex::decode(sig).ok()?);
+    (expires > now).then_some((expires, sig))
 }
 
 /// A grant for ticket `id` until `expires` (seconds since the epoch).
 pub fn grant(key: &str, id: TicketId, expires: i64) -> String {
     format!(
         "{PREFIX}{expires}.{}",
-        hex::encode(signature(key, id, expires))
+        hex::encode(signature(key, id, expires).finalize().into_bytes())
     )
 }
 
@@ -67,19 +75,11 @@ pub fn confirm_token(key: &str, id: TicketId, email: &str, expires: i64) -> Stri
 
 /// Whether `token` is an unexpired confirmation of `email` for ticket `id`.
 pub fn check_confirm_token(key: &str, id: TicketId, email: &str, token: &str, now: i64) -> bool {
-    let Some((expires, sig)) = token
-        .strip_prefix(CONFIRM_PREFIX)
-        .and_then(|rest| rest.split_once('.'))
-    else {
-        return false;
-    };
-    let (Ok(expires), Ok(sig)) = (expires.parse::<i64>(), hex::decode(sig)) else {
-        return false;
-    };
-    expires > now
-        && confirm_signature(key, id, email, expires)
+    unexpired(CONFIRM_PREFIX, token, now).is_some_and(|(expires, sig)| {
+        confirm_signature(key, id, email, expires)
             .verify_slice(&sig)
             .is_ok()
+    })
 }
 
 /// The link in the email that asks the customer of ticket `id` to confirm `email`.
@@ -98,21 +98,8 @@ pub fn is_grant(text: &str) -> bool {
 
 /// Whether `text` is an unexpired grant for ticket `id` signed with `key`.
 pub fn check(key: &str, id: TicketId, text: &str, now: i64) -> bool {
-    let Some((expires, sig)) = text
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.split_once('.'))
-    else {
-        return false;
-    };
-    let (Ok(expires), Ok(sig)) = (expires.parse::<i64>(), hex::decode(sig)) else {
-        return false;
-    };
-    if expires <= now {
-        return false;
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
-    mac.update(format!("stufe-ticket-link:{id}:{expires}").as_bytes());
-    mac.verify_slice(&sig).is_ok()
+    unexpired(PREFIX, text, now)
+        .is_some_and(|(expires, sig)| signature(key, id, expires).verify_slice(&sig).is_ok())
 }
 
 /// The link that opens ticket `id` of `site` in the widget, valid for [`VALID_DAYS`].

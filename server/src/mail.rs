@@ -245,8 +245,21 @@ pub async fn ticket_created(
     let link =
         crate::links::confirm_url(&state.public_url, &state.link_key, id, &email, now / 1000);
     let (subject, body) = compose_confirmation(&config, &link);
+    queue(state, mailer, email, subject, body, now).await;
+}
+
+/// Puts an email in the outbox and wakes the sender; a failure is logged
+/// (what it reports is already committed).
+async fn queue(
+    state: &crate::AppState,
+    mailer: &Mailer,
+    to: String,
+    subject: String,
+    body: String,
+    now: i64,
+) {
     match storage::blocking(&state.storage, move |s| {
-        s.queue_mail(&email, &subject, &body, now)
+        s.queue_mail(&to, &subject, &body, now)
     })
     .await
     {
@@ -288,13 +301,5 @@ pub async fn notify_customer(state: &crate::AppState, ticket: &Ticket, notice: N
         now_ms() / 1000,
     );
     let (subject, body) = compose(&config, ticket, &notice, &link);
-    let (to, now) = (to.clone(), now_ms());
-    match storage::blocking(&state.storage, move |s| {
-        s.queue_mail(&to, &subject, &body, now)
-    })
-    .await
-    {
-        Ok(()) => mailer.wake.notify_one(),
-        Err(err) => tracing::error!(%err, "queueing an email failed"),
-    }
+    queue(state, mailer, to.clone(), subject, body, now_ms()).await;
 }
