@@ -8,6 +8,8 @@
 //! in one transaction, so the index never disagrees with the document.
 
 mod group_commit;
+#[cfg(test)]
+pub mod memory;
 pub mod postgres;
 mod sqlite;
 
@@ -22,6 +24,9 @@ use crate::kb::query::SearchTerms;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 pub use group_commit::GroupCommit;
+
+/// The documents alone: what the sync hub needs of storage.
+pub type SharedDocStore = Arc<dyn DocStore + Send + Sync>;
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
@@ -374,6 +379,10 @@ pub trait DocStore {
     fn document(&self, doc_id: &str) -> Result<Option<StoredDoc>, StorageError>;
     /// All documents whose id starts with `prefix`, by id.
     fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
+    /// Since when a stored ticket has been pending (waiting on the customer;
+    /// kept by [`DocStore::write_docs`] from the status the projections carry):
+    /// None when it is not pending, or not stored.
+    fn pending_since(&self, ticket: &str) -> Result<Option<i64>, StorageError>;
 }
 
 /// What staff see beside the ticket documents: the queue, projections, history, notes, assignments and saved replies.
@@ -591,11 +600,13 @@ pub mod prelude {
     };
 }
 
-/// Runs a storage call on the blocking pool.
-pub async fn blocking<T, F>(storage: &Arc<dyn Storage>, call: F) -> Result<T, StorageError>
+/// Runs a storage call on the blocking pool (`S` is the whole [`Storage`]
+/// or one area of it, e.g. the hub's [`DocStore`]).
+pub async fn blocking<S, T, F>(storage: &Arc<S>, call: F) -> Result<T, StorageError>
 where
+    S: ?Sized + Send + Sync + 'static,
     T: Send + 'static,
-    F: FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+    F: FnOnce(&S) -> Result<T, StorageError> + Send + 'static,
 {
     let storage = Arc::clone(storage);
     tokio::task::spawn_blocking(move || call(storage.as_ref()))

@@ -52,6 +52,7 @@ async fn upgrade(
     })?;
     let ctx = SessionContext {
         hub: state.hub.clone(),
+        storage: state.storage.clone(),
         site,
         config,
         role: Role::Customer,

@@ -98,6 +98,7 @@ conformance!(
     sites_round_trip,
     tickets_round_trip_and_update_in_place,
     ticket_facts_are_kept_across_writes,
+    a_ticket_is_pending_since_it_first_waited_on_the_customer,
     tickets_filter_by_status_and_tier,
     staff_are_found_by_token_hash,
     documents_round_trip,
@@ -712,6 +713,33 @@ fn ticket_facts_are_kept_across_writes(s: &dyn Storage) {
     assert!(
         s.ticket_facts("shop", 11).unwrap().is_empty(),
         "created before `since`"
+    );
+}
+
+fn a_ticket_is_pending_since_it_first_waited_on_the_customer(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let id = "000102030405060708090a0b0c0d0e0f";
+    assert_eq!(s.pending_since(id).unwrap(), None, "not stored");
+    let mut sum = summary(id, "open", 1, 10);
+    write(s, &[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)]).unwrap();
+    assert_eq!(s.pending_since(id).unwrap(), None, "open");
+    (sum.status, sum.updated_at) = ("pending".into(), 20);
+    write(s, &[ticket("h", DocBytes::Append(b"+".to_vec()), &sum)]).unwrap();
+    assert_eq!(s.pending_since(id).unwrap(), Some(20));
+    sum.updated_at = 30;
+    write(s, &[ticket("h", DocBytes::Snapshot(b"v2".to_vec()), &sum)]).unwrap();
+    assert_eq!(
+        s.pending_since(id).unwrap(),
+        Some(20),
+        "still since it first waited"
+    );
+    (sum.status, sum.updated_at) = ("open".into(), 40);
+    write(s, &[ticket("h", DocBytes::Append(b"+".to_vec()), &sum)]).unwrap();
+    assert_eq!(s.pending_since(id).unwrap(), None, "answered");
+    assert_eq!(
+        s.pending_since(id).unwrap(),
+        s.ticket_summary(id).unwrap().unwrap().pending_since,
+        "the same as the summary says"
     );
 }
 

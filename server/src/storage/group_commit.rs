@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{DocWrite, Storage, StorageError};
+use super::{DocWrite, SharedDocStore, StorageError};
 
 /// At most this many writes go into one transaction.
 const MAX_BATCH: usize = 1024;
@@ -21,7 +21,7 @@ struct Pending {
     done: oneshot::Sender<Result<i64, StorageError>>,
 }
 
-/// Writes a batch in one transaction (`Storage::write_docs`).
+/// Writes a batch in one transaction (`DocStore::write_docs`).
 type WriteBatchFn = dyn Fn(&[DocWrite]) -> Result<Vec<i64>, StorageError> + Send + Sync;
 type WriteBatch = Arc<WriteBatchFn>;
 
@@ -33,7 +33,7 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn new(storage: Arc<dyn Storage>) -> Self {
+    pub fn new(storage: SharedDocStore) -> Self {
         Self::over(Arc::new(move |writes: &[DocWrite]| {
             storage.write_docs(writes)
         }))

@@ -19,7 +19,10 @@ use tokio::sync::{Mutex, OnceCell};
 
 mod commit;
 mod fanout;
+mod replies;
 mod sleep;
+
+use replies::{peer_state_key, Replies, WholeDocument, MAX_REPLIES_PER_VERSION};
 
 use super::decide::{decide_ticket, server_actor, Decision, Judged};
 use super::error::HubError;
@@ -29,7 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::{now_ms, Clock};
 use crate::identity::VerifiedCustomer;
 use crate::storage::{
-    self, DocBytes, DocChanges, DocWrite, GroupCommit, Storage, StorageError, TicketSummary,
+    self, DocBytes, DocChanges, DocWrite, GroupCommit, SharedDocStore, StorageError, TicketSummary,
 };
 use crate::tokens::token_hash;
 
@@ -37,7 +40,8 @@ use crate::tokens::token_hash;
 pub type SubscriberId = u64;
 
 pub struct Hub {
-    storage: Arc<dyn Storage>,
+    /// The documents only: the hub reads and writes nothing else.
+    storage: SharedDocStore,
     writer: GroupCommit,
     docs: Mutex<Docs>,
     clock: Clock,
@@ -107,7 +111,9 @@ pub struct DocEntry {
 
 struct DocState {
     held: Held,
-    last_used: std::time::Instant,
+    /// When the document was last used, by the hub's clock (see [`LastUse`]).
+    last_used: LastUse,
+    clock: Clock,
     /// Tickets: set once stored, or once the first opener of a new id claimed it.
     token_hash: Option<String>,
     /// Tickets: the signed-in customer whose connection claimed it, if any;
@@ -128,141 +134,6 @@ struct DocState {
     projection: Option<Projection>,
 }
 
-/// At most this many distinct peer states are remembered per document version.
-const MAX_REPLIES_PER_VERSION: usize = 64;
-
-/// Sync messages already generated for this version of a document, by the
-/// peer state they answered. Generating is a pure function of the document
-/// and the peer's sync state, and after a change most subscribers are in the
-/// same state (they were all up to date), so a change reaching a thousand open
-/// widgets is generated and encoded a few times rather than a thousand.
-#[derive(Default)]
-struct Replies {
-    heads: Vec<ChangeHash>,
-    /// SHA-256 of the peer state -> the message and the peer state after it.
-    by_state: HashMap<[u8; 32], (Option<Vec<u8>>, sync::State)>,
-}
-
-/// A digest of everything in a sync state that `generate_sync_message` reads.
-fn peer_state_key(peer: &sync::State) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    let mut heads = |label: &[u8], list: Option<&[ChangeHash]>| {
-        hash.update(label);
-        match list {
-            None => hash.update([0]),
-            Some(list) => {
-                hash.update((list.len() as u64).to_le_bytes());
-                for h in list {
-                    hash.update(h.as_ref());
-                }
-            }
-        }
-    };
-    heads(b"shared", Some(&peer.shared_heads));
-    heads(b"last_sent", Some(&peer.last_sent_heads));
-    heads(b"their_heads", peer.their_heads.as_deref());
-    heads(b"their_need", peer.their_need.as_deref());
-    let sent: Vec<ChangeHash> = peer.sent_hashes.iter().copied().collect();
-    heads(b"sent", Some(&sent));
-    hash.update(b"have");
-    match &peer.their_have {
-        None => hash.update([0]),
-        Some(have) => {
-            hash.update((have.len() as u64).to_le_bytes());
-            for h in have {
-                hash.update((h.last_sync.len() as u64).to_le_bytes());
-                for c in &h.last_sync {
-                    hash.update(c.as_ref());
-                }
-                let bloom = h.bloom.to_bytes();
-                hash.update((bloom.len() as u64).to_le_bytes());
-                hash.update(&bloom);
-            }
-        }
-    }
-    hash.update(b"caps");
-    match &peer.their_capabilities {
-        None => hash.update([0]),
-        Some(caps) => {
-            hash.update((caps.len() as u64).to_le_bytes());
-            for cap in caps {
-                hash.update(format!("{cap:?}").as_bytes());
-            }
-        }
-    }
-    hash.update([u8::from(peer.in_flight), u8::from(peer.have_responded)]);
-    hash.finalize().into()
-}
-
-/// The message that answers a peer that has nothing: the whole document as
-/// one compressed chunk. Every new widget is such a peer of its catalogue, and
-/// saving a large catalogue costs far more than sending it, so it is saved
-/// once per version, not once per widget.
-struct WholeDocument {
-    heads: Vec<ChangeHash>,
-    encoded: Vec<u8>,
-}
-
-impl WholeDocument {
-    /// What Automerge's `generate_sync_message` sends a peer that announced no
-    /// heads and version-2 support before we answered it: our heads, no need,
-    /// a bloom filter of every change, and the saved document.
-    fn build(doc: &mut AutoCommit) -> Self {
-        let heads = doc.get_heads();
-        let hashes: Vec<ChangeHash> = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
-        let message = sync::Message {
-            heads: heads.clone(),
-            need: Vec::new(),
-            have: vec![sync::Have {
-                last_sync: Vec::new(),
-                bloom: sync::BloomFilter::from_hashes(hashes.iter()),
-            }],
-            changes: sync::ChunkList::from(doc.save_with_options(SaveOptions {
-                deflate: true,
-                retain_orphans: false,
-            })),
-            supported_capabilities: Some(vec![
-                sync::Capability::MessageV1,
-                sync::Capability::MessageV2,
-            ]),
-            version: sync::MessageVersion::V2,
-        };
-        Self {
-            heads,
-            encoded: message.encode(),
-        }
-    }
-
-    /// Whether Automerge would send `peer` the whole document now.
-    fn is_wanted_by(doc: &mut AutoCommit, peer: &sync::State) -> bool {
-        !peer.have_responded
-            && peer.their_heads.as_ref().is_some_and(Vec::is_empty)
-            && peer.their_need.is_some()
-            && peer.their_have.as_ref().is_some_and(|have| {
-                have.iter().all(|h| {
-                    h.last_sync
-                        .iter()
-                        .all(|hash| doc.get_change_by_hash(hash).is_some())
-                })
-            })
-            && peer
-                .their_capabilities
-                .as_ref()
-                .is_some_and(|caps| caps.contains(&sync::Capability::MessageV2))
-    }
-
-    /// The message for `peer`, with the sync state updated as Automerge would
-    /// (only the heads are recorded as sent: enough for acks, and no copy of
-    /// every change hash per widget).
-    fn send_to(&self, peer: &mut sync::State) -> Vec<u8> {
-        peer.have_responded = true;
-        peer.in_flight = true;
-        peer.last_sent_heads.clone_from(&self.heads);
-        peer.sent_hashes.extend(self.heads.iter().copied());
-        self.encoded.clone()
-    }
-}
-
 /// A document in memory, or (a ticket nobody touched for a while) only its
 /// saved bytes: an open widget keeps its ticket open for as long as the page
 /// is open, and a loaded document weighs ten times its saved bytes.
@@ -278,6 +149,7 @@ enum Held {
 
 impl DocState {
     fn new(
+        clock: Clock,
         doc: AutoCommit,
         token_hash: Option<String>,
         site: Option<SiteKey>,
@@ -286,7 +158,8 @@ impl DocState {
     ) -> Self {
         Self {
             held: Held::Awake(Box::new(doc)),
-            last_used: std::time::Instant::now(),
+            last_used: LastUse::now(&clock),
+            clock,
             token_hash,
             customer: None,
             site,
@@ -309,7 +182,7 @@ impl DocState {
 
     /// The document, loaded again if it was put to sleep.
     fn doc(&mut self) -> Result<&mut AutoCommit, HubError> {
-        self.last_used = std::time::Instant::now();
+        self.last_used = LastUse::now(&self.clock);
         if let Held::Asleep(bytes) = &self.held {
             let doc = AutoCommit::load(bytes).map_err(|err| {
                 HubError::Storage(StorageError::Corrupt(format!("a sleeping document: {err}")))
@@ -338,7 +211,7 @@ impl DocState {
     }
 
     fn set_doc(&mut self, doc: AutoCommit) {
-        self.last_used = std::time::Instant::now();
+        self.last_used = LastUse::now(&self.clock);
         self.held = Held::Awake(Box::new(doc));
     }
 
@@ -359,6 +232,25 @@ impl DocState {
         self.replies = Replies::default();
         self.projection = None;
         true
+    }
+}
+
+/// When a document was last used: the time by the hub's clock (how long it
+/// has been idle), and a process-wide count of uses (which was used least
+/// recently, also among uses in the same millisecond).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct LastUse {
+    order: u64,
+    at_ms: i64,
+}
+
+impl LastUse {
+    fn now(clock: &Clock) -> Self {
+        static USES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Self {
+            order: USES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            at_ms: clock(),
+        }
     }
 }
 
@@ -517,12 +409,12 @@ pub struct Opened {
 }
 
 impl Hub {
-    pub fn new(storage: Arc<dyn Storage>) -> Self {
+    pub fn new(storage: SharedDocStore) -> Self {
         Self::with_clock(storage, Arc::new(now_ms))
     }
 
     /// A hub that reads the time from `clock` (tests fix it).
-    pub fn with_clock(storage: Arc<dyn Storage>, clock: Clock) -> Self {
+    pub fn with_clock(storage: SharedDocStore, clock: Clock) -> Self {
         Self {
             writer: GroupCommit::new(Arc::clone(&storage)),
             storage,
@@ -538,8 +430,9 @@ impl Hub {
         self.tickets_changed.subscribe()
     }
 
-    pub fn storage(&self) -> &Arc<dyn Storage> {
-        &self.storage
+    /// The time by the hub's clock, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
     }
 
     /// The live entry for a document, loading it from storage when nobody holds it.
@@ -602,6 +495,7 @@ impl Hub {
                                 HubError::Storage(StorageError::Corrupt(format!("{id}: empty")))
                             })?;
                         let mut state = DocState::new(
+                            Arc::clone(&self.clock),
                             doc,
                             Some(stored.token_hash),
                             Some(stored.site),
@@ -613,9 +507,14 @@ impl Hub {
                         state.projection = Some(projection);
                         state
                     }
-                    None => {
-                        DocState::new(AutoCommit::new(), None, None, false, StoredSize::default())
-                    }
+                    None => DocState::new(
+                        Arc::clone(&self.clock),
+                        AutoCommit::new(),
+                        None,
+                        None,
+                        false,
+                        StoredSize::default(),
+                    ),
                 }
             }
             DocId::Kb { site, .. } => {
@@ -623,6 +522,7 @@ impl Hub {
                 let stored = storage::blocking(&self.storage, move |s| s.document(&key)).await?;
                 let seq = stored.as_ref().map_or(0, |d| d.seq);
                 let mut state = DocState::new(
+                    Arc::clone(&self.clock),
                     stored
                         .as_ref()
                         .map(|d| load(&d.bytes, id))

@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use crate::identity::{self, IdentityError, VerifiedCustomer};
 use crate::links;
-use crate::storage::{self, TicketFilter};
+use crate::storage::{self, Storage, TicketFilter};
 
 mod control;
 mod sync_frames;
@@ -44,6 +44,8 @@ const MAX_IDENTIFIED_TICKETS: usize = 100;
 /// Everything a session needs that outlives it.
 pub struct SessionContext {
     pub hub: Arc<Hub>,
+    /// Site secrets and revoked links (the documents go through `hub`).
+    pub storage: Arc<dyn crate::storage::Storage>,
     pub site: SiteKey,
     pub config: Arc<SiteConfig>,
     pub role: Role,
@@ -344,8 +346,10 @@ mod tests {
         let storage = SqliteStorage::open(&dir.path().join("s.sqlite")).unwrap();
         let site: SiteKey = "demo".parse().unwrap();
         storage.put_site(&site, &crate::seed::demo_site()).unwrap();
+        let storage: Arc<dyn crate::storage::Storage> = Arc::new(storage);
         let ctx = SessionContext {
-            hub: Arc::new(Hub::with_clock(Arc::new(storage), Arc::new(|| 1_000))),
+            hub: Arc::new(Hub::with_clock(storage.clone(), Arc::new(|| 1_000))),
+            storage,
             site,
             config: Arc::new(crate::seed::demo_site()),
             role: Role::Customer,

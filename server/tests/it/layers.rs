@@ -341,3 +341,34 @@ fn the_check_sees_a_circle_and_a_wrong_import() {
         ]]
     );
 }
+
+/// Whether `text` names `word` as a whole identifier (`Storage`, not `StorageError`).
+fn names_word(text: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().last();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+#[test]
+fn the_hub_sees_storage_only_through_its_documents() {
+    let hub: Vec<Source> = sources()
+        .into_iter()
+        .filter(|s| s.module.starts_with(&["sync".to_owned(), "hub".to_owned()]))
+        .collect();
+    assert!(hub.len() > 3, "the hub's files were not found");
+    let wrong: Vec<String> = hub
+        .iter()
+        // `HubError::Storage` is the hub's own error variant, not the trait.
+        .filter(|s| names_word(&s.text.replace("HubError::Storage", ""), "Storage"))
+        .map(|s| s.module.join("::"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "the hub names the whole Storage (not DocStore) in {wrong:?}"
+    );
+    assert!(names_word("Arc<dyn Storage>", "Storage"));
+    assert!(!names_word("StorageError, SharedDocStore", "Storage"));
+}

@@ -108,6 +108,16 @@ impl DocStore for PostgresStorage {
         read_chunks(&mut *self.client()?, doc_id)
     }
 
+    fn pending_since(&self, ticket: &str) -> Result<Option<i64>, StorageError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT pending_since FROM tickets WHERE id = $1",
+                &[&ticket],
+            )?
+            .and_then(|row| row.get::<_, Option<i64>>(0)))
+    }
+
     fn documents_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
         let mut client = self.client()?;
         let ids: Vec<String> = client

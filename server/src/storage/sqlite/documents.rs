@@ -90,4 +90,16 @@ impl DocStore for SqliteStorage {
         let reader = self.reader()?;
         Ok(read_document(&reader, doc_id)?)
     }
+
+    fn pending_since(&self, ticket: &str) -> Result<Option<i64>, StorageError> {
+        let since: Option<Option<i64>> = self
+            .reader()?
+            .query_row(
+                "SELECT pending_since FROM tickets WHERE id = ?1",
+                [ticket],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(since.flatten())
+    }
 }

@@ -67,9 +67,7 @@ impl Hub {
                 .is_some_and(|p| p.ticket.status == Status::Pending);
         let pending_since = if waits_on_customer {
             let key = ticket_id.to_string();
-            storage::blocking(&self.storage, move |s| s.ticket_summary(&key))
-                .await?
-                .and_then(|t| t.pending_since)
+            storage::blocking(&self.storage, move |s| s.pending_since(&key)).await?
         } else {
             None
         };

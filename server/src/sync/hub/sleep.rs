@@ -17,7 +17,7 @@ impl Hub {
                 .filter_map(|(_, weak)| weak.upgrade())
                 .collect()
         };
-        let mut awake: Vec<(std::time::Instant, Arc<DocEntry>)> = entries
+        let mut awake: Vec<(LastUse, Arc<DocEntry>)> = entries
             .into_iter()
             .filter_map(|entry| {
                 let st = entry.loaded.get()?.try_lock().ok()?;
@@ -30,9 +30,11 @@ impl Hub {
         // oldest beyond `max_awake`.
         awake.sort_by_key(|(used, _)| *used);
         let over = awake.len().saturating_sub(max_awake);
+        let now = (self.clock)();
+        let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
         let mut slept = 0;
         for (index, (used, entry)) in awake.iter().enumerate() {
-            if index >= over && used.elapsed() < idle {
+            if index >= over && now.saturating_sub(used.at_ms) < idle_ms {
                 break;
             }
             let Some(state) = entry.loaded.get() else {

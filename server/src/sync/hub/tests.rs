@@ -1,16 +1,34 @@
-//! The hub's own tests.
+//! The hub's own tests, on the in-memory document store and a clock the test moves.
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::*;
 use crate::seed::demo_site;
-use crate::storage::{SiteStore, SqliteStorage};
+use crate::storage::memory::MemoryDocs;
+use crate::storage::DocStore;
 use stufe_shared::ticket::{Author, NewMessage};
 
-/// A hub on a fresh SQLite file holding one ticket a customer created.
-async fn hub_with_ticket(dir: &std::path::Path) -> (Hub, TicketId) {
-    let storage = SqliteStorage::open(&dir.join("stufe.db")).unwrap();
+/// 2026-12-03 09:00 UTC, in milliseconds.
+const T0: i64 = 1_796_288_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// A hub on an in-memory store, reading the time from `clock`, holding one
+/// ticket a customer created.
+struct Fixture {
+    hub: Hub,
+    docs: Arc<MemoryDocs>,
+    clock: Arc<AtomicI64>,
+    id: TicketId,
+}
+
+async fn hub_with_ticket() -> Fixture {
+    let docs = Arc::new(MemoryDocs::default());
+    let clock = Arc::new(AtomicI64::new(T0));
+    let hub = Hub::with_clock(docs.clone(), {
+        let clock = Arc::clone(&clock);
+        Arc::new(move || clock.load(Ordering::SeqCst))
+    });
     let (site, config): (SiteKey, _) = ("demo".parse().unwrap(), demo_site());
-    storage.create_site(&site, &config, "secret").unwrap();
-    let hub = Hub::new(Arc::new(storage));
     let id = TicketId::from_bytes([7; 16]);
     let mut doc = crate::sync::sample_ticket(id);
     let entry = hub.entry(&DocId::Ticket(id)).await.unwrap();
@@ -32,7 +50,12 @@ async fn hub_with_ticket(dir: &std::path::Path) -> (Hub, TicketId) {
             .await
             .unwrap();
         if let Received::Committed { .. } = received {
-            return (hub, id);
+            return Fixture {
+                hub,
+                docs,
+                clock,
+                id,
+            };
         }
         let reply = entry.generate(&mut theirs).await.unwrap();
         let reply = sync::Message::decode(&reply).unwrap();
@@ -40,10 +63,63 @@ async fn hub_with_ticket(dir: &std::path::Path) -> (Hub, TicketId) {
     }
 }
 
+fn staff_reply(body: &str) -> impl FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError> + '_ {
+    move |doc, _| {
+        ticket::append_message(
+            doc,
+            &NewMessage {
+                id: format!("s-{body}"),
+                author: Author::Staff,
+                name: "Sam".into(),
+                body: body.into(),
+                at: T0,
+            },
+        )
+        .map_err(|err| HubError::Rejected(err.to_string()))
+    }
+}
+
+#[tokio::test]
+async fn every_commit_takes_its_time_from_the_injected_clock() {
+    let f = hub_with_ticket().await;
+    let created = f.docs.summary(&f.id.to_string()).unwrap();
+    assert_eq!(
+        created.updated_at, T0,
+        "the creation is stamped by the hub's clock"
+    );
+    f.clock.store(T0 + HOUR_MS, Ordering::SeqCst);
+    f.hub
+        .staff_change(f.id, staff_reply("On it."))
+        .await
+        .unwrap();
+    let replied = f.docs.summary(&f.id.to_string()).unwrap();
+    assert_eq!(replied.updated_at, T0 + HOUR_MS);
+    // The Automerge change carries the same time.
+    let stored = f.docs.ticket(f.id).unwrap().unwrap();
+    let mut doc = AutoCommit::load(&stored.bytes).unwrap();
+    let newest = doc.get_changes(&[]).iter().map(|c| c.timestamp()).max();
+    assert_eq!(newest, Some(T0 + HOUR_MS));
+}
+
+#[tokio::test]
+async fn a_ticket_sleeps_once_idle_by_the_injected_clock() {
+    let f = hub_with_ticket().await;
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(
+        f.hub.sleep_idle_tickets(hour, usize::MAX).await,
+        0,
+        "used just now by the hub's clock"
+    );
+    f.clock.store(T0 + HOUR_MS, Ordering::SeqCst);
+    assert_eq!(f.hub.sleep_idle_tickets(hour, usize::MAX).await, 1);
+    // A sleeping ticket still reads, and using it wakes it.
+    assert_eq!(f.hub.read_ticket(f.id).await.unwrap().id, f.id.to_string());
+    assert_eq!(f.hub.sleep_idle_tickets(hour, usize::MAX).await, 0);
+}
+
 #[tokio::test]
 async fn a_change_in_place_that_never_finished_leaves_the_stored_ticket_in_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let (hub, id) = hub_with_ticket(dir.path()).await;
+    let Fixture { hub, id, .. } = hub_with_ticket().await;
     let stored = hub.read_ticket(id).await.unwrap();
     // A caller that went away mid-commit drops its future with the
     // document lent out.
@@ -71,8 +147,7 @@ async fn a_change_in_place_that_never_finished_leaves_the_stored_ticket_in_use()
 
 #[tokio::test]
 async fn a_refused_change_in_place_leaves_the_ticket_as_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let (hub, id) = hub_with_ticket(dir.path()).await;
+    let Fixture { hub, id, .. } = hub_with_ticket().await;
     let stored = hub.read_ticket(id).await.unwrap();
     let refused = hub
         .staff_change(id, |doc, _| {

@@ -5,12 +5,12 @@ use super::*;
 impl<O: Sink<Message> + Unpin> Session<O> {
     /// Whether the ticket's links were revoked at or after `grant` was issued
     /// (a storage failure counts as revoked: the grant opens nothing then).
-    pub(super) async fn revoked(hub: Arc<Hub>, id: TicketId, grant: &str) -> bool {
+    pub(super) async fn revoked(storage: &Arc<dyn Storage>, id: TicketId, grant: &str) -> bool {
         let Some(issued) = links::issued_at(grant) else {
             return true;
         };
         let key = id.to_string();
-        match storage::blocking(hub.storage(), move |s| s.links_revoked_at(&key)).await {
+        match storage::blocking(storage, move |s| s.links_revoked_at(&key)).await {
             Ok(revoked) => revoked.is_some_and(|at| issued <= at),
             Err(err) => {
                 tracing::error!(%err, "reading when links were revoked failed");
@@ -58,7 +58,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
     /// Signs the connection in as the customer `token` names, if the site
     /// signed it; answers with their tickets on this site.
     pub(super) async fn identify(&mut self, token: &str) -> bool {
-        let storage = Arc::clone(self.ctx.hub.storage());
+        let storage = Arc::clone(&self.ctx.storage);
         let site = self.ctx.site.clone();
         let secret = match storage::blocking(&storage, move |s| s.site_secret(&site)).await {
             Ok(secret) => secret,
@@ -73,7 +73,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                     .await;
             }
         };
-        let now = crate::clock::now_ms() / 1000;
+        let now = self.ctx.hub.now_ms() / 1000;
         let verified = secret
             .ok_or(IdentityError::NoSecret)
             .and_then(|secret| identity::verify(token, &secret, now));
@@ -158,12 +158,8 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         // A link from an email (a signed grant in place of the token) opens its ticket.
         let granted = match &doc_id {
             DocId::Ticket(id) if links::is_grant(token) => {
-                links::check(
-                    &self.ctx.link_key,
-                    *id,
-                    token,
-                    crate::clock::now_ms() / 1000,
-                ) && !Self::revoked(self.ctx.hub.clone(), *id, token).await
+                links::check(&self.ctx.link_key, *id, token, self.ctx.hub.now_ms() / 1000)
+                    && !Self::revoked(&self.ctx.storage, *id, token).await
             }
             _ => false,
         };
