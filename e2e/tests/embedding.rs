@@ -108,8 +108,9 @@ async fn help_works_before_the_widget_has_loaded_and_the_widget_carries_on_with_
         browser
             .client
             .execute(
-                "const boot = document.querySelector('script[type=module]').src;
-                 import(boot + '?again'); return true;",
+                "const again = document.createElement('script');
+                 again.src = document.querySelector('script[src*=boot-]').src + '?again';
+                 document.body.appendChild(again); return true;",
                 vec![],
             )
             .await?;
@@ -124,6 +125,127 @@ async fn help_works_before_the_widget_has_loaded_and_the_widget_carries_on_with_
     }
     .await;
     finish(browser, &stufe, "help-shell", result).await
+}
+
+/// Enters the widget's frame, open or not.
+async fn enter_frame(browser: &Browser) -> Result<()> {
+    browser.client.enter_parent_frame().await.ok();
+    let host = browser.wait_for(Locator::Css("#stufe-widget")).await?;
+    host.shadow_root()
+        .await?
+        .find(Locator::Css("iframe[data-testid=widget-frame]"))
+        .await?
+        .enter_frame()
+        .await?;
+    Ok(())
+}
+
+/// In the widget's frame: the names of what it fetched.
+const FRAME_FETCHED: &str =
+    "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname);";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_time_visitor_who_never_opens_it_gets_the_help_shell_only() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.wait_for(Locator::Css("#stufe-widget")).await?;
+        // The loader makes the frame when the browser is idle; the Help
+        // shell runs in it and the start-up has looked at the frame's storage.
+        browser.wait_script(FRAME_REQUESTED).await?;
+        enter_frame(&browser).await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=help-shell]"))
+            .await?;
+        browser
+            .wait_script("return performance.getEntriesByType('resource').some(e => e.name.includes('/boot-'));")
+            .await?;
+        // Idle a while longer: nothing else arrives.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        let fetched = browser.client.execute(FRAME_FETCHED, vec![]).await?;
+        let fetched: Vec<String> = serde_json::from_value(fetched)?;
+        let widget: Vec<&String> = fetched
+            .iter()
+            .filter(|p| p.ends_with(".wasm") || p.contains("/stufe_widget-") || p.ends_with("/sw.js"))
+            .collect();
+        ensure!(widget.is_empty(), "the widget was loaded: {widget:?} (all: {fetched:?})");
+        // Nothing written: no database, no keys, no service worker. The wasm
+        // (the only code that opens the WebSocket) never ran.
+        let stored = browser
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 Promise.all([indexedDB.databases(), navigator.serviceWorker.getRegistrations()])
+                   .then(([dbs, workers]) => done({ dbs: dbs.map(d => d.name), workers: workers.length,
+                     keys: localStorage.length, started: !!document.querySelector('[data-testid=kb-search]') }));",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            stored == serde_json::json!({ "dbs": [], "workers": 0, "keys": 0, "started": false }),
+            "the frame wrote or started something: {stored}"
+        );
+        // Opening it starts the widget: the ticket form becomes usable.
+        browser.open_widget().await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "first-visit", result).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_customer_gets_the_widget_at_idle_and_the_badge_without_opening() -> Result<()>
+{
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let badge = "const badge = document.getElementById('stufe-widget').shadowRoot
+        .querySelector('[data-testid=unread]');";
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Back later", "I will come back for the answer.")
+            .await?;
+        let id = browser.ticket_id("Back later").await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        // The customer comes back to the page and does not open the widget:
+        // the frame finds their request in its storage and connects.
+        browser.client.enter_parent_frame().await?;
+        browser.client.goto(&host.url()).await?;
+        browser.wait_script(FRAME_REQUESTED).await?;
+        enter_frame(&browser).await?;
+        browser
+            .wait_script("return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'));")
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        stufe
+            .staff_send(
+                reqwest::Method::POST,
+                &format!("/api/staff/tickets/{id}/messages"),
+                serde_json::json!({ "body": "Here is your answer." }),
+            )
+            .await?;
+        browser
+            .wait_script(&format!(
+                "{badge} return !badge.hidden && badge.textContent === '1';"
+            ))
+            .await?;
+        let expanded = browser
+            .client
+            .execute(
+                "return document.getElementById('stufe-widget').shadowRoot
+                    .querySelector('[data-testid=launcher]').getAttribute('aria-expanded');",
+                vec![],
+            )
+            .await?;
+        ensure!(expanded == "false", "the panel was opened: {expanded}");
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "returning", result).await
 }
 
 /// Whether the host page has requested anything from the widget's frame yet.

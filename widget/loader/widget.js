@@ -88,6 +88,7 @@
   var pings = 0;
   var crashedThisLoad = false;
   var started = false;
+  var waiting = false;
   var HEARTBEAT_MS = 5000;
   var MISSED_BEATS = 3;
 
@@ -129,6 +130,7 @@
     if (crashes === 1) {
       ready = false;
       started = false;
+      waiting = false;
       frame.src = frame.src;
       return;
     }
@@ -223,6 +225,7 @@
   // Without opening the panel; delivered once the widget runs.
   function send(name, arg) {
     pending.push({ stufe: "command", name: name, arg: arg });
+    if (waiting && !ready) tellFrame("start");
     flush();
   }
   function flush() {
@@ -244,6 +247,9 @@
     if (!frame || event.source !== frame.contentWindow || event.origin !== origin || !event.data) return;
     var kind = event.data.stufe;
     if (kind === "started") started = true;
+    // The frame starts the widget itself for a returning customer; otherwise
+    // once the panel opens or there are commands for it.
+    else if (kind === "waiting") { waiting = true; if (isOpen || pending.length) tellFrame("start"); }
     else if (kind === "close") setOpen(false);
     else if (kind === "pong") { answering = true; unanswered = 0; }
     else if (kind === "hello") { ready = true; tellFrame(isOpen ? "opened" : "closed"); flush(); }

@@ -48,6 +48,8 @@ fn target_dir(root: &Path) -> PathBuf {
 
 /// The Help tab in plain JS, shown while the wasm loads (see the file).
 const HELP_SHELL: &str = "widget/shell/help.js";
+/// The frame's start-up: when the wasm loads (see the file).
+const BOOT: &str = "widget/shell/boot.js";
 
 /// Builds the widget; returns the site dir the server should serve.
 pub fn build(root: &Path) -> Result<PathBuf> {
@@ -77,6 +79,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     let css = fs::read(root.join(&s.style_file)).context("reading the style file")?;
     let loader = fs::read(root.join(&s.loader_file)).context("reading the loader")?;
     let shell = fs::read(root.join(HELP_SHELL)).context("reading the help shell")?;
+    let boot = fs::read_to_string(root.join(BOOT)).context("reading the frame's start-up")?;
 
     let mut fingerprint = Sha256::new();
     for part in [
@@ -84,6 +87,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         &css,
         &loader,
         &shell,
+        boot.as_bytes(),
         &fs::read(root.join("Leptos.toml"))?,
         // How the assets are put together (frame page, service worker) is part of a release too.
         include_str!("widget.rs").as_bytes(),
@@ -138,15 +142,11 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         copy_dir(&snippets, &pkg.join("snippets"))?;
     }
     // No inline script: the frame runs under a strict Content-Security-Policy
-    // (script-src 'self'), so its start-up lives in a file of its own.
-    let boot = format!(
-        r#"import init from "./{glue}";
-init({{ module_or_path: "./{wasm_name}" }}).catch(function (e) {{
-  console.warn("Stufe: the widget could not load; the help articles still work.", e);
-}});
-if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(function () {{}});
-"#
-    );
+    // (script-src 'self'), so its start-up lives in a file of its own. It
+    // loads the wasm only when it is needed (see the file).
+    let boot = boot
+        .replace("__GLUE__", &glue)
+        .replace("__WASM__", &wasm_name);
     let boot_name = write_hashed(&pkg, "boot", "js", boot.as_bytes())?;
     let shell_name = write_hashed(&pkg, "help", "js", &shell)?;
     let frame = format!(
@@ -154,11 +154,9 @@ if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catc
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Support</title>
 <link rel="stylesheet" href="{css_name}">
-<link rel="modulepreload" href="{glue}">
-<link rel="preload" href="{wasm_name}" as="fetch" type="application/wasm" crossorigin>
 </head><body>
 <script src="{shell_name}" defer></script>
-<script type="module" src="{boot_name}"></script>
+<script src="{boot_name}" defer></script>
 </body></html>
 "#
     );
