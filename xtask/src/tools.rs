@@ -58,13 +58,16 @@ pub fn ensure_wasm_target() -> Result<()> {
     Ok(())
 }
 
-/// The path of `wasm-opt`, installing the pinned npm packages (binaryen, and
-/// axe-core for the browser tests' accessibility checks) when missing.
+/// The path of `wasm-opt`, installing the pinned npm packages (binaryen,
+/// terser for the plain JS, and axe-core for the browser tests'
+/// accessibility checks) when missing.
 pub fn wasm_opt(root: &Path) -> Result<PathBuf> {
     let tools = root.join("tools");
     let bin = tools.join("node_modules/.bin/wasm-opt");
-    if !bin.exists() || !axe(root).exists() {
-        println!("installing wasm-opt and axe-core (npm, pinned in tools/package-lock.json)");
+    if !bin.exists() || !axe(root).exists() || !tools.join(TERSER).exists() {
+        println!(
+            "installing wasm-opt, terser and axe-core (npm, pinned in tools/package-lock.json)"
+        );
         run_cmd(
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund"])
@@ -73,6 +76,14 @@ pub fn wasm_opt(root: &Path) -> Result<PathBuf> {
         .context("npm is needed to install wasm-opt")?;
     }
     Ok(bin)
+}
+
+const TERSER: &str = "node_modules/.bin/terser";
+
+/// The path of `terser` (the JS minifier), installed with [`wasm_opt`].
+pub fn terser(root: &Path) -> Result<PathBuf> {
+    wasm_opt(root)?;
+    Ok(root.join("tools").join(TERSER))
 }
 
 /// The reference sync server the benchmark compares Stufe with

@@ -147,8 +147,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     let boot = boot
         .replace("__GLUE__", &glue)
         .replace("__WASM__", &wasm_name);
-    let boot_name = write_hashed(&pkg, "boot", "js", boot.as_bytes())?;
-    let shell_name = write_hashed(&pkg, "help", "js", &shell)?;
+    let boot_name = write_hashed(&pkg, "boot", "js", &minified(root, boot.as_bytes())?)?;
+    let shell_name = write_hashed(&pkg, "help", "js", &minified(root, &shell)?)?;
     let frame = format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -172,10 +172,30 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         &pkg.join("sw.js"),
         service_worker(&fingerprint[..10], &assets).as_bytes(),
     )?;
-    write_compressed(&site.join("widget.js"), &loader)?;
+    write_compressed(&site.join("widget.js"), &minified(root, &loader)?)?;
     fs::write(&stamp, fingerprint)?;
     println!("widget built into {}", site.display());
     Ok(site)
+}
+
+/// `js` minified by terser (compress and mangle; the sources stay readable
+/// in the repository, the host page gets the small form).
+fn minified(root: &Path, js: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut child = Command::new(tools::terser(root)?)
+        .args(["--compress", "--mangle", "--ecma", "2017"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting terser")?;
+    child
+        .stdin
+        .take()
+        .context("terser's input")?
+        .write_all(js)?;
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(out.status.success(), "terser failed");
+    Ok(out.stdout)
 }
 
 /// The frame's service worker: it keeps this release's frame page and hashed
