@@ -9,7 +9,9 @@
 //! - `cargo xtask fuzz [--secs N] [--target T]`: build the libFuzzer targets in `fuzz/`
 //!   (pinned nightly, cargo-fuzz) and run each N seconds (default 600); prints
 //!   executions and coverage. `cargo xtask test` runs each for 20 s.
-//! - `cargo xtask bench`: print measured figures (widget payload sizes; catalogue sync, publish,
+//! - `cargo xtask bench`: print measured figures (widget payload sizes; in Chromium, what a
+//!   first-time visitor's page fetches over 60 s idle and the time from a launcher click to
+//!   Help and to the ticket form; catalogue sync, publish,
 //!   ticket commit and creation throughput, open widgets' memory, fan-out and a reconnect
 //!   storm against the release server; the same open-widget figures for automerge-repo's
 //!   reference sync server; KB search latency).
@@ -75,6 +77,23 @@ fn main() -> Result<()> {
         Task::Bench => {
             let site = widget::build(&root)?;
             sizes::print(&site)?;
+            let browser = tools::ensure_chromium()?;
+            run_cmd(
+                cargo()
+                    .args([
+                        "run",
+                        "--release",
+                        "--package",
+                        "stufe-e2e",
+                        "--example",
+                        "weight",
+                    ])
+                    .env("STUFE_SITE_DIR", &site)
+                    .env("STUFE_CHROMIUM", &browser.chromium)
+                    .env("STUFE_CHROMEDRIVER", &browser.chromedriver)
+                    .env("STUFE_AXE", tools::axe(&root))
+                    .env("STUFE_PYTHON", tools::PYTHON),
+            )?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "sync"]))?;
             run_cmd(cargo().args([
                 "bench",

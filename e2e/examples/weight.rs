@@ -1,0 +1,113 @@
+//! Prints what the widget costs a host page, measured in headless Chromium
+//! on the loopback (`cargo xtask bench` runs it): the bytes and requests of a
+//! first-time visitor's page over 60 s idle, never opening it; and, with a
+//! cold cache, the time from a click on the launcher until Help and until the
+//! ticket form are usable, and the bytes then loaded. Times are read by
+//! polling the page every few milliseconds over WebDriver, so they are a few
+//! milliseconds late.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use fantoccini::Locator;
+use stufe_e2e::{Browser, HostSite, Stufe};
+
+/// In a frame: every response it got (its own page included), as
+/// [path, bytes on the wire with headers, body bytes as sent].
+const FETCHED: &str = "return performance.getEntriesByType('navigation')
+    .concat(performance.getEntriesByType('resource'))
+    .map(e => [new URL(e.name).pathname, e.transferSize, e.encodedBodySize]);";
+
+async fn enter_frame(browser: &Browser) -> Result<()> {
+    browser.client.enter_parent_frame().await.ok();
+    let host = browser.wait_for(Locator::Css("#stufe-widget")).await?;
+    host.shadow_root()
+        .await?
+        .find(Locator::Css("iframe[data-testid=widget-frame]"))
+        .await?
+        .enter_frame()
+        .await?;
+    Ok(())
+}
+
+async fn frame_fetched(browser: &Browser) -> Result<Vec<(String, u64, u64)>> {
+    enter_frame(browser).await?;
+    let fetched = browser.client.execute(FETCHED, vec![]).await?;
+    browser.client.enter_parent_frame().await?;
+    Ok(serde_json::from_value(fetched)?)
+}
+
+/// Milliseconds from `since` until `css` is in the frame (entered anew each
+/// time: the frame made by the click navigates after it is made).
+async fn until_in_frame(browser: &Browser, css: &str, since: Instant) -> Result<f64> {
+    let script = format!("return !!document.querySelector('{css}');");
+    loop {
+        enter_frame(browser).await?;
+        if browser.client.execute(&script, vec![]).await? == serde_json::Value::Bool(true) {
+            return Ok(since.elapsed().as_secs_f64() * 1000.0);
+        }
+        anyhow::ensure!(
+            since.elapsed() < Duration::from_secs(30),
+            "{css} never came"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn loader_bytes() -> Result<u64> {
+    let site = std::env::var("STUFE_SITE_DIR").context("STUFE_SITE_DIR")?;
+    Ok(std::fs::metadata(std::path::Path::new(&site).join("widget.js.br"))?.len())
+}
+
+fn print_fetched(what: &str, fetched: &[(String, u64, u64)], loader: u64) {
+    let wire: u64 = fetched.iter().map(|f| f.1).sum();
+    let body: u64 = fetched.iter().map(|f| f.2).sum();
+    println!(
+        "{what}: loader {loader} B (brotli) + frame {} requests, {wire} B on the wire ({body} B bodies)",
+        fetched.len()
+    );
+    for (path, wire, body) in fetched {
+        println!("    {path:<48} {wire:>8} B wire {body:>8} B body");
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start(&stufe).await?;
+    let loader = loader_bytes()?;
+
+    // A first-time visitor who never opens it.
+    let browser = Browser::launch().await?;
+    browser.client.goto(&host.url()).await?;
+    browser.wait_for(Locator::Css("#stufe-widget")).await?;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let idle = frame_fetched(&browser).await?;
+    print_fetched("first-time visitor, 60 s idle, never opened", &idle, loader);
+    let widget = idle
+        .iter()
+        .any(|f| f.0.ends_with(".wasm") || f.0.contains("/stufe_widget-"));
+    println!("    the widget (wasm, glue, hence its WebSocket) loaded: {widget}");
+    browser.quit().await?;
+
+    // Cold cache: a new browser clicks the launcher as soon as it is there.
+    let browser = Browser::launch().await?;
+    browser.client.goto(&host.url()).await?;
+    let launcher = browser.wait_for(Locator::Css("#stufe-widget")).await?;
+    let button = launcher
+        .shadow_root()
+        .await?
+        .find(Locator::Css("[data-testid=launcher]"))
+        .await?;
+    let clicked = Instant::now();
+    button.click().await?;
+    let help = until_in_frame(&browser, "[data-testid=shell-search]", clicked).await?;
+    let form = until_in_frame(&browser, "[data-testid=new-ticket-tab]", clicked).await?;
+    println!("launcher click -> Help usable (cold cache): {help:.0} ms");
+    println!("launcher click -> ticket form usable (cold cache): {form:.0} ms");
+    browser.client.enter_parent_frame().await?;
+    let opened = frame_fetched(&browser).await?;
+    print_fetched("everything loaded once opened", &opened, loader);
+    browser.quit().await?;
+    Ok(())
+}
