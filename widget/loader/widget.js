@@ -225,7 +225,9 @@
   // Without opening the panel; delivered once the widget runs.
   function send(name, arg) {
     pending.push({ stufe: "command", name: name, arg: arg });
-    if (waiting && !ready) tellFrame("start");
+    // A signed-in customer may have requests from another device (their
+    // badge); other commands wait until the widget runs for another reason.
+    if (name === "identify" && waiting && !ready) tellFrame("start");
     flush();
   }
   function flush() {
@@ -249,7 +251,10 @@
     if (kind === "started") started = true;
     // The frame starts the widget itself for a returning customer; otherwise
     // once the panel opens or there are commands for it.
-    else if (kind === "waiting") { waiting = true; if (isOpen || pending.length) tellFrame("start"); }
+    else if (kind === "waiting") {
+      waiting = true;
+      if (isOpen || pending.some(function (c) { return c.name === "identify"; })) tellFrame("start");
+    }
     else if (kind === "close") setOpen(false);
     else if (kind === "pong") { answering = true; unanswered = 0; }
     else if (kind === "hello") { ready = true; tellFrame(isOpen ? "opened" : "closed"); flush(); }

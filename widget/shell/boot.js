@@ -7,8 +7,9 @@
    from an email), so their unread badge, live status
    and unsent changes carry on as before; and when the host page gives the
    widget work. This script says "waiting" once it listens; the loader
-   answers "start" when the panel is open or it holds commands for the widget
-   (Stufe('identify'), 'prefill', …), and says "opened" when it opens.
+   answers "start" when the panel is open or the page signed a customer in
+   (Stufe('identify')), and says "opened" when it opens; other commands
+   (prefill, setLocale, logout) wait until the widget runs.
    Looking writes nothing: a database that does not exist yet is not created.
    The build fills in the hashed names of the glue and the wasm. */
 (function () {
