@@ -250,7 +250,7 @@
     var kind = event.data.stufe;
     if (kind === "started") started = true;
     // The frame starts the widget itself for a returning customer; otherwise
-    // once the panel opens or there are commands for it.
+    // once the panel opens or the page signed a customer in (identify).
     else if (kind === "waiting") {
       waiting = true;
       if (isOpen || pending.some(function (c) { return c.name === "identify"; })) tellFrame("start");
