@@ -18,20 +18,8 @@ const FETCHED: &str = "return performance.getEntriesByType('navigation')
     .concat(performance.getEntriesByType('resource'))
     .map(e => [new URL(e.name).pathname, e.transferSize, e.encodedBodySize]);";
 
-async fn enter_frame(browser: &Browser) -> Result<()> {
-    browser.client.enter_parent_frame().await.ok();
-    let host = browser.wait_for(Locator::Css("#stufe-widget")).await?;
-    host.shadow_root()
-        .await?
-        .find(Locator::Css("iframe[data-testid=widget-frame]"))
-        .await?
-        .enter_frame()
-        .await?;
-    Ok(())
-}
-
 async fn frame_fetched(browser: &Browser) -> Result<Vec<(String, u64, u64)>> {
-    enter_frame(browser).await?;
+    browser.enter_closed_or_open_widget_frame().await?;
     let fetched = browser.client.execute(FETCHED, vec![]).await?;
     browser.client.enter_parent_frame().await?;
     Ok(serde_json::from_value(fetched)?)
@@ -42,7 +30,7 @@ async fn frame_fetched(browser: &Browser) -> Result<Vec<(String, u64, u64)>> {
 async fn until_in_frame(browser: &Browser, css: &str, since: Instant) -> Result<f64> {
     let script = format!("return !!document.querySelector('{css}');");
     loop {
-        enter_frame(browser).await?;
+        browser.enter_closed_or_open_widget_frame().await?;
         if browser.client.execute(&script, vec![]).await? == serde_json::Value::Bool(true) {
             return Ok(since.elapsed().as_secs_f64() * 1000.0);
         }

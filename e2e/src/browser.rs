@@ -296,12 +296,19 @@ impl Browser {
 
     /// Switches into the already open widget's frame (e.g. after switching windows).
     pub async fn enter_widget_frame(&self) -> Result<()> {
+        self.enter_frame_matching("iframe.open").await
+    }
+
+    /// Switches from the host page into the widget's frame, open or not.
+    pub async fn enter_closed_or_open_widget_frame(&self) -> Result<()> {
+        self.client.enter_parent_frame().await.ok();
+        self.enter_frame_matching("iframe[data-testid=widget-frame]")
+            .await
+    }
+
+    async fn enter_frame_matching(&self, css: &str) -> Result<()> {
         let host = self.wait_for(Locator::Css("#stufe-widget")).await?;
-        let frame = host
-            .shadow_root()
-            .await?
-            .find(Locator::Css("iframe.open"))
-            .await?;
+        let frame = host.shadow_root().await?.find(Locator::Css(css)).await?;
         frame.enter_frame().await?;
         Ok(())
     }

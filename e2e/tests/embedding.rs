@@ -127,19 +127,6 @@ async fn help_works_before_the_widget_has_loaded_and_the_widget_carries_on_with_
     finish(browser, &stufe, "help-shell", result).await
 }
 
-/// Enters the widget's frame, open or not.
-async fn enter_frame(browser: &Browser) -> Result<()> {
-    browser.client.enter_parent_frame().await.ok();
-    let host = browser.wait_for(Locator::Css("#stufe-widget")).await?;
-    host.shadow_root()
-        .await?
-        .find(Locator::Css("iframe[data-testid=widget-frame]"))
-        .await?
-        .enter_frame()
-        .await?;
-    Ok(())
-}
-
 /// In the widget's frame: the names of what it fetched.
 const FRAME_FETCHED: &str =
     "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname);";
@@ -155,7 +142,7 @@ async fn a_first_time_visitor_who_never_opens_it_gets_the_help_shell_only() -> R
         // The loader makes the frame when the browser is idle; the Help
         // shell runs in it and the start-up has looked at the frame's storage.
         browser.wait_script(FRAME_REQUESTED).await?;
-        enter_frame(&browser).await?;
+        browser.enter_closed_or_open_widget_frame().await?;
         browser
             .wait_for(Locator::Css("[data-testid=help-shell]"))
             .await?;
@@ -216,7 +203,7 @@ async fn a_returning_customer_gets_the_widget_at_idle_and_the_badge_without_open
         browser.client.enter_parent_frame().await?;
         browser.client.goto(&host.url()).await?;
         browser.wait_script(FRAME_REQUESTED).await?;
-        enter_frame(&browser).await?;
+        browser.enter_closed_or_open_widget_frame().await?;
         browser
             .wait_script("return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'));")
             .await?;
