@@ -32,7 +32,7 @@ pub use assertions::finish;
 pub use browser::Browser;
 pub use host::HostSite;
 pub use mail::{Mail, MailServer};
-pub use server::{new_postgres_database, Stufe};
+pub use server::{new_postgres_database, Stufe, REPLY_DOMAIN};
 
 pub const STAFF_TOKEN: &str = "e2e-staff-token";
 pub const STAFF_PASSWORD: &str = "e2e-password";

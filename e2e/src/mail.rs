@@ -17,6 +17,11 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// Where an answer goes (`Reply-To`), if the email has one.
+    pub reply_to: String,
+    pub message_id: String,
+    /// The thread it belongs to (`References`).
+    pub references: String,
 }
 
 impl MailServer {
@@ -91,6 +96,9 @@ impl MailServer {
                     to: header("To"),
                     subject: header("Subject"),
                     body: parsed.get_body()?,
+                    reply_to: header("Reply-To"),
+                    message_id: header("Message-ID"),
+                    references: header("References"),
                 })
             })
             .collect()

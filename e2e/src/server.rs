@@ -21,7 +21,12 @@ pub struct Stufe {
     smtp_url: Option<String>,
     /// The PostgreSQL database it stores in (else its own SQLite file).
     database_url: Option<String>,
+    /// Where it takes customers' answers by SMTP (when it sends email).
+    pub inbound_smtp: Option<std::net::SocketAddr>,
 }
+
+/// The domain of the reply addresses in a mailing test server's emails.
+pub const REPLY_DOMAIN: &str = "reply.acme.example";
 
 impl Stufe {
     pub async fn start() -> Result<Self> {
@@ -53,6 +58,7 @@ impl Stufe {
             running: None,
             smtp_url,
             database_url,
+            inbound_smtp: None,
         };
         stufe.launch().await?;
         Ok(stufe)
@@ -76,6 +82,9 @@ impl Stufe {
             mail_from: "Acme Support <support@acme.example>".into(),
             // Retries come quickly here; the tests wait for them.
             mail_retry: std::time::Duration::from_millis(300),
+            // A server that sends email takes the answers to it too.
+            mail_reply_domain: self.smtp_url.as_ref().map(|_| REPLY_DOMAIN.to_owned()),
+            inbound_smtp_addr: self.smtp_url.as_ref().map(|_| "127.0.0.1:0".to_owned()),
             // One browser creates every test's tickets from one address.
             limits: stufe_server::limits::Limits {
                 tickets_per_address_hour: 100_000,
@@ -85,7 +94,8 @@ impl Stufe {
             trust_forwarded_for: false,
         };
         let shutdown = CancellationToken::new();
-        let (_, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;
+        let (started, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;
+        self.inbound_smtp = started.inbound_smtp;
         self.running = Some((shutdown, tokio::spawn(serve)));
         Ok(())
     }

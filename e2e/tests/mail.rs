@@ -2,12 +2,40 @@
 //! customer gave is confirmed first (the link in the confirmation email, a
 //! button on its page); then staff replies and resolutions reach it, with a
 //! link that opens the request in the widget in any browser; nothing is lost
-//! while the SMTP server is down.
+//! while the SMTP server is down; an answer to an email becomes the
+//! customer's reply, live in the widget.
 
 use anyhow::{ensure, Context, Result};
 use fantoccini::Locator;
 use reqwest::Method;
-use stufe_e2e::{finish, Browser, HostSite, MailServer, Stufe};
+use stufe_e2e::{finish, Browser, HostSite, Mail, MailServer, Stufe, REPLY_DOMAIN};
+
+/// Answers `mail` as a mail program does (the text on top, the email
+/// quoted below, `In-Reply-To` its id), sent over SMTP to Stufe's listener.
+async fn answer_by_email(stufe: &Stufe, mail: &Mail, text: &str) -> Result<()> {
+    use lettre::message::{header::ContentType, Mailbox};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let quoted: String = mail.body.lines().map(|l| format!("> {l}\n")).collect();
+    let message = Message::builder()
+        .from("Jo Customer <jo@example.com>".parse::<Mailbox>()?)
+        .to(mail.reply_to.parse::<Mailbox>()?)
+        .subject(format!("Re: {}", mail.subject))
+        .in_reply_to(mail.message_id.clone())
+        .references(mail.message_id.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(format!(
+            "{text}\n\nOn Tue, 3 Dec 2026 at 10:00, Acme Support <support@acme.example> wrote:\n{quoted}"
+        ))?;
+    let inbound = stufe
+        .inbound_smtp
+        .context("the server takes answers by SMTP")?;
+    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(inbound.ip().to_string())
+        .port(inbound.port())
+        .build()
+        .send(message)
+        .await?;
+    Ok(())
+}
 
 /// The link in an email's text.
 fn link_in(body: &str) -> Result<String> {
@@ -66,10 +94,20 @@ async fn staff_replies_reach_the_customer_by_email_and_the_link_opens_the_reques
             reply.body.contains("Sam Support") && reply.body.contains("Please restart the router."),
             "{reply:?}"
         );
-        Ok((id, link_in(&reply.body)?))
+        // It can be answered, and it is in the request's thread.
+        ensure!(
+            reply.reply_to.starts_with(&format!("reply+{id}."))
+                && reply.reply_to.ends_with(&format!("@{REPLY_DOMAIN}")),
+            "{reply:?}"
+        );
+        ensure!(
+            reply.references.contains(&format!("ticket.{id}@")),
+            "the emails of a request are one thread: {reply:?}"
+        );
+        Ok((id, link_in(&reply.body)?, reply.clone()))
     }
     .await;
-    let (id, link) = match result {
+    let (id, link, reply) = match result {
         Ok(found) => {
             finish(customer, &stufe, "mail-customer", Ok(())).await?;
             found
@@ -87,6 +125,17 @@ async fn staff_replies_reach_the_customer_by_email_and_the_link_opens_the_reques
                  return !!s && s.textContent === 'Printer offline'
                      && [...document.querySelectorAll('[data-testid=message]')]
                           .some(m => m.textContent.includes('Please restart the router.'));",
+            )
+            .await?;
+        // The customer answers the email instead: the answer (not the quoted
+        // email) shows in the open widget, live.
+        answer_by_email(&stufe, &reply, "Restarted, still red.").await?;
+        elsewhere
+            .wait_script(
+                "return [...document.querySelectorAll('[data-testid=message]')]
+                     .some(m => m.textContent.includes('Restarted, still red.'))
+                     && ![...document.querySelectorAll('[data-testid=message]')]
+                     .some(m => m.textContent.includes('wrote:'));",
             )
             .await?;
         ensure!(

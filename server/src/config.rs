@@ -44,6 +44,13 @@ pub struct Config {
     /// The first retry of an email the SMTP server did not take; later ones
     /// double it (`STUFE_MAIL_RETRY_SECS`, default 30).
     pub mail_retry: std::time::Duration,
+    /// The domain of the reply addresses in notification emails
+    /// (`STUFE_MAIL_REPLY_DOMAIN`, e.g. `reply.example.com`; its MX must
+    /// reach the inbound listener); unset: emails cannot be answered.
+    pub mail_reply_domain: Option<String>,
+    /// Where the server takes customers' answers by SMTP
+    /// (`STUFE_INBOUND_SMTP_ADDR`, e.g. `0.0.0.0:2526`); needs the reply domain.
+    pub inbound_smtp_addr: Option<String>,
     /// New tickets per address and site, sockets per address (see [`crate::limits`]).
     pub limits: crate::limits::Limits,
     /// Count clients by the last `X-Forwarded-For` address, for a server
@@ -82,6 +89,8 @@ impl Config {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(30),
             ),
+            mail_reply_domain: var("STUFE_MAIL_REPLY_DOMAIN").map(|d| d.to_ascii_lowercase()),
+            inbound_smtp_addr: var("STUFE_INBOUND_SMTP_ADDR"),
             limits: {
                 let defaults = crate::limits::Limits::default();
                 let number = |name: &str, default: u32| {

@@ -5,6 +5,7 @@
 //!
 //! - [`requests`]: reading, changing, handing off and answering tickets,
 //!   revoking their email links.
+//! - [`email_replies`]: a customer's answer by email, posted as their reply.
 //! - [`accounts`]: staff accounts and passwords.
 //! - [`sites`]: setting sites up.
 //! - [`saved_replies`]: a site's saved replies.
@@ -16,6 +17,7 @@
 //! (`crate::error`).
 
 pub mod accounts;
+pub mod email_replies;
 pub mod kpis;
 pub mod publishing;
 pub mod requests;

@@ -32,6 +32,7 @@ pub mod config;
 pub mod desk;
 pub mod error;
 pub mod identity;
+pub mod inbound_smtp;
 pub mod kb;
 pub mod kpi;
 pub mod limits;
@@ -125,6 +126,8 @@ impl AppState {
             smtp_url: None,
             mail_from: "Support <support@stufe.test>".into(),
             mail_retry: std::time::Duration::from_secs(1),
+            mail_reply_domain: None,
+            inbound_smtp_addr: None,
             limits: limits::Limits::default(),
             trust_forwarded_for: false,
         };
@@ -209,6 +212,8 @@ impl AppState {
 pub struct Started {
     /// The demo staff token, when this start seeded a fresh database.
     pub seeded_staff_token: Option<String>,
+    /// Where the inbound SMTP listener listens, when configured.
+    pub inbound_smtp: Option<std::net::SocketAddr>,
 }
 
 /// Storage as `start` opened it.
@@ -361,6 +366,7 @@ pub async fn start(
             url,
             &config.mail_from,
             config.mail_retry,
+            config.mail_reply_domain.clone(),
         )?)),
         None => {
             tracing::info!("STUFE_SMTP_URL is not set: no email to customers");
@@ -391,6 +397,16 @@ pub async fn start(
             }
         }
     };
+    let inbound = match &config.inbound_smtp_addr {
+        Some(addr) => {
+            if config.mail_reply_domain.is_none() {
+                anyhow::bail!("STUFE_INBOUND_SMTP_ADDR needs STUFE_MAIL_REPLY_DOMAIN (the domain of the reply addresses)");
+            }
+            Some(TcpListener::bind(addr).await?)
+        }
+        None => None,
+    };
+    let inbound_smtp = inbound.as_ref().map(TcpListener::local_addr).transpose()?;
     let local = listener.local_addr()?;
     let limiter = Arc::new(limits::Limiter::new(config.limits));
     let state = AppState(Arc::new(Shared {
@@ -416,6 +432,14 @@ pub async fn start(
         tracker.spawn(follow_other_servers(
             state.clone(),
             listen,
+            shutdown.clone(),
+        ));
+    }
+    if let Some(inbound) = inbound {
+        tracing::info!(addr = ?inbound_smtp, "taking customers' answers by SMTP");
+        tracker.spawn(inbound_smtp::serve(
+            inbound,
+            state.clone(),
             shutdown.clone(),
         ));
     }
@@ -448,5 +472,11 @@ pub async fn start(
         tracker.wait().await;
         Ok(())
     };
-    Ok((Started { seeded_staff_token }, serve))
+    Ok((
+        Started {
+            seeded_staff_token,
+            inbound_smtp,
+        },
+        serve,
+    ))
 }

@@ -10,6 +10,12 @@
 //! The link in a confirmation email, `…/email/confirm/ID?token=TOKEN`
 //! (`c1.<expiry>.<signature>`, over the ticket id, its address and the
 //! expiry), lets the customer confirm that address: see [`crate::mail`].
+//!
+//! The reply address of a notification email,
+//! `reply+<ticket id>.<signature>@<reply domain>`, names the ticket a mailed
+//! answer belongs to; the signature (the first 12 bytes of an HMAC-SHA256
+//! over the ticket id, as hex) shows the server made it: see
+//! [`reply_address`] and [`ticket_of_reply_address`].
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -111,6 +117,45 @@ pub fn ticket_url(public_url: &str, key: &str, site: &SiteKey, id: TicketId, now
     )
 }
 
+/// Hex digits of the signature in a reply address (96 bits): the local part
+/// (`reply+` 6, the id 32, `.` 1, this) stays within SMTP's 64 characters.
+const REPLY_SIGNATURE_HEX: usize = 24;
+const REPLY_PREFIX: &str = "reply+";
+
+fn reply_signature(key: &str, id: TicketId) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(format!("stufe-reply-address:{id}").as_bytes());
+    let mut sig = hex::encode(mac.finalize().into_bytes());
+    sig.truncate(REPLY_SIGNATURE_HEX);
+    sig
+}
+
+/// The address a customer's answer to an email about ticket `id` goes to.
+pub fn reply_address(key: &str, id: TicketId, domain: &str) -> String {
+    format!("{REPLY_PREFIX}{id}.{}@{domain}", reply_signature(key, id))
+}
+
+/// The ticket `address` is the reply address of, if it is one signed with
+/// `key` at `domain` (letters in any case: some mail servers change it).
+pub fn ticket_of_reply_address(key: &str, address: &str, domain: &str) -> Option<TicketId> {
+    let address = address.to_ascii_lowercase();
+    let (local, at) = address.rsplit_once('@')?;
+    if !at.eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let (id, sig) = local.strip_prefix(REPLY_PREFIX)?.split_once('.')?;
+    let id: TicketId = id.parse().ok()?;
+    // Compared in constant time: the signature is a secret until it is right.
+    let expected = reply_signature(key, id);
+    let same = sig.len() == expected.len()
+        && sig
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0;
+    same.then_some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +207,55 @@ mod tests {
         assert!(
             !check_confirm_token("key", id, "jo@example.com", &grant, 999),
             "a grant is no confirmation"
+        );
+    }
+
+    #[test]
+    fn a_reply_address_names_its_ticket_only_when_signed_by_this_server() {
+        let id = TicketId::from_bytes([7; 16]);
+        let address = reply_address("key", id, "reply.example.com");
+        let local = address.split('@').next().unwrap();
+        assert!(local.len() <= 64, "{address}");
+        assert_eq!(
+            ticket_of_reply_address("key", &address, "reply.example.com"),
+            Some(id)
+        );
+        assert_eq!(
+            ticket_of_reply_address("key", &address.to_uppercase(), "reply.example.com"),
+            Some(id),
+            "mail servers may change the case"
+        );
+        assert_eq!(
+            ticket_of_reply_address("other key", &address, "reply.example.com"),
+            None,
+            "another server's address"
+        );
+        assert_eq!(
+            ticket_of_reply_address("key", &address, "elsewhere.example.com"),
+            None,
+            "another domain"
+        );
+        let other = TicketId::from_bytes([8; 16]);
+        let forged = address.replace(&id.to_string(), &other.to_string());
+        assert_eq!(
+            ticket_of_reply_address("key", &forged, "reply.example.com"),
+            None,
+            "another ticket with this ticket's signature"
+        );
+        let unsigned = format!("reply+{other}@reply.example.com");
+        assert_eq!(
+            ticket_of_reply_address("key", &unsigned, "reply.example.com"),
+            None
+        );
+        let short = &address[..address.find('@').unwrap() - 1];
+        assert_eq!(
+            ticket_of_reply_address(
+                "key",
+                &format!("{short}@reply.example.com"),
+                "reply.example.com"
+            ),
+            None,
+            "a cut signature"
         );
     }
 }

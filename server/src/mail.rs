@@ -11,10 +11,20 @@
 //! Emails go through an outbox in storage, so none is lost when the SMTP
 //! server is down or the process restarts: the outbox worker sends what is
 //! due and retries with backoff. Off unless `STUFE_SMTP_URL` is set.
+//!
+//! A reply or resolution email can be answered: with a reply domain set
+//! (`STUFE_MAIL_REPLY_DOMAIN`), its `Reply-To` is the ticket's signed reply
+//! address ([`crate::links::reply_address`]) and its first line a marker
+//! above which the customer writes; [`inbound`] reads what comes back. Every
+//! email of a ticket names it in `References`, so mail programs thread them,
+//! and says `Auto-Submitted: auto-generated`, so auto-responders stay quiet.
+
+pub mod inbound;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use stufe_shared::site::SiteConfig;
@@ -25,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
 use crate::identity::VerifiedCustomer;
-use crate::storage::{self, QueuedMail, Storage};
+use crate::storage::{self, OutgoingMail, QueuedMail, Storage};
 
 /// How long a batch of due emails is the claiming server's to send; if it
 /// dies meanwhile, another server (or it, restarted) sends them after that.
@@ -40,31 +50,79 @@ pub struct Mailer {
     from: Mailbox,
     /// The first retry's delay; each later one doubles it.
     retry: Duration,
+    /// The domain of reply addresses; None: emails cannot be answered.
+    reply_domain: Option<String>,
     /// Wakes the worker when an email was queued.
     pub wake: Notify,
+}
+
+/// RFC 3834's `Auto-Submitted` header: a well-behaved auto-responder does
+/// not answer mail that carries it.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
 }
 
 impl Mailer {
     /// `url`: `smtp://host:port` (plain, e.g. a local relay),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or
     /// `smtps://user:pass@host` (TLS), as lettre reads it.
-    pub fn new(url: &str, from: &str, retry: Duration) -> anyhow::Result<Self> {
+    /// `reply_domain`: where answers go (see the module's text).
+    pub fn new(
+        url: &str,
+        from: &str,
+        retry: Duration,
+        reply_domain: Option<String>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
             from: from.parse()?,
             retry,
+            reply_domain,
             wake: Notify::new(),
         })
+    }
+
+    /// The domain of reply addresses, when emails can be answered.
+    pub fn reply_domain(&self) -> Option<&str> {
+        self.reply_domain.as_deref()
+    }
+
+    /// The address emails are sent from (mail from it coming back is a loop).
+    pub fn own_address(&self) -> String {
+        self.from.email.to_string()
     }
 
     async fn send(&self, mail: &QueuedMail) -> anyhow::Result<()> {
         // A bare address only: no display name of the customer's choosing.
         let to = Mailbox::new(None, mail.to.parse::<Address>()?);
-        let message = Message::builder()
+        let domain = self.from.email.domain().to_owned();
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
-            .body(mail.body.clone())?;
+            .header(AutoSubmitted);
+        if let Some(ticket) = &mail.ticket {
+            let thread = format!("<ticket.{ticket}@{domain}>");
+            builder = builder
+                .message_id(Some(format!("<mail.{}.{ticket}@{domain}>", mail.id)))
+                .in_reply_to(thread.clone())
+                .references(thread);
+        }
+        if let Some(reply_to) = &mail.reply_to {
+            builder = builder.reply_to(Mailbox::new(None, reply_to.parse::<Address>()?));
+        }
+        let message = builder.body(mail.body.clone())?;
         self.transport.send(message).await?;
         Ok(())
     }
@@ -137,14 +195,35 @@ pub enum Notice<'a> {
     Resolved,
 }
 
-/// The email for `notice` on `ticket`, in the site's language: subject and body.
+/// The email for `notice` on `ticket`, in the site's language: subject and
+/// body (`answerable`: it starts with the line to write the answer above).
 pub fn compose(
     site: &SiteConfig,
     ticket: &Ticket,
     notice: &Notice<'_>,
     link: &str,
+    answerable: bool,
 ) -> (String, String) {
     let german = site.locale == "de";
+    let (subject, body) = compose_text(site, ticket, notice, link, german);
+    if !answerable {
+        return (subject, body);
+    }
+    let marker = if german {
+        inbound::REPLY_ABOVE_DE
+    } else {
+        inbound::REPLY_ABOVE_EN
+    };
+    (subject, format!("{marker}\n\n{body}"))
+}
+
+fn compose_text(
+    site: &SiteConfig,
+    ticket: &Ticket,
+    notice: &Notice<'_>,
+    link: &str,
+    german: bool,
+) -> (String, String) {
     let subject = &ticket.subject;
     match (notice, german) {
         (Notice::Reply { by, body }, false) => (
@@ -245,24 +324,20 @@ pub async fn ticket_created(
     let link =
         crate::links::confirm_url(&state.public_url, &state.link_key, id, &email, now / 1000);
     let (subject, body) = compose_confirmation(&config, &link);
-    queue(state, mailer, email, subject, body, now).await;
+    let mail = OutgoingMail {
+        to: email,
+        subject,
+        body,
+        ticket: Some(id.to_string()),
+        reply_to: None,
+    };
+    queue(state, mailer, mail, now).await;
 }
 
 /// Puts an email in the outbox and wakes the sender; a failure is logged
 /// (what it reports is already committed).
-async fn queue(
-    state: &crate::AppState,
-    mailer: &Mailer,
-    to: String,
-    subject: String,
-    body: String,
-    now: i64,
-) {
-    match storage::blocking(&state.storage, move |s| {
-        s.queue_mail(&to, &subject, &body, now)
-    })
-    .await
-    {
+async fn queue(state: &crate::AppState, mailer: &Mailer, mail: OutgoingMail, now: i64) {
+    match storage::blocking(&state.storage, move |s| s.queue_mail(&mail, now)).await {
         Ok(()) => mailer.wake.notify_one(),
         Err(err) => tracing::error!(%err, "queueing an email failed"),
     }
@@ -300,6 +375,16 @@ pub async fn notify_customer(state: &crate::AppState, ticket: &Ticket, notice: N
         id,
         now_ms() / 1000,
     );
-    let (subject, body) = compose(&config, ticket, &notice, &link);
-    queue(state, mailer, to.clone(), subject, body, now_ms()).await;
+    let reply_to = mailer
+        .reply_domain()
+        .map(|domain| crate::links::reply_address(&state.link_key, id, domain));
+    let (subject, body) = compose(&config, ticket, &notice, &link, reply_to.is_some());
+    let mail = OutgoingMail {
+        to: to.clone(),
+        subject,
+        body,
+        ticket: Some(id.to_string()),
+        reply_to,
+    };
+    queue(state, mailer, mail, now_ms()).await;
 }

@@ -144,14 +144,19 @@ async fn main() -> anyhow::Result<()> {
     if let Some(token) = &started.seeded_staff_token {
         std::fs::write(&token_file, token).context("cannot write the demo staff token")?;
     }
+    let answers = match started.inbound_smtp {
+        Some(addr) => format!("taken by SMTP on {addr} (the Reply-To of each email)"),
+        None => "off (set STUFE_INBOUND_SMTP_ADDR and STUFE_MAIL_REPLY_DOMAIN)".into(),
+    };
     let staff_token =
         std::fs::read_to_string(&token_file).unwrap_or_else(|_| "(see your staff accounts)".into());
     let port = local.port();
     println!(
-        "\nStufe is running.\n  demo host page : http://localhost:{port}/demo\n  site config    : http://127.0.0.1:{port}/api/sites/demo/config\n  staff console  : http://127.0.0.1:{port}/console  (login `sam` (admin) or `tia` (tier 1); password: STUFE_DEMO_STAFF_PASSWORD, default `stufe-demo`)\n  staff API      : http://127.0.0.1:{port}/api/staff/tickets  (Authorization: Bearer {token})\n  staff token in : {file}\n  customer email : {email}\nStop with Ctrl-C.\n",
+        "\nStufe is running.\n  demo host page : http://localhost:{port}/demo\n  site config    : http://127.0.0.1:{port}/api/sites/demo/config\n  staff console  : http://127.0.0.1:{port}/console  (login `sam` (admin) or `tia` (tier 1); password: STUFE_DEMO_STAFF_PASSWORD, default `stufe-demo`)\n  staff API      : http://127.0.0.1:{port}/api/staff/tickets  (Authorization: Bearer {token})\n  staff token in : {file}\n  customer email : {email}\n  email answers  : {answers}\nStop with Ctrl-C.\n",
         token = staff_token.trim(),
         file = token_file.display(),
         email = email,
+        answers = answers,
     );
     tokio::spawn(async move {
         wait_for_signal().await;

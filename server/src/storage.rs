@@ -306,6 +306,21 @@ pub struct QueuedMail {
     pub body: String,
     /// Delivery attempts so far.
     pub attempts: u32,
+    /// The ticket it is about, if any.
+    pub ticket: Option<String>,
+    /// Where the customer's answer goes (the ticket's reply address), if
+    /// it may be answered by mail.
+    pub reply_to: Option<String>,
+}
+
+/// An email to put in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub ticket: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 /// Everything Stufe stores, by area: one implementation per engine
@@ -524,8 +539,7 @@ pub trait KbStore {
 /// The outbox of emails to customers.
 pub trait MailStore {
     /// Puts an email in the outbox, due at `now`.
-    fn queue_mail(&self, to: &str, subject: &str, body: &str, now: i64)
-        -> Result<(), StorageError>;
+    fn queue_mail(&self, mail: &OutgoingMail, now: i64) -> Result<(), StorageError>;
     /// Claims emails due at `now` (not sent, next attempt at or before now),
     /// at most `limit`, in the order they were queued: none of them is due
     /// again before `lease_until` (so two servers sharing the outbox never

@@ -142,6 +142,10 @@ fn cargo() -> Command {
 
 /// Where the demo's local SMTP server listens.
 const DEMO_SMTP: &str = "127.0.0.1:2525";
+/// Where the demo server takes customers' answers to its emails, and the
+/// domain of their reply addresses.
+const DEMO_INBOUND_SMTP: &str = "127.0.0.1:2526";
+const DEMO_REPLY_DOMAIN: &str = "reply.localhost";
 
 /// Builds the widget and runs the optimised (release) server on it, with a
 /// local SMTP server that keeps customer emails in `data/mail` (unless
@@ -171,6 +175,10 @@ fn run(root: &Path) -> Result<()> {
                 .context("starting the local SMTP server")?,
         );
         cmd.env("STUFE_SMTP_URL", format!("smtp://{DEMO_SMTP}"));
+        if std::env::var_os("STUFE_INBOUND_SMTP_ADDR").is_none() {
+            cmd.env("STUFE_INBOUND_SMTP_ADDR", DEMO_INBOUND_SMTP)
+                .env("STUFE_MAIL_REPLY_DOMAIN", DEMO_REPLY_DOMAIN);
+        }
         println!(
             "\n==> customer emails go to a local SMTP server on {DEMO_SMTP}; read them in {}",
             maildir.join("new").display()

@@ -10,8 +10,8 @@ use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent};
 use crate::kb::query::SearchTerms;
 
 use super::{
-    ClientError, DocBytes, DocWrite, SqliteStorage, StaffNote, Storage, StorageError, TicketFilter,
-    TicketSummary,
+    ClientError, DocBytes, DocWrite, OutgoingMail, SqliteStorage, StaffNote, Storage, StorageError,
+    TicketFilter, TicketSummary,
 };
 
 fn site() -> SiteConfig {
@@ -315,8 +315,22 @@ fn a_customers_history_is_theirs_newest_first(s: &dyn Storage) {
 }
 
 fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {
-    s.queue_mail("a@example.com", "First", "one", 10).unwrap();
-    s.queue_mail("b@example.com", "Second", "two", 20).unwrap();
+    let first = OutgoingMail {
+        to: "a@example.com".into(),
+        subject: "First".into(),
+        body: "one".into(),
+        ticket: Some("t1".into()),
+        reply_to: Some("reply+t1.sig@reply.example.com".into()),
+    };
+    let second = OutgoingMail {
+        to: "b@example.com".into(),
+        subject: "Second".into(),
+        body: "two".into(),
+        ticket: None,
+        reply_to: None,
+    };
+    s.queue_mail(&first, 10).unwrap();
+    s.queue_mail(&second, 20).unwrap();
     assert!(
         s.claim_due_mail(5, 10, 1_000).unwrap().is_empty(),
         "nothing due yet"
@@ -326,6 +340,12 @@ fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {
         due.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
         ["First", "Second"]
     );
+    assert_eq!(
+        (due[0].ticket.as_deref(), due[0].reply_to.as_deref()),
+        (Some("t1"), Some("reply+t1.sig@reply.example.com")),
+        "an email keeps its ticket and reply address"
+    );
+    assert_eq!((&due[1].ticket, &due[1].reply_to), (&None, &None));
     assert!(
         s.claim_due_mail(30, 10, 1_000).unwrap().is_empty(),
         "claimed mail is nobody else's until its lease ends"

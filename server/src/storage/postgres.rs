@@ -24,8 +24,8 @@ use stufe_shared::{Locale, SiteKey, TicketId};
 use super::prelude::*;
 use super::{
     json_list, parse_list, parse_site, parse_site_key, site_json, ClientError, DocBytes,
-    DocChanges, DocWrite, PublishedVersion, QueuedMail, SavedReply, StaffMember, StaffNote,
-    StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    DocChanges, DocWrite, OutgoingMail, PublishedVersion, QueuedMail, SavedReply, StaffMember,
+    StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};

@@ -15,8 +15,8 @@ use stufe_shared::{Locale, SiteKey, TicketId};
 use super::prelude::*;
 use super::{
     json_list, parse_list, parse_site, parse_site_key, site_json, ClientError, DocBytes,
-    DocChanges, DocWrite, PublishedVersion, QueuedMail, SavedReply, StaffMember, StaffNote,
-    StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
+    DocChanges, DocWrite, OutgoingMail, PublishedVersion, QueuedMail, SavedReply, StaffMember,
+    StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
@@ -563,6 +563,7 @@ mod tests {
             "DROP TABLE refinery_schema_history; DROP INDEX tickets_by_email;
              DROP TABLE email_confirmations; DROP TABLE link_revocations;
              DROP INDEX client_errors_by_age;
+             ALTER TABLE outbox DROP COLUMN ticket_id; ALTER TABLE outbox DROP COLUMN reply_to;
              DELETE FROM articles_search; DELETE FROM search_scopes; DROP TABLE article_titles;
              CREATE VIRTUAL TABLE articles_fts USING fts5(scope, title, body, tags);
              INSERT INTO articles_fts (rowid, scope, title, body, tags)
@@ -604,11 +605,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -651,7 +652,7 @@ mod tests {
         let s = SqliteStorage::open(&path).unwrap();
         assert_eq!(
             applied_versions(&s),
-            [1, 2, 3],
+            [1, 2, 3, 4],
             "recorded at the baseline, then migrated"
         );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
@@ -675,6 +676,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4]);
     }
 }

@@ -22,7 +22,7 @@ async fn mailing_app(dir: &std::path::Path) -> TestApp {
 }
 
 /// The outbox: (to, subject, body), oldest first.
-fn outbox(dir: &std::path::Path) -> Vec<(String, String, String)> {
+pub(crate) fn outbox(dir: &std::path::Path) -> Vec<(String, String, String)> {
     let db = rusqlite::Connection::open(dir.join("stufe.sqlite")).unwrap();
     let mut stmt = db
         .prepare("SELECT to_addr, subject, body FROM outbox ORDER BY id")
@@ -34,11 +34,11 @@ fn outbox(dir: &std::path::Path) -> Vec<(String, String, String)> {
 }
 
 /// The outbox without the demo data's mail.
-fn mail_to(dir: &std::path::Path, to: &str) -> Vec<(String, String, String)> {
+pub(crate) fn mail_to(dir: &std::path::Path, to: &str) -> Vec<(String, String, String)> {
     outbox(dir).into_iter().filter(|m| m.0 == to).collect()
 }
 
-fn link_in(body: &str) -> String {
+pub(crate) fn link_in(body: &str) -> String {
     body.split_whitespace()
         .find(|w| w.starts_with("http"))
         .expect("a link in the email")
@@ -46,7 +46,7 @@ fn link_in(body: &str) -> String {
 }
 
 /// The path and token of a confirmation link.
-fn confirm_parts(link: &str) -> (String, String) {
+pub(crate) fn confirm_parts(link: &str) -> (String, String) {
     let path = link
         .split_once("/email/")
         .map(|(_, p)| format!("/email/{p}"))
@@ -55,7 +55,7 @@ fn confirm_parts(link: &str) -> (String, String) {
     (path.to_owned(), token.to_owned())
 }
 
-async fn press_confirm(app: &TestApp, path: &str, token: &str) -> (StatusCode, String) {
+pub(crate) async fn press_confirm(app: &TestApp, path: &str, token: &str) -> (StatusCode, String) {
     let response = reqwest::Client::new()
         .post(app.url(path))
         .form(&[("token", token)])

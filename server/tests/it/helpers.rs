@@ -26,6 +26,8 @@ pub const STAFF_PASSWORD: &str = "test-password";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The inbound SMTP listener, when configured.
+    pub inbound_smtp: Option<SocketAddr>,
     running: Running,
 }
 
@@ -86,6 +88,8 @@ impl TestApp {
             smtp_url: None,
             mail_from: "Stufe Support <support@localhost>".into(),
             mail_retry: std::time::Duration::from_secs(1),
+            mail_reply_domain: None,
+            inbound_smtp_addr: None,
             limits: stufe_server::limits::Limits {
                 tickets_per_address_hour: 100_000,
                 tickets_per_site_hour: 100_000,
@@ -95,11 +99,12 @@ impl TestApp {
         };
         configure(&mut config);
         let shutdown = CancellationToken::new();
-        let (_, serve) = stufe_server::start(listener, config, shutdown.clone())
+        let (started, serve) = stufe_server::start(listener, config, shutdown.clone())
             .await
             .unwrap();
         TestApp {
             addr,
+            inbound_smtp: started.inbound_smtp,
             running: Running::InProcess {
                 shutdown,
                 handle: tokio::spawn(serve),
@@ -143,6 +148,7 @@ impl TestApp {
         std::thread::spawn(move || lines.for_each(drop));
         TestApp {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            inbound_smtp: None,
             running: Running::Process(NodeProcess(Some(child))),
         }
     }

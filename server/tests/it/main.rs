@@ -6,6 +6,7 @@ mod attacks;
 mod client_errors;
 mod console;
 mod email_confirmation;
+mod email_replies;
 mod fuzz;
 mod gate;
 mod handoff;

@@ -3,17 +3,18 @@
 use super::*;
 
 impl MailStore for PostgresStorage {
-    fn queue_mail(
-        &self,
-        to: &str,
-        subject: &str,
-        body: &str,
-        now: i64,
-    ) -> Result<(), StorageError> {
+    fn queue_mail(&self, mail: &OutgoingMail, now: i64) -> Result<(), StorageError> {
         self.client()?.execute(
-            "INSERT INTO outbox (to_addr, subject, body, queued_at, next_at)
-             VALUES ($1, $2, $3, $4, $4)",
-            &[&to, &subject, &body, &now],
+            "INSERT INTO outbox (to_addr, subject, body, ticket_id, reply_to, queued_at, next_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            &[
+                &mail.to,
+                &mail.subject,
+                &mail.body,
+                &mail.ticket,
+                &mail.reply_to,
+                &now,
+            ],
         )?;
         Ok(())
     }
@@ -32,7 +33,7 @@ impl MailStore for PostgresStorage {
                      SELECT id FROM outbox
                      WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= $1
                      ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-                 RETURNING id, to_addr, subject, body, attempts",
+                 RETURNING id, to_addr, subject, body, attempts, ticket_id, reply_to",
                 &[&now, &i64::from(limit), &lease_until],
             )?
             .iter()
@@ -43,6 +44,8 @@ impl MailStore for PostgresStorage {
                     subject: row.get(2),
                     body: row.get(3),
                     attempts: to_u32(row.get::<_, i32>(4).into())?,
+                    ticket: row.get(5),
+                    reply_to: row.get(6),
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()?;

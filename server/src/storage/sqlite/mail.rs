@@ -3,16 +3,18 @@
 use super::*;
 
 impl MailStore for SqliteStorage {
-    fn queue_mail(
-        &self,
-        to: &str,
-        subject: &str,
-        body: &str,
-        now: i64,
-    ) -> Result<(), StorageError> {
+    fn queue_mail(&self, mail: &OutgoingMail, now: i64) -> Result<(), StorageError> {
         self.conn().execute(
-            "INSERT INTO outbox (to_addr, subject, body, queued_at, next_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![to, subject, body, now],
+            "INSERT INTO outbox (to_addr, subject, body, ticket_id, reply_to, queued_at, next_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![
+                mail.to,
+                mail.subject,
+                mail.body,
+                mail.ticket,
+                mail.reply_to,
+                now
+            ],
         )?;
         Ok(())
     }
@@ -29,7 +31,7 @@ impl MailStore for SqliteStorage {
                  SELECT id FROM outbox
                  WHERE sent_at IS NULL AND next_at IS NOT NULL AND next_at <= ?1
                  ORDER BY next_at, id LIMIT ?2)
-             RETURNING id, to_addr, subject, body, attempts",
+             RETURNING id, to_addr, subject, body, attempts, ticket_id, reply_to",
         )?;
         let rows = stmt.query_map(params![now, limit, lease_until], |row| {
             Ok(QueuedMail {
@@ -38,6 +40,8 @@ impl MailStore for SqliteStorage {
                 subject: row.get(2)?,
                 body: row.get(3)?,
                 attempts: row.get(4)?,
+                ticket: row.get(5)?,
+                reply_to: row.get(6)?,
             })
         })?;
         let mut claimed: Vec<QueuedMail> = rows.collect::<Result<_, _>>()?;

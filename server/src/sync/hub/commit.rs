@@ -177,6 +177,22 @@ impl Hub {
     where
         F: FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError>,
     {
+        self.change_as(Role::Staff, id, edit).await
+    }
+
+    /// Makes a change for the customer through the server (their answer by
+    /// email), checked as a customer's synced change would be.
+    pub async fn customer_change<F>(&self, id: TicketId, edit: F) -> Result<Ticket, HubError>
+    where
+        F: FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError>,
+    {
+        self.change_as(Role::Customer, id, edit).await
+    }
+
+    async fn change_as<F>(&self, role: Role, id: TicketId, edit: F) -> Result<Ticket, HubError>
+    where
+        F: FnOnce(&mut AutoCommit, &Ticket) -> Result<(), HubError>,
+    {
         let entry = self.entry(&DocId::Ticket(id)).await?;
         let mut st = self.lock(&entry).await?;
         if !st.stored {
@@ -196,7 +212,7 @@ impl Hub {
             doc.commit_with(CommitOptions::default().with_time((self.clock)()));
             let after = project(&mut doc, Some(before), &since)?;
             let rules = SiteRules { categories: vec![] };
-            after.check(Role::Staff, Some(before), &rules)?;
+            after.check(role, Some(before), &rules)?;
             Ok(after)
         });
         let after = match checked {
