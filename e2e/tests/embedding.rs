@@ -155,7 +155,12 @@ async fn a_first_time_visitor_who_never_opens_it_gets_the_help_shell_only() -> R
         let fetched: Vec<String> = serde_json::from_value(fetched)?;
         let widget: Vec<&String> = fetched
             .iter()
-            .filter(|p| p.ends_with(".wasm") || p.contains("/stufe_widget-") || p.ends_with("/sw.js"))
+            .filter(|p| {
+                p.ends_with(".wasm")
+                    || p.contains("/stufe_widget-")
+                    || p.ends_with("/sw.js")
+                    || (p.contains("/stufe-") && p.ends_with(".css"))
+            })
             .collect();
         ensure!(widget.is_empty(), "the widget was loaded: {widget:?} (all: {fetched:?})");
         // Nothing written: no database, no keys, no service worker. The wasm

@@ -172,7 +172,10 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONFIRM_POLICY),
         );
-    } else if path.starts_with("/w/") {
+    } else if path.starts_with("/w/") && (path.ends_with(".html") || path == "/w/sw.js") {
+        // Only documents and workers obey a policy: the frame's scripts,
+        // styles and wasm are sent without one, which every visitor's
+        // first load would otherwise pay for on each of them.
         if let Ok(value) = HeaderValue::from_str(&frame_policy) {
             headers.insert(CONTENT_SECURITY_POLICY, value);
         }

@@ -11,19 +11,33 @@
    (Stufe('identify')), and says "opened" when it opens; other commands
    (prefill, setLocale, logout) wait until the widget runs.
    Looking writes nothing: a database that does not exist yet is not created.
-   The build fills in the hashed names of the glue and the wasm. */
+   The build fills in the hashed names of the glue, the wasm and the
+   widget's stylesheet. */
 (function () {
   "use strict";
   var GLUE = "./__GLUE__";
   var WASM = "./__WASM__";
+  var CSS = "__CSS__";
   var site = new URLSearchParams(location.search).get("site") || "";
   var started = false;
 
   function start() {
     if (started) return;
     started = true;
-    import(GLUE)
-      .then(function (glue) { return glue.default({ module_or_path: WASM }); })
+    // The widget's own views need their stylesheet (the frame page has only
+    // the shell's): it loads beside the wasm, and the widget starts once
+    // both are here, so it never shows unstyled.
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = CSS;
+    var styled = new Promise(function (done) { link.onload = link.onerror = done; });
+    document.head.appendChild(link);
+    // The wasm is fetched at once too, not after the glue has arrived.
+    // (A failure is reported once, below, not as an unhandled rejection too.)
+    var wasm = fetch(WASM);
+    wasm.catch(function () {});
+    Promise.all([import(GLUE), styled])
+      .then(function (loaded) { return loaded[0].default({ module_or_path: wasm }); })
       .catch(function (e) {
         console.warn("Stufe: the widget could not load; the help articles still work.", e);
       });

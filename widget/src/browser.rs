@@ -220,7 +220,7 @@ fn track_unread_replies(ui: Ui, seen_key: String) {
         .and_then(|v| v.parse::<usize>().ok());
     let seen =
         StoredValue::new(stored.unwrap_or_else(|| ui.tickets.with_untracked(|t| staff_replies(t))));
-    let announced = StoredValue::new(None::<usize>);
+    let announced = StoredValue::new(None::<(usize, Lang)>);
     // Staff replies per ticket, to tell the host page which ticket one arrived on.
     let per_ticket = StoredValue::new(replies_per_ticket(&ui.tickets.get_untracked()));
     Effect::new(move |_| {
@@ -245,9 +245,10 @@ fn track_unread_replies(ui: Ui, seen_key: String) {
             controller::with(|c| c.docs.tickets.kv().set(&seen_key, &total.to_string()));
         }
         let unread = total.saturating_sub(seen.get_value());
-        if announced.get_value() != Some(unread) {
-            announced.set_value(Some(unread));
-            host::announce_unread(unread);
+        let lang = ui.lang.get();
+        if announced.get_value() != Some((unread, lang)) {
+            announced.set_value(Some((unread, lang)));
+            host::announce_unread(unread, &lang.texts().unread_label(unread));
         }
     });
 }

@@ -95,12 +95,23 @@ pub struct Texts {
     pub status_pending: &'static str,
     pub status_resolved: &'static str,
     pub status_closed: &'static str,
+    /// New staff replies, for the launcher's name: one, several.
+    pub new_replies: [&'static str; 2],
 }
 
 impl Texts {
     /// Who has a request at `tier`, in words (never "tier 2").
     pub fn tier(&self, tier: u8) -> &'static str {
         self.tiers[usize::from(tier.clamp(1, 3)) - 1]
+    }
+
+    /// The launcher's accessible name with `n` replies not seen yet.
+    pub fn unread_label(&self, n: usize) -> String {
+        match n {
+            0 => self.support.to_owned(),
+            1 => format!("{} – 1 {}", self.support, self.new_replies[0]),
+            n => format!("{} – {n} {}", self.support, self.new_replies[1]),
+        }
     }
 
     pub fn status(&self, status: Status) -> &'static str {
@@ -172,6 +183,7 @@ pub static EN: Texts = Texts {
     status_pending: "Waiting for you",
     status_resolved: "Resolved",
     status_closed: "Closed",
+    new_replies: ["new reply", "new replies"],
 };
 
 pub static DE: Texts = Texts {
@@ -231,11 +243,21 @@ pub static DE: Texts = Texts {
     status_pending: "Wartet auf Sie",
     status_resolved: "Gelöst",
     status_closed: "Geschlossen",
+    new_replies: ["neue Antwort", "neue Antworten"],
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_launcher_counts_new_replies_with_the_right_plural() {
+        assert_eq!(EN.unread_label(0), "Support");
+        assert_eq!(EN.unread_label(1), "Support – 1 new reply");
+        assert_eq!(EN.unread_label(2), "Support – 2 new replies");
+        assert_eq!(DE.unread_label(1), "Support – 1 neue Antwort");
+        assert_eq!(DE.unread_label(12), "Support – 12 neue Antworten");
+    }
 
     #[test]
     fn language_tags_pick_a_language() {

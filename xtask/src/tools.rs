@@ -59,14 +59,18 @@ pub fn ensure_wasm_target() -> Result<()> {
 }
 
 /// The path of `wasm-opt`, installing the pinned npm packages (binaryen,
-/// terser for the plain JS, and axe-core for the browser tests'
-/// accessibility checks) when missing.
+/// terser for the plain JS, clean-css for the CSS, and axe-core for the
+/// browser tests' accessibility checks) when missing.
 pub fn wasm_opt(root: &Path) -> Result<PathBuf> {
     let tools = root.join("tools");
     let bin = tools.join("node_modules/.bin/wasm-opt");
-    if !bin.exists() || !axe(root).exists() || !tools.join(TERSER).exists() {
+    if !bin.exists()
+        || !axe(root).exists()
+        || !tools.join(TERSER).exists()
+        || !tools.join(CLEANCSS).exists()
+    {
         println!(
-            "installing wasm-opt, terser and axe-core (npm, pinned in tools/package-lock.json)"
+            "installing wasm-opt, terser, clean-css and axe-core (npm, pinned in tools/package-lock.json)"
         );
         run_cmd(
             Command::new("npm")
@@ -84,6 +88,14 @@ const TERSER: &str = "node_modules/.bin/terser";
 pub fn terser(root: &Path) -> Result<PathBuf> {
     wasm_opt(root)?;
     Ok(root.join("tools").join(TERSER))
+}
+
+const CLEANCSS: &str = "node_modules/.bin/cleancss";
+
+/// The path of `cleancss` (the CSS minifier), installed with [`wasm_opt`].
+pub fn cleancss(root: &Path) -> Result<PathBuf> {
+    wasm_opt(root)?;
+    Ok(root.join("tools").join(CLEANCSS))
 }
 
 /// The reference sync server the benchmark compares Stufe with

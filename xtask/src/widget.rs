@@ -26,6 +26,7 @@ struct Settings {
     site_root: PathBuf,
     site_pkg_dir: String,
     style_file: PathBuf,
+    shell_style_file: PathBuf,
     loader_file: PathBuf,
     lib_profile_release: String,
     wasm_opt: bool,
@@ -77,6 +78,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     let site = root.join(&s.site_root);
     let pkg = site.join(&s.site_pkg_dir);
     let css = fs::read(root.join(&s.style_file)).context("reading the style file")?;
+    let shell_css =
+        fs::read(root.join(&s.shell_style_file)).context("reading the shell's style file")?;
     let loader = fs::read(root.join(&s.loader_file)).context("reading the loader")?;
     let shell = fs::read(root.join(HELP_SHELL)).context("reading the help shell")?;
     let boot = fs::read_to_string(root.join(BOOT)).context("reading the frame's start-up")?;
@@ -85,6 +88,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     for part in [
         &fs::read(&wasm)?,
         &css,
+        &shell_css,
         &loader,
         &shell,
         boot.as_bytes(),
@@ -136,7 +140,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         "wasm",
         &fs::read(&bg_wasm)?,
     )?;
-    let css_name = write_hashed(&pkg, "stufe", "css", &css)?;
+    let css_name = write_hashed(&pkg, "stufe", "css", &minified_css(root, &css)?)?;
+    let shell_css_name = write_hashed(&pkg, "shell", "css", &minified_css(root, &shell_css)?)?;
     let snippets = bindgen_out.join("snippets");
     if snippets.exists() {
         copy_dir(&snippets, &pkg.join("snippets"))?;
@@ -146,14 +151,15 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     // loads the wasm only when it is needed (see the file).
     let boot = boot
         .replace("__GLUE__", &glue)
-        .replace("__WASM__", &wasm_name);
+        .replace("__WASM__", &wasm_name)
+        .replace("__CSS__", &css_name);
     let boot_name = write_hashed(&pkg, "boot", "js", &minified(root, boot.as_bytes())?)?;
     let shell_name = write_hashed(&pkg, "help", "js", &minified(root, &shell)?)?;
     let frame = format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Support</title>
-<link rel="stylesheet" href="{css_name}">
+<link rel="stylesheet" href="{shell_css_name}">
 </head><body>
 <script src="{shell_name}" defer></script>
 <script src="{boot_name}" defer></script>
@@ -167,6 +173,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         glue.as_str(),
         wasm_name.as_str(),
         css_name.as_str(),
+        shell_css_name.as_str(),
     ];
     write_compressed(
         &pkg.join("sw.js"),
@@ -195,6 +202,26 @@ fn minified(root: &Path, js: &[u8]) -> Result<Vec<u8>> {
         .write_all(js)?;
     let out = child.wait_with_output()?;
     anyhow::ensure!(out.status.success(), "terser failed");
+    Ok(out.stdout)
+}
+
+/// `css` minified by clean-css (level 1: each rule on its own, none merged
+/// or moved, so the cascade stays as written).
+fn minified_css(root: &Path, css: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut child = Command::new(tools::cleancss(root)?)
+        .args(["-O1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting clean-css")?;
+    child
+        .stdin
+        .take()
+        .context("clean-css's input")?
+        .write_all(css)?;
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(out.status.success(), "clean-css failed");
     Ok(out.stdout)
 }
 

@@ -1,8 +1,8 @@
 //! Messages between the widget (in its frame) and the loader on the host page:
 //! `close` (the widget asks to be closed), `opened`/`closed` (the panel was
 //! opened or closed; the loader also answers `hello` with one of them),
-//! `unread` with `n` (staff replies the customer has not seen, for the
-//! launcher's badge), `command` with `name` and `arg` (the host page's
+//! `unread` with `n` and `label` (staff replies the customer has not seen,
+//! for the launcher's badge, and its accessible name saying so), `command` with `name` and `arg` (the host page's
 //! `Stufe('showArticle' | 'search' | 'identify' | 'prefill' | 'logout' |
 //! 'setLocale', …)`, sent once the widget said `hello`), `event` with `name`
 //! and `id` (for the host page's `Stufe('on', …)` handlers: `ticket:created`,
@@ -19,12 +19,8 @@ use web_sys::MessageEvent;
 /// the loader notices even if the crash message was lost.
 static CRASHED: AtomicBool = AtomicBool::new(false);
 
-fn post_to_host(kind: &str, n: Option<f64>) {
-    post_with(kind, |message| {
-        if let Some(n) = n {
-            let _ = js_sys::Reflect::set(message, &"n".into(), &n.into());
-        }
-    });
+fn post_to_host(kind: &str) {
+    post_with(kind, |_| {});
 }
 
 fn post_with(kind: &str, fill: impl FnOnce(&js_sys::Object)) {
@@ -51,20 +47,29 @@ pub fn announce_event(name: &str, id: &str) {
 
 /// Asks the loader to close the widget; it answers with `closed`.
 pub fn request_close() {
-    post_to_host("close", None);
+    post_to_host("close");
 }
 
 /// Tells the loader the widget crashed (it reloads the frame once). Said
 /// once per page load: a panic and the error that follows it are one crash.
 pub fn announce_crash() {
     if !CRASHED.swap(true, Ordering::SeqCst) {
-        post_to_host("crashed", None);
+        post_to_host("crashed");
     }
 }
 
-/// Tells the loader how many staff replies the customer has not seen (0 hides the badge).
-pub fn announce_unread(n: usize) {
-    post_to_host("unread", Some(n as f64));
+/// Tells the loader how many staff replies the customer has not seen (0
+/// hides the badge) and the launcher's accessible name that says so, in the
+/// widget's language (the loader keeps no texts of its own for it).
+pub fn announce_unread(n: usize, label: &str) {
+    post_with("unread", |message| {
+        let _ = js_sys::Reflect::set(message, &"n".into(), &(n as f64).into());
+        let _ = js_sys::Reflect::set(message, &"label".into(), &label.into());
+    });
+}
+
+fn warn(text: &str) {
+    web_sys::console::warn_1(&format!("Stufe: {text}").into());
 }
 
 /// What the host page asked for through the loader's API.
@@ -84,23 +89,63 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command in a `command` message. The loader passes the host page's
+    /// arguments on unchecked (objects as JSON), so they are checked here and
+    /// a wrong one is ignored with a warning in the browser console.
     fn from_message(data: &wasm_bindgen::JsValue) -> Option<Command> {
         let field = |name: &str| {
             js_sys::Reflect::get(data, &name.into())
                 .ok()
                 .and_then(|v| v.as_string())
         };
-        let arg = field("arg");
-        match field("name")?.as_str() {
-            "showArticle" => Some(Command::ShowArticle(arg?)),
-            "search" => Some(Command::Search(arg?)),
-            "identify" => Some(Command::Identify(arg?)),
-            "prefill" => Some(Command::Prefill(arg?)),
-            "logout" => Some(Command::Logout),
-            "setLocale" => Some(Command::SetLocale(arg?)),
-            _ => None,
-        }
+        let name = field("name")?;
+        let arg = field("arg").filter(|a| !a.is_empty());
+        let command = match (name.as_str(), arg) {
+            ("showArticle", Some(id)) => Command::ShowArticle(id),
+            ("search", Some(query)) => Command::Search(query),
+            ("identify", Some(token)) => Command::Identify(identify_token(token)?),
+            ("prefill", Some(json)) if json.starts_with('{') => Command::Prefill(json),
+            ("logout", _) => Command::Logout,
+            ("setLocale", Some(tag)) if tag == "de" || tag == "en" => Command::SetLocale(tag),
+            ("showArticle" | "search", _) => {
+                warn(&format!("'{name}' needs a text argument."));
+                return None;
+            }
+            ("identify", None) => {
+                warn(IDENTIFY_TAKES);
+                return None;
+            }
+            ("prefill", _) => {
+                warn("'prefill' needs {subject, description, category, email}.");
+                return None;
+            }
+            ("setLocale", _) => {
+                warn("'setLocale' takes 'de' or 'en'.");
+                return None;
+            }
+            _ => return None,
+        };
+        Some(command)
     }
+}
+
+const IDENTIFY_TAKES: &str = "'identify' needs {token: '<JWT signed by your server>'}.";
+
+/// `Stufe('identify', {token})` arrives as that object in JSON; the token
+/// alone is taken too.
+fn identify_token(arg: String) -> Option<String> {
+    if !arg.starts_with('{') {
+        return Some(arg);
+    }
+    let token = js_sys::JSON::parse(&arg)
+        .ok()
+        .and_then(|object| js_sys::Reflect::get(&object, &"token".into()).ok())
+        .and_then(|token| token.as_string())
+        .filter(|token| !token.is_empty());
+    if token.is_none() {
+        warn(IDENTIFY_TAKES);
+    }
+    token
 }
 
 /// Answers heartbeats, calls `on_open(true)` when the panel is opened and
@@ -123,16 +168,11 @@ pub fn listen(on_open: impl Fn(bool) + 'static, on_command: impl Fn(Command) + '
                     on_command(command);
                 }
             }
-            Some("ping") if !CRASHED.load(Ordering::SeqCst) => {
-                let n = js_sys::Reflect::get(&data, &"n".into())
-                    .ok()
-                    .and_then(|v| v.as_f64());
-                post_to_host("pong", n);
-            }
+            Some("ping") if !CRASHED.load(Ordering::SeqCst) => post_to_host("pong"),
             _ => {}
         }
     });
     let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
     on_message.forget(); // lives as long as the page
-    post_to_host("hello", None);
+    post_to_host("hello");
 }
