@@ -29,6 +29,8 @@ struct Settings {
     shell_style_file: PathBuf,
     loader_file: PathBuf,
     lib_profile_release: String,
+    #[serde(default)]
+    lib_rustflags: String,
     wasm_opt: bool,
     #[serde(default)]
     wasm_opt_features: Vec<String>,
@@ -60,15 +62,27 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         "building the widget ({} profile, wasm32)",
         s.lib_profile_release
     );
-    run_cmd(cargo().args([
-        "build",
-        "--package",
-        &s.lib_package,
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        &s.lib_profile_release,
-    ]))?;
+    // For the wasm target only (host build scripts and proc macros are not
+    // rebuilt), and on top of what the environment already asks for.
+    let rustflags = std::env::var("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS")
+        .map(|outer| format!("{outer} {}", s.lib_rustflags))
+        .unwrap_or_else(|_| s.lib_rustflags.clone());
+    run_cmd(
+        cargo()
+            .args([
+                "build",
+                "--package",
+                &s.lib_package,
+                "--target",
+                "wasm32-unknown-unknown",
+                "--profile",
+                &s.lib_profile_release,
+            ])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                rustflags.trim(),
+            ),
+    )?;
     let target = target_dir(root);
     let crate_file = s.lib_package.replace('-', "_");
     let wasm = target
