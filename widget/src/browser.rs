@@ -90,7 +90,7 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
     let storage_available = kv.is_available();
     let cached_config: Option<SiteConfig> = kv
         .get(&format!("stufe:{site}:config"))
-        .and_then(|json| serde_json::from_str(&json).ok());
+        .and_then(|json| crate::json::from_str(&json));
     let browser_lang = window
         .navigator()
         .language()

@@ -11,6 +11,7 @@
 //! - `components` (wasm only): one Leptos component per file.
 
 pub mod i18n;
+pub mod json;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]

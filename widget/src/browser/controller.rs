@@ -349,7 +349,7 @@ pub fn prefill(json: &str) -> bool {
         category: Option<String>,
         email: Option<String>,
     }
-    let Ok(fields) = serde_json::from_str::<Fields>(json) else {
+    let Some(fields) = crate::json::from_str::<Fields>(json) else {
         web_sys::console::warn_1(
             &"Stufe: 'prefill' takes {subject, description, category, email} (texts).".into(),
         );

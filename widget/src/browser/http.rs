@@ -31,14 +31,14 @@ async fn get_text(url: &str) -> Option<String> {
 }
 
 async fn get_json<T: DeserializeOwned>(url: &str) -> Option<T> {
-    serde_json::from_str(&get_text(url).await?).ok()
+    crate::json::from_str(&get_text(url).await?)
 }
 
 fn post_request(url: &str, body: &impl Serialize, keepalive: bool) -> Option<js_sys::Promise> {
     let window = web_sys::window()?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    init.set_body(&JsValue::from_str(&serde_json::to_string(body).ok()?));
+    init.set_body(&JsValue::from_str(&crate::json::to_string(body)?));
     let headers = web_sys::Headers::new().ok()?;
     headers.set("content-type", "application/json").ok()?;
     init.set_headers(&headers);
@@ -59,7 +59,7 @@ async fn post_json(url: &str, body: &impl Serialize) -> Option<()> {
 /// The site's public configuration, and its JSON for the offline cache.
 pub async fn site_config(site: &str) -> Option<(SiteConfig, String)> {
     let text = get_text(&format!("/api/sites/{}/config", enc(site))).await?;
-    let config = serde_json::from_str(&text).ok()?;
+    let config = crate::json::from_str(&text)?;
     Some((config, text))
 }
 

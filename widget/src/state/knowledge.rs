@@ -85,11 +85,11 @@ impl<K: KeyValue> KnowledgeBase<K> {
     pub fn cached_article(&self, id: &str) -> Option<ArticleCopy> {
         self.kv
             .get(&self.article_key(id))
-            .and_then(|json| serde_json::from_str(&json).ok())
+            .and_then(|json| crate::json::from_str(&json))
     }
 
     pub fn cache_article(&self, article: &ArticleCopy) {
-        if let Ok(json) = serde_json::to_string(article) {
+        if let Some(json) = crate::json::to_string(article) {
             self.kv.set(&self.article_key(&article.id), &json);
         }
     }

@@ -185,7 +185,7 @@ impl SyncClient {
         docs: &mut impl SyncedDocs,
         text: &str,
     ) -> (Vec<Outgoing>, Vec<Event>) {
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
+        let Some(frame) = crate::json::from_str::<ServerFrame>(text) else {
             return (Vec::new(), Vec::new());
         };
         match frame {
@@ -298,7 +298,7 @@ fn identify_frame(token: &str) -> Option<Outgoing> {
     let frame = ClientFrame::Identify {
         token: token.to_owned(),
     };
-    serde_json::to_string(&frame).ok().map(Outgoing::Text)
+    crate::json::to_string(&frame).map(Outgoing::Text)
 }
 
 fn open_frame(id: &DocId, token: String) -> Option<Outgoing> {
@@ -306,7 +306,7 @@ fn open_frame(id: &DocId, token: String) -> Option<Outgoing> {
         doc: id.to_string(),
         token,
     };
-    serde_json::to_string(&frame).ok().map(Outgoing::Text)
+    crate::json::to_string(&frame).map(Outgoing::Text)
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ impl<K: KeyValue> TicketBook<K> {
         let index: Vec<IndexEntry> = book
             .kv
             .get(&book.key("tickets"))
-            .and_then(|json| serde_json::from_str(&json).ok())
+            .and_then(|json| crate::json::from_str(&json))
             .unwrap_or_default();
         for entry in index {
             let Ok(id) = entry.id.parse::<TicketId>() else {
@@ -490,7 +490,7 @@ impl<K: KeyValue> TicketBook<K> {
             })
             .collect();
         index.extend(self.unreadable.iter().cloned());
-        let json = serde_json::to_string(&index).unwrap_or_default();
+        let json = crate::json::to_string(&index).unwrap_or_default();
         let key = self.key("tickets");
         self.write(&key, &json);
     }
@@ -509,12 +509,12 @@ impl<K: KeyValue> TicketBook<K> {
     pub fn draft(&self) -> TicketForm {
         self.kv
             .get(&self.key("draft"))
-            .and_then(|json| serde_json::from_str(&json).ok())
+            .and_then(|json| crate::json::from_str(&json))
             .unwrap_or_default()
     }
 
     pub fn save_draft(&mut self, form: &TicketForm) {
-        let json = serde_json::to_string(form).unwrap_or_default();
+        let json = crate::json::to_string(form).unwrap_or_default();
         let key = self.key("draft");
         self.write(&key, &json);
     }
@@ -555,7 +555,7 @@ pub fn jwt_subject(token: &str) -> Option<String> {
         sub: String,
     }
     let json = String::from_utf8(bytes).ok()?;
-    serde_json::from_str::<Claims>(&json).ok().map(|c| c.sub)
+    crate::json::from_str::<Claims>(&json).map(|c| c.sub)
 }
 
 /// The acknowledged heads this device's document holds.
