@@ -729,7 +729,21 @@ async fn the_host_page_prefills_the_form_and_chooses_the_language() -> Result<()
                  return d.getAttribute('aria-invalid') === 'true'
                      && d.getAttribute('aria-describedby') === 'form-error'
                      && !!document.getElementById('form-error')
-                     && document.querySelector('[data-testid=subject]').getAttribute('aria-invalid') === 'false';",
+                     && document.querySelector('[data-testid=subject]').getAttribute('aria-invalid') === 'false'
+                     && d.closest('label').contains(document.getElementById('form-error'));",
+            )
+            .await?;
+        // It goes as soon as the field is right.
+        browser
+            .client
+            .find(Locator::Css("[data-testid=description]"))
+            .await?
+            .send_keys("Die Rechnung fehlt.")
+            .await?;
+        browser
+            .wait_script(
+                "return !document.getElementById('form-error')
+                     && document.querySelector('[data-testid=description]').getAttribute('aria-invalid') === 'false';",
             )
             .await?;
         Ok(())

@@ -67,6 +67,12 @@ pub fn TicketForm() -> impl IntoView {
             let value = event_target_value(&ev);
             form.update(|f| apply(f, value));
             browser::save_draft(&form.get_untracked());
+            // Once the customer was told what is missing, the message follows
+            // the form: it goes as soon as its field is right (or moves to
+            // the next field that is not).
+            if error.get_untracked().is_some() {
+                error.set(form.with_untracked(|f| f.validate().err()));
+            }
         }
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -87,16 +93,20 @@ pub fn TicketForm() -> impl IntoView {
             Err(err) => error.set(Some(err)),
         }
     };
-    let error_text = move || {
-        error.get().map(|err| {
-            let texts = t();
-            match err {
-                FormError::MissingSubject => texts.missing_subject,
-                FormError::MissingDescription => texts.missing_description,
-                FormError::BadEmail => texts.bad_email,
-                FormError::MissingCategory => texts.missing_category,
-            }
-        })
+    // The message sits right below its own field.
+    let error_for = move |field: FormError| {
+        move || {
+            (error.get() == Some(field)).then(|| {
+                let texts = t();
+                let text = match field {
+                    FormError::MissingSubject => texts.missing_subject,
+                    FormError::MissingDescription => texts.missing_description,
+                    FormError::BadEmail => texts.bad_email,
+                    FormError::MissingCategory => texts.missing_category,
+                };
+                view! { <span class="error" role="alert" id="form-error" data-testid="form-error">{text}</span> }
+            })
+        }
     };
     let categories = move || ui.config.get().map(|c| c.categories).unwrap_or_default();
     // Each error belongs to one field: that field is marked invalid and
@@ -118,6 +128,7 @@ pub fn TicketForm() -> impl IntoView {
                     aria-invalid=move || invalid(FormError::MissingSubject)().to_string()
                     aria-describedby=described(FormError::MissingSubject)
                     prop:value=move || form.with(|f| f.subject.clone()) on:input=edit(|f, v| f.subject = v)/>
+                {error_for(FormError::MissingSubject)}
             </label>
             <label>
                 <span>{move || t().category}</span>
@@ -136,6 +147,7 @@ pub fn TicketForm() -> impl IntoView {
                         }).collect_view()
                     }}
                 </select>
+                {error_for(FormError::MissingCategory)}
             </label>
             <label>
                 <span>{move || t().description}</span>
@@ -143,6 +155,7 @@ pub fn TicketForm() -> impl IntoView {
                     aria-invalid=move || invalid(FormError::MissingDescription)().to_string()
                     aria-describedby=described(FormError::MissingDescription)
                     prop:value=move || form.with(|f| f.description.clone()) on:input=edit(|f, v| f.description = v)></textarea>
+                {error_for(FormError::MissingDescription)}
             </label>
             <label>
                 <span>{move || t().email_optional}</span>
@@ -150,8 +163,8 @@ pub fn TicketForm() -> impl IntoView {
                     aria-invalid=move || invalid(FormError::BadEmail)().to_string()
                     aria-describedby=described(FormError::BadEmail)
                     prop:value=move || form.with(|f| f.email.clone()) on:input=edit(|f, v| f.email = v)/>
+                {error_for(FormError::BadEmail)}
             </label>
-            {move || error_text().map(|text| view! { <p class="error" role="alert" id="form-error" data-testid="form-error">{text}</p> })}
             <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
             // Below the button: suggestions appear while the customer types, and
             // nothing may move the submit button under their pointer.
