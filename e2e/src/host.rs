@@ -2,6 +2,12 @@
 
 use super::*;
 
+/// The README's optional inline stub (byte for byte) and the CSP hash the
+/// README gives for it.
+pub const STUB: &str =
+    "window.Stufe = window.Stufe || function () { (Stufe.q = Stufe.q || []).push(arguments); };";
+pub const STUB_HASH: &str = "sha256-e82CFZWfgji1dP9mGnwb/2kfuxS5lcCZRghLrjuVxBs=";
+
 /// A customer's website on its own origin, embedding Stufe with the demo page's script tag.
 pub struct HostSite {
     pub addr: SocketAddr,
@@ -57,18 +63,23 @@ impl HostSite {
 
     /// A host page under the strictest policy a careful owner would set:
     /// scripts only from itself and Stufe, frames only from Stufe, styles only
-    /// from itself, nothing else. It records every policy violation in
-    /// `window.violations` (from a script of its own; inline ones are refused).
+    /// from itself, nothing else; the one inline script is the README's
+    /// `Stufe` stub, allowed by the hash the README gives. It records every
+    /// policy violation in `window.violations` (from a script of its own;
+    /// other inline ones are refused), and a handler queued through the stub
+    /// (before the loader arrives) sets `window.openedViaQueue` on `open`.
     pub async fn start_strict(stufe: &Stufe) -> Result<Self> {
         let stufe_origin = stufe.api("");
         let policy = format!(
-            "default-src 'none'; script-src 'self' {stufe_origin}; frame-src {stufe_origin}; style-src 'self'"
+            "default-src 'none'; script-src 'self' {stufe_origin} '{STUB_HASH}'; frame-src {stufe_origin}; style-src 'self'"
         );
         let html = format!(
             r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Strict shop</title>
 <script src="/watch.js"></script></head>
 <body><h1>Strict shop</h1><input id="host-input" aria-label="Search the shop">
+<script>{STUB}</script>
+<script src="/queue.js"></script>
 <script src="{stufe_origin}/widget.js" data-site="demo" async></script>
 </body></html>
 "#
@@ -92,9 +103,16 @@ impl HostSite {
                 watch,
             )
         };
+        let queue = || async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                "Stufe('on', 'open', function () { window.openedViaQueue = true; });",
+            )
+        };
         let app = axum::Router::new()
             .route("/", axum::routing::get(page))
-            .route("/watch.js", axum::routing::get(script));
+            .route("/watch.js", axum::routing::get(script))
+            .route("/queue.js", axum::routing::get(queue));
         Self::serve(app).await
     }
 

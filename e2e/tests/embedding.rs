@@ -1,6 +1,7 @@
 //! End-to-end: the widget on a host page of a careful owner, whose
 //! Content-Security-Policy allows scripts only from itself and Stufe, frames
-//! only from Stufe, styles only from itself, and nothing inline.
+//! only from Stufe, styles only from itself, and nothing inline but the
+//! README's `Stufe` stub (by the hash the README gives).
 
 use anyhow::{ensure, Result};
 use fantoccini::Locator;
@@ -29,6 +30,13 @@ async fn the_widget_works_on_a_host_page_with_a_strict_policy_and_violates_none(
             .await?;
         browser.wait_gone("[data-testid=ticket-waiting]").await?;
         browser.client.enter_parent_frame().await?;
+        // The README's inline stub ran under the policy (by its hash) and
+        // queued a handler before the loader arrived.
+        let queued = browser
+            .client
+            .execute("return window.openedViaQueue === true;", vec![])
+            .await?;
+        ensure!(queued == true, "the call queued through the stub did not run");
         let violations = browser
             .client
             .execute("return window.violations;", vec![])

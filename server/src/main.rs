@@ -97,7 +97,7 @@ fn create_site(config: &Config, command: SiteCommand) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{}", Config::addr_from_env()));
     println!(
         "Created the site \"{key}\".\n\nPaste this tag into every page that should show the widget:\n  {}\n\nIdentity secret (shown only now; sign customers' JWTs with it):\n  {secret}",
-        stufe_server::sites::embed_tag(&public_url, &key)
+        stufe_server::sites::embed_tag(&public_url, &key, &site)
     );
     if site.allowed_origins.is_empty() {
         println!(

@@ -56,11 +56,14 @@ pub fn check(config: &SiteConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// The tag a site owner pastes into their pages.
-pub fn embed_tag(public_url: &str, key: &SiteKey) -> String {
+/// The tag a site owner pastes into their pages. It carries the site's brand
+/// colour (`data-color`), so the launcher has it from its first paint, before
+/// anything else of Stufe's has loaded.
+pub fn embed_tag(public_url: &str, key: &SiteKey, config: &SiteConfig) -> String {
     format!(
-        "<script src=\"{}/widget.js\" data-site=\"{key}\" async></script>",
-        public_url.trim_end_matches('/')
+        "<script src=\"{}/widget.js\" data-site=\"{key}\" data-color=\"{}\" async></script>",
+        public_url.trim_end_matches('/'),
+        config.brand_color
     )
 }
 

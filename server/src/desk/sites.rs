@@ -34,7 +34,7 @@ pub async fn sites_for(
         .into_iter()
         .filter(|(key, _)| member.works_on(key.as_str()))
         .map(|(key, config)| SiteView {
-            tag: sites::embed_tag(&state.public_url, &key),
+            tag: sites::embed_tag(&state.public_url, &key, &config),
             key: key.to_string(),
             config,
         })
@@ -64,6 +64,7 @@ pub async fn create_site(
 ) -> Result<Created, DeskError> {
     require_admin(member, "site settings")?;
     let NewSite { key, config } = new;
+    let settings = config.clone();
     let (key, secret) = storage::blocking(&state.storage, move |s| {
         match sites::create(s, &key, &config) {
             Ok(created) => Ok(Ok(created)),
@@ -78,7 +79,7 @@ pub async fn create_site(
     })?;
     tracing::info!(site = %key, by = %member.name, "site created");
     Ok(Created {
-        tag: sites::embed_tag(&state.public_url, &key),
+        tag: sites::embed_tag(&state.public_url, &key, &settings),
         key: key.to_string(),
         identity_secret: secret,
     })

@@ -63,7 +63,7 @@ async fn an_admin_creates_a_site_and_gets_its_tag_and_secret_once() {
     assert!(created["tag"]
         .as_str()
         .unwrap()
-        .ends_with("/widget.js\" data-site=\"shop\" async></script>"));
+        .ends_with("/widget.js\" data-site=\"shop\" data-color=\"#aa3300\" async></script>"));
 
     // Widgets get the new site's settings at once.
     let config: Value = reqwest::get(app.url("/api/sites/shop/config"))

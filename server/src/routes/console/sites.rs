@@ -329,7 +329,7 @@ pub(super) async fn show(
         Some(&user),
         html! {
             p { "Paste this tag into every page that should show the widget:" }
-            pre.card data-testid="site-tag" { (embed_tag(&state.public_url, &key)) }
+            pre.card data-testid="site-tag" { (embed_tag(&state.public_url, &key, &config)) }
             section.card data-testid="installs" {
                 h2 { "Installed on" }
                 @if seen.is_empty() {
