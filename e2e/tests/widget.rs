@@ -401,7 +401,25 @@ async fn a_customer_rates_a_resolved_request_once_and_the_kpi_page_shows_it() ->
         // Sending without a score says what is missing.
         browser.click("[data-testid=send-rating]").await?;
         browser.wait_for(Locator::Css("#rating-error")).await?;
-        browser.click("[data-testid=score-4]").await?;
+        // A row of 1–5 by mouse and keyboard: 3 clicked, then the right
+        // arrow key moves the choice to 4.
+        browser.click("[data-testid=score-3]").await?;
+        browser
+            .wait_script("return document.querySelector('[data-testid=score-word]').textContent !== '';")
+            .await?;
+        browser
+            .client
+            .execute("document.querySelector('[data-testid=score-3] input').focus(); return true;", vec![])
+            .await?;
+        browser
+            .client
+            .active_element()
+            .await?
+            .send_keys(&fantoccini::key::Key::Right.to_string())
+            .await?;
+        browser
+            .wait_script("return document.querySelector('[data-testid=score-4] input').checked;")
+            .await?;
         browser
             .client
             .find(Locator::Css("[data-testid=rating-comment]"))

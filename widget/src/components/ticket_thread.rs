@@ -113,15 +113,27 @@ fn RatingForm(id: TicketId) -> impl IntoView {
     };
     view! {
         <form class="rating" data-testid="rating-form" on:submit=send novalidate>
+            // One compact row of 1–5, a radio group underneath: Tab enters it,
+            // the arrow keys move the choice; the word for the chosen score
+            // (and each score's word for screen readers) beside the numbers.
             <fieldset aria-describedby=move || missing.get().then_some("rating-error")>
                 <legend>{move || t().how_did_we_do}</legend>
-                {(1..=5i64).map(|n| view! {
-                    <label class="score">
-                        <input type="radio" name="score" value=n.to_string() data-testid=format!("score-{n}")
-                            on:change=move |_| { score.set(Some(n)); missing.set(false); }/>
-                        {move || t().scores[usize::try_from(n - 1).unwrap_or(0)]}
-                    </label>
-                }).collect_view()}
+                <div class="scores">
+                    {(1..=5i64).map(|n| {
+                        let word = move || t().scores[usize::try_from(n - 1).unwrap_or(0)];
+                        view! {
+                            <label class="score" data-testid=format!("score-{n}") title=word>
+                                <input type="radio" name="score" value=n.to_string()
+                                    on:change=move |_| { score.set(Some(n)); missing.set(false); }/>
+                                <span class="pill" aria-hidden="true">{n}</span>
+                                <span class="sr-only">{move || format!("{n} – {}", word())}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                    <span class="score-word" data-testid="score-word" aria-hidden="true">
+                        {move || score.get().map(|n| t().scores[usize::try_from(n - 1).unwrap_or(0)])}
+                    </span>
+                </div>
             </fieldset>
             <textarea data-testid="rating-comment" rows="2" maxlength="10000"
                 aria-label=move || t().rating_comment placeholder=move || t().rating_comment
