@@ -30,6 +30,17 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
             .submit_ticket("Printer offline", "It blinks red since this morning.")
             .await?;
         let id = browser.ticket_id("Printer offline").await?;
+        // The thank-you notice is about the list; it goes with the first move
+        // elsewhere (long before it would time out) and does not come back.
+        browser.wait_for(Locator::Css("[data-testid=notice]")).await?;
+        browser.click("[data-testid=help-tab]").await?;
+        browser.click("[data-testid=my-tickets-tab]").await?;
+        browser.wait_for(Locator::Css("[data-testid=ticket-item]")).await?;
+        let notice = browser
+            .client
+            .execute("return !!document.querySelector('[data-testid=notice]');", vec![])
+            .await?;
+        ensure!(notice == false, "the notice stayed on other screens");
         // Delivered and acknowledged: the "waiting to send" badge goes away.
         browser.wait_gone("[data-testid=ticket-waiting]").await?;
         let stored = tickets_titled(&stufe, "Printer offline").await?;

@@ -41,7 +41,9 @@ pub struct Ui {
     pub lang: RwSignal<Lang>,
     pub tickets: RwSignal<Vec<TicketView>>,
     pub online: RwSignal<bool>,
-    pub notice: RwSignal<Option<String>>,
+    /// A passing message and the screen it is about: it goes when the
+    /// customer moves to another screen (or after a while, or on a click).
+    pub notice: RwSignal<Option<(String, Screen)>>,
     pub screen: RwSignal<Screen>,
     /// The published knowledge base (synced, live).
     pub kb: RwSignal<Vec<CatalogueEntry>>,

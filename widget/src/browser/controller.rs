@@ -24,7 +24,7 @@ use crate::i18n::Lang;
 use crate::state::knowledge::ArticleCopy;
 use crate::state::sync_client::{Docs, Event, Outgoing, SyncClient};
 use crate::state::tickets::{FormError, IdentityChange, TicketForm, TicketView};
-use crate::ui::{Hit, StorageState, Ui};
+use crate::ui::{Hit, Screen, StorageState, Ui};
 
 use leptos::prelude::*;
 
@@ -174,7 +174,8 @@ pub fn show_notice(text: String) {
         s.set(s.get().wrapping_add(1));
         s.get()
     });
-    let _ = ui.notice.try_set(Some(text));
+    let screen = ui.screen.try_get_untracked().unwrap_or(Screen::Help);
+    let _ = ui.notice.try_set(Some((text, screen)));
     socket::after(8_000, move || {
         if NOTICE_SEQ.with(Cell::get) == seq {
             let _ = ui.notice.try_set(None);

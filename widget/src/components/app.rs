@@ -34,6 +34,17 @@ pub fn App() -> impl IntoView {
         }
     });
     on_cleanup(move || on_escape.remove());
+    // A notice belongs to the screen it was shown on: moving on drops it
+    // (it is not shown there meanwhile either, see below).
+    Effect::new(move |_| {
+        let screen = ui.screen.get();
+        if ui
+            .notice
+            .with_untracked(|n| n.as_ref().is_some_and(|(_, on)| *on != screen))
+        {
+            ui.notice.set(None);
+        }
+    });
     // The frame's document speaks the widget's language (screen readers,
     // hyphenation, spelling).
     Effect::new(move |_| {
@@ -136,7 +147,7 @@ pub fn App() -> impl IntoView {
                 StorageState::Unavailable => Some(view! { <p class="notice warning" role="status" data-testid="storage-warning" data-storage="unavailable">{t().no_storage}</p> }),
                 StorageState::Failing => Some(view! { <p class="notice warning" role="status" data-testid="storage-warning" data-storage="failing">{t().storage_failed}</p> }),
             }}
-            {move || ui.notice.get().map(|text| view! {
+            {move || ui.notice.get().filter(|(_, on)| *on == ui.screen.get()).map(|(text, _)| view! {
                 <p class="notice" role="alert" data-testid="notice" on:click=move |_| ui.notice.set(None)>{text}</p>
             })}
             <nav class="tabs" role="tablist" on:keydown=on_tab_key>

@@ -85,10 +85,11 @@ pub fn TicketForm() -> impl IntoView {
                 } else {
                     texts.submitted_offline
                 };
+                // The notice is about the list the customer lands on.
+                ui.screen.set(Screen::MyTickets);
                 browser::notify(message.to_owned());
                 form.set(Form::default());
                 error.set(None);
-                ui.screen.set(Screen::MyTickets);
             }
             Err(err) => error.set(Some(err)),
         }
