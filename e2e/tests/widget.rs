@@ -89,6 +89,27 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
                      && staff[1] === 'Please restart it.';",
             )
             .await?;
+        // The hand-off is a notice in the customer's language, whatever the
+        // site's (English here): switched to German, it says it in German.
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute("Stufe('setLocale', 'de'); return true;", vec![])
+            .await?;
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_script(
+                "const notice = document.querySelector('[data-testid=message][data-notice=handoff] .text');
+                 return !!notice && notice.textContent
+                     === 'Ihre Anfrage wurde an unsere Spezialisten weitergegeben. Sie antworten Ihnen hier.';",
+            )
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute("Stufe('setLocale', 'en'); return true;", vec![])
+            .await?;
+        browser.enter_widget_frame().await?;
         browser
             .client
             .find(Locator::Css("[data-testid=reply-body]"))

@@ -6,9 +6,7 @@
 
 use rand::Rng;
 use serde::Deserialize;
-use stufe_shared::ticket::{
-    self, Author, NewMessage, Priority, Status, Ticket, Tier, HANDOFF_PREFIX,
-};
+use stufe_shared::ticket::{self, Author, NewMessage, Priority, Status, Ticket, Tier};
 use stufe_shared::TicketId;
 
 use super::DeskError;
@@ -108,17 +106,16 @@ pub async fn update(
     };
     // A hand-off between tiers always tells the customer, in the thread.
     let trace = moved.map(|to| NewMessage {
-        id: format!(
-            "{HANDOFF_PREFIX}{}",
-            hex::encode(rand::rng().random::<[u8; 8]>())
+        id: ticket::handoff_id(
+            before.tier,
+            to,
+            &hex::encode(rand::rng().random::<[u8; 8]>()),
         ),
         author: Author::Staff,
         name: member.name.clone(),
-        body: handoff_text(
-            site_locale.as_deref() == Some("de"),
-            before.tier.get(),
-            to.get(),
-        ),
+        // In the site's language for the console and other clients; the
+        // widget says it in its customer's, from the tiers in the id.
+        body: ticket::handoff_text(site_locale.as_deref() == Some("de"), before.tier, to),
         at: now_ms(),
     });
     // The SLA clock: a new priority brings its own targets (counted from
@@ -226,23 +223,6 @@ fn after_commit(what: &str, err: &crate::storage::StorageError) -> DeskError {
     DeskError::AfterCommit(format!(
         "the ticket was changed, but storing {what} failed; look at the ticket and try that part again"
     ))
-}
-
-/// What the customer reads when their request moves between tiers.
-fn handoff_text(german: bool, from: u8, to: u8) -> String {
-    let (en, de) = match to {
-        1 => ("our support team", "unser Support-Team"),
-        2 => ("our specialists", "unsere Spezialisten"),
-        _ => ("our senior experts", "unsere erfahrensten Experten"),
-    };
-    match (german, to > from) {
-        (false, true) => format!("Your request was passed to {en}. They will answer you here."),
-        (false, false) => format!("Your request is back with {en}. We will answer you here."),
-        (true, true) => {
-            format!("Ihre Anfrage wurde an {de} weitergegeben. Sie antworten Ihnen hier.")
-        }
-        (true, false) => format!("Ihre Anfrage liegt wieder bei {de}. Wir antworten Ihnen hier."),
-    }
 }
 
 /// Appends a staff reply; the first one stamps the first response and opens a new ticket.

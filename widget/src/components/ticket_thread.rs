@@ -1,7 +1,7 @@
 //! `TicketThread`: one ticket's description and messages, live, with a reply box.
 
 use leptos::prelude::*;
-use stufe_shared::ticket::{Author, Status};
+use stufe_shared::ticket::{self, Author, Status};
 use stufe_shared::TicketId;
 
 use super::focus::focus_heading_when_shown;
@@ -42,6 +42,20 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                     <p class="description">{ticket.description.clone()}</p>
                     <ol class="messages" aria-live="polite">
                         {ticket.messages.into_iter().map(|m| {
+                            // A hand-off is a notice from the system, not the
+                            // agent's words: said in the customer's language
+                            // (the body has the site's) and shown as a notice.
+                            if m.author == Author::Staff && m.id.starts_with(ticket::HANDOFF_PREFIX) {
+                                let text = ticket::handoff_tiers(&m.id)
+                                    .map(|(from, to)| ticket::handoff_text(lang == crate::i18n::Lang::De, from, to))
+                                    .unwrap_or(m.body);
+                                return view! {
+                                    <li class="message system" data-testid="message" data-author="staff" data-notice="handoff">
+                                        <p class="text">{text}</p>
+                                        <span class="who">{format_time(m.at, lang)}</span>
+                                    </li>
+                                }.into_any();
+                            }
                             let mine = m.author == Author::Customer;
                             let who = if mine { texts.you.to_owned() } else { format!("{} ({})", m.name, texts.support) };
                             view! {
@@ -50,7 +64,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                                     <p class="text">{m.body}</p>
                                     {m.waiting_to_send.then(|| view! { <span class="waiting" data-testid="message-waiting">{texts.waiting_to_send}</span> })}
                                 </li>
-                            }
+                            }.into_any()
                         }).collect_view()}
                         {ticket.not_sent.into_iter().map(|n| view! {
                             <li class="message mine not-sent" data-testid="message-not-sent">
