@@ -9,7 +9,7 @@
    dead panel.
    No framework, no cookies, no globals besides window.Stufe. Every byte here
    is paid by every page view (the build minifies it; `cargo xtask build`
-   prints its brotli size, kept under 2 KiB): what matters only once the
+   prints its brotli size, aimed at 2 KiB): what matters only once the
    widget runs lives in the frame. */
 (function () {
   "use strict";
@@ -135,7 +135,8 @@
     down.setAttribute("data-testid", "unavailable");
     down.textContent = here
       ? (german ? "Der Support ist auf dieser Seite nicht verfügbar." : "Support is not available on this page.")
-      : crashText;
+      // (A frame from before the frame sent its text: English.)
+      : crashText || "Support is unavailable – reload the page.";
     down.classList.toggle("open", !!isOpen);
   }
   function setOpen(open) {

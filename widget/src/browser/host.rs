@@ -2,7 +2,8 @@
 //! `close` (the widget asks to be closed), `opened`/`closed` (the panel was
 //! opened or closed; the loader also answers `hello` with one of them),
 //! `unread` with `n` and `label` (staff replies the customer has not seen,
-//! for the launcher's badge, and its accessible name saying so), `command` with `name` and `arg` (the host page's
+//! for the launcher's badge, and its accessible name saying so), `command`
+//! with `name` and `arg` (the host page's
 //! `Stufe('showArticle' | 'search' | 'identify' | 'prefill' | 'logout' |
 //! 'setLocale', …)`, sent once the widget said `hello`), `event` with `name`
 //! and `id` (for the host page's `Stufe('on', …)` handlers: `ticket:created`,
@@ -99,10 +100,15 @@ impl Command {
                 .and_then(|v| v.as_string())
         };
         let name = field("name")?;
-        let arg = field("arg").filter(|a| !a.is_empty());
+        let text = field("arg");
+        // An empty search is a search (Help with nothing typed); nothing
+        // else takes an empty text.
+        if let ("search", Some(query)) = (name.as_str(), &text) {
+            return Some(Command::Search(query.clone()));
+        }
+        let arg = text.filter(|a| !a.is_empty());
         let command = match (name.as_str(), arg) {
             ("showArticle", Some(id)) => Command::ShowArticle(id),
-            ("search", Some(query)) => Command::Search(query),
             ("identify", Some(token)) => Command::Identify(identify_token(token)?),
             ("prefill", Some(json)) if json.starts_with('{') => Command::Prefill(json),
             ("logout", _) => Command::Logout,
