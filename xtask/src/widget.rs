@@ -202,40 +202,38 @@ pub fn build(root: &Path) -> Result<PathBuf> {
 /// `js` minified by terser (compress and mangle; the sources stay readable
 /// in the repository, the host page gets the small form).
 fn minified(root: &Path, js: &[u8]) -> Result<Vec<u8>> {
-    use std::io::Write;
-    let mut child = Command::new(tools::terser(root)?)
-        .args(["--compress", "--mangle", "--ecma", "2017"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .context("starting terser")?;
-    child
-        .stdin
-        .take()
-        .context("terser's input")?
-        .write_all(js)?;
-    let out = child.wait_with_output()?;
-    anyhow::ensure!(out.status.success(), "terser failed");
-    Ok(out.stdout)
+    filtered(
+        Command::new(tools::terser(root)?).args(["--compress", "--mangle", "--ecma", "2017"]),
+        "terser",
+        js,
+    )
 }
 
 /// `css` minified by clean-css (level 1: each rule on its own, none merged
 /// or moved, so the cascade stays as written).
 fn minified_css(root: &Path, css: &[u8]) -> Result<Vec<u8>> {
+    filtered(
+        Command::new(tools::cleancss(root)?).arg("-O1"),
+        "clean-css",
+        css,
+    )
+}
+
+/// What `command` (named `name` in errors) writes for `input` on its stdin.
+fn filtered(command: &mut Command, name: &str, input: &[u8]) -> Result<Vec<u8>> {
     use std::io::Write;
-    let mut child = Command::new(tools::cleancss(root)?)
-        .args(["-O1"])
+    let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .context("starting clean-css")?;
+        .with_context(|| format!("starting {name}"))?;
     child
         .stdin
         .take()
-        .context("clean-css's input")?
-        .write_all(css)?;
+        .with_context(|| format!("{name}'s input"))?
+        .write_all(input)?;
     let out = child.wait_with_output()?;
-    anyhow::ensure!(out.status.success(), "clean-css failed");
+    anyhow::ensure!(out.status.success(), "{name} failed");
     Ok(out.stdout)
 }
 
