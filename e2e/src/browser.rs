@@ -350,11 +350,16 @@ impl Browser {
 
     /// Logs in to the staff console as `sam` (admin) in the current window.
     pub async fn console_login(&self, stufe: &Stufe) -> Result<()> {
+        self.console_login_as(stufe, "sam").await
+    }
+
+    /// Logs in to the staff console as `login` (`sam` or `tia`) in the current window.
+    pub async fn console_login_as(&self, stufe: &Stufe, login: &str) -> Result<()> {
         let c = &self.client;
         c.goto(&stufe.api("/console/login")).await?;
         c.find(Locator::Css("input[name=login]"))
             .await?
-            .send_keys("sam")
+            .send_keys(login)
             .await?;
         c.find(Locator::Css("input[name=password]"))
             .await?

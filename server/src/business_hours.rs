@@ -121,6 +121,24 @@ impl Calendar {
     }
 }
 
+/// When the team is next at work, from `at` (ms): `at` itself while open;
+/// None when the site has no hours (always open) or never opens again.
+pub fn next_open(hours: Option<&BusinessHours>, at: i64) -> Option<i64> {
+    let calendar = Calendar::new(hours?).ok()?;
+    // Zero working minutes after `at`: the start of the next working window.
+    let opens = calendar.add(at, 0);
+    (calendar.between(opens, opens + 60_000) > 0).then_some(opens)
+}
+
+/// Whether the team is at work at `at` (ms): always, when the site has no
+/// business hours (or unreadable ones).
+pub fn is_open(hours: Option<&BusinessHours>, at: i64) -> bool {
+    match hours.map(Calendar::new) {
+        Some(Ok(calendar)) => calendar.between(at, at + 1) > 0,
+        _ => true,
+    }
+}
+
 /// Adds `minutes` of SLA time to `start`: in business hours when the site has
 /// them, else around the clock.
 pub fn due(hours: Option<&BusinessHours>, start: i64, minutes: u32) -> i64 {
@@ -178,6 +196,34 @@ mod tests {
             .unwrap()
             .timestamp()
             .as_millisecond()
+    }
+
+    #[test]
+    fn open_now_and_when_next_open() {
+        let hours = BusinessHours {
+            timezone: "Europe/Berlin".into(),
+            week: vec![OpenHours {
+                day: "mon".into(),
+                open: "09:00".into(),
+                close: "17:00".into(),
+            }],
+            holidays: vec!["2026-12-07".into()],
+        };
+        // Monday 2026-11-30, 10:00: open.
+        assert!(is_open(Some(&hours), at("2026-11-30T10:00")));
+        assert_eq!(
+            next_open(Some(&hours), at("2026-11-30T10:00")),
+            Some(at("2026-11-30T10:00"))
+        );
+        // Monday evening: closed; next Monday is a holiday, so the one after.
+        assert!(!is_open(Some(&hours), at("2026-11-30T17:00")));
+        assert_eq!(
+            next_open(Some(&hours), at("2026-11-30T17:00")),
+            Some(at("2026-12-14T09:00"))
+        );
+        // No hours: always open, no opening time to wait for.
+        assert!(is_open(None, 0));
+        assert_eq!(next_open(None, 0), None);
     }
 
     #[test]

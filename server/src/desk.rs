@@ -11,6 +11,7 @@
 //! - [`saved_replies`]: a site's saved replies.
 //! - [`kpis`]: a site's KPI report.
 //! - [`publishing`]: publishing and unpublishing knowledge-base articles.
+//! - [`presence`]: staff typing in and viewing a ticket, and what they see of the others.
 //! - who may do what: [`require_site`], [`require_admin`], [`can_publish`].
 //!
 //! Operations return [`DeskError`]; the HTTP layer maps it to a status
@@ -19,6 +20,7 @@
 pub mod accounts;
 pub mod email_replies;
 pub mod kpis;
+pub mod presence;
 pub mod publishing;
 pub mod requests;
 pub mod saved_replies;

@@ -77,6 +77,10 @@ impl std::ops::Deref for AppState {
 /// The state behind [`AppState`].
 pub struct Shared {
     pub hub: Arc<Hub>,
+    /// What widget headers say of each site's team (worked out once a minute).
+    pub availability: Arc<desk::sites::AvailabilityCache>,
+    /// Who is typing in or viewing which ticket (never stored).
+    pub presence: Arc<sync::presence::Presence>,
     pub storage: Arc<dyn Storage>,
     pub config: Arc<Config>,
     pub public_url: String,
@@ -131,8 +135,11 @@ impl AppState {
             limits: limits::Limits::default(),
             trust_forwarded_for: false,
         };
+        let hub = Arc::new(Hub::new(storage.clone()));
         AppState(Arc::new(Shared {
-            hub: Arc::new(Hub::new(storage.clone())),
+            presence: Arc::new(sync::presence::Presence::new(hub.clone(), storage.clone())),
+            availability: Arc::default(),
+            hub,
             storage,
             public_url: "http://stufe.test".into(),
             config: Arc::new(config),
@@ -324,6 +331,7 @@ async fn follow_other_servers(
                     hub.ticket_changed_elsewhere(site);
                 }
             }
+            Announcement::Presence { payload } => state.presence.heard(&payload).await,
             // Read again from storage at next use.
             Announcement::Site { site } => {
                 if let Ok(site) = site.parse() {
@@ -410,6 +418,8 @@ pub async fn start(
     let local = listener.local_addr()?;
     let limiter = Arc::new(limits::Limiter::new(config.limits));
     let state = AppState(Arc::new(Shared {
+        presence: Arc::new(sync::presence::Presence::new(hub.clone(), storage.clone())),
+        availability: Arc::default(),
         hub,
         storage,
         public_url: config.public_url_for(local),

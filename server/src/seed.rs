@@ -44,6 +44,7 @@ pub fn demo_site() -> SiteConfig {
         identity_required: false,
         business_hours: None,
         sla_by_priority: Default::default(),
+        show_staff_names: true,
     }
 }
 

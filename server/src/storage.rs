@@ -333,6 +333,7 @@ pub trait Storage:
     + KbStore
     + MailStore
     + ClientErrorStore
+    + PresenceStore
     + Send
     + Sync
     + 'static
@@ -347,10 +348,22 @@ impl<T> Storage for T where
         + KbStore
         + MailStore
         + ClientErrorStore
+        + PresenceStore
         + Send
         + Sync
         + 'static
 {
+}
+
+/// Passing ephemeral signals (who is typing or viewing a ticket) to the other
+/// servers that share this storage. Nothing is stored.
+pub trait PresenceStore {
+    /// Tells every other server `payload` (at most 7,000 bytes). One server
+    /// alone (SQLite) has nobody to tell.
+    fn announce_presence(&self, payload: &str) -> Result<(), StorageError> {
+        let _ = payload;
+        Ok(())
+    }
 }
 
 /// Sites, their settings and secrets, and the server's own secrets.
@@ -610,7 +623,8 @@ fn parse_site_key(key: String) -> Result<SiteKey, StorageError> {
 /// The storage areas' traits, for calling their methods on a `dyn Storage`.
 pub mod prelude {
     pub use super::{
-        ClientErrorStore, DocStore, KbStore, MailStore, SiteStore, StaffStore, TicketStore,
+        ClientErrorStore, DocStore, KbStore, MailStore, PresenceStore, SiteStore, StaffStore,
+        TicketStore,
     };
 }
 

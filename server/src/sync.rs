@@ -17,6 +17,7 @@
 //!   or clock), unit-tested with fixed times.
 //! - [`session`]: one WebSocket connection: framing, open/close, heartbeats,
 //!   rate and size limits.
+//! - [`presence`]: who is typing in or viewing a ticket (ephemeral, never stored).
 //!
 //! Fan-out is in-process: each subscriber registers a channel with the
 //! documents it has open and is told "document X changed"; it then generates
@@ -27,6 +28,7 @@ pub mod chunks;
 pub mod decide;
 pub mod error;
 pub mod hub;
+pub mod presence;
 pub mod projected;
 pub mod session;
 

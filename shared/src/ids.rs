@@ -44,6 +44,20 @@ impl FromStr for TicketId {
     }
 }
 
+/// As its text (32 lowercase hex characters).
+impl serde::Serialize for TicketId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TicketId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The id of a synced document, as it appears on the wire:
 /// `ticket:<ticket id>` or `kb:<site>:<locale>` (a site's published knowledge base).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

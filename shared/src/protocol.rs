@@ -19,6 +19,11 @@ pub const MAX_TICKET_DOC_BYTES: usize = 1024 * 1024;
 pub const MAX_OPEN_DOCS: usize = 64;
 /// Frames per second a connection may send on average (with a burst of twice that).
 pub const MAX_FRAMES_PER_SECOND: u32 = 50;
+/// A typing signal (either way) is passed on at most once per this many
+/// milliseconds per typist and ticket; more often, it is dropped silently.
+pub const TYPING_EVERY_MS: u64 = 2_000;
+/// How long a typing signal shows ("Sam is typing…") unless another one comes.
+pub const TYPING_SHOWN_MS: u64 = 6_000;
 
 /// A control frame sent by a client (JSON in a text message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +44,9 @@ pub enum ClientFrame {
     /// a JWT (HS256) the site's backend signed with the site's identity secret.
     /// Answered with [`ServerFrame::Identified`] or an `identity_refused` error.
     Identify { token: String },
+    /// The customer is typing in this (open) ticket: shown to the staff who
+    /// have it open. Ephemeral: never stored, never in a document.
+    Typing { doc: String },
 }
 
 /// A control frame sent by the server (JSON in a text message).
@@ -59,6 +67,15 @@ pub enum ServerFrame {
     /// `tickets` are the ids of their tickets on this site, newest first
     /// (at most 100), which the connection may open without their tokens.
     Identified { user: String, tickets: Vec<String> },
+    /// Someone of the staff is typing a reply in this ticket: show it for
+    /// [`TYPING_SHOWN_MS`], or until their reply arrives. `name` is theirs when
+    /// the site shows staff names, absent otherwise (say "Support").
+    /// Ephemeral: never stored, never in a document.
+    Typing {
+        doc: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        name: Option<String>,
+    },
     /// Something was refused. Nothing of the refused frame was stored or forwarded.
     Error {
         #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -203,6 +220,35 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&err).unwrap(),
             r#"{"type":"error","code":"frame_too_large","message":"too big"}"#
+        );
+    }
+
+    #[test]
+    fn typing_frames_have_stable_json() {
+        let typing: ClientFrame =
+            serde_json::from_str(r#"{"type":"typing","doc":"ticket:x"}"#).unwrap();
+        assert_eq!(
+            typing,
+            ClientFrame::Typing {
+                doc: "ticket:x".into()
+            }
+        );
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"typing"}"#).is_err());
+        let named = ServerFrame::Typing {
+            doc: "ticket:x".into(),
+            name: Some("Sam".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&named).unwrap(),
+            r#"{"type":"typing","doc":"ticket:x","name":"Sam"}"#
+        );
+        let unnamed = ServerFrame::Typing {
+            doc: "ticket:x".into(),
+            name: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&unnamed).unwrap(),
+            r#"{"type":"typing","doc":"ticket:x"}"#
         );
     }
 

@@ -36,6 +36,25 @@ pub struct SiteConfig {
     /// priority not listed uses `sla`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sla_by_priority: std::collections::BTreeMap<String, Sla>,
+    /// The widget names the staff member who is typing ("Sam is typing…");
+    /// false: it says "Support is typing…".
+    #[serde(default)]
+    pub show_staff_names: bool,
+}
+
+/// What a widget's header says of the team (`GET /api/sites/{site}/availability`):
+/// at work now (or when back), and how soon they typically answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Availability {
+    /// In business hours now (always, for a site without them).
+    pub open: bool,
+    /// When closed: when the team is back (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<i64>,
+    /// The median time to the first staff reply of the requests of the last
+    /// 30 days, in working minutes (rounded up); None without any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typical_first_reply_minutes: Option<u32>,
 }
 
 /// A team's working week and days off, in one time zone.
@@ -487,6 +506,7 @@ mod tests {
             identity_required: false,
             business_hours: None,
             sla_by_priority: Default::default(),
+            show_staff_names: false,
         }
     }
 

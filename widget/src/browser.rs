@@ -50,7 +50,7 @@ use storage::BrowserKv;
 
 pub use controller::{
     article, draft, is_connected, rate, reply, reply_draft, save_draft, save_reply_draft, search,
-    submit_ticket, vote,
+    staff_messages, submit_ticket, typing, vote,
 };
 pub use host::request_close as close_widget;
 
@@ -149,6 +149,8 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         signed_in: RwSignal::new(docs.tickets.identity().is_some()),
         draft_version: RwSignal::new(0),
         nav_by_tab: RwSignal::new(false),
+        staff_typing: RwSignal::new(None),
+        availability: RwSignal::new(None),
         storage: RwSignal::new(if storage_available {
             StorageState::Ok
         } else {
@@ -199,6 +201,7 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         view! { <App/> }
     });
     track_unread_replies(ui, format!("stufe:{site}:seen-replies"));
+    ask_availability_when_opened(ui, site.clone());
     // Only after mounting: mounting sets up the executor that runs futures.
     leptos::task::spawn_local(load_config(site, ui, browser_lang));
 }
@@ -250,6 +253,28 @@ fn track_unread_replies(ui: Ui, seen_key: String) {
             announced.set_value(Some((unread, lang)));
             host::announce_unread(unread, &lang.texts().unread_label(unread));
         }
+    });
+}
+
+/// Asks whether the team is in (and how soon it answers) each time the panel
+/// opens, at most once a minute: visitors who never open it never ask.
+fn ask_availability_when_opened(ui: Ui, site: String) {
+    let asked_at = StoredValue::new(None::<i64>);
+    Effect::new(move |_| {
+        if !ui.open.get() {
+            return;
+        }
+        let now = controller::now_ms();
+        if asked_at.get_value().is_some_and(|at| now - at < 60_000) {
+            return;
+        }
+        asked_at.set_value(Some(now));
+        let site = site.clone();
+        leptos::task::spawn_local(async move {
+            if let Some(availability) = http::availability(&site).await {
+                let _ = ui.availability.try_set(Some(availability));
+            }
+        });
     });
 }
 

@@ -78,6 +78,18 @@ pub struct Texts {
     pub answered: &'static str,
     /// After the first answer: by when the request should be solved.
     pub expected_solution: &'static str,
+    /// "NAME is typing…", NAME replaced by the staff member (or `support`).
+    pub is_typing: &'static str,
+    /// The team is in business hours now.
+    pub online: &'static str,
+    /// The team is out of business hours; followed by when it is back.
+    pub away_until: &'static str,
+    /// The team is out of business hours (no time it is back).
+    pub away: &'static str,
+    /// Followed by a duration: how soon the team typically answers.
+    pub usually_within: &'static str,
+    /// Minute, hour, day: singular and plural (German: dative, after "innerhalb von").
+    pub units: [[&'static str; 2]; 3],
     pub back: &'static str,
     pub reply_placeholder: &'static str,
     pub send: &'static str,
@@ -112,6 +124,25 @@ impl Texts {
             1 => format!("{} – 1 {}", self.support, self.new_replies[0]),
             n => format!("{} – {n} {}", self.support, self.new_replies[1]),
         }
+    }
+
+    /// Who is typing: the staff member's name, or the team's when the site
+    /// does not show names.
+    pub fn typing(&self, name: Option<&str>) -> String {
+        self.is_typing.replace("NAME", name.unwrap_or(self.support))
+    }
+
+    /// How soon the team typically answers, in the largest unit that keeps
+    /// the figure readable: up to 59 minutes, up to 48 hours, then days
+    /// (each rounded up).
+    pub fn typical_reply(&self, minutes: u32) -> String {
+        let (n, unit) = match minutes.max(1) {
+            m if m < 60 => (m, 0),
+            m if m <= 48 * 60 => (m.div_ceil(60), 1),
+            m => (m.div_ceil(24 * 60), 2),
+        };
+        let word = self.units[unit][usize::from(n != 1)];
+        format!("{} {n} {word}", self.usually_within)
     }
 
     pub fn status(&self, status: Status) -> &'static str {
@@ -166,6 +197,12 @@ pub static EN: Texts = Texts {
     expected_reply: "Expected reply by",
     answered: "Answered",
     expected_solution: "Answered · solution expected by",
+    is_typing: "NAME is typing…",
+    online: "We're online",
+    away_until: "We're away · back",
+    away: "We're away right now",
+    usually_within: "we usually reply within",
+    units: [["minute", "minutes"], ["hour", "hours"], ["day", "days"]],
     back: "Back",
     reply_placeholder: "Write a reply…",
     send: "Send",
@@ -226,6 +263,12 @@ pub static DE: Texts = Texts {
     expected_reply: "Antwort erwartet bis",
     answered: "Beantwortet",
     expected_solution: "Beantwortet · Lösung erwartet bis",
+    is_typing: "NAME schreibt …",
+    online: "Wir sind da",
+    away_until: "Gerade nicht besetzt · wieder da:",
+    away: "Gerade nicht besetzt",
+    usually_within: "wir antworten meist innerhalb von",
+    units: [["Minute", "Minuten"], ["Stunde", "Stunden"], ["Tag", "Tagen"]],
     back: "Zurück",
     reply_placeholder: "Antwort schreiben…",
     send: "Senden",
@@ -257,6 +300,28 @@ mod tests {
         assert_eq!(EN.unread_label(2), "Support – 2 new replies");
         assert_eq!(DE.unread_label(1), "Support – 1 neue Antwort");
         assert_eq!(DE.unread_label(12), "Support – 12 neue Antworten");
+    }
+
+    #[test]
+    fn typing_and_reply_times_read_right_in_both_languages() {
+        assert_eq!(EN.typing(Some("Sam")), "Sam is typing…");
+        assert_eq!(EN.typing(None), "Support is typing…");
+        assert_eq!(DE.typing(None), "Support schreibt …");
+        assert_eq!(EN.typical_reply(1), "we usually reply within 1 minute");
+        assert_eq!(EN.typical_reply(59), "we usually reply within 59 minutes");
+        assert_eq!(EN.typical_reply(61), "we usually reply within 2 hours");
+        assert_eq!(
+            DE.typical_reply(60),
+            "wir antworten meist innerhalb von 1 Stunde"
+        );
+        assert_eq!(
+            DE.typical_reply(3 * 24 * 60),
+            "wir antworten meist innerhalb von 3 Tagen"
+        );
+        assert_eq!(
+            DE.typical_reply(0),
+            "wir antworten meist innerhalb von 1 Minute"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use stufe_shared::kb::CatalogueEntry;
-use stufe_shared::site::SiteConfig;
+use stufe_shared::site::{Availability, SiteConfig};
 use stufe_shared::TicketId;
 
 use crate::i18n::Lang;
@@ -64,6 +64,21 @@ pub struct Ui {
     /// The last view change came from a tab (focus stays on the tab rather
     /// than moving to the view's heading).
     pub nav_by_tab: RwSignal<bool>,
+    /// Someone of the staff is typing in a ticket (for a few seconds).
+    pub staff_typing: RwSignal<Option<StaffTyping>>,
+    /// Whether the team is in and how soon it answers (asked when the panel opens).
+    pub availability: RwSignal<Option<Availability>>,
+}
+
+/// "Sam is typing…" in a ticket's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffTyping {
+    pub ticket: TicketId,
+    /// None: the site does not show staff names ("Support").
+    pub name: Option<String>,
+    /// The ticket's staff messages when the signal came: once their reply
+    /// arrives (one more), the indicator goes.
+    pub staff_messages: usize,
 }
 
 /// One search result as the UI shows it. `snippet_html` is escaped by the

@@ -8,7 +8,7 @@ use crate::sites::{self, CreateError};
 use crate::storage;
 use crate::AppState;
 use serde::{Deserialize, Serialize};
-use stufe_shared::site::SiteConfig;
+use stufe_shared::site::{Availability, SiteConfig};
 use stufe_shared::SiteKey;
 
 pub fn parse_key(site: &str) -> Result<SiteKey, DeskError> {
@@ -125,4 +125,64 @@ pub async fn rotate_secret(
     Ok(Secret {
         identity_secret: secret,
     })
+}
+
+/// Each site's availability with when it was worked out (ms): every widget
+/// that opens asks, so it is worked out at most once a minute per site.
+pub type AvailabilityCache =
+    std::sync::Mutex<std::collections::HashMap<SiteKey, (i64, Availability)>>;
+
+/// How long a worked-out availability is served.
+pub const AVAILABILITY_FOR_MS: i64 = 60_000;
+/// The requests the typical first reply time is taken from.
+const TYPICAL_OVER_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// `site`'s availability now; None for an unknown site.
+pub async fn availability(
+    state: &AppState,
+    site: &SiteKey,
+) -> Result<Option<Availability>, DeskError> {
+    let now = crate::clock::now_ms();
+    let cached = state
+        .availability
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(site)
+        .filter(|(at, _)| now - at < AVAILABILITY_FOR_MS)
+        .map(|(_, a)| a.clone());
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let Some(config) = state.site(site).await? else {
+        return Ok(None);
+    };
+    let hours = config.business_hours.as_ref();
+    let key = site.to_string();
+    let tickets = storage::blocking(&state.storage, move |s| {
+        s.ticket_facts(&key, now - TYPICAL_OVER_MS)
+    })
+    .await?;
+    let recent: Vec<_> = tickets
+        .into_iter()
+        .filter(|t| t.created_at >= now - TYPICAL_OVER_MS)
+        .collect();
+    let typical = crate::kpi::report(&recent, crate::kpi::Period::Day, 30, now, hours)
+        .total
+        .first_response
+        .median;
+    let open = crate::business_hours::is_open(hours, now);
+    let availability = Availability {
+        open,
+        opens_at: (!open)
+            .then(|| crate::business_hours::next_open(hours, now))
+            .flatten(),
+        typical_first_reply_minutes: typical
+            .map(|ms| u32::try_from((ms.max(1) + 59_999) / 60_000).unwrap_or(u32::MAX)),
+    };
+    state
+        .availability
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(site.clone(), (now, availability.clone()));
+    Ok(Some(availability))
 }

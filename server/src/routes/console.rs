@@ -40,6 +40,7 @@ mod errors;
 mod kb;
 mod live;
 mod login;
+mod presence;
 mod queue;
 mod saved_replies;
 mod ticket;
@@ -67,6 +68,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/tickets/{id}/reply", post(ticket_reply))
         .route("/console/tickets/{id}/article", post(article_from_ticket))
         .route("/console/tickets/{id}/revoke-links", post(revoke_links))
+        .route("/console/tickets/{id}/presence", get(presence::events))
+        .route("/console/tickets/{id}/typing", post(presence::typing))
+        .route("/console/presence.js", get(presence::script))
         .route("/console/kb", get(kb_page))
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
@@ -168,7 +172,7 @@ header{display:flex;gap:16px;align-items:center;padding:10px 20px;background:#1d
 header a,header strong{color:#fff}a{color:#0b57d0}main{max-width:1000px;margin:20px auto;padding:0 20px}\
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e3e6ee;padding:6px 8px;text-align:left}\
 .card{background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:12px 16px;margin:12px 0}\
-.staff{background:#eef4ff}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
+.staff{background:#eef4ff}.presence{min-height:1.45em;margin:4px 0;color:#475467;font-style:italic}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
 input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}\
 form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}\
 figure.chart{margin:12px 0;background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";

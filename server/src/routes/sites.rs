@@ -1,6 +1,7 @@
 //! Sites: `GET /api/sites/{site}/config` (public, for widgets) and the staff
 //! API that creates and changes sites (admins):
 //!
+//! * `GET  /api/sites/{site}/availability` — public: open now, typical first reply time
 //! * `GET  /api/staff/sites` — the sites the caller works on, with their tag
 //! * `POST /api/staff/sites` — create (`{"key", …settings}`); answers the identity secret, once
 //! * `PUT  /api/staff/sites/{key}` — replace the settings
@@ -26,6 +27,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/sites/{site}/config", get(site_config))
+        .route("/api/sites/{site}/availability", get(availability))
         .route("/api/staff/sites", get(list).post(create))
         .route("/api/staff/sites/{site}", put(update))
         .route("/api/staff/sites/{site}/identity-secret", post(new_secret))
@@ -40,6 +42,18 @@ async fn site_config(
     let config = state.site(&key).await?;
     config
         .map(|c| Json(SiteConfig::clone(&c)))
+        .ok_or_else(|| AppError::not_found("unknown site"))
+}
+
+/// Whether the team is at work and how soon it typically answers (widget header).
+async fn availability(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Json<stufe_shared::site::Availability>, AppError> {
+    let key = parse_key(&site)?;
+    crate::desk::sites::availability(&state, &key)
+        .await?
+        .map(Json)
         .ok_or_else(|| AppError::not_found("unknown site"))
 }
 

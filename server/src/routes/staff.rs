@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/tickets/{id}/messages", post(reply))
         .route("/api/staff/tickets/{id}/notes", get(notes).post(add_note))
         .route("/api/staff/tickets/{id}/revoke-links", post(revoke))
+        .route("/api/staff/tickets/{id}/typing", post(typing))
 }
 
 async fn revoke(
@@ -31,6 +32,16 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Result<axum::http::StatusCode, AppError> {
     requests::revoke_links(&state, &member, ticket_id(&id)?).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The caller is typing a reply (say it every 2 s while typing).
+async fn typing(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, AppError> {
+    crate::desk::presence::typing(&state, &member, ticket_id(&id)?).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

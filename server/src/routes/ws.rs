@@ -52,6 +52,7 @@ async fn upgrade(
     })?;
     let ctx = SessionContext {
         hub: state.hub.clone(),
+        presence: state.presence.clone(),
         storage: state.storage.clone(),
         site,
         config,

@@ -35,6 +35,7 @@ fn site() -> SiteConfig {
         identity_required: false,
         business_hours: None,
         sla_by_priority: Default::default(),
+        show_staff_names: false,
     }
 }
 

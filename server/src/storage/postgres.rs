@@ -42,6 +42,16 @@ mod sites;
 mod staff;
 mod tickets;
 
+/// Presence travels as a notification on `stufe_presence`; listeners hear it
+/// when the (single-statement) transaction commits.
+impl PresenceStore for PostgresStorage {
+    fn announce_presence(&self, payload: &str) -> Result<(), StorageError> {
+        self.client()?
+            .execute("SELECT pg_notify('stufe_presence', $1)", &[&payload])?;
+        Ok(())
+    }
+}
+
 /// The schema's versioned migrations (`server/migrations/postgres/V{n}__{name}.sql`),
 /// run at connect; applied versions are recorded in `refinery_schema_history`.
 mod embedded {

@@ -32,6 +32,9 @@ mod sites;
 mod staff;
 mod tickets;
 
+/// One server alone: nobody to tell.
+impl PresenceStore for SqliteStorage {}
+
 /// The schema's versioned migrations (`server/migrations/sqlite/V{n}__{name}.sql`),
 /// run at open; applied versions are recorded in `refinery_schema_history`.
 mod embedded {

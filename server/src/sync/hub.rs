@@ -338,34 +338,64 @@ impl StoredSize {
     }
 }
 
-/// Which of a session's open documents changed since it last looked: set by
-/// the hub on every commit, taken by the session. A hundred bytes per session,
-/// where a channel would hold a block of slots; changes to one document that
-/// arrive before the session looks are one entry.
+/// Which of a session's open documents changed since it last looked, and who
+/// of the staff started typing in them: set by the hub, taken by the session.
+/// A hundred bytes per session, where a channel would hold a block of slots;
+/// changes to one document that arrive before the session looks are one entry.
 #[derive(Default)]
 pub struct Changed {
-    docs: std::sync::Mutex<Vec<DocId>>,
+    news: std::sync::Mutex<News>,
     wake: tokio::sync::Notify,
 }
 
+/// What a session is told when it wakes.
+#[derive(Default, Debug, PartialEq)]
+pub struct News {
+    /// Documents with committed changes the session may lack.
+    pub docs: Vec<DocId>,
+    /// Staff typing in a document: the name the widget shows (None: "Support").
+    /// Ephemeral: not stored anywhere else.
+    pub typing: Vec<(DocId, Option<String>)>,
+}
+
+impl News {
+    fn is_empty(&self) -> bool {
+        self.docs.is_empty() && self.typing.is_empty()
+    }
+}
+
 impl Changed {
+    fn news(&self) -> std::sync::MutexGuard<'_, News> {
+        self.news.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn mark(&self, id: &DocId) {
         {
-            let mut docs = self.docs.lock().unwrap_or_else(|p| p.into_inner());
-            if !docs.contains(id) {
-                docs.push(id.clone());
+            let mut news = self.news();
+            if !news.docs.contains(id) {
+                news.docs.push(id.clone());
             }
         }
         self.wake.notify_one();
     }
 
-    /// The documents that changed, once there is at least one. Cancel-safe:
+    /// Someone of the staff is typing in `id` (shown as `name`).
+    pub fn mark_typing(&self, id: &DocId, name: Option<&str>) {
+        {
+            let mut news = self.news();
+            news.typing.retain(|(doc, _)| doc != id);
+            news.typing.push((id.clone(), name.map(str::to_owned)));
+        }
+        self.wake.notify_one();
+    }
+
+    /// What happened since the last call, once there is something. Cancel-safe:
     /// nothing is taken until it is returned.
-    pub async fn next(&self) -> Vec<DocId> {
+    pub async fn next(&self) -> News {
         loop {
-            let docs = std::mem::take(&mut *self.docs.lock().unwrap_or_else(|p| p.into_inner()));
-            if !docs.is_empty() {
-                return docs;
+            let news = std::mem::take(&mut *self.news());
+            if !news.is_empty() {
+                return news;
             }
             self.wake.notified().await;
         }

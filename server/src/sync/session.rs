@@ -31,7 +31,8 @@ mod control;
 mod sync_frames;
 
 use super::error::HubError;
-use super::hub::{Changed, DocEntry, Hub, Received, Sender, SubscriberId};
+use super::hub::{Changed, DocEntry, Hub, News, Received, Sender, SubscriberId};
+use super::presence::{Presence, Signal};
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const DEAD_AFTER: Duration = Duration::from_secs(60);
@@ -44,6 +45,8 @@ const MAX_IDENTIFIED_TICKETS: usize = 100;
 /// Everything a session needs that outlives it.
 pub struct SessionContext {
     pub hub: Arc<Hub>,
+    /// Where the customer's typing goes (the staff's comes through `hub`).
+    pub presence: Arc<Presence>,
     /// Site secrets and revoked links (the documents go through `hub`).
     pub storage: Arc<dyn crate::storage::Storage>,
     pub site: SiteKey,
@@ -251,16 +254,8 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                         Message::Ping(_) | Message::Pong(_) => true,
                     };
                 }
-                docs = changed.next() => {
-                    alive = Box::pin(async {
-                        for id in docs {
-                            if !(session.push(&id).await && session.flush_ack(&id).await) {
-                                return false;
-                            }
-                        }
-                        true
-                    })
-                    .await;
+                news = changed.next() => {
+                    alive = Box::pin(session.tell(news)).await;
                 }
                 _ = ping.tick() => {
                     alive = last_seen.elapsed() < DEAD_AFTER
@@ -276,6 +271,28 @@ impl<O: Sink<Message> + Unpin> Session<O> {
             doc.entry.unsubscribe(session.id);
         }
         tracing::debug!("session ended");
+    }
+
+    /// Sends what happened to the open documents: the changes the peer
+    /// lacks (then their acks), and who of the staff is typing.
+    async fn tell(&mut self, news: News) -> bool {
+        for id in news.docs {
+            if !(self.push(&id).await && self.flush_ack(&id).await) {
+                return false;
+            }
+        }
+        for (id, name) in news.typing {
+            if self.open.contains_key(&id) {
+                let typing = ServerFrame::Typing {
+                    doc: id.to_string(),
+                    name,
+                };
+                if !self.send_control(&typing).await {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     async fn send_control(&mut self, frame: &ServerFrame) -> bool {
@@ -347,8 +364,10 @@ mod tests {
         let site: SiteKey = "demo".parse().unwrap();
         storage.put_site(&site, &crate::seed::demo_site()).unwrap();
         let storage: Arc<dyn crate::storage::Storage> = Arc::new(storage);
+        let hub = Arc::new(Hub::with_clock(storage.clone(), Arc::new(|| 1_000)));
         let ctx = SessionContext {
-            hub: Arc::new(Hub::with_clock(storage.clone(), Arc::new(|| 1_000))),
+            presence: Arc::new(Presence::new(hub.clone(), storage.clone())),
+            hub,
             storage,
             site,
             config: Arc::new(crate::seed::demo_site()),

@@ -16,6 +16,7 @@ mod knowledge_base;
 mod layers;
 mod links;
 mod nodes;
+mod presence;
 mod rejections;
 mod sites;
 mod sla;

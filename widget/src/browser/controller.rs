@@ -24,7 +24,7 @@ use crate::i18n::Lang;
 use crate::state::knowledge::ArticleCopy;
 use crate::state::sync_client::{Docs, Event, Outgoing, SyncClient};
 use crate::state::tickets::{FormError, IdentityChange, TicketForm, TicketView};
-use crate::ui::{Hit, Screen, StorageState, Ui};
+use crate::ui::{Hit, Screen, StaffTyping, StorageState, Ui};
 
 use leptos::prelude::*;
 
@@ -36,6 +36,8 @@ pub struct Controller {
     ws_url: String,
     retry_ms: i32,
     storage_available: bool,
+    /// When the customer's typing was last said, and in which ticket.
+    typing_said: Option<(TicketId, i64)>,
 }
 
 impl Controller {
@@ -48,6 +50,7 @@ impl Controller {
             ws_url,
             retry_ms: 500,
             storage_available,
+            typing_said: None,
         }
     }
 
@@ -85,6 +88,22 @@ impl Controller {
                     refresh.tickets = Some(self.docs.tickets.views());
                     refresh.storage = Some(self.storage_state());
                 }
+                Event::StaffTyping { ticket, name } => {
+                    let staff_messages = self
+                        .docs
+                        .tickets
+                        .views()
+                        .iter()
+                        .find(|t| t.id == ticket)
+                        .map(staff_messages);
+                    if let Some(staff_messages) = staff_messages {
+                        refresh.staff_typing = Some(StaffTyping {
+                            ticket,
+                            name,
+                            staff_messages,
+                        });
+                    }
+                }
                 Event::Refused {
                     code: ErrorCode::IdentityRefused,
                     message,
@@ -114,12 +133,23 @@ pub struct Refresh {
     pub notice: Option<String>,
     pub storage: Option<StorageState>,
     pub signed_in: Option<bool>,
+    pub staff_typing: Option<StaffTyping>,
+}
+
+/// A ticket's messages from staff (hand-off notices included).
+pub fn staff_messages(ticket: &TicketView) -> usize {
+    ticket
+        .messages
+        .iter()
+        .filter(|m| m.author == stufe_shared::ticket::Author::Staff)
+        .count()
 }
 
 thread_local! {
     static CONTROLLER: RefCell<Option<Controller>> = const { RefCell::new(None) };
     static UI: Cell<Option<Ui>> = const { Cell::new(None) };
     static NOTICE_SEQ: Cell<u32> = const { Cell::new(0) };
+    static TYPING_SEQ: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Installs the controller and the root view state (once, at start).
@@ -165,6 +195,24 @@ pub fn apply(refresh: Refresh) {
     if let Some(signed_in) = refresh.signed_in {
         let _ = ui.signed_in.try_set(signed_in);
     }
+    if let Some(typing) = refresh.staff_typing {
+        show_staff_typing(ui, typing);
+    }
+}
+
+/// Shows "… is typing" for as long as the protocol says, unless said again.
+fn show_staff_typing(ui: Ui, typing: StaffTyping) {
+    let seq = TYPING_SEQ.with(|s| {
+        s.set(s.get().wrapping_add(1));
+        s.get()
+    });
+    let _ = ui.staff_typing.try_set(Some(typing));
+    let shown = i32::try_from(stufe_shared::protocol::TYPING_SHOWN_MS).unwrap_or(6_000);
+    socket::after(shown, move || {
+        if TYPING_SEQ.with(Cell::get) == seq {
+            let _ = ui.staff_typing.try_set(None);
+        }
+    });
 }
 
 /// Shows a notice that goes away by itself after a while (or when clicked).
@@ -393,6 +441,24 @@ pub fn submit_ticket(form: &TicketForm) -> Result<TicketId, FormError> {
         super::host::announce_event("ticket:created", &id.to_string());
         id
     })
+}
+
+/// The customer is typing a reply: the staff are told, at most once per
+/// [`stufe_shared::protocol::TYPING_EVERY_MS`] (and only while online).
+pub fn typing(id: TicketId) {
+    with(|c| {
+        let now = now_ms();
+        let every = i64::try_from(stufe_shared::protocol::TYPING_EVERY_MS).unwrap_or(2_000);
+        if c.typing_said
+            .is_some_and(|(said, at)| said == id && now - at < every)
+        {
+            return;
+        }
+        if let Some(frame) = c.sync.typing(id) {
+            c.typing_said = Some((id, now));
+            c.send(vec![frame]);
+        }
+    });
 }
 
 /// Appends the customer's reply to a ticket.

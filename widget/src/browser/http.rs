@@ -63,6 +63,11 @@ pub async fn site_config(site: &str) -> Option<(SiteConfig, String)> {
     Some((config, text))
 }
 
+/// Whether the site's team is in, and how soon it typically answers.
+pub async fn availability(site: &str) -> Option<stufe_shared::site::Availability> {
+    get_json(&format!("/api/sites/{}/availability", enc(site))).await
+}
+
 pub async fn search(
     site: &str,
     query: &str,

@@ -138,6 +138,19 @@ pub fn App() -> impl IntoView {
                     "×"
                 </button>
             </header>
+            {move || ui.availability.get().map(|a| {
+                let lang = ui.lang.get();
+                let texts = lang.texts();
+                let mut line = match (a.open, a.opens_at) {
+                    (true, _) => texts.online.to_owned(),
+                    (false, Some(at)) => format!("{} {}", texts.away_until, crate::browser::format_time(at, lang)),
+                    (false, None) => texts.away.to_owned(),
+                };
+                if let Some(minutes) = a.typical_first_reply_minutes {
+                    line = format!("{line} · {}", texts.typical_reply(minutes));
+                }
+                view! { <p class="availability" data-testid="availability" data-open=a.open.to_string()>{line}</p> }
+            })}
             {move || ui.config.get().and_then(|c| c.announcement).map(|text| view! { <p class="announcement" role="status">{text}</p> })}
             <p class="connection" data-testid="connection" data-online=move || ui.online.get().to_string() role="status" aria-live="polite">
                 {move || (!ui.online.get()).then(|| t().offline)}

@@ -31,6 +31,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                 {move || format!("← {}", t().back)}
             </button>
             {move || ticket().map(|ticket| {
+                let staff_messages = browser::staff_messages(&ticket);
                 let lang = ui.lang.get();
                 let texts = lang.texts();
                 view! {
@@ -73,6 +74,13 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ol>
+                    {move || ui.staff_typing.get()
+                        .filter(|typing| typing.ticket == id && typing.staff_messages == staff_messages)
+                        .map(|typing| view! {
+                            <p class="typing" data-testid="staff-typing" role="status">
+                                {move || ui.lang.get().texts().typing(typing.name.as_deref())}
+                            </p>
+                        })}
                     {rating_part(id, ticket.status, ticket.rating)}
                 }
             })}
@@ -83,6 +91,9 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                     on:input=move |ev| {
                         let value = event_target_value(&ev);
                         browser::save_reply_draft(id, &value);
+                        if !value.trim().is_empty() {
+                            browser::typing(id);
+                        }
                         draft.set(value);
                     }></textarea>
                 <button type="submit" class="primary" data-testid="reply-send">{move || t().send}</button>

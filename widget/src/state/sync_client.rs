@@ -27,6 +27,12 @@ pub enum Outgoing {
 pub enum Event {
     /// A document or its acknowledgement state changed.
     Changed(DocId),
+    /// Someone of the staff is typing in this ticket (their name, or None:
+    /// the site shows "Support").
+    StaffTyping {
+        ticket: TicketId,
+        name: Option<String>,
+    },
     /// The server refused something.
     Refused {
         doc: Option<DocId>,
@@ -173,6 +179,20 @@ impl SyncClient {
         self.generate(docs, &doc_id).into_iter().collect()
     }
 
+    /// The customer is typing in a ticket: the frame that says so, when the
+    /// ticket is open on the connection (the caller keeps it to one per
+    /// [`stufe_shared::protocol::TYPING_EVERY_MS`]).
+    pub fn typing(&self, id: TicketId) -> Option<Outgoing> {
+        let doc = DocId::Ticket(id);
+        if !(self.connected && self.opened.contains(&doc)) {
+            return None;
+        }
+        let frame = ClientFrame::Typing {
+            doc: doc.to_string(),
+        };
+        crate::json::to_string(&frame).map(Outgoing::Text)
+    }
+
     fn generate(&mut self, docs: &mut impl SyncedDocs, id: &DocId) -> Option<Outgoing> {
         let peer = self.peers.entry(id.clone()).or_default();
         let doc = docs.doc_mut(id)?;
@@ -190,6 +210,12 @@ impl SyncClient {
         };
         match frame {
             ServerFrame::Hello { .. } => (Vec::new(), Vec::new()),
+            ServerFrame::Typing { doc, name } => match doc.parse::<DocId>() {
+                Ok(DocId::Ticket(ticket)) => {
+                    (Vec::new(), vec![Event::StaffTyping { ticket, name }])
+                }
+                _ => (Vec::new(), Vec::new()),
+            },
             ServerFrame::Identified { tickets, .. } => {
                 let ids: Vec<TicketId> = tickets.iter().filter_map(|t| t.parse().ok()).collect();
                 let adopted = docs.adopt(&ids);
@@ -443,6 +469,46 @@ mod tests {
         let out = client.connected(&docs);
         server.run_until_quiet(&mut client, &mut docs, out);
         assert_eq!(server.received, received, "nothing sent twice");
+    }
+
+    #[test]
+    fn typing_is_said_only_of_open_tickets_and_staff_typing_becomes_an_event() {
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        let id = TicketId::from_bytes([5; 16]);
+        docs.tickets.create(&form(), id, "ef".repeat(32)).unwrap();
+        assert_eq!(client.typing(id), None, "offline: nothing to say");
+        let mut server = FakeServer::new();
+        let out = client.connected(&docs);
+        assert_eq!(client.typing(id), None, "not open yet");
+        server.run_until_quiet(&mut client, &mut docs, out);
+        let Some(Outgoing::Text(frame)) = client.typing(id) else {
+            panic!("open: typing is said")
+        };
+        assert_eq!(
+            serde_json::from_str::<ClientFrame>(&frame).unwrap(),
+            ClientFrame::Typing {
+                doc: DocId::Ticket(id).to_string()
+            }
+        );
+
+        let typing = serde_json::to_string(&ServerFrame::Typing {
+            doc: DocId::Ticket(id).to_string(),
+            name: Some("Sam".into()),
+        })
+        .unwrap();
+        let (out, events) = client.on_text(&mut docs, &typing);
+        assert!(out.is_empty());
+        assert_eq!(
+            events,
+            vec![Event::StaffTyping {
+                ticket: id,
+                name: Some("Sam".into())
+            }]
+        );
+        // Of a knowledge base (not sent by servers): nothing.
+        let odd = r#"{"type":"typing","doc":"kb:demo:en"}"#;
+        assert_eq!(client.on_text(&mut docs, odd), (Vec::new(), Vec::new()));
     }
 
     /// A JWT-shaped token naming `sub` (the server checks signatures, not the widget).

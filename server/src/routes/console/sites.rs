@@ -33,6 +33,7 @@ pub(super) struct SiteForm {
     #[serde(default)]
     announcement: String,
     identity_required: Option<String>,
+    show_staff_names: Option<String>,
     /// An IANA time zone; empty: no business hours (SLA around the clock).
     #[serde(default)]
     timezone: String,
@@ -152,6 +153,7 @@ impl SiteForm {
             identity_required: self.identity_required.is_some(),
             business_hours,
             sla_by_priority,
+            show_staff_names: self.show_staff_names.is_some(),
         })
     }
 }
@@ -217,6 +219,8 @@ fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Ma
             p { label { "Announcement banner (optional) " input name="announcement" size="60" maxlength="500" value=(config.announcement.as_deref().unwrap_or("")); } }
             p { label { input type="checkbox" name="identity_required" checked[config.identity_required];
                 " Customers must be signed in by your site (Stufe('identify', …)) to file tickets" } }
+            p { label { input type="checkbox" name="show_staff_names" checked[config.show_staff_names] data-testid="show-staff-names";
+                " Show the name of the staff member who is typing (otherwise the widget says \"Support is typing…\")" } }
         }
     }
 }

@@ -58,6 +58,7 @@ pub(super) async fn ticket_page(
                     small { @if m.author == Author::Customer { (customer_name) } @else { (m.name) } " · " (format_time(m.at, &user.timezone)) } p { (m.body) }
                 }
             }
+            p.presence data-testid="presence" aria-live="polite" {}
             // One form: a reply typed here survives changing status, tier or assignee.
             form.card method="post" action={ "/console/tickets/" (id) "/update" } { (csrf::field())
                 p { label { "Reply to the customer" textarea name="body" rows="10" data-testid="reply-box" placeholder="Sent to the customer (and by email, if they gave one)" {} } }
@@ -76,8 +77,10 @@ pub(super) async fn ticket_page(
                 }
                 p { label { "Internal note (staff only; with a tier or assignee change it is the hand-off note)"
                     textarea name="note" rows="2" data-testid="note" {} } }
+                p.error data-testid="collision" role="alert" tabindex="-1" hidden {}
                 button data-testid="save-ticket" { "Save" }
             }
+            script src="/console/presence.js" defer {}
             @if !notes.is_empty() {
                 section.card data-testid="notes" {
                     h2 { "Internal notes and hand-offs" }

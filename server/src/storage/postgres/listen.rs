@@ -1,7 +1,8 @@
 //! Hears what other servers wrote: PostgreSQL `LISTEN` on the channels the
 //! schema's triggers notify (`stufe_docs`: a document's new position;
 //! `stufe_tickets`: a site whose ticket queue changed; `stufe_sites`: a site
-//! whose settings changed).
+//! whose settings changed) and the channel presence is announced on
+//! (`stufe_presence`: who is typing or viewing a ticket).
 //!
 //! Notifications are delivered when the writing transaction commits, in
 //! commit order, to every listening connection. One that was not listening
@@ -22,6 +23,8 @@ pub enum Announcement {
     Tickets { site: String },
     /// The settings of `site` changed.
     Site { site: String },
+    /// Someone is typing or viewing a ticket (a presence signal, as sent).
+    Presence { payload: String },
     /// The listener (re)connected: anything may have been missed before.
     Listening,
 }
@@ -49,7 +52,7 @@ fn run(config: &Config, sink: &UnboundedSender<Announcement>) {
         match config.connect(NoTls) {
             Ok(mut client) => {
                 if let Err(err) = client
-                    .batch_execute("LISTEN stufe_docs; LISTEN stufe_tickets; LISTEN stufe_sites")
+                    .batch_execute("LISTEN stufe_docs; LISTEN stufe_tickets; LISTEN stufe_sites; LISTEN stufe_presence")
                 {
                     tracing::warn!(%err, "cannot listen for other servers' changes");
                 } else if sink.send(Announcement::Listening).is_ok() {
@@ -76,6 +79,9 @@ fn hear(client: &mut ::postgres::Client, sink: &UnboundedSender<Announcement>) {
                     }),
                     "stufe_sites" => Some(Announcement::Site {
                         site: note.payload().to_owned(),
+                    }),
+                    "stufe_presence" => Some(Announcement::Presence {
+                        payload: note.payload().to_owned(),
                     }),
                     _ => None,
                 };

@@ -45,6 +45,18 @@ impl Hub {
         }
     }
 
+    /// Someone of the staff is typing in `id`: its subscribers (widgets) are
+    /// told, with the name to show (None: "Support"). Nobody here has it
+    /// open: nobody to tell.
+    pub async fn staff_typing(&self, id: &DocId, name: Option<&str>) {
+        let Some(entry) = self.docs.lock().await.live.get(id).and_then(Weak::upgrade) else {
+            return;
+        };
+        for changed in entry.subscribers().values() {
+            changed.mark_typing(id, name);
+        }
+    }
+
     /// A ticket of `site` changed on another server (the console's live queue).
     pub fn ticket_changed_elsewhere(&self, site: SiteKey) {
         let _ = self.tickets_changed.send(site);

@@ -44,6 +44,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         match frame {
             ClientFrame::Open { doc, token } => self.open(&doc, &token).await,
             ClientFrame::Identify { token } => self.identify(&token).await,
+            ClientFrame::Typing { doc } => self.typing(&doc).await,
             ClientFrame::Close { doc } => {
                 if let Ok(id) = doc.parse::<DocId>() {
                     if let Some(open) = self.open.remove(&id) {
@@ -53,6 +54,42 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 true
             }
         }
+    }
+
+    /// The customer is typing in an open ticket: the staff on its page are told.
+    pub(super) async fn typing(&mut self, doc: &str) -> bool {
+        let id = match doc.parse::<DocId>() {
+            Ok(id) => id,
+            Err(err) => {
+                return self
+                    .send_error(None, ErrorCode::BadFrame, &err.to_string())
+                    .await
+            }
+        };
+        let DocId::Ticket(ticket) = id else {
+            return self
+                .send_error(
+                    Some(&id),
+                    ErrorCode::BadFrame,
+                    "typing is said of a ticket, not of a knowledge base",
+                )
+                .await;
+        };
+        if !self.open.contains_key(&id) {
+            return self
+                .send_error(
+                    Some(&id),
+                    ErrorCode::NotOpen,
+                    "open the ticket before saying you type in it",
+                )
+                .await;
+        }
+        // Too soon after the last one: dropped without a word (see the protocol).
+        self.ctx
+            .presence
+            .signal(Signal::CustomerTyping { ticket })
+            .await;
+        true
     }
 
     /// Signs the connection in as the customer `token` names, if the site
