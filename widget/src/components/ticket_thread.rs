@@ -16,6 +16,11 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
         ui.tickets
             .with(|all| all.iter().find(|v| v.id == id).cloned())
     };
+    let asks_for_rating = move || {
+        ticket().is_some_and(|t| {
+            matches!(t.status, Status::Resolved | Status::Closed) && t.rating.is_none()
+        })
+    };
     let draft = RwSignal::new(browser::reply_draft(id));
     let heading = NodeRef::<leptos::html::H2>::new();
     focus_heading_when_shown(heading);
@@ -84,7 +89,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                     {rating_part(id, ticket.status, ticket.rating)}
                 }
             })}
-            <form class="reply" on:submit=send>
+            <form class=move || if asks_for_rating() { "reply" } else { "reply sticky" } on:submit=send>
                 <textarea data-testid="reply-body" rows="3" maxlength="10000"
                     placeholder=move || t().reply_placeholder aria-label=move || t().reply_placeholder
                     prop:value=move || draft.get()
