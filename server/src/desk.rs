@@ -5,6 +5,7 @@
 //!
 //! - [`requests`]: reading, changing, handing off and answering tickets,
 //!   revoking their email links.
+//! - [`attachments`]: uploading files for a ticket and reading them back.
 //! - [`email_replies`]: a customer's answer by email, posted as their reply.
 //! - [`accounts`]: staff accounts and passwords.
 //! - [`sites`]: setting sites up.
@@ -18,6 +19,7 @@
 //! (`crate::error`).
 
 pub mod accounts;
+pub mod attachments;
 pub mod email_replies;
 pub mod kpis;
 pub mod presence;

@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod desk;
 pub mod error;
+pub mod files;
 pub mod identity;
 pub mod inbound_smtp;
 pub mod kb;

@@ -6,6 +6,7 @@ pub mod client_errors;
 mod console;
 mod demo;
 mod email_confirm;
+mod files;
 mod kb;
 mod kpis;
 pub(crate) mod saved_replies;
@@ -31,7 +32,7 @@ use crate::AppState;
 /// The widget's frame page and files: its own scripts and styles only (wasm
 /// needs `wasm-unsafe-eval`), its own server for data and the socket, images
 /// in articles from https. The frame page adds the site's `frame-ancestors`.
-const FRAME_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'";
+const FRAME_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob: https:; connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'";
 
 /// The staff console: nothing from elsewhere, no inline script or style, never framed.
 const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -189,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sites::router())
         .merge(client_errors::router())
         .merge(staff::router())
+        .merge(files::router())
         .merge(accounts::router())
         .merge(kb::router())
         .merge(kpis::router())

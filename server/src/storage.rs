@@ -334,6 +334,7 @@ pub trait Storage:
     + MailStore
     + ClientErrorStore
     + PresenceStore
+    + FileStore
     + Send
     + Sync
     + 'static
@@ -349,6 +350,7 @@ impl<T> Storage for T where
         + MailStore
         + ClientErrorStore
         + PresenceStore
+        + FileStore
         + Send
         + Sync
         + 'static
@@ -411,6 +413,51 @@ pub trait DocStore {
     /// kept by [`DocStore::write_docs`] from the status the projections carry):
     /// None when it is not pending, or not stored.
     fn pending_since(&self, ticket: &str) -> Result<Option<i64>, StorageError>;
+    /// The files uploaded for a ticket (its messages may refer to these only).
+    fn ticket_files(&self, ticket: &str) -> Result<Vec<StoredFile>, StorageError>;
+}
+
+/// A file uploaded for a ticket, as stored (its name lives in the message
+/// that refers to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub hash: String,
+    pub mime: String,
+    pub size: i64,
+}
+
+/// What adding a file to a ticket did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileAdded {
+    /// Stored (or it was already there); the ticket's files now total this many bytes.
+    Added { total: i64 },
+    /// Not stored: the ticket's files would total more than allowed.
+    OverLimit { total: i64 },
+}
+
+/// Attachments: file bytes stored once by content address, and which ticket
+/// each was uploaded for.
+pub trait FileStore {
+    /// Who may attach to a stored ticket: its site and token hash; None
+    /// when no such ticket is stored.
+    fn ticket_access(&self, ticket: &str) -> Result<Option<(String, String)>, StorageError>;
+    /// Stores `bytes` under `hash` (once, whichever ticket) and records it as
+    /// uploaded for `ticket` at `at`, unless the ticket's files would then
+    /// total more than `max_total` bytes. In one transaction.
+    fn add_ticket_file(
+        &self,
+        ticket: &str,
+        file: &StoredFile,
+        bytes: &[u8],
+        at: i64,
+        max_total: i64,
+    ) -> Result<FileAdded, StorageError>;
+    /// A file uploaded for `ticket`, with its bytes; None when it was not.
+    fn ticket_file(
+        &self,
+        ticket: &str,
+        hash: &str,
+    ) -> Result<Option<(StoredFile, Vec<u8>)>, StorageError>;
 }
 
 /// What staff see beside the ticket documents: the queue, projections, history, notes, assignments and saved replies.
@@ -623,8 +670,8 @@ fn parse_site_key(key: String) -> Result<SiteKey, StorageError> {
 /// The storage areas' traits, for calling their methods on a `dyn Storage`.
 pub mod prelude {
     pub use super::{
-        ClientErrorStore, DocStore, KbStore, MailStore, PresenceStore, SiteStore, StaffStore,
-        TicketStore,
+        ClientErrorStore, DocStore, FileStore, KbStore, MailStore, PresenceStore, SiteStore,
+        StaffStore, TicketStore,
     };
 }
 

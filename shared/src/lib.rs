@@ -31,6 +31,7 @@
 //! assert!(validate::check_ticket_change(Role::Customer, None, &after, &rules).is_ok());
 //! ```
 
+pub mod files;
 pub mod http;
 pub mod ids;
 pub mod kb;

@@ -132,6 +132,23 @@ pub struct Message {
     pub name: String,
     pub body: String,
     pub at: i64,
+    /// Files attached to the message (uploaded over HTTP first; the document
+    /// holds only these references).
+    pub files: Vec<FileRef>,
+}
+
+/// A file attached to a message: what the document says of an uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileRef {
+    /// SHA-256 of the stored bytes, 64 lowercase hex characters.
+    pub hash: String,
+    /// The file's name as the uploader gave it (1–255 characters, no `/`, `\` or control characters).
+    pub name: String,
+    /// The media type the server found in the content (see [`crate::files::ALLOWED_TYPES`]).
+    #[serde(rename = "type")]
+    pub mime: String,
+    /// Bytes as stored.
+    pub size: i64,
 }
 
 /// The customer's rating of a resolved ticket.
@@ -236,7 +253,8 @@ const ROOT_KEYS: &[&str] = &[
     "messages",
     "rating",
 ];
-const MESSAGE_KEYS: &[&str] = &["id", "author", "name", "body", "at"];
+const MESSAGE_KEYS: &[&str] = &["id", "author", "name", "body", "at", "files"];
+const FILE_KEYS: &[&str] = &["hash", "name", "type", "size"];
 const RATING_KEYS: &[&str] = &["score", "comment"];
 
 /// Reads a ticket strictly: `Ok(None)` for an empty document, an error for
@@ -284,8 +302,39 @@ fn read_message_at<R: ReadDoc>(
         name: string(doc, &obj, "name")?,
         body: text(doc, &obj, "body")?,
         at: timestamp(doc, &obj, "at")?.ok_or(SchemaError::Missing("at"))?,
+        files: read_files(doc, &obj, &path)?,
     };
     Ok((obj, message))
+}
+
+/// A message's `files`: absent is none; else a list of maps with exactly
+/// [`FILE_KEYS`].
+fn read_files<R: ReadDoc>(
+    doc: &R,
+    message: &ObjId,
+    path: &str,
+) -> Result<Vec<FileRef>, SchemaError> {
+    let Some(list) = object(doc, message, "files", ObjType::List)? else {
+        return Ok(Vec::new());
+    };
+    (0..doc.length(&list))
+        .map(|index| {
+            let path = format!("{path}.files[{index}]");
+            let (value, obj) = doc
+                .get(&list, index)?
+                .ok_or_else(|| SchemaError::WrongType(path.clone()))?;
+            if value != Value::Object(ObjType::Map) {
+                return Err(SchemaError::WrongType(path));
+            }
+            only_known_keys(doc, &obj, FILE_KEYS, &path)?;
+            Ok(FileRef {
+                hash: string(doc, &obj, "hash")?,
+                name: string(doc, &obj, "name")?,
+                mime: string(doc, &obj, "type")?,
+                size: int(doc, &obj, "size")?,
+            })
+        })
+        .collect()
 }
 
 /// Everything but the messages (read already), after [`check_root`].
@@ -521,6 +570,15 @@ pub fn append_message<D: Transactable>(
     doc: &mut D,
     message: &NewMessage,
 ) -> Result<(), AutomergeError> {
+    append_message_with_files(doc, message, &[])
+}
+
+/// Appends a message with files attached (uploaded for this ticket first).
+pub fn append_message_with_files<D: Transactable>(
+    doc: &mut D,
+    message: &NewMessage,
+    files: &[FileRef],
+) -> Result<(), AutomergeError> {
     let messages = match doc.get(ROOT, "messages")? {
         Some((Value::Object(ObjType::List), id)) => id,
         _ => return Err(AutomergeError::InvalidOp(ObjType::List)),
@@ -533,6 +591,16 @@ pub fn append_message<D: Transactable>(
     let body = doc.put_object(&obj, "body", ObjType::Text)?;
     doc.splice_text(&body, 0, 0, &message.body)?;
     doc.put(&obj, "at", ScalarValue::Timestamp(message.at))?;
+    if !files.is_empty() {
+        let list = doc.put_object(&obj, "files", ObjType::List)?;
+        for (index, file) in files.iter().enumerate() {
+            let map = doc.insert_object(&list, index, ObjType::Map)?;
+            doc.put(&map, "hash", file.hash.as_str())?;
+            doc.put(&map, "name", file.name.as_str())?;
+            doc.put(&map, "type", file.mime.as_str())?;
+            doc.put(&map, "size", file.size)?;
+        }
+    }
     Ok(())
 }
 

@@ -141,8 +141,11 @@ fn check_limits(t: &Ticket, kept: usize) -> Result<(), Rejection> {
         return reject(format!("a ticket holds at most {MAX_MESSAGES} messages"));
     }
     for m in &t.messages {
-        if m.body.trim().is_empty() {
+        if m.body.trim().is_empty() && m.files.is_empty() {
             return reject("a message must not be empty");
+        }
+        if let Err(why) = crate::files::check_refs(&m.files) {
+            return reject(why);
         }
         if chars(&m.body) > MAX_TEXT_CHARS {
             return reject(format!(
@@ -420,6 +423,67 @@ mod tests {
         assert!(forged.is_err());
     }
 
+    fn file(hash: &str) -> ticket::FileRef {
+        ticket::FileRef {
+            hash: hash.repeat(64),
+            name: "error.png".into(),
+            mime: "image/png".into(),
+            size: 10,
+        }
+    }
+
+    #[test]
+    fn files_come_with_a_new_message_and_never_change_after() {
+        let mut doc = new_doc();
+        let only_files = check(&doc, Role::Customer, |d| {
+            ticket::append_message_with_files(d, &message(Author::Customer, " "), &[file("a")])
+                .unwrap()
+        });
+        assert_eq!(only_files, Ok(()), "a message of files alone is fine");
+        let too_many = check(&doc, Role::Customer, |d| {
+            let files = vec![file("a"); crate::files::MAX_FILES_PER_MESSAGE + 1];
+            ticket::append_message_with_files(d, &message(Author::Customer, "x"), &files).unwrap()
+        });
+        assert!(too_many.is_err());
+        let bad_type = check(&doc, Role::Customer, |d| {
+            let html = ticket::FileRef {
+                mime: "text/html".into(),
+                ..file("a")
+            };
+            ticket::append_message_with_files(d, &message(Author::Customer, "x"), &[html]).unwrap()
+        });
+        assert!(bad_type.is_err());
+
+        ticket::append_message_with_files(
+            &mut doc,
+            &message(Author::Customer, "see"),
+            &[file("a")],
+        )
+        .unwrap();
+        let swap_file = |d: &mut AutoCommit| {
+            use automerge::{transaction::Transactable, ReadDoc, ROOT};
+            let (_, list) = d.get(ROOT, "messages").unwrap().unwrap();
+            let (_, msg) = d.get(&list, 0).unwrap().unwrap();
+            let (_, files) = d.get(&msg, "files").unwrap().unwrap();
+            let (_, first) = d.get(&files, 0).unwrap().unwrap();
+            d.put(&first, "hash", "b".repeat(64)).unwrap();
+        };
+        assert!(check(&doc, Role::Customer, swap_file).is_err());
+        assert!(check(&doc, Role::Staff, swap_file).is_err());
+        let add_file = |d: &mut AutoCommit| {
+            use automerge::{transaction::Transactable, ReadDoc, ROOT};
+            let (_, list) = d.get(ROOT, "messages").unwrap().unwrap();
+            let (_, msg) = d.get(&list, 0).unwrap().unwrap();
+            let (_, files) = d.get(&msg, "files").unwrap().unwrap();
+            let map = d.insert_object(&files, 1, automerge::ObjType::Map).unwrap();
+            d.put(&map, "hash", "c".repeat(64)).unwrap();
+            d.put(&map, "name", "more.png").unwrap();
+            d.put(&map, "type", "image/png").unwrap();
+            d.put(&map, "size", 10_i64).unwrap();
+        };
+        assert!(check(&doc, Role::Customer, add_file).is_err());
+    }
+
     #[test]
     fn nobody_edits_existing_messages() {
         let mut doc = new_doc();
@@ -606,6 +670,7 @@ mod tests {
                     name: "x".into(),
                     body: "More detail".into(),
                     at: 1,
+                    files: Vec::new(),
                 })
                 .collect(),
             ..before.clone()

@@ -232,10 +232,22 @@ pub async fn reply(
     id: TicketId,
     body: String,
 ) -> Result<Ticket, DeskError> {
-    if body.trim().is_empty() {
+    reply_with_files(state, member, id, body, Vec::new()).await
+}
+
+/// A staff reply carrying files uploaded for the ticket (its text may then be empty).
+pub async fn reply_with_files(
+    state: &AppState,
+    member: &StaffMember,
+    id: TicketId,
+    body: String,
+    files: Vec<stufe_shared::ticket::FileRef>,
+) -> Result<Ticket, DeskError> {
+    if body.trim().is_empty() && files.is_empty() {
         return Err(DeskError::invalid("a reply must not be empty"));
     }
     ticket_for(state, member, id).await?;
+    super::attachments::check_uploaded(state, id, &files).await?;
     let now = now_ms();
     let message = NewMessage {
         id: hex::encode(rand::rng().random::<[u8; 8]>()),
@@ -248,7 +260,7 @@ pub async fn reply(
         .hub
         .staff_change(id, |doc, before| {
             let fail = |err: automerge::AutomergeError| HubError::Rejected(err.to_string());
-            ticket::append_message(doc, &message).map_err(fail)?;
+            ticket::append_message_with_files(doc, &message, &files).map_err(fail)?;
             if before.first_response_at.is_none() {
                 ticket::set_first_response_at(doc, now).map_err(fail)?;
             }

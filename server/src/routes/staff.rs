@@ -137,7 +137,11 @@ async fn add_note(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Reply {
+    #[serde(default)]
     body: String,
+    /// Files uploaded for the ticket first (`POST /api/staff/tickets/{id}/files`).
+    #[serde(default)]
+    files: Vec<stufe_shared::ticket::FileRef>,
 }
 
 async fn reply(
@@ -147,6 +151,7 @@ async fn reply(
     Json(reply): Json<Reply>,
 ) -> Result<Json<Ticket>, AppError> {
     Ok(Json(
-        requests::reply(&state, &member, ticket_id(&id)?, reply.body).await?,
+        requests::reply_with_files(&state, &member, ticket_id(&id)?, reply.body, reply.files)
+            .await?,
     ))
 }

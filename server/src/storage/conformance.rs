@@ -115,6 +115,7 @@ conformance!(
     a_customers_history_is_theirs_newest_first,
     articles_are_searched_by_site_and_language_titles_first,
     self_service_events_are_counted_by_site_and_period,
+    files_are_stored_once_and_counted_per_ticket,
 );
 
 fn self_service_events_are_counted_by_site_and_period(s: &dyn Storage) {
@@ -676,6 +677,63 @@ fn sites_round_trip(s: &dyn Storage) {
         .map(|(k, _)| k.to_string())
         .collect();
     assert_eq!(keys, ["other", "shop"]);
+}
+
+fn files_are_stored_once_and_counted_per_ticket(s: &dyn Storage) {
+    use super::{FileAdded, StoredFile};
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let (a, b) = (
+        "000102030405060708090a0b0c0d0e0f",
+        "0f0e0d0c0b0a09080706050403020100",
+    );
+    for id in [a, b] {
+        write(
+            s,
+            &[ticket(
+                "h",
+                DocBytes::Snapshot(b"v1".to_vec()),
+                &summary(id, "new", 1, 10),
+            )],
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        s.ticket_access(a).unwrap(),
+        Some(("shop".into(), "h".into()))
+    );
+    assert_eq!(
+        s.ticket_access("ffffffffffffffffffffffffffffffff").unwrap(),
+        None
+    );
+    let file = |hash: &str, size: i64| StoredFile {
+        hash: hash.repeat(64),
+        mime: "text/plain".into(),
+        size,
+    };
+    assert_eq!(
+        s.add_ticket_file(a, &file("1", 4), b"abcd", 1, 10).unwrap(),
+        FileAdded::Added { total: 4 }
+    );
+    // Again: nothing new, same total.
+    assert_eq!(
+        s.add_ticket_file(a, &file("1", 4), b"abcd", 2, 10).unwrap(),
+        FileAdded::Added { total: 4 }
+    );
+    assert_eq!(
+        s.add_ticket_file(a, &file("2", 7), b"abcdefg", 3, 10)
+            .unwrap(),
+        FileAdded::OverLimit { total: 4 }
+    );
+    // The same bytes for another ticket: recorded for it too, counted there.
+    assert_eq!(
+        s.add_ticket_file(b, &file("1", 4), b"abcd", 4, 10).unwrap(),
+        FileAdded::Added { total: 4 }
+    );
+    assert_eq!(s.ticket_files(a).unwrap(), vec![file("1", 4)]);
+    let (stored, bytes) = s.ticket_file(a, &"1".repeat(64)).unwrap().unwrap();
+    assert_eq!((stored, bytes), (file("1", 4), b"abcd".to_vec()));
+    assert_eq!(s.ticket_file(a, &"2".repeat(64)).unwrap(), None);
+    assert_eq!(s.ticket_file(b, &"2".repeat(64)).unwrap(), None);
 }
 
 fn tickets_round_trip_and_update_in_place(s: &dyn Storage) {

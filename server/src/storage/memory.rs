@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use stufe_shared::TicketId;
 
 use super::{
-    DocBytes, DocChanges, DocStore, DocWrite, StorageError, StoredDoc, StoredTicket, TicketSummary,
+    DocBytes, DocChanges, DocStore, DocWrite, StorageError, StoredDoc, StoredFile, StoredTicket,
+    TicketSummary,
 };
 
 /// Documents held in memory (see the module docs).
@@ -187,6 +188,11 @@ impl DocStore for MemoryDocs {
             .collect();
         found.sort();
         Ok(found)
+    }
+
+    /// No files are uploaded to the in-memory store.
+    fn ticket_files(&self, _ticket: &str) -> Result<Vec<StoredFile>, StorageError> {
+        Ok(Vec::new())
     }
 
     fn pending_since(&self, ticket: &str) -> Result<Option<i64>, StorageError> {

@@ -27,6 +27,7 @@ use super::{
     DocChanges, DocWrite, OutgoingMail, PublishedVersion, QueuedMail, SavedReply, StaffMember,
     StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
+use super::{FileAdded, StoredFile};
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::SearchTerms;
@@ -34,6 +35,7 @@ use crate::kb::snippet::snippet_html;
 
 mod client_errors;
 mod documents;
+mod files;
 mod kb;
 pub mod listen;
 mod mail;

@@ -18,6 +18,7 @@ use super::{
     DocChanges, DocWrite, OutgoingMail, PublishedVersion, QueuedMail, SavedReply, StaffMember,
     StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
+use super::{FileAdded, StoredFile};
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};
@@ -25,6 +26,7 @@ use crate::kb::snippet::snippet_html;
 
 mod client_errors;
 mod documents;
+mod files;
 mod kb;
 mod legacy;
 mod mail;
@@ -564,6 +566,7 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE refinery_schema_history; DROP INDEX tickets_by_email;
+             DROP TABLE ticket_files; DROP TABLE files;
              DROP TABLE email_confirmations; DROP TABLE link_revocations;
              DROP INDEX client_errors_by_age;
              ALTER TABLE outbox DROP COLUMN ticket_id; ALTER TABLE outbox DROP COLUMN reply_to;
@@ -608,11 +611,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -655,7 +658,7 @@ mod tests {
         let s = SqliteStorage::open(&path).unwrap();
         assert_eq!(
             applied_versions(&s),
-            [1, 2, 3, 4],
+            [1, 2, 3, 4, 5],
             "recorded at the baseline, then migrated"
         );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
@@ -679,6 +682,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5]);
     }
 }

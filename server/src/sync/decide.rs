@@ -6,7 +6,7 @@
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::ticket::{self, Priority, Projection, Status, Tier};
+use stufe_shared::ticket::{self, FileRef, Priority, Projection, Status, Tier};
 use stufe_shared::validate::Role;
 use stufe_shared::{SiteKey, TicketId};
 
@@ -28,6 +28,9 @@ pub enum Decision {
     Commit {
         created: bool,
         checked: Option<Box<Projected>>,
+        /// The files the change's new messages refer to: the hub checks
+        /// that each was uploaded for the ticket before it commits.
+        new_files: Vec<FileRef>,
     },
 }
 
@@ -74,6 +77,7 @@ pub fn decide_ticket(
         ));
     }
     projected.check(who.role, before, &who.config.rules())?;
+    let new_files = projected.new_files(before.map(|b| &b.ticket));
     if let Some(Projection { ticket: before, .. }) = before {
         // A customer's reply to a request waiting on them, resolved or
         // closed reopens it: it goes back to the queue, with its history.
@@ -86,6 +90,7 @@ pub fn decide_ticket(
         if !reopens {
             return Ok(Decision::Commit {
                 created: false,
+                new_files,
                 checked: Some(Box::new(projected)),
             });
         }
@@ -108,6 +113,7 @@ pub fn decide_ticket(
         return Ok(Decision::Commit {
             created: false,
             checked: None,
+            new_files,
         });
     }
     // The category routes a new request to its tier and priority; the due
@@ -145,6 +151,7 @@ pub fn decide_ticket(
     Ok(Decision::Commit {
         created: true,
         checked: None,
+        new_files,
     })
 }
 
@@ -193,7 +200,8 @@ mod tests {
             decision,
             Decision::Commit {
                 created: true,
-                checked: None
+                checked: None,
+                new_files: Vec::new(),
             }
         );
         let stamped = ticket::read_ticket(&fork).unwrap().unwrap();
@@ -279,7 +287,8 @@ mod tests {
             decision.unwrap(),
             Decision::Commit {
                 created: false,
-                checked: None
+                checked: None,
+                new_files: Vec::new(),
             }
         );
         let after = ticket::read_ticket(&fork).unwrap().unwrap();

@@ -12,7 +12,7 @@ use automerge::transaction::CommitOptions;
 use automerge::{AutoCommit, ChangeHash, SaveOptions};
 use stufe_shared::protocol::{is_well_formed_token, MAX_TICKET_DOC_BYTES};
 use stufe_shared::site::SiteConfig;
-use stufe_shared::ticket::{self, Projection, Status, Ticket};
+use stufe_shared::ticket::{self, FileRef, Projection, Status, Ticket};
 use stufe_shared::validate::{Role, SiteRules};
 use stufe_shared::{DocId, Locale, SiteKey, TicketId};
 use tokio::sync::{Mutex, OnceCell};

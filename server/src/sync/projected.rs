@@ -89,6 +89,25 @@ impl Projected {
         }
     }
 
+    /// The files referred to by the messages the change added (`before`:
+    /// the ticket before it, `None` when the document was empty).
+    pub fn new_files(&self, before: Option<&Ticket>) -> Vec<ticket::FileRef> {
+        let added: Vec<&ticket::Message> = match self {
+            Projected::Delta(delta) => delta.fields.messages.iter().collect(),
+            Projected::Whole(after) => {
+                let known: std::collections::HashSet<&str> = before
+                    .map(|b| b.messages.iter().map(|m| m.id.as_str()).collect())
+                    .unwrap_or_default();
+                after
+                    .iter()
+                    .flat_map(|a| &a.ticket.messages)
+                    .filter(|m| !known.contains(m.id.as_str()))
+                    .collect()
+            }
+        };
+        added.into_iter().flat_map(|m| m.files.clone()).collect()
+    }
+
     /// Checks the change from `before` (`None`: the document was empty) for
     /// `role` under `rules`; a delta with the earlier messages left out.
     pub fn check(

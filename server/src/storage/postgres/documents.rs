@@ -108,6 +108,10 @@ impl DocStore for PostgresStorage {
         read_chunks(&mut *self.client()?, doc_id)
     }
 
+    fn ticket_files(&self, ticket: &str) -> Result<Vec<StoredFile>, StorageError> {
+        self.files_of_ticket(ticket)
+    }
+
     fn pending_since(&self, ticket: &str) -> Result<Option<i64>, StorageError> {
         Ok(self
             .client()?

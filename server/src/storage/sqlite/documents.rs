@@ -91,6 +91,10 @@ impl DocStore for SqliteStorage {
         Ok(read_document(&reader, doc_id)?)
     }
 
+    fn ticket_files(&self, ticket: &str) -> Result<Vec<StoredFile>, StorageError> {
+        self.files_of_ticket(ticket)
+    }
+
     fn pending_since(&self, ticket: &str) -> Result<Option<i64>, StorageError> {
         let since: Option<Option<i64>> = self
             .reader()?

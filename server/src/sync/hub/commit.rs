@@ -3,6 +3,31 @@
 use super::*;
 
 impl Hub {
+    /// Every file in `files` was uploaded for `ticket`, with the type and
+    /// size the reference says.
+    async fn check_uploaded(&self, ticket: TicketId, files: &[FileRef]) -> Result<(), HubError> {
+        let key = ticket.to_string();
+        let uploaded = storage::blocking(&self.storage, move |s| s.ticket_files(&key)).await?;
+        for file in files {
+            match uploaded.iter().find(|u| u.hash == file.hash) {
+                None => {
+                    return Err(HubError::Rejected(format!(
+                        "the file {:?} was not uploaded for this ticket",
+                        file.name
+                    )))
+                }
+                Some(u) if u.mime != file.mime || u.size != file.size => {
+                    return Err(HubError::Rejected(format!(
+                        "the file {:?} is not what was uploaded (its type or size differs)",
+                        file.name
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Applies a peer's sync message to a fork and commits it only if every
     /// change in it is allowed. Knowledge-base documents are read-only for peers.
     ///
@@ -107,6 +132,17 @@ impl Hub {
             },
             other => other,
         };
+        // A message may refer only to files uploaded for this ticket, as uploaded.
+        let files_checked = match &decided {
+            Ok(Decision::Commit { new_files, .. }) if !new_files.is_empty() => {
+                Some(self.check_uploaded(*ticket_id, new_files).await)
+            }
+            _ => None,
+        };
+        let decided = match files_checked {
+            Some(Err(err)) => Err(err),
+            _ => decided,
+        };
         let (created, checked) = match decided {
             Ok(Decision::NothingNew) => {
                 if in_place {
@@ -136,7 +172,9 @@ impl Hub {
                     pending: carried,
                 });
             }
-            Ok(Decision::Commit { created, checked }) => (created, checked),
+            Ok(Decision::Commit {
+                created, checked, ..
+            }) => (created, checked),
             Err(err) => {
                 if in_place {
                     *st = self.load_state(&entry.id).await?;
