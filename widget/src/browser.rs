@@ -49,10 +49,12 @@ use controller::Controller;
 use storage::BrowserKv;
 
 pub use controller::{
-    article, draft, is_connected, rate, reply, reply_draft, save_draft, save_reply_draft, search,
-    staff_messages, submit_ticket, typing, vote,
+    article, draft, file_access, is_connected, rate, reply_draft, reply_with_files, save_draft,
+    save_reply_draft, search, staff_messages, submit_ticket, typing, vote,
 };
 pub use host::request_close as close_widget;
+pub use http::{file_url, upload_file, UploadRefused};
+pub use socket::after as after_ms;
 
 pub fn start() {
     let Some(window) = web_sys::window() else {

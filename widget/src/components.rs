@@ -2,6 +2,7 @@
 
 pub mod app;
 mod article_view;
+mod attachments;
 mod focus;
 mod help;
 mod search_results;

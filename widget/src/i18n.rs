@@ -90,6 +90,17 @@ pub struct Texts {
     pub usually_within: &'static str,
     /// Minute, hour, day: singular and plural (German: dative, after "innerhalb von").
     pub units: [[&'static str; 2]; 3],
+    pub attach: &'static str,
+    pub uploading: &'static str,
+    /// "Remove NAME" (NAME replaced).
+    pub remove_file: &'static str,
+    pub upload_too_large: &'static str,
+    pub upload_not_accepted: &'static str,
+    pub upload_failed: &'static str,
+    /// "Download NAME" (NAME replaced).
+    pub download_file: &'static str,
+    /// The decimal separator in sizes ("1.4 MB", "1,4 MB").
+    pub decimal: char,
     pub back: &'static str,
     pub reply_placeholder: &'static str,
     pub send: &'static str,
@@ -143,6 +154,24 @@ impl Texts {
         };
         let word = self.units[unit][usize::from(n != 1)];
         format!("{} {n} {word}", self.usually_within)
+    }
+
+    /// A file's size, rounded: "820 B", "12 KB", "1.4 MB" (German "1,4 MB").
+    pub fn file_size(&self, bytes: i64) -> String {
+        let bytes = bytes.max(0) as f64;
+        let (value, unit) = if bytes < 1_000.0 {
+            return format!("{bytes} B");
+        } else if bytes < 1_000_000.0 {
+            (bytes / 1_000.0, "KB")
+        } else {
+            (bytes / 1_000_000.0, "MB")
+        };
+        let text = if value < 10.0 {
+            format!("{value:.1}")
+        } else {
+            format!("{value:.0}")
+        };
+        format!("{} {unit}", text.replace('.', &self.decimal.to_string()))
     }
 
     pub fn status(&self, status: Status) -> &'static str {
@@ -203,6 +232,14 @@ pub static EN: Texts = Texts {
     away: "We're away right now",
     usually_within: "we usually reply within",
     units: [["minute", "minutes"], ["hour", "hours"], ["day", "days"]],
+    attach: "Attach files",
+    uploading: "uploading…",
+    remove_file: "Remove NAME",
+    upload_too_large: "too large: at most 10 MB a file and 50 MB a request",
+    upload_not_accepted: "not accepted: send pictures (PNG, JPEG, GIF, WebP), PDF or text",
+    upload_failed: "could not be uploaded; check your connection and try again",
+    download_file: "Download NAME",
+    decimal: '.',
     back: "Back",
     reply_placeholder: "Write a reply…",
     send: "Send",
@@ -269,6 +306,14 @@ pub static DE: Texts = Texts {
     away: "Gerade nicht besetzt",
     usually_within: "wir antworten meist innerhalb von",
     units: [["Minute", "Minuten"], ["Stunde", "Stunden"], ["Tag", "Tagen"]],
+    attach: "Dateien anhängen",
+    uploading: "wird hochgeladen …",
+    remove_file: "NAME entfernen",
+    upload_too_large: "zu groß: höchstens 10 MB je Datei und 50 MB je Anfrage",
+    upload_not_accepted: "nicht angenommen: bitte Bilder (PNG, JPEG, GIF, WebP), PDF oder Text senden",
+    upload_failed: "konnte nicht hochgeladen werden; bitte Verbindung prüfen und erneut versuchen",
+    download_file: "NAME herunterladen",
+    decimal: ',',
     back: "Zurück",
     reply_placeholder: "Antwort schreiben…",
     send: "Senden",
@@ -322,6 +367,15 @@ mod tests {
             DE.typical_reply(0),
             "wir antworten meist innerhalb von 1 Minute"
         );
+    }
+
+    #[test]
+    fn file_sizes_read_in_each_language() {
+        assert_eq!(EN.file_size(820), "820 B");
+        assert_eq!(EN.file_size(12_345), "12 KB");
+        assert_eq!(EN.file_size(1_400_000), "1.4 MB");
+        assert_eq!(DE.file_size(1_400_000), "1,4 MB");
+        assert_eq!(DE.file_size(10_485_760), "10 MB");
     }
 
     #[test]

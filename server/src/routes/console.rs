@@ -35,6 +35,7 @@ use crate::tokens::token_hash;
 use crate::AppState;
 
 mod accounts;
+mod attach;
 pub(crate) mod csrf;
 mod errors;
 mod kb;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/tickets/{id}/presence", get(presence::events))
         .route("/console/tickets/{id}/typing", post(presence::typing))
         .route("/console/presence.js", get(presence::script))
+        .route("/console/attach.js", get(attach::script))
         .route("/console/kb", get(kb_page))
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
@@ -173,9 +175,9 @@ header a,header strong{color:#fff}a{color:#0b57d0}main{max-width:1000px;margin:2
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e3e6ee;padding:6px 8px;text-align:left}\
 .card{background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:12px 16px;margin:12px 0}\
 .staff{background:#eef4ff}.presence{min-height:1.45em;margin:4px 0;color:#475467;font-style:italic}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
-input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}\
+input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}label:has(>textarea){display:block}\
 form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}\
-figure.chart{margin:12px 0;background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
+.files{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:8px}.files .thumb{max-width:200px;max-height:150px;display:block}figure.chart{margin:12px 0;background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
 
 /// The CSS base: Water.css 2.1.1 (light, MIT; vendored in `server/assets`
 /// with its licence), a classless stylesheet, so plain forms and tables look

@@ -461,14 +461,35 @@ pub fn typing(id: TicketId) {
     });
 }
 
-/// Appends the customer's reply to a ticket.
-pub fn reply(id: TicketId, body: &str) -> bool {
+/// The site and the credential the files of ticket `id` travel with: None
+/// while the ticket is not stored yet, or when this device holds no token for
+/// it (a ticket that came with the customer's sign-in).
+pub fn file_access(id: TicketId) -> Option<(String, String)> {
+    with(|c| {
+        let token = c.docs.tickets.token(id)?.to_owned();
+        let stored = c
+            .docs
+            .tickets
+            .views()
+            .iter()
+            .any(|t| t.id == id && !t.waiting_to_send);
+        (stored && !token.is_empty()).then(|| (c.docs.kb.site().to_string(), token))
+    })
+    .flatten()
+}
+
+/// Appends the customer's reply with files uploaded for the ticket.
+pub fn reply_with_files(id: TicketId, body: &str, files: &[stufe_shared::ticket::FileRef]) -> bool {
     let Some(message_id) = random_bytes::<8>().map(hex::encode) else {
         return false;
     };
     let name = lang().texts().you;
     let refresh = with(|c| {
-        if !c.docs.tickets.reply(id, message_id, name, body, now_ms()) {
+        if !c
+            .docs
+            .tickets
+            .reply_with_files(id, message_id, name, body, files, now_ms())
+        {
             return None;
         }
         let out = c.sync.local_change(&mut c.docs, id);

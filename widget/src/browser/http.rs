@@ -63,6 +63,98 @@ pub async fn site_config(site: &str) -> Option<(SiteConfig, String)> {
     Some((config, text))
 }
 
+/// Why a file was not uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadRefused {
+    /// Over 10 MiB, or the request's files would pass 50 MiB.
+    TooLarge,
+    /// Not a kind of file the server takes.
+    NotAccepted,
+    /// Offline, or the server failed: try again.
+    Failed,
+    /// Anything else, in the server's words.
+    Other(String),
+}
+
+/// Uploads `file` for ticket `id` with its token (or a link's grant);
+/// answers the reference a message carries.
+pub async fn upload_file(
+    site: &str,
+    id: stufe_shared::TicketId,
+    credential: &str,
+    file: &web_sys::File,
+) -> Result<stufe_shared::ticket::FileRef, UploadRefused> {
+    let window = web_sys::window().ok_or(UploadRefused::Failed)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(file);
+    let headers = web_sys::Headers::new().map_err(|_| UploadRefused::Failed)?;
+    headers
+        .set("authorization", &format!("Bearer {credential}"))
+        .map_err(|_| UploadRefused::Failed)?;
+    init.set_headers(&headers);
+    let url = format!(
+        "/api/sites/{}/tickets/{id}/files?name={}",
+        enc(site),
+        enc(&file.name())
+    );
+    let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(|_| UploadRefused::Failed)?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| UploadRefused::Failed)?;
+    let status = response.status();
+    let text = JsFuture::from(response.text().map_err(|_| UploadRefused::Failed)?)
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    match status {
+        201 => crate::json::from_str(&text).ok_or(UploadRefused::Failed),
+        413 => Err(UploadRefused::TooLarge),
+        415 => Err(UploadRefused::NotAccepted),
+        500.. => Err(UploadRefused::Failed),
+        _ => {
+            #[derive(serde::Deserialize)]
+            struct Refusal {
+                error: String,
+            }
+            Err(crate::json::from_str::<Refusal>(&text)
+                .map_or(UploadRefused::Failed, |r| UploadRefused::Other(r.error)))
+        }
+    }
+}
+
+/// A file of ticket `id` as a `blob:` URL (revoke it when done); None when
+/// it cannot be had now.
+pub async fn file_url(
+    site: &str,
+    id: stufe_shared::TicketId,
+    credential: &str,
+    hash: &str,
+) -> Option<String> {
+    let window = web_sys::window()?;
+    let init = web_sys::RequestInit::new();
+    let headers = web_sys::Headers::new().ok()?;
+    headers
+        .set("authorization", &format!("Bearer {credential}"))
+        .ok()?;
+    init.set_headers(&headers);
+    let url = format!("/api/sites/{}/tickets/{id}/files/{}", enc(site), enc(hash));
+    let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .ok()?;
+    let response: web_sys::Response = response.dyn_into().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let blob: web_sys::Blob = JsFuture::from(response.blob().ok()?)
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
 /// Whether the site's team is in, and how soon it typically answers.
 pub async fn availability(site: &str) -> Option<stufe_shared::site::Availability> {
     get_json(&format!("/api/sites/{}/availability", enc(site))).await

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use stufe_shared::ticket::{self, Author, Status};
 use stufe_shared::TicketId;
 
+use super::attachments::{files_of, AttachFiles, MessageFiles, ReplyFiles};
 use super::focus::focus_heading_when_shown;
 use crate::browser::{self, format_time};
 use crate::ui::{Screen, Ui};
@@ -24,10 +25,33 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
     let draft = RwSignal::new(browser::reply_draft(id));
     let heading = NodeRef::<leptos::html::H2>::new();
     focus_heading_when_shown(heading);
+    let files = ReplyFiles::new();
+    // Files go with the reply only once this device can upload them: the
+    // ticket is stored and its token is here.
+    let can_attach =
+        move || ticket().is_some_and(|t| !t.waiting_to_send) && browser::file_access(id).is_some();
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if browser::reply(id, &draft.get_untracked()) {
+        if files.uploading() {
+            return;
+        }
+        if browser::reply_with_files(id, &draft.get_untracked(), &files.ready()) {
             draft.set(String::new());
+            files.clear();
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        if can_attach() {
+            files.add(id, files_of(ev.data_transfer().and_then(|d| d.files())));
+        }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let pasted = files_of(ev.clipboard_data().and_then(|d| d.files()));
+        if !pasted.is_empty() && can_attach() {
+            // A pasted screenshot is a file, not text.
+            ev.prevent_default();
+            files.add(id, pasted);
         }
     };
     view! {
@@ -68,6 +92,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                                 <li class=if mine { "message mine" } else { "message staff" } data-testid="message" data-author=m.author.as_str()>
                                     <span class="who">{who}" · "{format_time(m.at, lang)}</span>
                                     <p class="text">{m.body}</p>
+                                    <MessageFiles ticket=id files=m.files/>
                                     {m.waiting_to_send.then(|| view! { <span class="waiting" data-testid="message-waiting">{texts.waiting_to_send}</span> })}
                                 </li>
                             }.into_any()
@@ -89,10 +114,12 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                     {rating_part(id, ticket.status, ticket.rating)}
                 }
             })}
-            <form class=move || if asks_for_rating() { "reply" } else { "reply sticky" } on:submit=send>
+            <form class=move || if asks_for_rating() { "reply" } else { "reply sticky" } on:submit=send
+                on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
                 <textarea data-testid="reply-body" rows="3" maxlength="10000"
                     placeholder=move || t().reply_placeholder aria-label=move || t().reply_placeholder
                     prop:value=move || draft.get()
+                    on:paste=on_paste
                     on:input=move |ev| {
                         let value = event_target_value(&ev);
                         browser::save_reply_draft(id, &value);
@@ -101,7 +128,8 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                         }
                         draft.set(value);
                     }></textarea>
-                <button type="submit" class="primary" data-testid="reply-send">{move || t().send}</button>
+                {move || can_attach().then(|| view! { <AttachFiles ticket=id files=files/> })}
+                <button type="submit" class="primary" data-testid="reply-send" disabled=move || files.uploading()>{move || t().send}</button>
             </form>
         </section>
     }

@@ -50,6 +50,10 @@ impl<K: KeyValue> KnowledgeBase<K> {
         }
     }
 
+    pub fn site(&self) -> &SiteKey {
+        &self.site
+    }
+
     pub fn locale(&self) -> Locale {
         self.locale
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, Value, ROOT};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use stufe_shared::ticket::{self, Author, NewMessage, NewTicket, Status, Ticket};
+use stufe_shared::ticket::{self, Author, FileRef, NewMessage, NewTicket, Status, Ticket};
 use stufe_shared::TicketId;
 
 use super::kv::KeyValue;
@@ -52,6 +52,8 @@ pub struct MessageView {
     pub body: String,
     pub at: i64,
     pub waiting_to_send: bool,
+    /// Files attached to the message.
+    pub files: Vec<FileRef>,
 }
 
 /// What a customer types into the new-ticket form (also the saved draft).
@@ -307,11 +309,25 @@ impl<K: KeyValue> TicketBook<K> {
         body: &str,
         at: i64,
     ) -> bool {
+        self.reply_with_files(id, message_id, name, body, &[], at)
+    }
+
+    /// Appends the customer's reply with files uploaded for the ticket (the
+    /// text may then be empty); false for an unknown ticket or nothing to send.
+    pub fn reply_with_files(
+        &mut self,
+        id: TicketId,
+        message_id: String,
+        name: &str,
+        body: &str,
+        files: &[FileRef],
+        at: i64,
+    ) -> bool {
         let body = body.trim();
         let Some(local) = self.tickets.get_mut(&id) else {
             return false;
         };
-        if body.is_empty() {
+        if body.is_empty() && files.is_empty() {
             return false;
         }
         let message = NewMessage {
@@ -321,7 +337,7 @@ impl<K: KeyValue> TicketBook<K> {
             body: body.to_owned(),
             at,
         };
-        if ticket::append_message(&mut local.doc, &message).is_err() {
+        if ticket::append_message_with_files(&mut local.doc, &message, files).is_err() {
             return false;
         }
         self.persist(id);
@@ -612,6 +628,7 @@ fn view_of(id: TicketId, local: &mut LocalTicket) -> Option<TicketView> {
                 body: m.body.clone(),
                 at: m.at,
                 waiting_to_send: pending,
+                files: m.files.clone(),
             }
         })
         .collect();
@@ -768,6 +785,27 @@ mod tests {
             .collect();
         book.acknowledge(id(1), &heads);
         assert!(!book.views()[0].messages[0].waiting_to_send);
+    }
+
+    #[test]
+    fn a_reply_may_be_files_alone_and_shows_them() {
+        let mut book = TicketBook::load(MemoryKv::default(), "demo");
+        book.create(&form(), id(1), "t".into()).unwrap();
+        let file = FileRef {
+            hash: "ab".repeat(32),
+            name: "error.png".into(),
+            mime: "image/png".into(),
+            size: 2048,
+        };
+        assert!(book.reply_with_files(
+            id(1),
+            "m1".into(),
+            "Ada",
+            " ",
+            std::slice::from_ref(&file),
+            9
+        ));
+        assert_eq!(book.views()[0].messages[0].files, vec![file]);
     }
 
     #[test]

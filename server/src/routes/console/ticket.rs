@@ -56,12 +56,28 @@ pub(super) async fn ticket_page(
             @for m in &ticket.messages {
                 div.card.staff[m.author == Author::Staff] data-testid="console-message" {
                     small { @if m.author == Author::Customer { (customer_name) } @else { (m.name) } " · " (format_time(m.at, &user.timezone)) } p { (m.body) }
+                    @if !m.files.is_empty() {
+                        ul.files data-testid="console-files" {
+                            @for f in &m.files {
+                                @let url = format!("/api/staff/tickets/{id}/files/{}?name={}", f.hash, url_encode(&f.name));
+                                li { a href=(url) data-testid="console-file" data-type=(f.mime) target="_blank" rel="noopener" {
+                                    @if stufe_shared::files::is_image(&f.mime) { img.thumb src=(url) alt=(f.name); br; }
+                                    (f.name) " (" (size_text(f.size)) ")" } }
+                            }
+                        }
+                    }
                 }
             }
             p.presence data-testid="presence" aria-live="polite" {}
             // One form: a reply typed here survives changing status, tier or assignee.
             form.card method="post" action={ "/console/tickets/" (id) "/update" } { (csrf::field())
                 p { label { "Reply to the customer" textarea name="body" rows="10" data-testid="reply-box" placeholder="Sent to the customer (and by email, if they gave one)" {} } }
+                p.attach {
+                    label { "Attach files (pictures, PDF, text; 10 MB each) "
+                        input type="file" multiple data-testid="console-attach" accept=(stufe_shared::files::ALLOWED_TYPES.join(",")); }
+                    ul data-testid="console-chosen" aria-live="polite" {}
+                    input type="hidden" name="files" value="" data-testid="console-files-field";
+                }
                 @if !saved.is_empty() {
                     p { label { "Saved reply (added after what you typed) " select name="saved_reply" data-testid="saved-reply" {
                         option value="" { "none" }
@@ -81,6 +97,7 @@ pub(super) async fn ticket_page(
                 button data-testid="save-ticket" { "Save" }
             }
             script src="/console/presence.js" defer {}
+            script src="/console/attach.js" defer {}
             @if !notes.is_empty() {
                 section.card data-testid="notes" {
                     h2 { "Internal notes and hand-offs" }
@@ -142,6 +159,18 @@ pub(super) struct UpdateForm {
     /// A saved reply's id, added to the reply.
     #[serde(default)]
     saved_reply: String,
+    /// The files uploaded for the reply (JSON: the upload answers), if any.
+    #[serde(default)]
+    files: String,
+}
+
+/// A file size for people: "820 B", "12 KB", "1.4 MB".
+fn size_text(bytes: i64) -> String {
+    match bytes {
+        b if b < 1_000 => format!("{b} B"),
+        b if b < 1_000_000 => format!("{:.0} KB", b as f64 / 1e3),
+        b => format!("{:.1} MB", b as f64 / 1e6),
+    }
 }
 
 pub(super) async fn ticket_update(
@@ -165,8 +194,14 @@ pub(super) async fn ticket_update(
         }
         body.push_str(&reply.body);
     }
-    if !body.is_empty() {
-        requests::reply(&state, &user, ticket, body).await?;
+    let files: Vec<stufe_shared::ticket::FileRef> = if form.files.trim().is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_str(&form.files)
+            .map_err(|_| AppError::bad_request("the attached files could not be read"))?
+    };
+    if !body.is_empty() || !files.is_empty() {
+        requests::reply_with_files(&state, &user, ticket, body, files).await?;
     }
     let assigned = {
         let key = before.id.clone();

@@ -1,0 +1,148 @@
+//! Attachments in a real browser: the customer picks a picture and pastes a
+//! file into a reply, sees the picture as a thumbnail, a file of a refused
+//! kind is said so; the agent sees both in the console, attaches a PDF there,
+//! and the customer gets it live.
+
+use anyhow::{ensure, Result};
+use fantoccini::Locator;
+use stufe_e2e::{finish, Browser, Stufe};
+
+/// A valid 1×1 PNG.
+const PNG: [u8; 70] = [
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0xDA, 0x63, 0x64, 0xF8, 0xCF, 0x50,
+    0x0F, 0x00, 0x03, 0x86, 0x01, 0x80, 0x5A, 0x34, 0x7D, 0x6B, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_and_agent_exchange_files_shown_as_thumbnails_and_downloads() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let browser = Browser::launch().await?;
+    let files = tempfile::tempdir()?;
+    let picture = files.path().join("error-screen.png");
+    std::fs::write(&picture, PNG)?;
+    let invoice = files.path().join("invoice.pdf");
+    std::fs::write(&invoice, PDF)?;
+    let program = files.path().join("photo.png");
+    std::fs::write(&program, [b"MZ\x90\0".as_slice(), &[0; 200]].concat())?;
+    let result = async {
+        let c = &browser.client;
+        c.goto(&stufe.demo_url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Screen goes black", "See the picture.")
+            .await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        let id = browser.ticket_id("Screen goes black").await?;
+        browser.click(&format!("[data-ticket-id='{id}']")).await?;
+
+        // A picture picked with the file chooser: uploaded, then sent with the text.
+        browser
+            .wait_for(Locator::Css("[data-testid=attach-input]"))
+            .await?
+            .send_keys(&picture.display().to_string())
+            .await?;
+        browser
+            .wait_script("return !!document.querySelector('[data-testid=chosen-file][data-state=ready]');")
+            .await?;
+        c.find(Locator::Css("[data-testid=reply-body]"))
+            .await?
+            .send_keys("This is what I see.")
+            .await?;
+        browser.click("[data-testid=reply-send]").await?;
+        // Shown as a thumbnail that loaded (a blob of the stored file).
+        browser
+            .wait_script(
+                "const img = document.querySelector('[data-testid=attachment-thumbnail]');
+                 return !!img && img.complete && img.naturalWidth === 1 && img.src.startsWith('blob:');",
+            )
+            .await?;
+        ensure!(
+            c.execute("return document.querySelectorAll('[data-testid=chosen-file]').length;", vec![])
+                .await?
+                == 0,
+            "the sent files leave the reply box"
+        );
+
+        // A file pasted into the reply box, sent alone.
+        c.execute(
+            "const box = document.querySelector('[data-testid=reply-body]');
+             const data = new DataTransfer();
+             data.items.add(new File(['Order 1234, never arrived.\\n'], 'order.txt', {type: 'text/plain'}));
+             box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+             return true;",
+            vec![],
+        )
+        .await?;
+        browser
+            .wait_script("return !!document.querySelector('[data-testid=chosen-file][data-state=ready]');")
+            .await?;
+        browser.click("[data-testid=reply-send]").await?;
+        browser
+            .wait_script("return !!document.querySelector('[data-testid=attachment][data-type=\"text/plain\"]');")
+            .await?;
+
+        // A program named like a picture: refused, said so, nothing sent.
+        c.find(Locator::Css("[data-testid=attach-input]"))
+            .await?
+            .send_keys(&program.display().to_string())
+            .await?;
+        browser
+            .wait_script(
+                "const chip = document.querySelector('[data-testid=chosen-file][data-state=refused]');
+                 return !!chip && chip.textContent.includes('not accepted');",
+            )
+            .await?;
+        browser.screenshot("attachments-1-widget").await;
+        let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
+        let messages = ticket["messages"].as_array().cloned().unwrap_or_default();
+        ensure!(messages.len() == 2, "two messages: {ticket}");
+        ensure!(messages[0]["files"][0]["type"] == "image/png", "{ticket}");
+
+        // The agent sees both in the console and attaches a PDF.
+        c.enter_parent_frame().await?;
+        let customer = c.window().await?;
+        let console = c.new_window(false).await?;
+        c.switch_to_window(console.handle.clone()).await?;
+        browser.console_login(&stufe).await?;
+        c.goto(&stufe.api(&format!("/console/tickets/{id}"))).await?;
+        browser
+            .wait_script(
+                "const links = document.querySelectorAll('[data-testid=console-file]');
+                 const img = document.querySelector('[data-testid=console-file] img');
+                 return links.length === 2 && !!img && img.complete && img.naturalWidth === 1;",
+            )
+            .await?;
+        c.find(Locator::Css("[data-testid=console-attach]"))
+            .await?
+            .send_keys(&invoice.display().to_string())
+            .await?;
+        browser
+            .wait_script("return !!document.querySelector('[data-testid=console-chosen-file][data-state=ready]');")
+            .await?;
+        browser.screenshot("attachments-2-console").await;
+        browser.click("[data-testid=save-ticket]").await?;
+        browser
+            .wait_script(
+                "return [...document.querySelectorAll('[data-testid=console-file]')].some(a => a.dataset.type === 'application/pdf');",
+            )
+            .await?;
+
+        // The customer gets it live, as a download with its name.
+        c.switch_to_window(customer).await?;
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_script(
+                "const pdf = document.querySelector('[data-testid=message][data-author=staff] [data-testid=attachment][data-type=\"application/pdf\"]');
+                 return !!pdf && pdf.textContent.includes('invoice.pdf');",
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "attachments", result).await
+}
