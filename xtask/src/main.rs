@@ -105,6 +105,13 @@ fn main() -> Result<()> {
             tools::ensure_reference_server(&root)?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "reference"]))?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "search"]))?;
+            run_cmd(cargo().args([
+                "bench",
+                "--package",
+                "stufe-server",
+                "--bench",
+                "attachments",
+            ]))?;
             tools::ensure_postgres()?;
             run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "nodes"]))
         }
