@@ -5,7 +5,7 @@
 
 use anyhow::{ensure, Result};
 use fantoccini::Locator;
-use stufe_e2e::{finish, Browser, Stufe};
+use stufe_e2e::{finish, Browser, HostSite, Stufe};
 
 /// A valid 1×1 PNG.
 const PNG: [u8; 70] = [
@@ -145,4 +145,140 @@ async fn customer_and_agent_exchange_files_shown_as_thumbnails_and_downloads() -
     }
     .await;
     finish(browser, &stufe, "attachments", result).await
+}
+
+/// The messages of a ticket, once it has any (at most 20 s).
+async fn messages_of(stufe: &Stufe, id: &str) -> Result<Vec<serde_json::Value>> {
+    let started = std::time::Instant::now();
+    loop {
+        let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
+        let messages = ticket["messages"].as_array().cloned().unwrap_or_default();
+        if !messages.is_empty() || started.elapsed() > std::time::Duration::from_secs(20) {
+            return Ok(messages);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_chosen_offline_wait_on_the_device_and_are_sent_once_when_back() -> Result<()> {
+    let mut stufe = Stufe::start().await?;
+    // A host page of its own: it stays up while the Stufe server is down.
+    let host = HostSite::start(&stufe).await?;
+    let browser = Browser::launch().await?;
+    let files = tempfile::tempdir()?;
+    let picture = files.path().join("broken-part.png");
+    std::fs::write(&picture, PNG)?;
+    let receipt = files.path().join("receipt.pdf");
+    std::fs::write(&receipt, PDF)?;
+    let result = async {
+        let c = &browser.client;
+        c.goto(&host.url()).await?;
+        browser.open_widget().await?;
+        browser
+            .submit_ticket("Part broke", "It came broken.")
+            .await?;
+        browser.wait_gone("[data-testid=ticket-waiting]").await?;
+        let first = browser.ticket_id("Part broke").await?;
+        browser
+            .wait_script("return navigator.serviceWorker.controller !== null;")
+            .await?;
+
+        stufe.stop().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=connection][data-online=false]"))
+            .await?;
+
+        // Offline, a reply with a picture: kept on the device, shown as waiting.
+        browser
+            .click(&format!("[data-ticket-id='{first}']"))
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=attach-input]"))
+            .await?
+            .send_keys(&picture.display().to_string())
+            .await?;
+        browser
+            .wait_script(
+                "return !!document.querySelector('[data-testid=chosen-file][data-state=waiting]');",
+            )
+            .await?;
+        c.find(Locator::Css("[data-testid=reply-body]"))
+            .await?
+            .send_keys("Photo of the part.")
+            .await?;
+        browser.click("[data-testid=reply-send]").await?;
+        browser
+            .wait_script(
+                "const w = document.querySelector('[data-testid=message-waiting-files]');
+                 return !!w && w.textContent.includes('broken-part.png');",
+            )
+            .await?;
+
+        // Offline, a new request with a file.
+        browser.click("[data-testid=new-ticket-tab]").await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=attach-input]"))
+            .await?
+            .send_keys(&receipt.display().to_string())
+            .await?;
+        browser
+            .wait_script(
+                "return !!document.querySelector('[data-testid=chosen-file][data-state=waiting]');",
+            )
+            .await?;
+        browser
+            .submit_ticket("Refund please", "Receipt attached.")
+            .await?;
+        let second = browser.ticket_id("Refund please").await?;
+
+        // A reload while still offline keeps both waiting.
+        c.refresh().await?;
+        browser.open_widget().await?;
+        browser
+            .click(&format!("[data-ticket-id='{first}']"))
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=message-waiting-files]"))
+            .await?;
+
+        // Back online: each goes once, files first, then the message.
+        stufe.restart().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=connection][data-online=true]"))
+            .await?;
+        browser
+            .wait_script(
+                "return !document.querySelector('[data-testid=message-waiting-files]')
+                    && !!document.querySelector('[data-testid=attachment-thumbnail]');",
+            )
+            .await?;
+        let replies = messages_of(&stufe, &first).await?;
+        ensure!(replies.len() == 1, "the reply arrived once: {replies:?}");
+        ensure!(replies[0]["body"] == "Photo of the part.", "{replies:?}");
+        ensure!(replies[0]["files"][0]["type"] == "image/png", "{replies:?}");
+        let opened = messages_of(&stufe, &second).await?;
+        ensure!(
+            opened.len() == 1,
+            "the new request's files arrived once: {opened:?}"
+        );
+        ensure!(opened[0]["files"][0]["name"] == "receipt.pdf", "{opened:?}");
+        // Nothing more goes after another reload.
+        c.refresh().await?;
+        browser.open_widget().await?;
+        browser
+            .click(&format!("[data-ticket-id='{first}']"))
+            .await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=attachment-thumbnail]"))
+            .await?;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        ensure!(
+            messages_of(&stufe, &first).await?.len() == 1,
+            "not sent twice"
+        );
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "attachments-offline", result).await
 }

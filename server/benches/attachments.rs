@@ -77,7 +77,9 @@ fn png_file(rng: &mut impl Rng) -> Vec<u8> {
         .concat()
     };
     let overhead = 8 + 25 + 12 + 12;
-    let data: Vec<u8> = (0..MAX_FILE_BYTES - overhead).map(|_| rng.random()).collect();
+    let data: Vec<u8> = (0..MAX_FILE_BYTES - overhead)
+        .map(|_| rng.random())
+        .collect();
     [
         b"\x89PNG\r\n\x1a\n".to_vec(),
         chunk(b"IHDR", &[0, 0, 4, 0, 0, 0, 4, 0, 8, 6, 0, 0, 0]),

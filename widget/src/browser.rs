@@ -49,8 +49,9 @@ use controller::Controller;
 use storage::BrowserKv;
 
 pub use controller::{
-    article, draft, file_access, is_connected, rate, reply_draft, reply_with_files, save_draft,
-    save_reply_draft, search, staff_messages, submit_ticket, typing, vote,
+    article, draft, file_access, has_file_token, is_connected, rate, reply_draft, reply_later,
+    reply_with_files, save_draft, save_reply_draft, search, staff_messages, submit_ticket, typing,
+    vote,
 };
 pub use host::request_close as close_widget;
 pub use http::{file_url, upload_file, UploadRefused};
@@ -153,6 +154,7 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         nav_by_tab: RwSignal::new(false),
         staff_typing: RwSignal::new(None),
         availability: RwSignal::new(None),
+        waiting: RwSignal::new(Vec::new()),
         storage: RwSignal::new(if storage_available {
             StorageState::Ok
         } else {
@@ -160,6 +162,10 @@ fn start_with(window: web_sys::Window, site: String, kv: BrowserKv) {
         }),
     };
     controller::install(Controller::new(docs, ws_url, storage_available), ui);
+    // Replies that waited with their files when the page was left.
+    if let Some(waiting) = controller::with(|c| c.waiting_views()) {
+        ui.waiting.set(waiting);
+    }
     controller::connect();
     host::listen(
         move |open| {

@@ -97,6 +97,11 @@ pub struct Texts {
     pub upload_too_large: &'static str,
     pub upload_not_accepted: &'static str,
     pub upload_failed: &'static str,
+    /// A file kept to go with the message once it can be uploaded.
+    pub upload_waiting: &'static str,
+    /// A kept file the server did not take when it was sent later.
+    pub upload_not_sent: &'static str,
+    pub waiting_files: &'static str,
     /// "Download NAME" (NAME replaced).
     pub download_file: &'static str,
     /// The decimal separator in sizes ("1.4 MB", "1,4 MB").
@@ -238,6 +243,9 @@ pub static EN: Texts = Texts {
     upload_too_large: "too large: at most 10 MB a file and 50 MB a request",
     upload_not_accepted: "not accepted: send pictures (PNG, JPEG, GIF, WebP), PDF or text",
     upload_failed: "could not be uploaded; check your connection and try again",
+    upload_waiting: "sent with your message",
+    upload_not_sent: "this file was not accepted and was left out of your message",
+    waiting_files: "Waiting to send (with files)",
     download_file: "Download NAME",
     decimal: '.',
     back: "Back",
@@ -312,6 +320,9 @@ pub static DE: Texts = Texts {
     upload_too_large: "zu groß: höchstens 10 MB je Datei und 50 MB je Anfrage",
     upload_not_accepted: "nicht angenommen: bitte Bilder (PNG, JPEG, GIF, WebP), PDF oder Text senden",
     upload_failed: "konnte nicht hochgeladen werden; bitte Verbindung prüfen und erneut versuchen",
+    upload_waiting: "wird mit Ihrer Nachricht gesendet",
+    upload_not_sent: "nicht angenommen; Ihre Nachricht wurde ohne diese Datei gesendet",
+    waiting_files: "Wartet auf Versand (mit Dateien)",
     download_file: "NAME herunterladen",
     decimal: ',',
     back: "Zurück",

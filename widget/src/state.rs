@@ -4,5 +4,6 @@
 
 pub mod knowledge;
 pub mod kv;
+pub mod outbox;
 pub mod sync_client;
 pub mod tickets;

@@ -68,6 +68,18 @@ pub struct Ui {
     pub staff_typing: RwSignal<Option<StaffTyping>>,
     /// Whether the team is in and how soon it answers (asked when the panel opens).
     pub availability: RwSignal<Option<Availability>>,
+    /// Replies with files waiting to be sent (offline, or before the request reached us).
+    pub waiting: RwSignal<Vec<WaitingView>>,
+}
+
+/// A reply with files waiting to be sent, as the thread shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingView {
+    pub ticket: TicketId,
+    pub message_id: String,
+    pub body: String,
+    /// Its files' names and sizes.
+    pub files: Vec<(String, i64)>,
 }
 
 /// "Sam is typing…" in a ticket's thread.

@@ -22,9 +22,10 @@ use super::socket::{self, Socket};
 use super::storage::BrowserKv;
 use crate::i18n::Lang;
 use crate::state::knowledge::ArticleCopy;
+use crate::state::outbox::{Outbox, WaitingFile, WaitingReply};
 use crate::state::sync_client::{Docs, Event, Outgoing, SyncClient};
 use crate::state::tickets::{FormError, IdentityChange, TicketForm, TicketView};
-use crate::ui::{Hit, Screen, StaffTyping, StorageState, Ui};
+use crate::ui::{Hit, Screen, StaffTyping, StorageState, Ui, WaitingView};
 
 use leptos::prelude::*;
 
@@ -38,11 +39,15 @@ pub struct Controller {
     storage_available: bool,
     /// When the customer's typing was last said, and in which ticket.
     typing_said: Option<(TicketId, i64)>,
+    /// Replies with files waiting to be sent.
+    outbox: Outbox<BrowserKv>,
 }
 
 impl Controller {
     pub fn new(docs: Docs<BrowserKv>, ws_url: String, storage_available: bool) -> Self {
+        let outbox = Outbox::new(docs.tickets.kv().clone(), docs.kb.site().as_str());
         Self {
+            outbox,
             docs,
             sync: SyncClient::default(),
             socket: None,
@@ -75,8 +80,38 @@ impl Controller {
         Refresh {
             tickets: Some(self.docs.tickets.views()),
             storage: Some(self.storage_state()),
+            waiting: Some(self.waiting_views()),
             ..Refresh::default()
         }
+    }
+
+    /// The replies with files waiting to be sent, for the threads.
+    pub fn waiting_views(&self) -> Vec<WaitingView> {
+        self.docs
+            .tickets
+            .ids_to_sync()
+            .into_iter()
+            .flat_map(|ticket| {
+                self.outbox
+                    .waiting(ticket)
+                    .into_iter()
+                    .map(move |reply| WaitingView {
+                        ticket,
+                        message_id: reply.message_id,
+                        body: reply.body,
+                        files: reply
+                            .files
+                            .iter()
+                            .map(|f| (f.name.clone(), f.size))
+                            .collect(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Whether any reply waits to be sent for ticket `id`.
+    fn has_waiting(&self, id: TicketId) -> bool {
+        !self.outbox.waiting(id).is_empty()
     }
 
     fn handle(&mut self, events: Vec<Event>, lang: Lang) -> Refresh {
@@ -84,9 +119,11 @@ impl Controller {
         for event in events {
             match event {
                 Event::Changed(DocId::Kb { .. }) => refresh.kb = Some(self.docs.kb.entries()),
-                Event::Changed(DocId::Ticket(_)) => {
+                Event::Changed(DocId::Ticket(id)) => {
                     refresh.tickets = Some(self.docs.tickets.views());
                     refresh.storage = Some(self.storage_state());
+                    // Acknowledged: its waiting files may be uploaded now.
+                    refresh.drain_outbox |= self.has_waiting(id);
                 }
                 Event::StaffTyping { ticket, name } => {
                     let staff_messages = self
@@ -134,6 +171,9 @@ pub struct Refresh {
     pub storage: Option<StorageState>,
     pub signed_in: Option<bool>,
     pub staff_typing: Option<StaffTyping>,
+    pub waiting: Option<Vec<WaitingView>>,
+    /// Try sending the replies with files that wait.
+    pub drain_outbox: bool,
 }
 
 /// A ticket's messages from staff (hand-off notices included).
@@ -150,6 +190,8 @@ thread_local! {
     static UI: Cell<Option<Ui>> = const { Cell::new(None) };
     static NOTICE_SEQ: Cell<u32> = const { Cell::new(0) };
     static TYPING_SEQ: Cell<u32> = const { Cell::new(0) };
+    /// The outbox is being sent (0: no; 1: yes; 2: yes, and asked again meanwhile).
+    static DRAINING: Cell<u8> = const { Cell::new(0) };
 }
 
 /// Installs the controller and the root view state (once, at start).
@@ -197,6 +239,12 @@ pub fn apply(refresh: Refresh) {
     }
     if let Some(typing) = refresh.staff_typing {
         show_staff_typing(ui, typing);
+    }
+    if let Some(waiting) = refresh.waiting {
+        let _ = ui.waiting.try_set(waiting);
+    }
+    if refresh.drain_outbox {
+        socket::after(0, drain_outbox);
     }
 }
 
@@ -260,6 +308,7 @@ pub fn on_socket(generation: u64, incoming: Incoming) {
                 c.send(out);
                 Refresh {
                     online: Some(true),
+                    drain_outbox: true,
                     ..Refresh::default()
                 }
             }
@@ -478,11 +527,172 @@ pub fn file_access(id: TicketId) -> Option<(String, String)> {
     .flatten()
 }
 
+/// Whether this device holds the token that files of ticket `id` travel with
+/// (a request that came with the customer's sign-in has none here).
+pub fn has_file_token(id: TicketId) -> bool {
+    with(|c| c.docs.tickets.token(id).is_some_and(|t| !t.is_empty())).unwrap_or(false)
+}
+
 /// Appends the customer's reply with files uploaded for the ticket.
 pub fn reply_with_files(id: TicketId, body: &str, files: &[stufe_shared::ticket::FileRef]) -> bool {
     let Some(message_id) = random_bytes::<8>().map(hex::encode) else {
         return false;
     };
+    append_reply(id, message_id, body, files)
+}
+
+/// Keeps a reply whose files are not uploaded yet (`files`: names and
+/// bytes; `ready`: those uploaded already) to send as soon as it can.
+pub fn reply_later(
+    id: TicketId,
+    body: &str,
+    ready: Vec<stufe_shared::ticket::FileRef>,
+    files: Vec<(String, Vec<u8>)>,
+) -> bool {
+    let Some(message_id) = random_bytes::<8>().map(hex::encode) else {
+        return false;
+    };
+    let reply = WaitingReply {
+        message_id,
+        body: body.trim().to_owned(),
+        files: ready
+            .into_iter()
+            .map(WaitingFile::uploaded)
+            .chain(
+                files
+                    .into_iter()
+                    .map(|(name, bytes)| WaitingFile::new(name, &bytes)),
+            )
+            .collect(),
+    };
+    let refresh = with(|c| {
+        let kept = c.outbox.add(id, reply);
+        let mut refresh = c.tickets_changed();
+        refresh.drain_outbox = true;
+        (kept, refresh)
+    });
+    let Some((kept, refresh)) = refresh else {
+        return false;
+    };
+    apply(refresh);
+    if !kept {
+        show_notice(lang().texts().storage_failed.to_owned());
+    }
+    kept
+}
+
+/// Sends the replies that wait, each once: their files uploaded, then the
+/// message. Stops at the first upload that fails for want of a connection
+/// (tried again when the widget connects, or a ticket is acknowledged).
+pub fn drain_outbox() {
+    let running = DRAINING.with(|d| {
+        let was = d.get();
+        d.set(if was == 0 { 1 } else { 2 });
+        was != 0
+    });
+    if running {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async {
+        loop {
+            send_waiting().await;
+            let again = DRAINING.with(|d| {
+                let again = d.get() == 2;
+                d.set(u8::from(again));
+                again
+            });
+            if !again {
+                break;
+            }
+        }
+    });
+}
+
+async fn send_waiting() {
+    let tickets = with(|c| {
+        c.docs
+            .tickets
+            .ids_to_sync()
+            .into_iter()
+            .filter(|id| c.has_waiting(*id))
+            .collect::<Vec<_>>()
+    })
+    .unwrap_or_default();
+    for ticket in tickets {
+        let Some((site, credential)) = file_access(ticket) else {
+            continue;
+        };
+        let replies = with(|c| c.outbox.waiting(ticket)).unwrap_or_default();
+        for reply in replies {
+            if !send_one(ticket, &site, &credential, reply).await {
+                return;
+            }
+        }
+    }
+}
+
+/// Uploads a waiting reply's files (keeping each answer), then appends it.
+/// False when an upload failed for want of a connection.
+async fn send_one(ticket: TicketId, site: &str, credential: &str, reply: WaitingReply) -> bool {
+    let mut files = reply.files;
+    let mut index = 0;
+    while index < files.len() {
+        if files[index].uploaded.is_some() {
+            index += 1;
+            continue;
+        }
+        let body = js_sys::Uint8Array::from(files[index].bytes().as_slice());
+        let name = files[index].name.clone();
+        match super::http::upload_file(site, ticket, credential, &name, &body).await {
+            Ok(file) => {
+                with(|c| {
+                    c.outbox
+                        .uploaded(ticket, &reply.message_id, index, file.clone())
+                });
+                files[index].uploaded = Some(file);
+                index += 1;
+            }
+            Err(super::http::UploadRefused::Failed) => return false,
+            Err(_) => {
+                // Never taken (its kind or size): the reply goes without it.
+                show_notice(format!("{name}: {}", lang().texts().upload_not_sent));
+                with(|c| c.outbox.drop_file(ticket, &reply.message_id, index));
+                files.remove(index);
+            }
+        }
+    }
+    let references: Vec<_> = files.iter().filter_map(|f| f.uploaded.clone()).collect();
+    let name = lang().texts().you;
+    let refresh = with(|c| {
+        if !c.docs.tickets.has_message(ticket, &reply.message_id)
+            && c.docs.tickets.reply_with_files(
+                ticket,
+                reply.message_id.clone(),
+                name,
+                &reply.body,
+                &references,
+                now_ms(),
+            )
+        {
+            let out = c.sync.local_change(&mut c.docs, ticket);
+            c.send(out);
+        }
+        c.outbox.sent(ticket, &reply.message_id);
+        c.tickets_changed()
+    });
+    if let Some(refresh) = refresh {
+        apply(refresh);
+    }
+    true
+}
+
+/// Appends the customer's reply (with files uploaded for the ticket) as message `message_id`.
+fn append_reply(
+    id: TicketId,
+    message_id: String,
+    body: &str,
+    files: &[stufe_shared::ticket::FileRef],
+) -> bool {
     let name = lang().texts().you;
     let refresh = with(|c| {
         if !c

@@ -76,18 +76,20 @@ pub enum UploadRefused {
     Other(String),
 }
 
-/// Uploads `file` for ticket `id` with its token (or a link's grant);
-/// answers the reference a message carries.
+/// Uploads a file's bytes (`body`: a `File`, `Blob` or `Uint8Array`) named
+/// `name` for ticket `id` with its token (or a link's grant); answers the
+/// reference a message carries.
 pub async fn upload_file(
     site: &str,
     id: stufe_shared::TicketId,
     credential: &str,
-    file: &web_sys::File,
+    name: &str,
+    body: &JsValue,
 ) -> Result<stufe_shared::ticket::FileRef, UploadRefused> {
     let window = web_sys::window().ok_or(UploadRefused::Failed)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
-    init.set_body(file);
+    init.set_body(body);
     let headers = web_sys::Headers::new().map_err(|_| UploadRefused::Failed)?;
     headers
         .set("authorization", &format!("Bearer {credential}"))
@@ -96,7 +98,7 @@ pub async fn upload_file(
     let url = format!(
         "/api/sites/{}/tickets/{id}/files?name={}",
         enc(site),
-        enc(&file.name())
+        enc(name)
     );
     let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
         .await

@@ -101,12 +101,17 @@ pub struct Chosen {
     name: String,
     size: i64,
     pub state: Upload,
+    /// The file itself, until uploaded (a waiting one is kept with the reply).
+    file: Option<web_sys::File>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upload {
     Uploading,
     Ready(FileRef),
+    /// Not uploaded now (offline, or the request has not reached us yet):
+    /// kept on the device and sent with the message.
+    Waiting,
     Refused(UploadRefused),
 }
 
@@ -143,48 +148,67 @@ impl ReplyFiles {
         })
     }
 
+    /// The files kept to go with the message (not uploaded yet).
+    pub fn waiting(&self) -> Vec<web_sys::File> {
+        self.chosen.with_untracked(|c| {
+            c.iter()
+                .filter(|f| f.state == Upload::Waiting)
+                .filter_map(|f| f.file.clone())
+                .collect()
+        })
+    }
+
     pub fn clear(&self) {
         self.chosen.set(Vec::new());
     }
 
-    /// Uploads each file now (the ones over the limit are refused at once).
-    pub fn add(&self, ticket: TicketId, files: Vec<web_sys::File>) {
+    /// Uploads each file now when it can (`ticket`: the stored request it is
+    /// for, online); else keeps it to go with the message. Files over the
+    /// limit are refused at once.
+    pub fn add(&self, ticket: Option<TicketId>, online: bool, files: Vec<web_sys::File>) {
+        let access = ticket
+            .filter(|_| online)
+            .and_then(|t| Some((t, browser::file_access(t)?)));
         for file in files {
             let key = self.next_key.get_value();
             self.next_key.set_value(key.wrapping_add(1));
             let size = file.size() as i64;
-            let too_large = file.size() > MAX_FILE_BYTES as f64;
-            let state = if too_large {
+            let state = if file.size() > MAX_FILE_BYTES as f64 {
                 Upload::Refused(UploadRefused::TooLarge)
-            } else {
+            } else if access.is_some() {
                 Upload::Uploading
+            } else {
+                Upload::Waiting
             };
+            let upload = state == Upload::Uploading;
             self.chosen.update(|c| {
                 c.push(Chosen {
                     key,
                     name: file.name(),
                     size,
                     state,
+                    file: Some(file.clone()),
                 })
             });
-            if too_large {
+            let (Some((ticket, (site, credential))), true) = (access.clone(), upload) else {
                 continue;
-            }
+            };
             let chosen = self.chosen;
             leptos::task::spawn_local(async move {
-                let result = match browser::file_access(ticket) {
-                    Some((site, credential)) => {
-                        browser::upload_file(&site, ticket, &credential, &file).await
-                    }
-                    None => Err(UploadRefused::Failed),
-                };
-                let state = match result {
-                    Ok(reference) => Upload::Ready(reference),
-                    Err(why) => Upload::Refused(why),
+                let result =
+                    browser::upload_file(&site, ticket, &credential, &file.name(), &file).await;
+                let (state, keep) = match result {
+                    Ok(reference) => (Upload::Ready(reference), false),
+                    // No connection: it goes with the message, later.
+                    Err(UploadRefused::Failed) => (Upload::Waiting, true),
+                    Err(why) => (Upload::Refused(why), false),
                 };
                 let _ = chosen.try_update(|c| {
                     if let Some(entry) = c.iter_mut().find(|f| f.key == key) {
                         entry.state = state;
+                        if !keep {
+                            entry.file = None;
+                        }
                     }
                 });
             });
@@ -204,9 +228,21 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     (0..list.length()).filter_map(|i| list.item(i)).collect()
 }
 
-/// The "Attach files" button and the files chosen so far.
+/// Reads the files to keep with a waiting message: names and bytes.
+pub async fn read_files(files: Vec<web_sys::File>) -> Vec<(String, Vec<u8>)> {
+    let mut read = Vec::with_capacity(files.len());
+    for file in files {
+        if let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            read.push((file.name(), js_sys::Uint8Array::new(&buffer).to_vec()));
+        }
+    }
+    read
+}
+
+/// The "Attach files" button and the files chosen so far; picked files go to
+/// `on_files`.
 #[component]
-pub fn AttachFiles(ticket: TicketId, files: ReplyFiles) -> impl IntoView {
+pub fn AttachFiles(files: ReplyFiles, on_files: Callback<Vec<web_sys::File>>) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let t = move || ui.lang.get().texts();
     let on_pick = move |ev: leptos::ev::Event| {
@@ -216,7 +252,7 @@ pub fn AttachFiles(ticket: TicketId, files: ReplyFiles) -> impl IntoView {
         else {
             return;
         };
-        files.add(ticket, files_of(input.files()));
+        on_files.run(files_of(input.files()));
         // The same file may be picked again after removing it.
         input.set_value("");
     };
@@ -228,6 +264,7 @@ pub fn AttachFiles(ticket: TicketId, files: ReplyFiles) -> impl IntoView {
                 let (status, state) = match &f.state {
                     Upload::Uploading => (texts.uploading.to_owned(), "uploading"),
                     Upload::Ready(_) => (String::new(), "ready"),
+                    Upload::Waiting => (texts.upload_waiting.to_owned(), "waiting"),
                     Upload::Refused(why) => (refusal(texts, why), "refused"),
                 };
                 let key = f.key;

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::attachments::{read_files, AttachFiles, ReplyFiles};
 use super::focus::ViewHeading;
 use super::search_results::SearchResults;
 use leptos::task::spawn_local_scoped_with_cancellation;
@@ -75,10 +76,21 @@ pub fn TicketForm() -> impl IntoView {
             }
         }
     };
+    // Files for a new request wait on the device until it has reached us,
+    // then go as the first message of its thread.
+    let files = ReplyFiles::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         match browser::submit_ticket(&form.get_untracked()) {
-            Ok(_) => {
+            Ok(id) => {
+                let waiting = files.waiting();
+                files.clear();
+                if !waiting.is_empty() {
+                    leptos::task::spawn_local(async move {
+                        let read = read_files(waiting).await;
+                        browser::reply_later(id, "", Vec::new(), read);
+                    });
+                }
                 let texts = t();
                 let message = if browser::is_connected() {
                     texts.submitted
@@ -166,6 +178,7 @@ pub fn TicketForm() -> impl IntoView {
                     prop:value=move || form.with(|f| f.email.clone()) on:input=edit(|f, v| f.email = v)/>
                 {error_for(FormError::BadEmail)}
             </label>
+            <AttachFiles files=files on_files=Callback::new(move |list| files.add(None, false, list))/>
             <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
             // Below the button: suggestions appear while the customer types, and
             // nothing may move the submit button under their pointer.

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use stufe_shared::ticket::{self, Author, Status};
 use stufe_shared::TicketId;
 
-use super::attachments::{files_of, AttachFiles, MessageFiles, ReplyFiles};
+use super::attachments::{files_of, read_files, AttachFiles, MessageFiles, ReplyFiles};
 use super::focus::focus_heading_when_shown;
 use crate::browser::{self, format_time};
 use crate::ui::{Screen, Ui};
@@ -26,24 +26,41 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
     let heading = NodeRef::<leptos::html::H2>::new();
     focus_heading_when_shown(heading);
     let files = ReplyFiles::new();
-    // Files go with the reply only once this device can upload them: the
-    // ticket is stored and its token is here.
+    // Files need the ticket's token, which this device lacks for a request
+    // that came with the customer's sign-in (the API takes tokens and grants).
     let can_attach =
-        move || ticket().is_some_and(|t| !t.waiting_to_send) && browser::file_access(id).is_some();
+        move || ticket().is_some_and(|t| t.refused.is_none()) && browser::has_file_token(id);
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if files.uploading() {
             return;
         }
-        if browser::reply_with_files(id, &draft.get_untracked(), &files.ready()) {
-            draft.set(String::new());
-            files.clear();
+        let (body, ready, waiting) = (draft.get_untracked(), files.ready(), files.waiting());
+        if waiting.is_empty() {
+            if browser::reply_with_files(id, &body, &ready) {
+                draft.set(String::new());
+                files.clear();
+            }
+            return;
         }
+        // Some files could not be uploaded yet: the reply waits with them on
+        // this device and goes, once, as soon as they can be.
+        draft.set(String::new());
+        browser::save_reply_draft(id, "");
+        files.clear();
+        leptos::task::spawn_local(async move {
+            let read = read_files(waiting).await;
+            browser::reply_later(id, &body, ready, read);
+        });
+    };
+    let add = move |list: Vec<web_sys::File>| {
+        let stored = ticket().is_some_and(|t| !t.waiting_to_send);
+        files.add(stored.then_some(id), ui.online.get_untracked(), list);
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         if can_attach() {
-            files.add(id, files_of(ev.data_transfer().and_then(|d| d.files())));
+            add(files_of(ev.data_transfer().and_then(|d| d.files())));
         }
     };
     let on_paste = move |ev: leptos::ev::ClipboardEvent| {
@@ -51,7 +68,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
         if !pasted.is_empty() && can_attach() {
             // A pasted screenshot is a file, not text.
             ev.prevent_default();
-            files.add(id, pasted);
+            add(pasted);
         }
     };
     view! {
@@ -97,6 +114,17 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                                 </li>
                             }.into_any()
                         }).collect_view()}
+                        {ui.waiting.get().into_iter().filter(|w| w.ticket == id).map(|w| view! {
+                            <li class="message mine" data-testid="message-waiting-files">
+                                {(!w.body.is_empty()).then(|| view! { <p class="text">{w.body.clone()}</p> })}
+                                <ul class="files">
+                                    {w.files.iter().map(|(name, size)| view! {
+                                        <li><span class="file"><span class="file-name">{name.clone()}</span><span class="file-size">{texts.file_size(*size)}</span></span></li>
+                                    }).collect_view()}
+                                </ul>
+                                <span class="waiting" data-testid="message-waiting">{texts.waiting_to_send}</span>
+                            </li>
+                        }).collect_view()}
                         {ticket.not_sent.into_iter().map(|n| view! {
                             <li class="message mine not-sent" data-testid="message-not-sent">
                                 <p class="text">{n.body}</p>
@@ -128,7 +156,7 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                         }
                         draft.set(value);
                     }></textarea>
-                {move || can_attach().then(|| view! { <AttachFiles ticket=id files=files/> })}
+                {move || can_attach().then(|| view! { <AttachFiles files=files on_files=Callback::new(add)/> })}
                 <button type="submit" class="primary" data-testid="reply-send" disabled=move || files.uploading()>{move || t().send}</button>
             </form>
         </section>

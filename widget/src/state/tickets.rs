@@ -300,6 +300,16 @@ impl<K: KeyValue> TicketBook<K> {
         Ok(id)
     }
 
+    /// Whether ticket `id` holds a message with id `message_id`.
+    pub fn has_message(&self, id: TicketId, message_id: &str) -> bool {
+        self.tickets.get(&id).is_some_and(|local| {
+            ticket::read_ticket(&local.doc)
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.messages.iter().any(|m| m.id == message_id))
+        })
+    }
+
     /// Appends the customer's reply; returns false for an unknown ticket or an empty reply.
     pub fn reply(
         &mut self,
