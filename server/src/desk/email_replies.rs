@@ -12,10 +12,12 @@ use stufe_shared::validate::MAX_NAME_CHARS;
 use stufe_shared::TicketId;
 
 use crate::clock::now_ms;
+use crate::desk::attachments::{Party, UploadError};
 use crate::mail::inbound::{self, NotPosted};
 use crate::storage;
 use crate::sync::HubError;
 use crate::AppState;
+use stufe_shared::files::MAX_FILES_PER_MESSAGE;
 
 /// What became of an answer that was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,17 +63,43 @@ pub async fn post(
     if ticket.messages.iter().any(|m| m.id == message_id) {
         return Ok(Posted::AlreadyPosted);
     }
+    // The mail's files, stored for the ticket as a customer's uploads; one
+    // that is not taken is named in the text, so staff know it was sent.
+    let mut files = Vec::new();
+    let mut body = reply.text;
+    for attached in reply.attachments {
+        let name = attached.name.clone();
+        match crate::desk::attachments::upload(
+            state,
+            Party::VerifiedSender,
+            id,
+            &name,
+            attached.bytes,
+        )
+        .await
+        {
+            Ok(file) if files.len() < MAX_FILES_PER_MESSAGE => files.push(file),
+            Ok(_) => body.push_str(&format!(
+                "\n[Not attached: {name} (at most {MAX_FILES_PER_MESSAGE} files a message)]"
+            )),
+            Err(UploadError::Desk(crate::desk::DeskError::Storage(err))) => {
+                return Err(unavailable(&err))
+            }
+            Err(why) => body.push_str(&format!("\n[Not attached: {name} ({why})]")),
+        }
+    }
     let message = NewMessage {
         id: message_id.clone(),
         author: Author::Customer,
         name: reply.name.chars().take(MAX_NAME_CHARS).collect(),
-        body: reply.text,
+        body: body.trim().to_owned(),
         at: now_ms(),
     };
     let posted = state
         .hub
         .customer_change(id, |doc, _| {
-            ticket::append_message(doc, &message).map_err(|err| HubError::Rejected(err.to_string()))
+            ticket::append_message_with_files(doc, &message, &files)
+                .map_err(|err| HubError::Rejected(err.to_string()))
         })
         .await;
     match posted {
@@ -132,6 +160,7 @@ mod tests {
             name: "Jo".into(),
             message_id: id.map(str::to_owned),
             text: text.into(),
+            attachments: Vec::new(),
         };
         let a = message_id(&reply(Some("a@x"), "Yes"));
         assert_eq!(a, message_id(&reply(Some("a@x"), "Yes")));

@@ -26,6 +26,16 @@ pub struct EmailReply {
     pub message_id: Option<String>,
     /// The new text, without the quoted mail and the signature.
     pub text: String,
+    /// The files attached (by name); pictures embedded in an HTML body (a
+    /// signature's logo) are not.
+    pub attachments: Vec<MailFile>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Why a mail is not posted.
@@ -93,7 +103,21 @@ pub fn read_reply(
         .body_text(0)
         .ok_or_else(|| NotPosted::Refused("the message has no text".into()))?;
     let text = new_text(&body);
-    if text.is_empty() {
+    let attachments: Vec<MailFile> = message
+        .attachments()
+        .filter(|part| {
+            let embedded = part.content_id().is_some()
+                && part.content_disposition().is_none_or(|d| d.is_inline());
+            !embedded
+        })
+        .filter_map(|part| {
+            Some(MailFile {
+                name: part.attachment_name()?.to_owned(),
+                bytes: part.contents().to_vec(),
+            })
+        })
+        .collect();
+    if text.is_empty() && attachments.is_empty() {
         return Err(NotPosted::Refused(
             "no text was found above the quoted email; write your answer at the top".into(),
         ));
@@ -103,6 +127,7 @@ pub fn read_reply(
         name,
         message_id: message.message_id().map(str::to_owned),
         text,
+        attachments,
     })
 }
 

@@ -167,6 +167,58 @@ async fn an_emailed_answer_becomes_the_customers_reply_live_and_once() {
 }
 
 #[tokio::test]
+async fn an_emailed_answers_files_are_attached_and_a_refused_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = answering_app(dir.path()).await;
+    let (local, _token, reply_to) = answerable_ticket(&app, dir.path()).await;
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+    let program = [b"MZ\x90\0".as_slice(), &[0; 64]].concat();
+    let raw = format!(
+        "From: Ada Lovelace <ada@example.com>\r\nTo: <{reply_to}>\r\nSubject: Re: Printer offline\r\nMessage-ID: <f1@mail.example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m1\"\r\n\r\n--m1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe receipt is attached.\r\n\r\n> Please restart the router.\r\n--m1\r\nContent-Type: application/pdf; name=\"receipt.pdf\"\r\nContent-Disposition: attachment; filename=\"receipt.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--m1\r\nContent-Type: application/octet-stream; name=\"tool.exe\"\r\nContent-Disposition: attachment; filename=\"tool.exe\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--m1--\r\n",
+        b64(pdf),
+        b64(&program),
+    );
+    send(&app, Some("ada@example.com"), &reply_to, &raw)
+        .await
+        .expect("the answer is taken");
+    let ticket = app.staff_ticket(local.id).await;
+    let posted = ticket["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["author"] == "customer")
+        .cloned()
+        .expect("posted");
+    let body = posted["body"].as_str().unwrap();
+    assert!(body.starts_with("The receipt is attached."), "{body}");
+    assert!(
+        body.contains("[Not attached: tool.exe (files of this kind are not accepted"),
+        "{body}"
+    );
+    let files = posted["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{posted}");
+    assert_eq!(files[0]["name"], "receipt.pdf");
+    assert_eq!(files[0]["type"], "application/pdf");
+    // Staff read it back as sent.
+    let got = reqwest::Client::new()
+        .get(app.url(&format!(
+            "/api/staff/tickets/{}/files/{}",
+            local.id,
+            files[0]["hash"].as_str().unwrap()
+        )))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref(), pdf);
+}
+
+#[tokio::test]
 async fn forged_addresses_other_senders_and_automatic_mail_post_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let app = answering_app(dir.path()).await;
