@@ -86,6 +86,27 @@ async fn customer_and_agent_exchange_files_shown_as_thumbnails_and_downloads() -
             .wait_script("return !!document.querySelector('[data-testid=attachment][data-type=\"text/plain\"]');")
             .await?;
 
+        // A file dropped on the reply box.
+        c.execute(
+            "const form = document.querySelector('[data-testid=reply-body]').form;
+             const data = new DataTransfer();
+             data.items.add(new File(['%PDF-1.7\\n%%EOF\\n'], 'dropped.pdf', {type: 'application/pdf'}));
+             form.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+             return true;",
+            vec![],
+        )
+        .await?;
+        browser
+            .wait_script(
+                "const chip = document.querySelector('[data-testid=chosen-file][data-state=ready]');
+                 return !!chip && chip.textContent.includes('dropped.pdf');",
+            )
+            .await?;
+        browser.click("[data-testid=reply-send]").await?;
+        browser
+            .wait_script("return !!document.querySelector('[data-testid=attachment][data-type=\"application/pdf\"]');")
+            .await?;
+
         // A program named like a picture: refused, said so, nothing sent.
         c.find(Locator::Css("[data-testid=attach-input]"))
             .await?
@@ -100,7 +121,7 @@ async fn customer_and_agent_exchange_files_shown_as_thumbnails_and_downloads() -
         browser.screenshot("attachments-1-widget").await;
         let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
         let messages = ticket["messages"].as_array().cloned().unwrap_or_default();
-        ensure!(messages.len() == 2, "two messages: {ticket}");
+        ensure!(messages.len() == 3, "three messages: {ticket}");
         ensure!(messages[0]["files"][0]["type"] == "image/png", "{ticket}");
 
         // The agent sees both in the console and attaches a PDF.
@@ -114,7 +135,7 @@ async fn customer_and_agent_exchange_files_shown_as_thumbnails_and_downloads() -
             .wait_script(
                 "const links = document.querySelectorAll('[data-testid=console-file]');
                  const img = document.querySelector('[data-testid=console-file] img');
-                 return links.length === 2 && !!img && img.complete && img.naturalWidth === 1;",
+                 return links.length === 3 && !!img && img.complete && img.naturalWidth === 1;",
             )
             .await?;
         c.find(Locator::Css("[data-testid=console-attach]"))
@@ -128,7 +149,8 @@ async fn customer_and_agent_exchange_files_shown_as_thumbnails_and_downloads() -
         browser.click("[data-testid=save-ticket]").await?;
         browser
             .wait_script(
-                "return [...document.querySelectorAll('[data-testid=console-file]')].some(a => a.dataset.type === 'application/pdf');",
+                "return [...document.querySelectorAll('[data-testid=console-file]')]
+                    .some(a => a.dataset.type === 'application/pdf' && a.textContent.includes('invoice.pdf'));",
             )
             .await?;
 
