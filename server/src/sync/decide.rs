@@ -67,6 +67,7 @@ pub fn decide_ticket(
     if fork.get_heads() == stored_heads {
         return Ok(Decision::NothingNew);
     }
+    numbered_without_gaps(fork)?;
     let projected = project(fork, before, stored_heads)?;
     let after = projected
         .fields()
@@ -155,6 +156,30 @@ pub fn decide_ticket(
     })
 }
 
+/// Every author's changes are numbered 1, 2, 3, … without a gap or a repeat.
+/// Automerge 0.5 applies a change whose sequence number skips ahead, and then
+/// panics reading the document's changes since earlier heads (which every
+/// later check and sync message does): such a change would make the ticket
+/// unusable for everyone, so it is refused before anything reads it.
+fn numbered_without_gaps(fork: &mut AutoCommit) -> Result<(), HubError> {
+    let mut authors: std::collections::HashMap<ActorId, (u64, u64)> =
+        std::collections::HashMap::new();
+    // From the empty clock: this read walks every change without slicing by
+    // sequence number, so it is safe on a document with a gap.
+    for change in fork.get_changes(&[]) {
+        let (count, highest) = authors.entry(change.actor_id().clone()).or_default();
+        *count += 1;
+        *highest = (*highest).max(change.seq());
+    }
+    if authors.values().all(|(count, highest)| count == highest) {
+        Ok(())
+    } else {
+        Err(HubError::Rejected(
+            "a change's sequence number does not follow its author's earlier changes".into(),
+        ))
+    }
+}
+
 /// Gives a fork a fresh random actor before the server writes to it: server
 /// changes never share an actor and sequence number a client could have
 /// guessed and used first.
@@ -240,6 +265,47 @@ mod tests {
         assert!(matches!(
             decide(&mut AutoCommit::new(), &mut fresh, other, &who, NOW),
             Err(HubError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn a_change_whose_sequence_number_skips_ahead_is_refused() {
+        let (site, config) = ("demo".parse().unwrap(), demo_site());
+        let who = Judged {
+            role: Role::Customer,
+            site: &site,
+            config: &config,
+            pending_since: None,
+        };
+        let id = TicketId::from_bytes([6; 16]);
+        let mut stored = new_ticket(id);
+        let reply = stufe_shared::ticket::NewMessage {
+            id: "a".into(),
+            author: stufe_shared::ticket::Author::Customer,
+            name: "Ada".into(),
+            body: "More detail".into(),
+            at: 1,
+        };
+        let mut customer = stored.fork().with_actor(ActorId::from(vec![7, 7, 7]));
+        ticket::append_message(&mut customer, &reply).unwrap();
+        let heads = stored.get_heads();
+        let honest = customer.get_changes(&heads)[0].clone();
+        // The same change, numbered as its author's second: its first is nowhere.
+        let mut expanded = honest.decode();
+        expanded.seq = 2;
+        let skipping = automerge::Change::from(expanded);
+        let mut fork = stored.fork();
+        fork.apply_changes([skipping]).unwrap();
+        match decide(&mut stored, &mut fork, id, &who, NOW) {
+            Err(HubError::Rejected(why)) => assert!(why.contains("sequence number"), "{why}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // Numbered as it was: an ordinary reply.
+        let mut fork = stored.fork();
+        fork.apply_changes([honest]).unwrap();
+        assert!(matches!(
+            decide(&mut stored, &mut fork, id, &who, NOW),
+            Ok(Decision::Commit { .. })
         ));
     }
 
