@@ -530,6 +530,8 @@ pub trait StaffStore {
     fn list_staff(&self) -> Result<Vec<StaffMember>, StorageError>;
     /// Lets a staff member work on a site.
     fn grant_site(&self, staff_id: i64, site: &SiteKey) -> Result<(), StorageError>;
+    /// The sites a staff member works on, replaced by `sites`.
+    fn set_staff_sites(&self, staff_id: i64, sites: &[SiteKey]) -> Result<(), StorageError>;
     /// Gives a staff account a console login and password hash (argon2, PHC string).
     fn set_staff_login(
         &self,

@@ -66,14 +66,7 @@ pub async fn create_account(
         ));
     }
     check_password(&new.password)?;
-    let sites: Vec<SiteKey> = new
-        .sites
-        .iter()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| DeskError::invalid(format!("bad site key {s:?}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let sites = existing_sites(state, &new.sites).await?;
     let token = crate::tokens::random_token();
     let (hash, role, password) = (token_hash(&token), new.role.clone(), new.password);
     let account = storage::blocking(&state.storage, move |s| {
@@ -100,6 +93,21 @@ pub async fn create_account(
 pub struct AccountChange {
     pub role: Option<String>,
     pub active: Option<bool>,
+    /// The sites the account works on, replacing the ones it had.
+    pub sites: Option<Vec<String>>,
+}
+
+/// Site keys that name existing sites; an error names the first that does not.
+async fn existing_sites(state: &AppState, keys: &[String]) -> Result<Vec<SiteKey>, DeskError> {
+    let known = storage::blocking(&state.storage, |s| s.sites()).await?;
+    keys.iter()
+        .map(|key| {
+            key.parse::<SiteKey>()
+                .ok()
+                .filter(|k| known.iter().any(|(site, _)| site == k))
+                .ok_or_else(|| DeskError::invalid(format!("there is no site {key:?}")))
+        })
+        .collect()
 }
 
 pub async fn change_account(
@@ -123,8 +131,16 @@ pub async fn change_account(
             "you cannot deactivate yourself or give up your own admin role",
         ));
     }
+    let sites = match &change.sites {
+        Some(keys) => Some(existing_sites(state, keys).await?),
+        None => None,
+    };
     let found = storage::blocking(&state.storage, move |s| {
-        s.update_staff(id, change.role.as_deref(), change.active)
+        let found = s.update_staff(id, change.role.as_deref(), change.active)?;
+        if let (true, Some(sites)) = (found, sites) {
+            s.set_staff_sites(id, &sites)?;
+        }
+        Ok(found)
     })
     .await?;
     if !found {

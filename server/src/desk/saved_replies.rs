@@ -45,3 +45,27 @@ pub async fn add_saved_reply(
     })
     .await?)
 }
+
+/// A saved reply's text for one ticket: `{customer}` becomes the customer's
+/// name, `{ticket}` the ticket's id, `{agent}` the staff member's name.
+pub fn fill(text: &str, customer: &str, ticket: &str, agent: &str) -> String {
+    text.replace("{customer}", customer)
+        .replace("{ticket}", ticket)
+        .replace("{agent}", agent)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_filled_and_other_braces_kept() {
+        assert_eq!(
+            super::fill(
+                "Hi {customer}, about {ticket}: {unknown} — {agent}",
+                "Ada",
+                "0011",
+                "Sam"
+            ),
+            "Hi Ada, about 0011: {unknown} — Sam"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! * `GET /api/staff/accounts` — every account with role, sites and whether it is active
 //! * `POST /api/staff/accounts` — `{"name", "login", "password", "role", "sites": […]}`;
 //!   answers the account and its API token (shown once)
-//! * `PATCH /api/staff/accounts/{id}` — `{"role"?, "active"?}`; deactivating ends
+//! * `PATCH /api/staff/accounts/{id}` — `{"role"?, "active"?, "sites"?}` (sites replace the account's); deactivating ends
 //!   the account's sessions and stops its API token at once
 //! * `POST /api/staff/password` — `{"current", "new"}`: your own password; every
 //!   session of yours ends (log in again)

@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console", get(queue))
+        .route("/console/bulk", post(bulk))
         .route("/console/tickets/{id}", get(ticket_page))
         .route("/console/tickets/{id}/update", post(ticket_update))
         .route("/console/tickets/{id}/reply", post(ticket_reply))
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/tickets/{id}/typing", post(presence::typing))
         .route("/console/presence.js", get(presence::script))
         .route("/console/attach.js", get(attach::script))
+        .route("/console/saved.js", get(saved_script))
         .route("/console/kb", get(kb_page))
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
@@ -174,8 +176,8 @@ header{display:flex;gap:16px;align-items:center;padding:10px 20px;background:#1d
 header a,header strong{color:#fff}a{color:#0b57d0}main{max-width:1000px;margin:20px auto;padding:0 20px}\
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e3e6ee;padding:6px 8px;text-align:left}\
 .card{background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:12px 16px;margin:12px 0}\
-.staff{background:#eef4ff}.presence{min-height:1.45em;margin:4px 0;color:#475467;font-style:italic}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
-input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}label:has(>textarea){display:block}\
+.staff{background:#eef4ff}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap}.presence{min-height:1.45em;margin:4px 0;color:#475467;font-style:italic}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
+input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}select{padding-right:2.2em}label:has(>textarea){display:block}\
 form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}\
 .files{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:8px}.files .thumb{max-width:200px;max-height:150px;display:block}figure.chart{margin:12px 0;background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
 

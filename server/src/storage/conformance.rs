@@ -897,7 +897,14 @@ fn staff_accounts_change_and_their_sessions_end(s: &dyn Storage) {
     let shop: SiteKey = "shop".parse().unwrap();
     let other: SiteKey = "other".parse().unwrap();
     let ada = s
-        .create_staff_account("Ada", "tier1", "tok-ada", "ada", "$argon2id$a", &[shop])
+        .create_staff_account(
+            "Ada",
+            "tier1",
+            "tok-ada",
+            "ada",
+            "$argon2id$a",
+            std::slice::from_ref(&shop),
+        )
         .unwrap()
         .expect("a new login");
     assert_eq!(ada.sites, ["shop"]);
@@ -923,6 +930,22 @@ fn staff_accounts_change_and_their_sessions_end(s: &dyn Storage) {
     let mut sites = now.sites.clone();
     sites.sort();
     assert_eq!(sites, ["other", "shop"]);
+    // The sites are replaced as a whole.
+    s.set_staff_sites(ada.id, std::slice::from_ref(&other))
+        .unwrap();
+    assert_eq!(
+        s.staff_by_token_hash("tok-ada").unwrap().unwrap().sites,
+        ["other"]
+    );
+    s.set_staff_sites(ada.id, &[]).unwrap();
+    assert!(s
+        .staff_by_token_hash("tok-ada")
+        .unwrap()
+        .unwrap()
+        .sites
+        .is_empty());
+    s.set_staff_sites(ada.id, &[shop.clone(), other.clone()])
+        .unwrap();
     s.create_session("s1", ada.id, 100).unwrap();
     s.create_session("s2", ada.id, 100).unwrap();
     s.delete_sessions_of(ada.id).unwrap();

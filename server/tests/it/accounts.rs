@@ -119,6 +119,108 @@ async fn admins_create_and_deactivate_accounts_and_deactivation_takes_effect_at_
 }
 
 #[tokio::test]
+async fn the_console_chooses_sites_from_the_existing_ones_and_keeps_a_refused_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let (_, page) = sam.get("/console/staff").await;
+    assert!(page.contains(r#"name="site:demo""#), "a checkbox per site");
+
+    // A refused form comes back with what was typed and why.
+    let (status, page) = sam
+        .post_page(
+            "/console/staff",
+            &[
+                ("name", "Bo Second-Level"),
+                ("login", "bo"),
+                ("password", "short"),
+                ("role", "tier2"),
+                ("site:demo", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains(r#"data-testid="form-error""#), "{page}");
+    assert!(page.contains("at least 10 characters"), "{page}");
+    assert!(
+        page.contains(r#"value="Bo Second-Level""#),
+        "the name is kept"
+    );
+    assert!(page.contains(r#"value="bo""#), "the login is kept");
+
+    // An unknown site is refused by name (the API too).
+    let unknown = app
+        .staff_send(
+            reqwest::Method::POST,
+            "/api/staff/accounts",
+            &json!({ "name": "Bo", "login": "bo", "password": "long enough pw", "role": "tier2", "sites": ["demo,"] }),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    let why: Value = unknown.json().await.unwrap();
+    assert_eq!(why["error"], "there is no site \"demo,\"");
+
+    // Created with the checked site; its sites change later, in the console.
+    let (status, page) = sam
+        .post_page(
+            "/console/staff",
+            &[
+                ("name", "Bo Second-Level"),
+                ("login", "bo"),
+                ("password", "long enough pw"),
+                ("role", "tier2"),
+                ("sites_shown", "1"),
+                ("site:demo", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let accounts = app.staff_json("/api/staff/accounts").await;
+    let bo = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Bo Second-Level")
+        .unwrap()
+        .clone();
+    assert_eq!(bo["sites"], json!(["demo"]));
+    let id = bo["id"].as_i64().unwrap();
+    let (status, _) = sam
+        .post(
+            &format!("/console/staff/{id}"),
+            &[("role", "tier2"), ("active", "on"), ("sites_shown", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let accounts = app.staff_json("/api/staff/accounts").await;
+    let bo = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap();
+    assert_eq!(bo["sites"], json!([]), "unchecked: no sites");
+    // Through the API.
+    let changed = app
+        .staff_send(
+            reqwest::Method::PATCH,
+            &format!("/api/staff/accounts/{id}"),
+            &json!({ "sites": ["demo"] }),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let accounts = app.staff_json("/api/staff/accounts").await;
+    let bo = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap();
+    assert_eq!(bo["sites"], json!(["demo"]));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_password_change_needs_the_current_one_and_ends_every_session() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;

@@ -446,3 +446,95 @@ async fn agents_change_the_priority_in_the_console_and_see_the_address_once() {
     assert_eq!(ticket["status"], "new", "only what the agent changed");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_queue_is_searched_sorted_and_changed_several_tickets_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (first, _) = create_ticket(&app).await;
+    let (second, _) = create_ticket(&app).await;
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let rows = |page: &str| page.matches(r#"data-testid="queue-row""#).count();
+
+    // Search by id (any part of it), by subject word, by customer's email.
+    let (_, page) = sam
+        .get(&format!("/console?q={}", &first.id.to_string()[..10]))
+        .await;
+    assert_eq!(rows(&page), 1, "{page}");
+    assert!(page.contains(&first.id.to_string()));
+    let (_, all) = sam.get("/console?q=printer%20OFFLINE").await;
+    assert!(rows(&all) >= 2, "both match, in any case");
+    let (_, none) = sam.get("/console?q=nothing-like-this").await;
+    assert_eq!(rows(&none), 0);
+    // The site is a column; the email may wrap after @ and dots only.
+    assert!(all.contains("<td>demo</td>"), "{all}");
+    assert!(all.contains("ada@<wbr>example.<wbr>com"), "{all}");
+    // Oldest first puts the first created above the second.
+    let (_, oldest) = sam.get("/console?q=printer&sort=oldest").await;
+    let (a, b) = (
+        oldest.find(&first.id.to_string()).unwrap(),
+        oldest.find(&second.id.to_string()).unwrap(),
+    );
+    assert!(a < b, "oldest first");
+    let (_, newest) = sam.get("/console?q=printer&sort=newest").await;
+    assert!(
+        newest.find(&second.id.to_string()).unwrap() < newest.find(&first.id.to_string()).unwrap()
+    );
+
+    // Both checked: pending, tier 2, assigned to Tia, in one go.
+    let staff = app.staff_json("/api/staff/accounts").await;
+    let tia = staff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Tia First-Level")
+        .unwrap()["id"]
+        .to_string();
+    let (one, two) = (format!("t:{}", first.id), format!("t:{}", second.id));
+    let (status, to) = sam
+        .post(
+            "/console/bulk",
+            &[
+                (one.as_str(), "on"),
+                (two.as_str(), "on"),
+                ("status", "pending"),
+                ("tier", "2"),
+                ("assignee", tia.as_str()),
+                ("back", "/console?q=printer&sort=oldest&page=0"),
+            ],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(to.as_deref(), Some("/console?q=printer&sort=oldest&page=0"));
+    for id in [first.id, second.id] {
+        let t = app.staff_ticket(id).await;
+        assert_eq!(
+            (t["status"].as_str(), t["tier"].as_i64()),
+            (Some("pending"), Some(2))
+        );
+        let listed = app.staff_json("/api/staff/tickets").await;
+        let row = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id.to_string())
+            .unwrap()
+            .clone();
+        assert_eq!(row["assignee"].to_string(), tia);
+    }
+    // Nothing checked, or a back link elsewhere: refused / kept at home.
+    let (status, _) = sam.post("/console/bulk", &[("status", "open")]).await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    let (_, to) = sam
+        .post(
+            "/console/bulk",
+            &[
+                (one.as_str(), "on"),
+                ("status", "open"),
+                ("back", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(to.as_deref(), Some("/console"));
+    app.stop().await;
+}

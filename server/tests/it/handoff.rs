@@ -278,7 +278,7 @@ async fn a_saved_reply_is_sent_with_one_choice() {
     let created: Value = reqwest::Client::new()
         .post(app.url("/api/staff/saved-replies"))
         .bearer_auth(STAFF_TOKEN)
-        .json(&json!({ "site": "demo", "title": "Restart", "body": "Please switch it off and on again." }))
+        .json(&json!({ "site": "demo", "title": "Restart", "body": "Please switch it off and on again. ({ticket}, {agent})" }))
         .send()
         .await
         .unwrap()
@@ -293,6 +293,14 @@ async fn a_saved_reply_is_sent_with_one_choice() {
         page.contains("data-testid=\"saved-reply\""),
         "offered on the ticket page"
     );
+    // With its placeholders filled, for the page's script to put into the box.
+    assert!(
+        page.contains(&format!(
+            "data-body=\"Please switch it off and on again. ({id}, Sam Support)\""
+        )),
+        "{page}"
+    );
+    assert!(page.contains(r#"src="/console/saved.js""#));
     sam.post(
         &format!("/console/tickets/{id}/update"),
         &[
@@ -306,7 +314,7 @@ async fn a_saved_reply_is_sent_with_one_choice() {
     let ticket = app.staff_ticket(local.id).await;
     assert_eq!(
         ticket["messages"][0]["body"],
-        "Hello Ada,\n\nPlease switch it off and on again."
+        format!("Hello Ada,\n\nPlease switch it off and on again. ({id}, Sam Support)")
     );
     // Staff of other sites neither see nor use it.
     let tia = log_in(&app, "tia", STAFF_PASSWORD).await.unwrap();

@@ -22,74 +22,134 @@ const ROLES: [(&str, &str); 4] = [
     ("admin", "admin — everything"),
 ];
 
-pub(super) async fn list(
-    ConsoleUser(user): ConsoleUser,
-    State(state): State<AppState>,
+/// The sites to choose from, as checkboxes named `site:<key>` (checked: `chosen`).
+fn site_choices(sites: &[String], chosen: &[String], owner: &str) -> Markup {
+    html! {
+        fieldset.sites {
+            legend { "Sites " (owner) " works on" }
+            input type="hidden" name="sites_shown" value="1";
+            @if sites.is_empty() { "No sites yet." }
+            @for key in sites {
+                label { input type="checkbox" name={ "site:" (key) } checked[chosen.contains(key)]; " " (key) } " "
+            }
+        }
+    }
+}
+
+/// The staff page: the accounts, and the new-account form (`kept`: what was
+/// typed into it, shown again with `error` when it was refused).
+async fn staff_page(
+    state: &AppState,
+    user: &crate::storage::StaffMember,
+    kept: Option<&NewAccountForm>,
+    error: Option<String>,
 ) -> Result<Markup, AppError> {
-    crate::desk::require_admin(&user, "staff accounts")?;
-    let staff = storage::blocking(&state.storage, |s| s.list_staff()).await?;
+    crate::desk::require_admin(user, "staff accounts")?;
+    let (staff, sites) = storage::blocking(&state.storage, |s| {
+        let sites: Vec<String> = s.sites()?.into_iter().map(|(k, _)| k.to_string()).collect();
+        Ok((s.list_staff()?, sites))
+    })
+    .await?;
+    let default_sites: Vec<String> = sites.iter().take(1).cloned().collect();
+    let kept_sites = kept.map_or(default_sites, NewAccountForm::sites);
     Ok(page(
         "Staff",
-        Some(&user),
+        Some(user),
         html! {
             table data-testid="staff" {
-                tr { th { "Name" } th { "Sites" } th { "Role and state" } }
+                tr { th { "Name" } th { "Role, sites and state" } }
                 @for m in &staff {
                     tr data-testid="staff-row" {
                         td { (m.name) @if !m.active { " " strong { "(deactivated)" } } }
-                        td { @if m.role == "admin" { "all" } @else { (m.sites.join(", ")) } }
                         td {
-                            form.inline method="post" action={ "/console/staff/" (m.id) } { (super::csrf::field())
+                            form method="post" action={ "/console/staff/" (m.id) } { (super::csrf::field())
                                 select name="role" aria-label={ "Role of " (m.name) } {
                                     @for (value, label) in ROLES { option value=(value) selected[m.role == value] { (label) } }
                                 }
-                                label { input type="checkbox" name="active" checked[m.active]; " active" }
+                                " " label { input type="checkbox" name="active" checked[m.active]; " active" }
+                                @if m.role == "admin" { p { small { "Admins work on every site." } } }
+                                @else { (site_choices(&sites, &m.sites, &m.name)) }
                                 button { "Save" }
                             }
                         }
                     }
                 }
             }
-            h2 { "New account" }
+            h2 id="new-account" { "New account" }
             form.card method="post" action="/console/staff" { (super::csrf::field())
-                p { label { "Name " input name="name" required maxlength="100"; } }
-                p { label { "Login " input name="login" required pattern="[a-z0-9._-]{2,64}" autocomplete="off"; } }
+                @if let Some(error) = &error { p.error role="alert" data-testid="form-error" { (error) } }
+                p { label { "Name " input name="name" required maxlength="100" value=[kept.map(|k| k.name.as_str())]; } }
+                p { label { "Login " input name="login" required pattern="[a-z0-9._-]{2,64}" autocomplete="off" value=[kept.map(|k| k.login.as_str())]; } }
                 p { label { "Password (at least " (MIN_PASSWORD_CHARS) " characters) " input type="password" name="password" required minlength=(MIN_PASSWORD_CHARS) autocomplete="new-password"; } }
-                p { label { "Role " select name="role" { @for (value, label) in ROLES { option value=(value) { (label) } } } } }
-                p { label { "Sites (keys, separated by spaces) " input name="sites" value="demo"; } }
+                p { label { "Role " select name="role" { @for (value, label) in ROLES { option value=(value) selected[kept.is_some_and(|k| k.role == value)] { (label) } } } } }
+                (site_choices(&sites, &kept_sites, "the account"))
                 button data-testid="create-account" { "Create account" }
             }
         },
     ))
 }
 
+pub(super) async fn list(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+) -> Result<Markup, AppError> {
+    staff_page(&state, &user, None, None).await
+}
+
+/// The new-account form as posted: its fields, and a `site:<key>` entry per
+/// checked site.
 #[derive(Deserialize)]
 pub(super) struct NewAccountForm {
-    name: String,
-    login: String,
-    password: String,
-    role: String,
     #[serde(default)]
-    sites: String,
+    name: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
+}
+
+/// The keys of the checked `site:<key>` boxes of a form.
+fn checked_sites(fields: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let mut sites: Vec<String> = fields
+        .keys()
+        .filter_map(|k| k.strip_prefix("site:"))
+        .map(str::to_owned)
+        .collect();
+    sites.sort();
+    sites
+}
+
+impl NewAccountForm {
+    fn sites(&self) -> Vec<String> {
+        checked_sites(&self.rest)
+    }
 }
 
 pub(super) async fn create(
     ConsoleUser(user): ConsoleUser,
     State(state): State<AppState>,
     Form(form): Form<NewAccountForm>,
-) -> Result<Markup, AppError> {
-    let created = create_account(
-        &state,
-        &user,
-        NewAccount {
-            name: form.name,
-            login: form.login,
-            password: form.password,
-            role: form.role,
-            sites: form.sites.split_whitespace().map(str::to_owned).collect(),
-        },
-    )
-    .await?;
+) -> Result<Response, AppError> {
+    let new = NewAccount {
+        name: form.name.clone(),
+        login: form.login.clone(),
+        password: form.password.clone(),
+        role: form.role.clone(),
+        sites: form.sites(),
+    };
+    let created = match create_account(&state, &user, new).await {
+        Ok(created) => created,
+        // Refused input: the form again, with what was typed and why.
+        Err(err) if err.is_input_error() => {
+            let page = staff_page(&state, &user, Some(&form), Some(err.to_string())).await?;
+            return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
+        }
+        Err(err) => return Err(err.into()),
+    };
     Ok(page(
         "Account created",
         Some(&user),
@@ -101,24 +161,25 @@ pub(super) async fn create(
             }
             p { a href="/console/staff" { "Back to the staff" } }
         },
-    ))
-}
-
-#[derive(Deserialize)]
-pub(super) struct ChangeForm {
-    role: String,
-    active: Option<String>,
+    )
+    .into_response())
 }
 
 pub(super) async fn change(
     ConsoleUser(user): ConsoleUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Form(form): Form<ChangeForm>,
+    Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> Result<Response, AppError> {
+    let role = form.get("role").cloned();
+    // Admins' rows have no site boxes: their sites are left as they are.
+    let sites = form
+        .contains_key("sites_shown")
+        .then(|| checked_sites(&form));
     let change = AccountChange {
-        role: Some(form.role),
-        active: Some(form.active.is_some()),
+        role,
+        active: Some(form.contains_key("active")),
+        sites,
     };
     change_account(&state, &user, id, change).await?;
     Ok(see_other("/console/staff"))

@@ -12,7 +12,8 @@ pub(super) async fn saved_replies_page(
         "Saved replies",
         Some(&user),
         html! {
-            p { "Replies the team sends often, for site " (q.site) ". Choose one under a ticket's reply box." }
+            p { "Replies the team sends often, for site " (q.site) ". Choose one under a ticket's reply box: it is put into the reply, where you can edit it before sending. "
+                code { "{customer}" } ", " code { "{ticket}" } " and " code { "{agent}" } " become the customer's name, the ticket's id and your name." }
             @for r in &saved {
                 div.card data-testid="saved-reply-item" {
                     strong { (r.title) } p { (r.body) }

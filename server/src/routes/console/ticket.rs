@@ -1,6 +1,7 @@
 //! One ticket: its thread, the reply and update form, notes, the customer's other requests.
 
 use super::*;
+use crate::desk::saved_replies::fill;
 
 /// How many of the customer's other requests the ticket page lists.
 pub(super) const CUSTOMER_HISTORY: u32 = 20;
@@ -79,9 +80,9 @@ pub(super) async fn ticket_page(
                     input type="hidden" name="files" value="" data-testid="console-files-field";
                 }
                 @if !saved.is_empty() {
-                    p { label { "Saved reply (added after what you typed) " select name="saved_reply" data-testid="saved-reply" {
+                    p { label { "Saved reply (put into the reply for you to edit) " select name="saved_reply" data-testid="saved-reply" {
                         option value="" { "none" }
-                        @for r in &saved { option value=(r.id) { (r.title) } } } } }
+                        @for r in &saved { option value=(r.id) data-body=(fill(&r.body, &customer_name, &ticket.id, &user.name)) { (r.title) } } } } }
                 }
                 p {
                     label { "Status " select name="status" { @for s in Status::ALL { option value=(s.as_str()) selected[*s == ticket.status] { (s.as_str()) } } } }
@@ -98,6 +99,7 @@ pub(super) async fn ticket_page(
             }
             script src="/console/presence.js" defer {}
             script src="/console/attach.js" defer {}
+            script src="/console/saved.js" defer {}
             @if !notes.is_empty() {
                 section.card data-testid="notes" {
                     h2 { "Internal notes and hand-offs" }
@@ -192,7 +194,11 @@ pub(super) async fn ticket_update(
         if !body.is_empty() {
             body.push_str("\n\n");
         }
-        body.push_str(&reply.body);
+        let customer = before
+            .email
+            .clone()
+            .unwrap_or_else(|| "Customer".to_owned());
+        body.push_str(&fill(&reply.body, &customer, &before.id, &user.name));
     }
     let files: Vec<stufe_shared::ticket::FileRef> = if form.files.trim().is_empty() {
         Vec::new()
@@ -243,4 +249,36 @@ pub(super) async fn ticket_reply(
 ) -> Result<Response, AppError> {
     requests::reply(&state, &user, ticket_id(&id)?, form.body).await?;
     Ok(see_other(&format!("/console/tickets/{id}")))
+}
+
+/// Puts the chosen saved reply into the reply box (where it can be edited
+/// before sending) instead of adding it on the server after what was typed.
+pub(super) const SAVED_SCRIPT: &str = r#"(function () {
+  "use strict";
+  var select = document.querySelector("[data-testid=saved-reply]");
+  var box = document.querySelector("[data-testid=reply-box]");
+  if (!select || !box) return;
+  select.addEventListener("change", function () {
+    var chosen = select.options[select.selectedIndex];
+    var text = chosen && chosen.getAttribute("data-body");
+    if (!text) return;
+    box.value = box.value.trim() ? box.value.replace(/\s+$/, "") + "\n\n" + text : text;
+    select.value = "";
+    box.focus();
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+})();
+"#;
+
+pub(super) async fn saved_script() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        SAVED_SCRIPT,
+    )
 }

@@ -132,6 +132,20 @@ impl StaffStore for PostgresStorage {
         Ok(())
     }
 
+    fn set_staff_sites(&self, staff_id: i64, sites: &[SiteKey]) -> Result<(), StorageError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        tx.execute("DELETE FROM staff_sites WHERE staff_id = $1", &[&staff_id])?;
+        for site in sites {
+            tx.execute(
+                "INSERT INTO staff_sites (staff_id, site) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&staff_id, &site.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn set_staff_login(
         &self,
         staff_id: i64,

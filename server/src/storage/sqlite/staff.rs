@@ -23,6 +23,20 @@ impl StaffStore for SqliteStorage {
         Ok(())
     }
 
+    fn set_staff_sites(&self, staff_id: i64, sites: &[SiteKey]) -> Result<(), StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM staff_sites WHERE staff_id = ?1", [staff_id])?;
+        for site in sites {
+            tx.execute(
+                "INSERT OR IGNORE INTO staff_sites (staff_id, site) VALUES (?1, ?2)",
+                params![staff_id, site.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn add_staff(
         &self,
         name: &str,

@@ -1,0 +1,76 @@
+//! The console in a real browser: a saved reply is put into the reply box
+//! with its placeholders filled, edited and sent; several tickets of the
+//! queue are changed at once.
+
+use anyhow::{ensure, Result};
+use fantoccini::Locator;
+use reqwest::Method;
+use stufe_e2e::{finish, Browser, Stufe};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_reply_is_edited_before_sending_and_the_queue_changes_tickets_in_bulk() -> Result<()>
+{
+    let stufe = Stufe::start().await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        let c = &browser.client;
+        stufe
+            .staff_send(
+                Method::POST,
+                "/api/staff/saved-replies",
+                serde_json::json!({"site": "demo", "title": "Tracking", "body": "Hello {customer}, your parcel is on its way. – {agent}"}),
+            )
+            .await?;
+        let tickets = stufe.staff_get("/api/staff/tickets").await?;
+        let id = tickets[0]["id"].as_str().unwrap_or_default().to_owned();
+        browser.console_login(&stufe).await?;
+        c.goto(&stufe.api(&format!("/console/tickets/{id}"))).await?;
+        c.find(Locator::Css("[data-testid=saved-reply]"))
+            .await?
+            .select_by_label("Tracking")
+            .await?;
+        browser
+            .wait_script(
+                "const box = document.querySelector('[data-testid=reply-box]');
+                 return box.value.includes('your parcel is on its way. – Sam Support')
+                     && !box.value.includes('{agent}') && document.activeElement === box;",
+            )
+            .await?;
+        c.find(Locator::Css("[data-testid=reply-box]"))
+            .await?
+            .send_keys(" See you soon.")
+            .await?;
+        browser.click("[data-testid=save-ticket]").await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=console-message]"))
+            .await?;
+        let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
+        let staff: Vec<&serde_json::Value> = ticket["messages"]
+            .as_array()
+            .map(|m| m.iter().filter(|m| m["author"] == "staff").collect())
+            .unwrap_or_default();
+        ensure!(staff.len() == 1, "one reply: {ticket}");
+        let body = staff[0]["body"].as_str().unwrap_or_default();
+        ensure!(
+            body.ends_with("– Sam Support See you soon.") && !body.contains("{customer}"),
+            "sent as edited, once: {body}"
+        );
+
+        // The queue: check the ticket, set it pending.
+        c.goto(&stufe.api("/console?status=all")).await?;
+        browser
+            .click(&format!("[data-testid=queue-check][name='t:{id}']"))
+            .await?;
+        c.find(Locator::Css("#bulk select[name=status]"))
+            .await?
+            .select_by_value("pending")
+            .await?;
+        browser.click("[data-testid=bulk-apply]").await?;
+        browser.wait_for(Locator::Css("[data-testid=queue]")).await?;
+        let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
+        ensure!(ticket["status"] == "pending", "{ticket}");
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "console", result).await
+}
