@@ -112,6 +112,12 @@ impl Browser {
         Self::launch_with_prefs(serde_json::json!({})).await
     }
 
+    /// A browser whose system prefers dark colours (`prefers-color-scheme: dark`
+    /// in every page and frame).
+    pub async fn launch_dark() -> Result<Self> {
+        Self::launch_with(serde_json::json!({}), &["--force-dark-mode"]).await
+    }
+
     /// A locked-down browser that lets no site keep data (cookies and site
     /// data blocked): the widget's frame gets no `localStorage`.
     pub async fn launch_without_site_storage() -> Result<Self> {
@@ -122,6 +128,10 @@ impl Browser {
     }
 
     async fn launch_with_prefs(prefs: serde_json::Value) -> Result<Self> {
+        Self::launch_with(prefs, &[]).await
+    }
+
+    async fn launch_with(prefs: serde_json::Value, extra_args: &[&str]) -> Result<Self> {
         let chromium = env_path("STUFE_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = env_path("STUFE_CHROMEDRIVER", "/usr/bin/chromedriver");
         let mut driver = Command::new(&chromedriver);
@@ -153,17 +163,30 @@ impl Browser {
         // widget's frame (another site than the host page), so `finish` sees
         // its panics and uncaught errors. Storage partitioning, CORS and the
         // frame's origin are unaffected; only the process layout differs.
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+            "--disable-site-isolation-trials",
+        ]
+        .into_iter()
+        .chain(extra_args.iter().copied())
+        .map(str::to_owned)
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = serde_json::json!({
             "goog:loggingPrefs": { "browser": "ALL" },
             "goog:chromeOptions": {
                 "binary": chromium,
                 "prefs": prefs,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,900", "--disable-site-isolation-trials",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
+                "args": args,
             }
         });
         let serde_json::Value::Object(capabilities) = capabilities else {

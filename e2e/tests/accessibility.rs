@@ -16,6 +16,17 @@ async fn no_violations(browser: &Browser, view: &str, failures: &mut Vec<String>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_widget_view_passes_axe() -> Result<()> {
+    widget_views_pass_axe(Browser::launch().await?, "axe-widget").await
+}
+
+/// The same views on a system that prefers dark colours: the widget follows
+/// it, and its dark colours pass axe's contrast rules too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_widget_view_passes_axe_in_dark_mode() -> Result<()> {
+    widget_views_pass_axe(Browser::launch_dark().await?, "axe-widget-dark").await
+}
+
+async fn widget_views_pass_axe(browser: Browser, name: &str) -> Result<()> {
     let stufe = Stufe::start().await?;
     stufe
         .publish(
@@ -25,11 +36,19 @@ async fn every_widget_view_passes_axe() -> Result<()> {
         )
         .await?;
     let host = HostSite::start(&stufe).await?;
-    let browser = Browser::launch().await?;
     let result = async {
         let mut failures = Vec::new();
         browser.client.goto(&host.url()).await?;
         browser.open_widget().await?;
+        // Light or dark as the system prefers (no site setting).
+        let dark = browser
+            .client
+            .execute("return matchMedia('(prefers-color-scheme: dark)').matches && getComputedStyle(document.body).backgroundColor !== 'rgb(255, 255, 255)';", vec![])
+            .await?;
+        ensure!(
+            dark == serde_json::Value::Bool(name.ends_with("dark")),
+            "the widget's colours follow the system: dark = {dark}"
+        );
         browser.click("[data-testid=help-tab]").await?;
         browser
             .wait_for(Locator::Css("[data-testid=kb-article-link]"))
@@ -86,17 +105,41 @@ async fn every_widget_view_passes_axe() -> Result<()> {
             .wait_for(Locator::Css("[data-testid=rating-form]"))
             .await?;
         no_violations(&browser, "rating a resolved request", &mut failures).await?;
+
+        // A site that chose dark colours gets them whatever the system prefers.
+        let mut site = stufe.staff_get("/api/sites/demo/config").await?;
+        site["theme"] = "dark".into();
+        stufe
+            .staff_send(reqwest::Method::PUT, "/api/staff/sites/demo", site)
+            .await?;
+        browser.client.refresh().await?;
+        browser.open_widget().await?;
+        browser
+            .wait_script(
+                "return document.documentElement.dataset.theme === 'dark'
+                    && getComputedStyle(document.body).backgroundColor === 'rgb(21, 24, 30)';",
+            )
+            .await?;
+        no_violations(&browser, "help, dark by the site's choice", &mut failures).await?;
         ensure!(failures.is_empty(), "axe found:\n{}", failures.join("\n"));
         Ok(())
     }
     .await;
-    finish(browser, &stufe, "axe-widget", result).await
+    finish(browser, &stufe, name, result).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_console_page_passes_axe() -> Result<()> {
+    console_pages_pass_axe(Browser::launch().await?, "axe-console").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_page_passes_axe_in_dark_mode() -> Result<()> {
+    console_pages_pass_axe(Browser::launch_dark().await?, "axe-console-dark").await
+}
+
+async fn console_pages_pass_axe(browser: Browser, name: &str) -> Result<()> {
     let stufe = Stufe::start().await?;
-    let browser = Browser::launch().await?;
     let result = async {
         let mut failures = Vec::new();
         let c = &browser.client;
@@ -152,7 +195,7 @@ async fn every_console_page_passes_axe() -> Result<()> {
         Ok(())
     }
     .await;
-    finish(browser, &stufe, "axe-console", result).await
+    finish(browser, &stufe, name, result).await
 }
 
 /// Waits until the focused element of the current frame matches `css`.

@@ -45,6 +45,7 @@ pub fn demo_site() -> SiteConfig {
         business_hours: None,
         sla_by_priority: Default::default(),
         show_staff_names: true,
+        theme: Default::default(),
     }
 }
 

@@ -40,6 +40,33 @@ pub struct SiteConfig {
     /// false: it says "Support is typing…".
     #[serde(default)]
     pub show_staff_names: bool,
+    /// The widget's colours: as the visitor's system prefers (`auto`), or
+    /// always `light` or `dark`.
+    #[serde(default)]
+    pub theme: Theme,
+}
+
+/// Light or dark colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// As the visitor's system prefers (`prefers-color-scheme`).
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::Auto, Theme::Light, Theme::Dark];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
 }
 
 /// What a widget's header says of the team (`GET /api/sites/{site}/availability`):
@@ -507,6 +534,7 @@ mod tests {
             business_hours: None,
             sla_by_priority: Default::default(),
             show_staff_names: false,
+            theme: Theme::Auto,
         }
     }
 

@@ -171,15 +171,18 @@ impl FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
-const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;max-width:none;padding:0;color:#1d2433;background:#f6f7fb}\
+const STYLE: &str = ":root{--c-bg:#f6f7fb;--c-fg:#1d2433;--c-card:#fff;--c-line:#e3e6ee;--c-link:#0b57d0;--c-mine:#eef4ff;--c-muted:#475467;--c-error:#b42318}\
+@media (prefers-color-scheme:dark){:root{color-scheme:dark;--c-bg:#15181e;--c-fg:#e7eaf0;--c-card:#1e222b;--c-line:#343b48;--c-link:#9cc1ff;--c-mine:#1f2d47;--c-muted:#aeb6c4;--c-error:#ff9c90;\
+--background-body:#15181e;--background:#2a303b;--background-alt:#222731;--text-main:#e7eaf0;--text-bright:#fff;--text-muted:#aeb6c4;--links:#9cc1ff;--border:#434b5a;--code:#e7eaf0;--button-base:#3a4150;--button-hover:#4a5262;--form-placeholder:#8c95a5;--form-text:#e7eaf0;--select-arrow:url(\"data:image/svg+xml;charset=utf-8,%3Csvg xmlns='http://www.w3.org/2000/svg' height='63' width='117' fill='%23e7eaf0'%3E%3Cpath d='M115 2c-1-2-4-2-5 0L59 53 7 2a4 4 0 00-5 5l54 54 2 2 3-2 54-54c2-1 2-4 0-5z'/%3E%3C/svg%3E\")}}\
+body{font:15px/1.45 system-ui,sans-serif;margin:0;max-width:none;padding:0;color:var(--c-fg);background:var(--c-bg)}\
 header{display:flex;gap:16px;align-items:center;padding:10px 20px;background:#1d2433;color:#fff}\
-header a,header strong{color:#fff}a{color:#0b57d0}main{max-width:1000px;margin:20px auto;padding:0 20px}\
-table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e3e6ee;padding:6px 8px;text-align:left}\
-.card{background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:12px 16px;margin:12px 0}\
-.staff{background:#eef4ff}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap}.presence{min-height:1.45em;margin:4px 0;color:#475467;font-style:italic}.error{color:#b42318}.due{color:#b42318;font-weight:600}\
+header a,header strong{color:#fff}a{color:var(--c-link)}main{max-width:1000px;margin:20px auto;padding:0 20px}\
+table{border-collapse:collapse;width:100%;background:var(--c-card)}td,th{border-bottom:1px solid var(--c-line);padding:6px 8px;text-align:left}\
+.card{background:var(--c-card);border:1px solid var(--c-line);border-radius:8px;padding:12px 16px;margin:12px 0}\
+.staff{background:var(--c-mine)}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap}.presence{min-height:1.45em;margin:4px 0;color:var(--c-muted);font-style:italic}.error{color:var(--c-error)}.due{color:var(--c-error);font-weight:600}\
 input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}select{padding-right:2.2em}label:has(>textarea){display:block}\
 form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}\
-.files{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:8px}.files .thumb{max-width:200px;max-height:150px;display:block}figure.chart{margin:12px 0;background:#fff;border:1px solid #e3e6ee;border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
+.files{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:8px}.files .thumb{max-width:200px;max-height:150px;display:block}figure.chart{margin:12px 0;background:#fff;color:#1d2433;border:1px solid var(--c-line);border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
 
 /// The CSS base: Water.css 2.1.1 (light, MIT; vendored in `server/assets`
 /// with its licence), a classless stylesheet, so plain forms and tables look

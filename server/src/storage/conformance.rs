@@ -36,6 +36,7 @@ fn site() -> SiteConfig {
         business_hours: None,
         sla_by_priority: Default::default(),
         show_staff_names: false,
+        theme: Default::default(),
     }
 }
 

@@ -45,6 +45,17 @@ pub fn App() -> impl IntoView {
             ui.notice.set(None);
         }
     });
+    // The site may fix the colours; otherwise they follow the visitor's system.
+    Effect::new(move |_| {
+        let theme = ui.config.with(|c| c.as_ref().map(|c| c.theme));
+        if let Some(root) = document().document_element() {
+            let _ = match theme {
+                Some(stufe_shared::site::Theme::Light) => root.set_attribute("data-theme", "light"),
+                Some(stufe_shared::site::Theme::Dark) => root.set_attribute("data-theme", "dark"),
+                _ => root.remove_attribute("data-theme"),
+            };
+        }
+    });
     // The frame's document speaks the widget's language (screen readers,
     // hyphenation, spelling).
     Effect::new(move |_| {

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-use stufe_shared::site::{BusinessHours, Category, OpenHours, SiteConfig, Sla};
+use stufe_shared::site::{BusinessHours, Category, OpenHours, SiteConfig, Sla, Theme};
 
 use super::{format_time, page, see_other, ConsoleUser};
 use crate::desk::sites::{create_site, parse_key, rotate_secret, sites_for, update_site, NewSite};
@@ -34,6 +34,9 @@ pub(super) struct SiteForm {
     announcement: String,
     identity_required: Option<String>,
     show_staff_names: Option<String>,
+    /// `auto`, `light` or `dark` (absent in older forms: auto).
+    #[serde(default)]
+    theme: String,
     /// An IANA time zone; empty: no business hours (SLA around the clock).
     #[serde(default)]
     timezone: String,
@@ -154,6 +157,10 @@ impl SiteForm {
             business_hours,
             sla_by_priority,
             show_staff_names: self.show_staff_names.is_some(),
+            theme: Theme::ALL
+                .into_iter()
+                .find(|t| t.as_str() == self.theme)
+                .unwrap_or_default(),
         })
     }
 }
@@ -221,6 +228,10 @@ fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Ma
                 " Customers must be signed in by your site (Stufe('identify', …)) to file tickets" } }
             p { label { input type="checkbox" name="show_staff_names" checked[config.show_staff_names] data-testid="show-staff-names";
                 " Show the name of the staff member who is typing (otherwise the widget says \"Support is typing…\")" } }
+            p { label { "Widget colours " select name="theme" data-testid="site-theme" {
+                option value="auto" selected[config.theme == Theme::Auto] { "as the visitor's system prefers (light or dark)" }
+                option value="light" selected[config.theme == Theme::Light] { "always light" }
+                option value="dark" selected[config.theme == Theme::Dark] { "always dark" } } } }
         }
     }
 }
