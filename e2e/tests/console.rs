@@ -74,3 +74,96 @@ async fn a_saved_reply_is_edited_before_sending_and_the_queue_changes_tickets_in
     .await;
     finish(browser, &stufe, "console", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_answers_to_keys_and_counts_changes_while_in_the_background() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        let c = &browser.client;
+        browser.console_login(&stufe).await?;
+        let keys = |text: &'static str| async move {
+            let body = c.find(Locator::Css("body")).await?;
+            body.send_keys(text).await?;
+            anyhow::Ok(())
+        };
+        // "/" searches; "j" chooses the first request, "x" checks it, Enter opens it.
+        keys("/").await?;
+        browser
+            .wait_script("return document.activeElement.dataset.testid === 'queue-search';")
+            .await?;
+        c.execute("document.activeElement.blur(); return true;", vec![])
+            .await?;
+        keys("j").await?;
+        browser
+            .wait_script(
+                "return document.querySelector('[data-testid=queue-row].current') !== null
+                    && document.activeElement.closest('[data-testid=queue-row]') !== null;",
+            )
+            .await?;
+        c.active_element().await?.send_keys("x").await?;
+        browser
+            .wait_script("return document.querySelector('[data-testid=queue-row].current [data-testid=queue-check]').checked;")
+            .await?;
+        c.active_element().await?.send_keys("\u{E007}").await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=reply-box]"))
+            .await?;
+        // "r" writes a reply; Ctrl+Enter sends it.
+        keys("r").await?;
+        browser
+            .wait_script("return document.activeElement.dataset.testid === 'reply-box';")
+            .await?;
+        c.active_element()
+            .await?
+            .send_keys("Sent by keyboard.\u{E009}\u{E007}\u{E000}")
+            .await?;
+        browser
+            .wait_script(
+                "return [...document.querySelectorAll('[data-testid=console-message]')]
+                    .some(m => m.textContent.includes('Sent by keyboard.'));",
+            )
+            .await?;
+        // "?" lists the keys.
+        keys("?").await?;
+        browser
+            .wait_script(
+                "const d = document.querySelector('[data-testid=shortcuts]');
+                 return !!d && d.open && d.textContent.includes('Ctrl+Enter');",
+            )
+            .await?;
+
+        // In the background, the queue's title counts what changed.
+        c.goto(&stufe.api("/console")).await?;
+        browser.wait_for(Locator::Css("[data-testid=queue]")).await?;
+        c.execute(
+            "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true}); return true;",
+            vec![],
+        )
+        .await?;
+        let tickets = stufe.staff_get("/api/staff/tickets").await?;
+        let id = tickets[0]["id"].as_str().unwrap_or_default().to_owned();
+        stufe
+            .staff_send(
+                Method::PATCH,
+                &format!("/api/staff/tickets/{id}"),
+                serde_json::json!({"priority": "high"}),
+            )
+            .await?;
+        browser
+            .wait_script("return document.title.startsWith('(1) Queue');")
+            .await?;
+        c.execute(
+            "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
+             document.dispatchEvent(new Event('visibilitychange')); return true;",
+            vec![],
+        )
+        .await?;
+        browser
+            .wait_script("return document.title.startsWith('Queue');")
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "console-keys", result).await
+}

@@ -39,6 +39,7 @@ mod attach;
 pub(crate) mod csrf;
 mod errors;
 mod kb;
+mod keys;
 mod live;
 mod login;
 mod presence;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/presence.js", get(presence::script))
         .route("/console/attach.js", get(attach::script))
         .route("/console/saved.js", get(saved_script))
+        .route("/console/keys.js", get(keys::script))
         .route("/console/kb", get(kb_page))
         .route("/console/drafts", post(new_draft))
         .route("/console/drafts/{id}", get(draft_page).post(save_draft))
@@ -181,7 +183,7 @@ table{border-collapse:collapse;width:100%;background:var(--c-card)}td,th{border-
 .card{background:var(--c-card);border:1px solid var(--c-line);border-radius:8px;padding:12px 16px;margin:12px 0}\
 .staff{background:var(--c-mine)}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap}.presence{min-height:1.45em;margin:4px 0;color:var(--c-muted);font-style:italic}.error{color:var(--c-error)}.due{color:var(--c-error);font-weight:600}\
 input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}select{padding-right:2.2em}label:has(>textarea){display:block}\
-form.inline{display:inline-flex;gap:8px;align-items:center}.who{margin-left:auto}\
+form.inline{display:inline-flex;gap:8px;align-items:center}tr.current{outline:2px solid var(--c-link)}dialog dt{font-weight:600}.who{margin-left:auto}\
 .files{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:8px}.files .thumb{max-width:200px;max-height:150px;display:block}figure.chart{margin:12px 0;background:#fff;color:#1d2433;border:1px solid var(--c-line);border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";
 
 /// The CSS base: Water.css 2.1.1 (light, MIT; vendored in `server/assets`
@@ -210,6 +212,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width,initial-scale=1";
                 title { (title) " — Stufe console" }
                 link rel="stylesheet" href="/console/style.css";
+                @if user.is_some() { script src="/console/keys.js" defer {} }
             }
             body {
                 header {

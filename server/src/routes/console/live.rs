@@ -3,12 +3,40 @@
 use super::*;
 
 /// Refreshes the queue table in place when a ticket on one of the agent's
-/// sites changes (server-sent events), without reloading the page.
+/// sites changes (server-sent events), without reloading the page. While the
+/// tab is in the background it counts the changes in the title ("(2) Queue")
+/// and, if the agent turned them on, shows a desktop notification.
 pub(super) const LIVE_SCRIPT: &str = r#"(function () {
   "use strict";
   if (!window.EventSource || !document.querySelector("[data-testid=queue]")) return;
-  var waiting = false;
-  new EventSource("/console/events").addEventListener("queue", function () {
+  var waiting = false, unseen = 0, title = document.title;
+  var button = document.querySelector("[data-testid=notify-toggle]");
+  function notifying() {
+    return window.Notification && Notification.permission === "granted" && localStorage.getItem("stufe:notify") === "on";
+  }
+  function label() {
+    if (button) button.textContent = notifying() ? "Desktop notifications: on" : "Turn on desktop notifications";
+  }
+  if (button && window.Notification) {
+    button.hidden = false;
+    label();
+    button.addEventListener("click", function () {
+      if (notifying()) { localStorage.setItem("stufe:notify", "off"); label(); return; }
+      Notification.requestPermission().then(function (p) {
+        if (p === "granted") localStorage.setItem("stufe:notify", "on");
+        label();
+      });
+    });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { unseen = 0; document.title = title; }
+  });
+  new EventSource("/console/events").addEventListener("queue", function (e) {
+    if (document.hidden) {
+      unseen++;
+      document.title = "(" + unseen + ") " + title;
+      if (notifying()) new Notification("Stufe: the queue changed", { body: e.data === "*" ? "Several requests changed." : "A request on " + e.data + " is new or changed.", tag: "stufe-queue" });
+    }
     if (waiting) return;
     waiting = true;
     setTimeout(function () {

@@ -155,6 +155,8 @@ pub(super) async fn queue(
                 button data-testid="bulk-apply" { "Apply" }
             }
             script src="/console/live.js" defer {}
+            p { button type="button" data-testid="notify-toggle" hidden { "Turn on desktop notifications" } " "
+                small { "Keys: " kbd { "j" } "/" kbd { "k" } " move, " kbd { "Enter" } " opens, " kbd { "/" } " searches, " kbd { "?" } " lists them all." } }
             table data-testid="queue" {
                 tr { th { span.sr-only { "Choose" } } th { "Subject" } th { "Customer" } th { "Site" } th { "Status" } th { "Tier" } th { "Priority" } th { "Category" } th { "First response due" } }
                 @for t in shown {
