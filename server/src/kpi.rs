@@ -134,8 +134,14 @@ fn figures(
         .iter()
         .filter(|t| resolved(t) && t.resolved_at.is_some_and(within))
         .collect();
+    // Ratings by when they were given: a request rated, then reopened by
+    // the customer, still counts its rating.
     let mut ratings = [0u32; 5];
-    for score in done.iter().filter_map(|t| t.rating) {
+    for score in tickets
+        .iter()
+        .filter(|t| t.rated_at.is_some_and(within))
+        .filter_map(|t| t.rating)
+    {
         if let Some(slot) = ratings.get_mut(usize::from(score.clamp(1, 5)) - 1) {
             *slot += 1;
         }
@@ -322,6 +328,7 @@ mod tests {
             reopened: 0,
             assignee: None,
             pending_since: None,
+            rated_at: None,
         }
     }
 
@@ -331,6 +338,7 @@ mod tests {
         t.first_response_at = Some(t.created_at + H);
         t.staff_messages = 1;
         t.rating = rating;
+        t.rated_at = rating.and(t.resolved_at);
         t
     }
 
@@ -393,6 +401,20 @@ mod tests {
         assert_eq!(r.total.csat, Some(3.5));
         // Open now: the late one at tier 2, Tuesday's at tier 1.
         assert_eq!(r.backlog_by_tier, [1, 1, 0]);
+    }
+
+    #[test]
+    fn a_rating_counts_in_its_period_though_the_request_was_reopened_since() {
+        // Rated on Monday after its resolution, then reopened by the customer:
+        // open now, no resolution time, and its rating still counts.
+        let mut rated = resolved_after(ticket(MONDAY + H), 2, Some(4));
+        (rated.status, rated.resolved_at, rated.reopened) = ("open".into(), None, 1);
+        let now = MONDAY + 2 * 24 * H;
+        let r = report(&[rated], Period::Day, 3, now, None);
+        assert_eq!(r.periods[0].ratings, [0, 0, 0, 1, 0]);
+        assert_eq!(r.periods[0].csat, Some(4.0));
+        assert_eq!(r.periods[0].resolved, 0, "not resolved now");
+        assert_eq!(r.total.csat, Some(4.0));
     }
 
     #[test]

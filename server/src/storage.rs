@@ -148,6 +148,10 @@ pub struct TicketSummary {
     /// Since when the ticket waits on the customer (status `pending`); kept
     /// by storage like the facts above.
     pub pending_since: Option<i64>,
+    /// When the customer rated the ticket (kept by storage, like the facts
+    /// above, even when the ticket is reopened later).
+    #[serde(default)]
+    pub rated_at: Option<i64>,
     /// The staff member the ticket is assigned to (set by [`TicketStore::assign`],
     /// kept across writes; what writers pass is ignored).
     pub assignee: Option<i64>,
@@ -730,6 +734,7 @@ impl TicketSummary {
             reopened: 0,
             assignee: None,
             pending_since: None,
+            rated_at: None,
         }
     }
 }

@@ -63,6 +63,7 @@ fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
         reopened: 0,
         assignee: None,
         pending_since: None,
+        rated_at: None,
     }
 }
 
@@ -780,13 +781,17 @@ fn ticket_facts_are_kept_across_writes(s: &dyn Storage) {
     sum.rating = Some(4);
     let facts = write(&sum, DocBytes::Snapshot(b"v2".to_vec()));
     assert_eq!(
-        (facts.resolved_at, facts.rating),
-        (Some(30), Some(4)),
-        "resolved when first resolved"
+        (facts.resolved_at, facts.rating, facts.rated_at),
+        (Some(30), Some(4), Some(35)),
+        "resolved when first resolved, rated when the rating came"
     );
     (sum.status, sum.updated_at) = ("open".into(), 40);
     let facts = write(&sum, DocBytes::Append(b"+".to_vec()));
-    assert_eq!((facts.resolved_at, facts.reopened), (None, 1));
+    assert_eq!(
+        (facts.resolved_at, facts.reopened, facts.rated_at),
+        (None, 1, Some(35)),
+        "reopened: the rating keeps its time"
+    );
     (sum.status, sum.updated_at) = ("closed".into(), 50);
     let facts = write(&sum, DocBytes::Snapshot(b"v3".to_vec()));
     assert_eq!((facts.resolved_at, facts.reopened), (Some(50), 1));

@@ -220,6 +220,7 @@ fn summary_from_row(row: &Row) -> Result<TicketSummary, StorageError> {
         reopened: to_u32(row.get::<_, i32>("reopened").into())?,
         assignee: row.get("assignee"),
         pending_since: row.get("pending_since"),
+        rated_at: row.get("rated_at"),
     })
 }
 
@@ -361,10 +362,13 @@ const UPSERT_TICKET: &str = "
     INSERT INTO tickets (id, site, token_hash, subject, status, tier, priority, category,
                          email, created_at, updated_at, first_response_due, message_count,
                          customer_id, customer_name, customer_email,
-                         first_response_at, staff_messages, rating, resolved_at, max_tier)
+                         first_response_at, staff_messages, rating, resolved_at, max_tier, rated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-            CASE WHEN $5::text IN ('resolved', 'closed') THEN $11::bigint END, $6)
+            CASE WHEN $5::text IN ('resolved', 'closed') THEN $11::bigint END, $6,
+            CASE WHEN $19::int IS NOT NULL THEN $11::bigint END)
     ON CONFLICT (id) DO UPDATE SET
+        rated_at = COALESCE(tickets.rated_at,
+                            CASE WHEN EXCLUDED.rating IS NOT NULL THEN EXCLUDED.updated_at END),
         resolved_at = CASE WHEN EXCLUDED.status IN ('resolved', 'closed')
                            THEN COALESCE(tickets.resolved_at, EXCLUDED.updated_at) END,
         max_tier = GREATEST(tickets.max_tier, EXCLUDED.tier),
@@ -381,6 +385,7 @@ const UPSERT_TICKET: &str = "
 /// Updates the projection of a stored ticket (same facts kept as above).
 const UPDATE_TICKET: &str = "
     UPDATE tickets SET
+        rated_at = COALESCE(rated_at, CASE WHEN $15::int IS NOT NULL THEN $8::bigint END),
         resolved_at = CASE WHEN $3::text IN ('resolved', 'closed')
                            THEN COALESCE(resolved_at, $8::bigint) END,
         max_tier = GREATEST(max_tier, $4::int),

@@ -191,7 +191,8 @@ const KEEP_FACTS: &str = "
     reopened = OLD.reopened + (OLD.status IN ('resolved', 'closed')
                                AND NEW.status NOT IN ('resolved', 'closed')),
     pending_since = CASE WHEN NEW.status = 'pending'
-                         THEN COALESCE(OLD.pending_since, NEW.updated_at) END,";
+                         THEN COALESCE(OLD.pending_since, NEW.updated_at) END,
+    rated_at = COALESCE(OLD.rated_at, CASE WHEN NEW.rating IS NOT NULL THEN NEW.updated_at END),";
 
 /// Inserts a ticket's snapshot and projection, or replaces them (keeping the facts).
 static INSERT_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -199,9 +200,11 @@ static INSERT_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
                 "INSERT INTO tickets (id, site, token_hash, doc, subject, status, tier, priority, category,
                                       email, created_at, updated_at, first_response_due, message_count,
                                       customer_id, customer_name, customer_email,
-                                      first_response_at, staff_messages, rating, resolved_at, max_tier)
+                                      first_response_at, staff_messages, rating, resolved_at, max_tier,
+                                      rated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                         ?18, ?19, ?20, CASE WHEN ?6 IN ('resolved', 'closed') THEN ?12 END, ?7)
+                         ?18, ?19, ?20, CASE WHEN ?6 IN ('resolved', 'closed') THEN ?12 END, ?7,
+                         CASE WHEN ?20 IS NOT NULL THEN ?12 END)
                  ON CONFLICT (id) DO UPDATE SET {}
                     doc = excluded.doc, subject = excluded.subject, status = excluded.status,
                     tier = excluded.tier, priority = excluded.priority, category = excluded.category,
@@ -220,7 +223,8 @@ static UPDATE_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
         .replace("OLD.", "")
         .replace("NEW.status", "?3")
         .replace("NEW.tier", "?4")
-        .replace("NEW.updated_at", "?8");
+        .replace("NEW.updated_at", "?8")
+        .replace("NEW.rating", "?15");
     format!(
         "UPDATE tickets SET {new_values}
                     subject = ?2, status = ?3, tier = ?4, priority = ?5,
@@ -479,6 +483,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> 
         reopened: row.get("reopened")?,
         assignee: row.get("assignee")?,
         pending_since: row.get("pending_since")?,
+        rated_at: row.get("rated_at")?,
     })
 }
 
@@ -566,7 +571,7 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE refinery_schema_history; DROP INDEX tickets_by_email;
-             DROP TABLE ticket_files; DROP TABLE files;
+             DROP TABLE ticket_files; DROP TABLE files; ALTER TABLE tickets DROP COLUMN rated_at;
              DROP TABLE email_confirmations; DROP TABLE link_revocations;
              DROP INDEX client_errors_by_age;
              ALTER TABLE outbox DROP COLUMN ticket_id; ALTER TABLE outbox DROP COLUMN reply_to;
@@ -611,11 +616,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -658,7 +663,7 @@ mod tests {
         let s = SqliteStorage::open(&path).unwrap();
         assert_eq!(
             applied_versions(&s),
-            [1, 2, 3, 4, 5],
+            [1, 2, 3, 4, 5, 6],
             "recorded at the baseline, then migrated"
         );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
@@ -682,6 +687,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6]);
     }
 }
