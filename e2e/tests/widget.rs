@@ -430,6 +430,30 @@ async fn a_customer_rates_a_resolved_request_once_and_the_kpi_page_shows_it() ->
         browser
             .wait_for(Locator::Css("[data-testid=rating-form]"))
             .await?;
+        // The thread says it was resolved, as a notice from the system, in
+        // the customer's language (German here, though the site is English).
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute("Stufe('setLocale', 'de'); return true;", vec![])
+            .await?;
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_script(
+                "const n = document.querySelector('li.system[data-testid=message][data-notice=resolved] .text');
+                 return !!n && n.textContent
+                     === 'Ihre Anfrage wurde als gelöst markiert. Ist noch etwas offen, antworten Sie einfach hier.';",
+            )
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute("Stufe('setLocale', 'en'); return true;", vec![])
+            .await?;
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_script("return !!document.querySelector('[data-testid=send-rating]') && document.documentElement.lang === 'en';")
+            .await?;
         // Sending without a score says what is missing.
         browser.click("[data-testid=send-rating]").await?;
         browser.wait_for(Locator::Css("#rating-error")).await?;

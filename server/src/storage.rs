@@ -723,7 +723,7 @@ impl TicketSummary {
                     .iter()
                     .filter(|m| {
                         m.author == stufe_shared::ticket::Author::Staff
-                            && !m.id.starts_with(stufe_shared::ticket::HANDOFF_PREFIX)
+                            && !stufe_shared::ticket::is_system_notice(&m.id)
                     })
                     .count(),
             )

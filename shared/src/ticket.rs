@@ -23,7 +23,12 @@ use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROO
 use crate::ids::TicketId;
 
 mod after;
+mod notice;
 pub use after::{read_delta, Delta, Projection};
+pub use notice::{
+    article_notice_text, handoff_id, handoff_text, handoff_tiers, is_system_notice, notice_id,
+    SystemNotice, HANDOFF_PREFIX,
+};
 
 /// A new ticket ("Printer offline" on site `demo`) for this crate's tests.
 #[cfg(test)]
@@ -45,64 +50,6 @@ pub(crate) fn sample_doc() -> automerge::AutoCommit {
 }
 
 pub const SCHEMA: &str = "stufe.ticket/1";
-
-/// The id prefix of the staff message that tells the customer their request
-/// moved to another tier: a notice, not a reply (it does not count as the
-/// first response, nor in the staff reply counts).
-pub const HANDOFF_PREFIX: &str = "handoff-";
-
-/// The id of the notice that tells the customer their request moved from
-/// tier `from` to `to`: `handoff-<from><to>-<unique>`. Its body says it in the
-/// site's language; a client that knows the customer's language says it in
-/// that one instead ([`handoff_tiers`], [`handoff_text`]).
-pub fn handoff_id(from: Tier, to: Tier, unique: &str) -> String {
-    format!("{HANDOFF_PREFIX}{}{}-{unique}", from.get(), to.get())
-}
-
-/// The tiers a hand-off notice moved the request between, read from its id;
-/// `None` for any other message and for a notice written before the tiers
-/// were in its id (then its body is all there is).
-pub fn handoff_tiers(message_id: &str) -> Option<(Tier, Tier)> {
-    let rest = message_id.strip_prefix(HANDOFF_PREFIX)?.as_bytes();
-    let tier = |b: u8| Tier::new(i64::from(b) - i64::from(b'0'));
-    match rest {
-        [from, to, b'-', ..] => Some((tier(*from)?, tier(*to)?)),
-        _ => None,
-    }
-}
-
-/// What a hand-off notice says, in German or English: who has the request
-/// now, in words (never "tier 2").
-pub fn handoff_text(german: bool, from: Tier, to: Tier) -> String {
-    // German needs the team in the accusative ("an …") and the dative ("bei …").
-    let (en, de_to, de_at) = match to.get() {
-        1 => (
-            "our support team",
-            "unser Support-Team",
-            "unserem Support-Team",
-        ),
-        2 => (
-            "our specialists",
-            "unsere Spezialisten",
-            "unseren Spezialisten",
-        ),
-        _ => (
-            "our senior experts",
-            "unsere erfahrensten Experten",
-            "unseren erfahrensten Experten",
-        ),
-    };
-    match (german, to > from) {
-        (false, true) => format!("Your request was passed to {en}. They will answer you here."),
-        (false, false) => format!("Your request is back with {en}. We will answer you here."),
-        (true, true) => {
-            format!("Ihre Anfrage wurde an {de_to} weitergegeben. Sie antworten Ihnen hier.")
-        }
-        (true, false) => {
-            format!("Ihre Anfrage liegt wieder bei {de_at}. Wir antworten Ihnen hier.")
-        }
-    }
-}
 
 /// Everything a ticket holds, read from its document.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -675,30 +622,6 @@ fn edit_text<D: Transactable>(doc: &mut D, key: &str, value: &str) -> Result<(),
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_handoff_notice_names_its_tiers_in_its_id_and_says_them_in_either_language() {
-        use super::{handoff_id, handoff_text, handoff_tiers, Tier};
-        let (one, two) = (Tier::new(1).unwrap(), Tier::new(2).unwrap());
-        let id = handoff_id(one, two, "00ff");
-        assert_eq!(id, "handoff-12-00ff");
-        assert_eq!(handoff_tiers(&id), Some((one, two)));
-        assert_eq!(
-            handoff_tiers("handoff-0123456789abcdef"),
-            None,
-            "written before tiers"
-        );
-        assert_eq!(handoff_tiers("handoff-19-x"), None);
-        assert_eq!(handoff_tiers("0123abcd"), None);
-        assert_eq!(
-            handoff_text(false, one, two),
-            "Your request was passed to our specialists. They will answer you here."
-        );
-        assert_eq!(
-            handoff_text(true, two, one),
-            "Ihre Anfrage liegt wieder bei unserem Support-Team. Wir antworten Ihnen hier."
-        );
-    }
-
     use super::*;
     use automerge::AutoCommit;
 

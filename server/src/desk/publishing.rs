@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use stufe_shared::kb::{self, CatalogueEntry};
+use stufe_shared::ticket::SystemNotice;
 use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{can_publish, requests, require_site, DeskError};
@@ -110,18 +111,15 @@ pub async fn publish_article(
             .await?;
     }
     if version == 1 {
-        let announcement = match locale {
-            Locale::De => format!(
-                "Wir haben einen Hilfeartikel zu Ihrer Anfrage veröffentlicht: „{}“",
-                article.title
-            ),
-            Locale::En => format!(
-                "We published a help article about your request: “{}”",
-                article.title
-            ),
+        // In the article's language: the customer asked in it.
+        let german = locale == Locale::De;
+        let notice = SystemNotice::Article {
+            title: article.title.clone(),
         };
         for ticket in sources {
-            if let Err(err) = requests::reply(state, member, ticket, announcement.clone()).await {
+            if let Err(err) =
+                requests::post_notice(state, member, ticket, notice.clone(), german).await
+            {
                 tracing::warn!(%ticket, ?err, "could not announce the article in its source ticket");
             }
         }

@@ -6,7 +6,9 @@
 
 use rand::Rng;
 use serde::Deserialize;
-use stufe_shared::ticket::{self, Author, NewMessage, Priority, Status, Ticket, Tier};
+use stufe_shared::ticket::{
+    self, Author, NewMessage, Priority, Status, SystemNotice, Ticket, Tier,
+};
 use stufe_shared::TicketId;
 
 use super::DeskError;
@@ -104,20 +106,20 @@ pub async fn update(
         Ok(site) => state.site(&site).await?.map(|c| c.locale.clone()),
         Err(_) => None,
     };
-    // A hand-off between tiers always tells the customer, in the thread.
-    let trace = moved.map(|to| NewMessage {
-        id: ticket::handoff_id(
-            before.tier,
+    // A hand-off between tiers and a resolution tell the customer, in the
+    // thread: notices in the site's language for the console and other
+    // clients; the widget says them in its customer's.
+    let german = site_locale.as_deref() == Some("de");
+    let resolves = update.status == Some(Status::Resolved) && before.status != Status::Resolved;
+    let notices: Vec<NewMessage> = moved
+        .map(|to| SystemNotice::Handoff {
+            from: before.tier,
             to,
-            &hex::encode(rand::rng().random::<[u8; 8]>()),
-        ),
-        author: Author::Staff,
-        name: member.name.clone(),
-        // In the site's language for the console and other clients; the
-        // widget says it in its customer's, from the tiers in the id.
-        body: ticket::handoff_text(site_locale.as_deref() == Some("de"), before.tier, to),
-        at: now_ms(),
-    });
+        })
+        .into_iter()
+        .chain(resolves.then_some(SystemNotice::Resolved))
+        .map(|notice| notice_message(member, &notice, german))
+        .collect();
     // The SLA clock: a new priority brings its own targets (counted from
     // creation); time spent waiting on the customer (pending) does not count.
     let config = match before.site.parse() {
@@ -170,7 +172,7 @@ pub async fn update(
             if let Some(priority) = update.priority {
                 ticket::set_priority(doc, priority).map_err(fail)?;
             }
-            if let Some(message) = &trace {
+            for message in &notices {
                 ticket::append_message(doc, message).map_err(fail)?;
             }
             Ok(())
@@ -213,6 +215,43 @@ pub async fn update(
     if ticket.status == Status::Resolved && before.status != Status::Resolved {
         mail::notify_customer(state, &ticket, Notice::Resolved).await;
     }
+    Ok(ticket)
+}
+
+/// A system notice from `member`, its body in the site's language (German or not).
+fn notice_message(member: &StaffMember, notice: &SystemNotice, german: bool) -> NewMessage {
+    NewMessage {
+        id: ticket::notice_id(notice, &hex::encode(rand::rng().random::<[u8; 8]>())),
+        author: Author::Staff,
+        name: member.name.clone(),
+        body: notice.text(german),
+        at: now_ms(),
+    }
+}
+
+/// Tells the customer in the thread (and by email) what happened to their
+/// request, as a system notice, its body in German or English: not a reply
+/// (no first response, no status change).
+pub async fn post_notice(
+    state: &AppState,
+    member: &StaffMember,
+    id: TicketId,
+    notice: SystemNotice,
+    german: bool,
+) -> Result<Ticket, DeskError> {
+    ticket_for(state, member, id).await?;
+    let message = notice_message(member, &notice, german);
+    let ticket = state
+        .hub
+        .staff_change(id, |doc, _| {
+            ticket::append_message(doc, &message).map_err(|err| HubError::Rejected(err.to_string()))
+        })
+        .await?;
+    let email = Notice::Reply {
+        by: &member.name,
+        body: &message.body,
+    };
+    mail::notify_customer(state, &ticket, email).await;
     Ok(ticket)
 }
 

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
-use stufe_shared::ticket::{Author, Priority, Status, Ticket, HANDOFF_PREFIX};
+use stufe_shared::ticket::{is_system_notice, Author, Priority, Status, Ticket};
 
 use super::ticket_id;
 use super::{article_id, site_key};
@@ -181,7 +181,7 @@ header{display:flex;gap:16px;align-items:center;padding:10px 20px;background:#1d
 header a,header strong{color:#fff}a{color:var(--c-link)}main{max-width:1000px;margin:20px auto;padding:0 20px}\
 table{border-collapse:collapse;width:100%;background:var(--c-card)}td,th{border-bottom:1px solid var(--c-line);padding:6px 8px;text-align:left}\
 .card{background:var(--c-card);border:1px solid var(--c-line);border-radius:8px;padding:12px 16px;margin:12px 0}\
-.staff{background:var(--c-mine)}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap}.presence{min-height:1.45em;margin:4px 0;color:var(--c-muted);font-style:italic}.error{color:var(--c-error)}.due{color:var(--c-error);font-weight:600}\
+.staff{background:var(--c-mine)}.notice{background:none;border-style:dashed;font-style:italic}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap}.presence{min-height:1.45em;margin:4px 0;color:var(--c-muted);font-style:italic}.error{color:var(--c-error)}.due{color:var(--c-error);font-weight:600}\
 input,select,textarea{font:inherit;padding:4px 6px}textarea{width:100%;box-sizing:border-box}select{padding-right:2.2em}label:has(>textarea){display:block}\
 form.inline{display:inline-flex;gap:8px;align-items:center}tr.current{outline:2px solid var(--c-link)}dialog dt{font-weight:600}.who{margin-left:auto}\
 .files{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:8px}.files .thumb{max-width:200px;max-height:150px;display:block}figure.chart{margin:12px 0;background:#fff;color:#1d2433;border:1px solid var(--c-line);border-radius:8px;padding:4px}figure.chart svg{max-width:100%;height:auto}";

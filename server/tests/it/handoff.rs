@@ -131,9 +131,19 @@ async fn resolved_then_reopened_by_a_customer_reply_goes_back_to_the_queue_with_
     assert!(error_codes(&frames).is_empty(), "{frames:?}");
     let ticket = app.staff_ticket(local.id).await;
     assert_eq!(ticket["status"], "open", "back in the queue");
+    let history: Vec<&str> = ticket["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        ticket["messages"].as_array().unwrap().len(),
-        2,
+        history,
+        [
+            "Try turning it off and on.",
+            "Your request was marked as resolved. If anything is still open, just reply here.",
+            "It is broken again."
+        ],
         "with its history"
     );
     let queue: Value = app.staff_json("/api/staff/tickets?status=open").await;
@@ -355,5 +365,75 @@ async fn a_rating_counts_once_and_only_on_a_resolved_request() {
         json!([0, 0, 0, 1, 0]),
         "counted once"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_resolution_and_a_published_article_are_notices_to_the_customer_never_a_reply() {
+    use stufe_shared::ticket::{Status, SystemNotice};
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let (mut local, token) = create_ticket(&app).await;
+    let id = local.id.to_string();
+    let mut widget = app.client().await;
+    widget.open(&mut local, &token).await;
+
+    // Resolved without a word from staff, then an article (in German) from it.
+    assert_eq!(
+        patch(&app, &id, json!({ "status": "resolved" }))
+            .await
+            .status(),
+        200
+    );
+    let response = reqwest::Client::new()
+        .put(app.url("/api/staff/articles/drucker-blinkt"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&json!({ "site": "demo", "locale": "de", "title": "Drucker blinkt rot",
+                       "body": "Zehn Sekunden drücken.", "category": "general", "source_tickets": [id] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    widget.sync(&mut local).await;
+
+    let thread = read(&local.doc);
+    let notices: Vec<Option<SystemNotice>> = thread
+        .messages
+        .iter()
+        .map(|m| SystemNotice::of(m.author, &m.id, &m.body))
+        .collect();
+    assert_eq!(
+        notices,
+        [
+            Some(SystemNotice::Resolved),
+            Some(SystemNotice::Article {
+                title: "Drucker blinkt rot".into()
+            })
+        ],
+        "{:?}",
+        thread.messages
+    );
+    // Bodies in the site's language (English) and the article's (German).
+    assert_eq!(
+        thread.messages[0].body,
+        "Your request was marked as resolved. If anything is still open, just reply here."
+    );
+    assert_eq!(
+        thread.messages[1].body,
+        "Wir haben einen Hilfeartikel zu Ihrer Anfrage veröffentlicht: „Drucker blinkt rot“"
+    );
+    // Neither is an answer: no first response, no staff reply counted.
+    assert_eq!(thread.first_response_at, None);
+    assert_eq!(thread.status, Status::Resolved);
+    let listed: Value = app.staff_json("/api/staff/tickets").await;
+    let summary = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(summary["first_response_at"], Value::Null, "{summary}");
+    assert_eq!(summary["staff_messages"], 0, "{summary}");
     app.stop().await;
 }

@@ -89,15 +89,17 @@ pub fn TicketThread(id: TicketId) -> impl IntoView {
                     <p class="description">{ticket.description.clone()}</p>
                     <ol class="messages" aria-live="polite">
                         {ticket.messages.into_iter().map(|m| {
-                            // A hand-off is a notice from the system, not the
-                            // agent's words: said in the customer's language
-                            // (the body has the site's) and shown as a notice.
-                            if m.author == Author::Staff && m.id.starts_with(ticket::HANDOFF_PREFIX) {
-                                let text = ticket::handoff_tiers(&m.id)
-                                    .map(|(from, to)| ticket::handoff_text(lang == crate::i18n::Lang::De, from, to))
-                                    .unwrap_or(m.body);
+                            // A hand-off, a resolution or a published article
+                            // is a notice from the system, not the agent's words:
+                            // said in the customer's language (the body has the
+                            // site's) and shown as a notice.
+                            // (One too old to be read says its body.)
+                            if m.author == Author::Staff && ticket::is_system_notice(&m.id) {
+                                let notice = ticket::SystemNotice::of(m.author, &m.id, &m.body);
+                                let kind = notice.as_ref().map_or("notice", ticket::SystemNotice::kind);
+                                let text = notice.map_or(m.body, |n| n.text(lang == crate::i18n::Lang::De));
                                 return view! {
-                                    <li class="message system" data-testid="message" data-author="staff" data-notice="handoff">
+                                    <li class="message system" data-testid="message" data-author="staff" data-notice=kind>
                                         <p class="text">{text}</p>
                                         <span class="who">{format_time(m.at, lang)}</span>
                                     </li>

@@ -106,7 +106,7 @@ pub(super) async fn article_from_ticket(
     let answers = ticket
         .messages
         .iter()
-        .filter(|m| m.author == Author::Staff && !m.id.starts_with(HANDOFF_PREFIX));
+        .filter(|m| m.author == Author::Staff && !is_system_notice(&m.id));
     for m in answers {
         body.push_str(&m.body);
         body.push_str("\n\n");

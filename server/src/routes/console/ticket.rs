@@ -55,8 +55,9 @@ pub(super) async fn ticket_page(
                 @if let Some(r) = &ticket.rating { " · rated " strong { (r.score) "/5" } } }
             div.card { (ticket.description) }
             @for m in &ticket.messages {
-                div.card.staff[m.author == Author::Staff] data-testid="console-message" {
-                    small { @if m.author == Author::Customer { (customer_name) } @else { (m.name) } " · " (format_time(m.at, &user.timezone)) } p { (m.body) }
+                @let notice = is_system_notice(&m.id) && m.author == Author::Staff;
+                div.card.staff[m.author == Author::Staff && !notice].notice[notice] data-testid="console-message" data-notice[notice] {
+                    small { @if notice { "Notice to the customer (" (m.name) ")" } @else if m.author == Author::Customer { (customer_name) } @else { (m.name) } " · " (format_time(m.at, &user.timezone)) } p { (m.body) }
                     @if !m.files.is_empty() {
                         ul.files data-testid="console-files" {
                             @for f in &m.files {
