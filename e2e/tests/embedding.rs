@@ -759,3 +759,70 @@ async fn the_host_page_prefills_the_form_and_chooses_the_language() -> Result<()
     .await;
     finish(browser, &stufe, "prefill", result).await
 }
+
+/// The launcher as the host page shows it: corner, colour, label, icon (a JS expression).
+const LAUNCHER_LOOK: &str = "(() => { const b = document.getElementById('stufe-widget').shadowRoot.querySelector('[data-testid=launcher]');
+    const r = b.getBoundingClientRect(), label = b.querySelector('span');
+    return JSON.stringify({ left: r.left < innerWidth / 2, background: getComputedStyle(b).backgroundColor,
+        label: label.hidden ? '' : label.textContent, icon: b.querySelector('path').getAttribute('d').slice(0, 8),
+        name: b.getAttribute('aria-label') }); })()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_launcher_looks_as_the_tag_says_at_once_and_as_the_site_says_once_the_frame_runs(
+) -> Result<()> {
+    let stufe = Stufe::start().await?;
+    // The site's settings (the console's): green, bottom left, "Hilfe", an envelope.
+    let mut site = stufe.staff_get("/api/sites/demo/config").await?;
+    site["brand_color"] = "#1a7f37".into();
+    site["launcher"] = serde_json::json!({ "position": "left", "label": "Hilfe", "icon": "mail" });
+    stufe
+        .staff_send(reqwest::Method::PUT, "/api/staff/sites/demo", site)
+        .await?;
+    // A tag pasted earlier, with an older look; nothing loads until a click.
+    let host = HostSite::start_with_tag(
+        &stufe,
+        "",
+        r##"data-load="click" data-color="#aa3300" data-position="left" data-label="Fragen?" data-icon="help""##,
+    )
+    .await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&host.url()).await?;
+        browser.wait_for(Locator::Css("#stufe-widget")).await?;
+        let look = browser
+            .client
+            .execute(&format!("return {LAUNCHER_LOOK};"), vec![])
+            .await?;
+        let tag_look = serde_json::json!({ "left": true, "background": "rgb(170, 51, 0)",
+            "label": "Fragen?", "icon": "M9 9a3 3", "name": "Fragen?" });
+        ensure!(
+            serde_json::from_str::<serde_json::Value>(look.as_str().unwrap_or(""))? == tag_look,
+            "the tag's look at once: {look}"
+        );
+        // Once the frame runs it says the site's settings, which win.
+        browser
+            .client
+            .execute("Stufe('consent'); return true;", vec![])
+            .await?;
+        browser
+            .wait_script(&format!(
+                "return {LAUNCHER_LOOK} === JSON.stringify({{ left: true, background: 'rgb(26, 127, 55)', label: 'Hilfe', icon: 'M3 6h18v', name: 'Hilfe' }});"
+            ))
+            .await?;
+        // The panel opens in the same corner.
+        browser.open_widget().await?;
+        browser.client.enter_parent_frame().await?;
+        let panel_left = browser
+            .client
+            .execute(
+                "const f = document.getElementById('stufe-widget').shadowRoot.querySelector('iframe');
+                 return f.getBoundingClientRect().left < innerWidth / 2;",
+                vec![],
+            )
+            .await?;
+        ensure!(panel_left == true, "the panel opened on the other side");
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "launcher-look", result).await
+}

@@ -46,6 +46,7 @@ pub fn demo_site() -> SiteConfig {
         sla_by_priority: Default::default(),
         show_staff_names: true,
         theme: Default::default(),
+        launcher: Default::default(),
     }
 }
 

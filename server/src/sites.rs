@@ -57,14 +57,24 @@ pub fn check(config: &SiteConfig) -> Result<(), String> {
 }
 
 /// The tag a site owner pastes into their pages. It carries the site's brand
-/// colour (`data-color`), so the launcher has it from its first paint, before
+/// colour and launcher (`data-color`, `data-position`, `data-label`,
+/// `data-icon`), so the launcher has them from its first paint, before
 /// anything else of Stufe's has loaded.
 pub fn embed_tag(public_url: &str, key: &SiteKey, config: &SiteConfig) -> String {
-    format!(
-        "<script src=\"{}/widget.js\" data-site=\"{key}\" data-color=\"{}\" async></script>",
-        public_url.trim_end_matches('/'),
-        config.brand_color
-    )
+    use stufe_shared::site::{LauncherIcon, LauncherPosition};
+    let src = format!("{}/widget.js", public_url.trim_end_matches('/'));
+    let launcher = &config.launcher;
+    // What differs from the loader's defaults, so the launcher looks right
+    // before the frame has said the site's settings.
+    let position =
+        (launcher.position != LauncherPosition::Right).then(|| launcher.position.as_str());
+    let label = (!launcher.label.is_empty()).then_some(launcher.label.as_str());
+    let icon = (launcher.icon != LauncherIcon::Chat).then(|| launcher.icon.as_str());
+    maud::html! {
+        script src=(src) data-site=(key) data-color=(config.brand_color)
+            data-position=[position] data-label=[label] data-icon=[icon] async {}
+    }
+    .into_string()
 }
 
 /// The `frame-ancestors` directive for a site's frame page: its allowed

@@ -44,6 +44,65 @@ pub struct SiteConfig {
     /// always `light` or `dark`.
     #[serde(default)]
     pub theme: Theme,
+    /// The launcher button on the host page: corner, label, icon.
+    #[serde(default)]
+    pub launcher: Launcher,
+}
+
+/// How the launcher button looks (its colour is `brand_color`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Launcher {
+    /// The bottom corner it sits in: `right` (default) or `left`.
+    #[serde(default)]
+    pub position: LauncherPosition,
+    /// Text beside the icon (up to 24 characters); empty: the icon alone.
+    #[serde(default)]
+    pub label: String,
+    /// `chat` (a speech bubble, default), `help` (a question mark) or `mail`.
+    #[serde(default)]
+    pub icon: LauncherIcon,
+}
+
+pub const MAX_LAUNCHER_LABEL_CHARS: usize = 24;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LauncherPosition {
+    #[default]
+    Right,
+    Left,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LauncherIcon {
+    #[default]
+    Chat,
+    Help,
+    Mail,
+}
+
+impl LauncherPosition {
+    pub const ALL: [LauncherPosition; 2] = [LauncherPosition::Right, LauncherPosition::Left];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LauncherPosition::Right => "right",
+            LauncherPosition::Left => "left",
+        }
+    }
+}
+
+impl LauncherIcon {
+    pub const ALL: [LauncherIcon; 3] = [LauncherIcon::Chat, LauncherIcon::Help, LauncherIcon::Mail];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LauncherIcon::Chat => "chat",
+            LauncherIcon::Help => "help",
+            LauncherIcon::Mail => "mail",
+        }
+    }
 }
 
 /// Light or dark colours.
@@ -294,6 +353,15 @@ impl SiteConfig {
         if let Some(hours) = &self.business_hours {
             hours.check()?;
         }
+        let label = &self.launcher.label;
+        if chars(label) > MAX_LAUNCHER_LABEL_CHARS
+            || label.chars().any(char::is_control)
+            || label.trim() != label
+        {
+            return fail(format!(
+                "the launcher label may have at most {MAX_LAUNCHER_LABEL_CHARS} characters, without control characters or spaces at either end"
+            ));
+        }
         for (priority, sla) in &self.sla_by_priority {
             if Priority::parse(priority).is_none() {
                 return fail(format!(
@@ -535,6 +603,7 @@ mod tests {
             sla_by_priority: Default::default(),
             show_staff_names: false,
             theme: Theme::Auto,
+            launcher: Launcher::default(),
         }
     }
 
@@ -554,6 +623,18 @@ mod tests {
         assert!(refused(|s| s.categories[0].id = "Gen eral".into()).contains("category id"));
         assert!(refused(|s| s.allowed_origins.push("shop.example".into())).contains("origin"));
         assert!(refused(|s| s.sla.first_response_minutes = 0).contains("SLA"));
+        assert!(refused(|s| s.launcher.label = "x".repeat(25)).contains("launcher label"));
+        assert!(refused(|s| s.launcher.label = "Help\n".into()).contains("launcher label"));
+        let mut labelled = settings();
+        labelled.launcher.label = "Fragen? Wir helfen gern".into();
+        assert_eq!(labelled.check(), Ok(()));
+        // Older settings without a launcher read as the default one.
+        let mut stored = serde_json::to_value(settings()).unwrap();
+        stored.as_object_mut().unwrap().remove("launcher");
+        let read: SiteConfig = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.launcher, Launcher::default());
+        let bad = serde_json::json!({ "position": "top", "label": "", "icon": "chat" });
+        assert!(serde_json::from_value::<Launcher>(bad).is_err());
         assert!(settings().allows_origin("https://shop.example"));
         assert!(!settings().allows_origin("https://other.example"));
     }

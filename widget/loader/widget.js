@@ -27,36 +27,58 @@
   host.id = "stufe-widget";
   host.style.cssText = "all:initial!important;position:fixed!important;z-index:2147483000!important";
   var root = host.attachShadow({ mode: "open" });
-  var BOX = "position:fixed;right:20px;bottom:88px;border-radius:12px;box-shadow:0 8px 30px #0005;background:#fff;display:none}";
-  var css =
-    "button{all:initial;position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;background:" +
-    (attr("color") || "#0b5fff") + ";box-shadow:0 4px 14px #0004;cursor:pointer;display:flex;align-items:center;justify-content:center}" +
-    "button:focus-visible{outline:3px solid #111;outline-offset:3px}[hidden]{display:none!important}" +
-    "span{position:absolute;top:-4px;right:-4px;min-width:20px;padding:0 5px;box-sizing:border-box;" +
-    "border-radius:10px;background:#d92d20;color:#fff;font:600 12px/20px system-ui,sans-serif;text-align:center}" +
-    "iframe{" + BOX.replace("}", ";width:380px;height:min(620px,100vh - 108px);border:0}") +
-    "div{" + BOX.replace("}", ";width:300px;padding:14px 16px;color:#111;font:15px/1.4 system-ui,sans-serif}") +
-    ".open{display:block}" +
-    // Small screens, and large ones zoomed in (200% on a laptop leaves ~640×360
-    // CSS pixels): the panel takes the whole window.
-    "@media (max-width:480px),(max-height:560px){iframe{inset:0;width:100%;height:100%;border-radius:0}}";
+  // The launcher's look: the tag's data-color, data-position (right, left),
+  // data-label and data-icon (chat, help, mail), until the frame says the
+  // site's settings (the console's), which then win.
+  var look = { color: attr("color"), position: attr("position"), label: attr("label"), icon: attr("icon") };
+  var ICONS = {
+    chat: '<path d="M4 4h16v12H7l-3 3z"/>',
+    help: '<path fill=none stroke=#fff stroke-width=2.4 stroke-linecap=round d="M9 9a3 3 0 1 1 4.2 2.75c-.7.35-1.2.95-1.2 1.75v1M12 18v.5"/>',
+    mail: '<path fill=none stroke=#fff stroke-width=2 stroke-linejoin=round d="M3 6h18v12H3zm0 0 9 7 9-7"/>'
+  };
   root.innerHTML =
     '<button type=button data-testid=launcher aria-label=Support aria-expanded=false>' +
-    '<svg width=28 height=28 viewBox="0 0 24 24" fill=#fff aria-hidden=true><path d="M4 4h16v12H7l-3 3z"/></svg>' +
-    '<span data-testid=unread aria-hidden=true hidden></span></button>';
+    '<svg width=28 height=28 viewBox="0 0 24 24" fill=#fff aria-hidden=true></svg><span hidden></span>' +
+    '<b data-testid=unread aria-hidden=true hidden></b></button>';
+  var button = root.firstChild;
+  var icon = button.firstChild;
+  var label = icon.nextSibling;
+  var badge = button.lastChild;
   // A constructed stylesheet is not inline CSS: host pages whose
   // Content-Security-Policy forbids inline styles still style the launcher.
   // Browsers without constructed stylesheets get a <style> element.
+  var sheet;
   try {
-    var sheet = new CSSStyleSheet();
-    sheet.replaceSync(css);
+    sheet = new CSSStyleSheet();
     root.adoptedStyleSheets = [sheet];
   } catch (e) {
-    root.appendChild(document.createElement("style")).textContent = css;
+    sheet = root.appendChild(document.createElement("style"));
   }
-  var button = root.firstChild;
-  var badge = button.lastChild;
-  var unreadCount = 0;
+  function draw() {
+    var side = look.position == "left" ? "left" : "right";
+    var box = "position:fixed;" + side + ":20px;bottom:88px;border-radius:12px;box-shadow:0 8px 30px #0005;background:#fff;display:none;";
+    var css =
+      "button{all:initial;position:fixed;" + side + ":20px;bottom:20px;min-width:56px;height:56px;padding:0 14px;box-sizing:border-box;border-radius:28px;background:" +
+      (/^#[0-9a-f]{6}$/i.test(look.color) ? look.color : "#0b5fff") +
+      ";box-shadow:0 4px 14px #0004;cursor:pointer;display:flex;gap:8px;align-items:center;justify-content:center}" +
+      "button:focus-visible{outline:3px solid #111;outline-offset:3px}[hidden]{display:none!important}" +
+      "span{color:#fff;font:600 16px system-ui,sans-serif}" +
+      "b{position:absolute;top:-4px;right:-4px;min-width:20px;padding:0 5px;box-sizing:border-box;" +
+      "border-radius:10px;background:#d92d20;color:#fff;font:600 12px/20px system-ui,sans-serif;text-align:center}" +
+      "iframe{" + box + "width:380px;height:min(620px,100vh - 108px);border:0}" +
+      "div{" + box + "width:300px;padding:14px 16px;color:#111;font:15px/1.4 system-ui,sans-serif}" +
+      ".open{display:block}" +
+      // Small screens, and large ones zoomed in (200% on a laptop leaves ~640×360
+      // CSS pixels): the panel takes the whole window.
+      "@media (max-width:480px),(max-height:560px){iframe{inset:0;width:100%;height:100%;border-radius:0}}";
+    if (sheet.replaceSync) sheet.replaceSync(css); else sheet.textContent = css;
+    icon.innerHTML = ICONS[look.icon] || ICONS.chat;
+    label.textContent = look.label = ("" + (look.label || "")).slice(0, 24);
+    label.hidden = !look.label;
+    showUnread(unreadCount);
+  }
+  var unreadCount = 0, unreadLabel;
+  draw();
   // Stufe('on', event, fn) handlers. Handlers get ids and counts, never text.
   var handlers = { open: [], close: [], "ticket:created": [], message: [], unread: [] };
   function emit(name, detail) {
@@ -65,12 +87,13 @@
     });
   }
   // New staff replies while the panel is closed (the widget counts them).
-  // `label`: the launcher's name with the count, in the widget's language.
-  function showUnread(n, label) {
+  // `text`: the launcher's name with the count, in the widget's language.
+  function showUnread(n, text) {
     if (n != unreadCount) { unreadCount = n; emit("unread", { count: n }); }
+    if (text) unreadLabel = text;
     badge.hidden = !(n > 0);
     badge.textContent = n > 9 ? "9+" : n;
-    button.setAttribute("aria-label", n > 0 && label || "Support");
+    button.setAttribute("aria-label", n > 0 && unreadLabel || look.label || "Support");
   }
   function tellFrame(kind) {
     if (frame && frame.contentWindow) frame.contentWindow.postMessage({ stufe: kind }, origin);
@@ -207,6 +230,8 @@
     // once the panel opens or the page signed a customer in (identify).
     else if (kind == "waiting" && (isOpen || identified)) tellFrame("start");
     else if (kind == "close") setOpen(false);
+    // The site's launcher settings, from the frame: they win over the tag's.
+    else if (kind == "look" && data.look) look = data.look, draw();
     else if (kind == "pong") answering = 1, unanswered = 0;
     else if (kind == "hello") { ready = 1; tellFrame(isOpen ? "opened" : "closed"); flush(); }
     else if (kind == "unread" && typeof data.n == "number") showUnread(data.n, data.label);

@@ -77,6 +77,11 @@
     if (!config) return;
     title.textContent = config.name || "";
     if (config.brand_color) shell.style.setProperty("--brand", config.brand_color);
+    // The launcher on the host page takes the site's colour, corner, label
+    // and icon (public settings, so any target may hear them).
+    var launcher = config.launcher || {};
+    if (parent !== window) parent.postMessage({ stufe: "look", look: { color: config.brand_color,
+      position: launcher.position, label: launcher.label, icon: launcher.icon } }, "*");
     if (!TEXTS[browserLang] && TEXTS[config.locale]) { lang = config.locale; texts(); }
   }).catch(function () {});
 

@@ -37,6 +37,7 @@ fn site() -> SiteConfig {
         sla_by_priority: Default::default(),
         show_staff_names: false,
         theme: Default::default(),
+        launcher: Default::default(),
     }
 }
 

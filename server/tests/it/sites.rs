@@ -91,6 +91,61 @@ async fn an_admin_creates_a_site_and_gets_its_tag_and_secret_once() {
         .unwrap();
     assert!(listed.contains("\"key\":\"shop\"") && listed.contains("data-site=\\\"shop\\\""));
     assert!(!listed.contains(secret), "the secret is shown only once");
+
+    // The launcher's corner, label and icon go into the tag (escaped) and
+    // the config the frame passes on to the launcher.
+    let mut settings = shop(&["https://shop.example"]);
+    settings.as_object_mut().unwrap().remove("key");
+    settings["launcher"] =
+        json!({ "position": "left", "label": "Help \"now\" <here>", "icon": "help" });
+    let response = reqwest::Client::new()
+        .put(app.url("/api/staff/sites/shop"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let sites: Value = reqwest::Client::new()
+        .get(app.url("/api/staff/sites"))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tag = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "shop")
+        .unwrap()["tag"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        tag.ends_with(
+            "/widget.js\" data-site=\"shop\" data-color=\"#aa3300\" data-position=\"left\" \
+             data-label=\"Help &quot;now&quot; &lt;here&gt;\" data-icon=\"help\" async></script>"
+        ),
+        "{tag}"
+    );
+    let config: Value = reqwest::get(app.url("/api/sites/shop/config"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        config["launcher"],
+        json!({ "position": "left", "label": "Help \"now\" <here>", "icon": "help" })
+    );
     app.stop().await;
 }
 
@@ -109,6 +164,11 @@ async fn bad_site_settings_are_refused_and_create_nothing() {
         ("locale", json!("fr"), "locale"),
         ("categories", json!([]), "categories"),
         ("key", json!("Shop Key"), "key"),
+        (
+            "launcher",
+            json!({ "position": "right", "label": "A label far longer than the launcher has room for", "icon": "chat" }),
+            "launcher label",
+        ),
     ];
     for (field, value, says) in cases {
         let mut body = shop(&["https://shop.example"]);

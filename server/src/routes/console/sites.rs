@@ -7,7 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-use stufe_shared::site::{BusinessHours, Category, OpenHours, SiteConfig, Sla, Theme};
+use stufe_shared::site::{
+    BusinessHours, Category, Launcher, LauncherIcon, LauncherPosition, OpenHours, SiteConfig, Sla,
+    Theme,
+};
 
 use super::{format_time, page, see_other, ConsoleUser};
 use crate::desk::sites::{create_site, parse_key, rotate_secret, sites_for, update_site, NewSite};
@@ -37,6 +40,14 @@ pub(super) struct SiteForm {
     /// `auto`, `light` or `dark` (absent in older forms: auto).
     #[serde(default)]
     theme: String,
+    /// `right` or `left` (absent in older forms: right).
+    #[serde(default)]
+    launcher_position: String,
+    #[serde(default)]
+    launcher_label: String,
+    /// `chat`, `help` or `mail` (absent in older forms: chat).
+    #[serde(default)]
+    launcher_icon: String,
     /// An IANA time zone; empty: no business hours (SLA around the clock).
     #[serde(default)]
     timezone: String,
@@ -161,6 +172,17 @@ impl SiteForm {
                 .into_iter()
                 .find(|t| t.as_str() == self.theme)
                 .unwrap_or_default(),
+            launcher: Launcher {
+                position: LauncherPosition::ALL
+                    .into_iter()
+                    .find(|p| p.as_str() == self.launcher_position)
+                    .unwrap_or_default(),
+                label: self.launcher_label.trim().to_owned(),
+                icon: LauncherIcon::ALL
+                    .into_iter()
+                    .find(|i| i.as_str() == self.launcher_icon)
+                    .unwrap_or_default(),
+            },
         })
     }
 }
@@ -232,6 +254,20 @@ fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Ma
                 option value="auto" selected[config.theme == Theme::Auto] { "as the visitor's system prefers (light or dark)" }
                 option value="light" selected[config.theme == Theme::Light] { "always light" }
                 option value="dark" selected[config.theme == Theme::Dark] { "always dark" } } } }
+            fieldset {
+                legend { "Launcher button (takes the colour above)" }
+                @let launcher = &config.launcher;
+                p {
+                    label { "Corner " select name="launcher_position" data-testid="launcher-position" {
+                        option value="right" selected[launcher.position == LauncherPosition::Right] { "bottom right" }
+                        option value="left" selected[launcher.position == LauncherPosition::Left] { "bottom left" } } }
+                    " " label { "Icon " select name="launcher_icon" data-testid="launcher-icon" {
+                        option value="chat" selected[launcher.icon == LauncherIcon::Chat] { "speech bubble" }
+                        option value="help" selected[launcher.icon == LauncherIcon::Help] { "question mark" }
+                        option value="mail" selected[launcher.icon == LauncherIcon::Mail] { "envelope" } } }
+                    " " label { "Label (optional, beside the icon) " input name="launcher_label" maxlength="24" value=(launcher.label) data-testid="launcher-label"; }
+                }
+            }
         }
     }
 }
