@@ -23,6 +23,7 @@ pub mod attachments;
 pub mod email_replies;
 pub mod kpis;
 pub mod presence;
+pub mod privacy;
 pub mod publishing;
 pub mod requests;
 pub mod saved_replies;

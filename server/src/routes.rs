@@ -73,6 +73,53 @@ pub(crate) fn article_id(id: &str) -> Result<crate::kb::article::ArticleId, AppE
         .map_err(|err: crate::kb::article::BadArticleId| AppError::bad_request(err.to_string()))
 }
 
+/// Whom a customer-data export is about: `sub` or `email` (query or form).
+#[derive(serde::Deserialize)]
+pub(crate) struct CustomerQuery {
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+impl CustomerQuery {
+    pub(crate) fn customer(self) -> Result<crate::desk::privacy::Customer, AppError> {
+        // (A form sends both fields, the one not used empty.)
+        let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        match (given(self.sub), given(self.email)) {
+            (Some(sub), None) => Ok(crate::desk::privacy::Customer::Signed(sub)),
+            (None, Some(email)) => Ok(crate::desk::privacy::Customer::Email(email)),
+            _ => Err(AppError::bad_request(
+                "name the customer by exactly one of `sub` and `email`",
+            )),
+        }
+    }
+}
+
+/// A customer's data as a JSON file to download (staff API and console).
+pub(crate) fn export_file(
+    export: &crate::desk::privacy::CustomerExport,
+) -> Result<Response, AppError> {
+    let body = serde_json::to_vec_pretty(export)
+        .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let name = format!("stufe-customer-{}-{}.json", export.site, export.exported_at);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// The address the request came from (see [`crate::client_ip`]).
 pub struct ClientIp(pub std::net::IpAddr);
 

@@ -327,6 +327,18 @@ pub struct OutgoingMail {
     pub reply_to: Option<String>,
 }
 
+/// An email in the outbox as it was written, for a customer's data export.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MailRecord {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// When it was queued (ms).
+    pub queued_at: i64,
+    /// When the SMTP server took it (ms); None: not (yet) sent.
+    pub sent_at: Option<i64>,
+}
+
 /// Everything Stufe stores, by area: one implementation per engine
 /// (SQLite, PostgreSQL), checked by the conformance suite.
 pub trait Storage:
@@ -616,6 +628,8 @@ pub trait MailStore {
         limit: u32,
         lease_until: i64,
     ) -> Result<Vec<QueuedMail>, StorageError>;
+    /// The emails about `ticket`, in the order they were queued.
+    fn mail_about(&self, ticket: &str) -> Result<Vec<MailRecord>, StorageError>;
     /// The SMTP server took the email.
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError>;
     /// Sending failed; try again at `next_at` (None: give up).

@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/sites", get(sites::list).post(sites::create))
         .route("/console/sites/{site}", get(sites::show).post(sites::save))
         .route("/console/sites/{site}/secret", post(sites::secret))
+        .route("/console/sites/{site}/export", post(sites::export))
         .layer(axum::middleware::from_fn_with_state(state, csrf::guard))
         .layer(axum::middleware::map_response(error_pages))
 }

@@ -7,14 +7,19 @@
 //! * `PUT  /api/staff/sites/{key}` — replace the settings
 //! * `POST /api/staff/sites/{key}/identity-secret` — a new identity secret, shown once
 //! * `GET  /api/staff/sites/{key}/installs` — page origins that loaded the widget
+//! * `GET  /api/staff/sites/{key}/customers/export?sub=…` or `?email=…` — everything
+//!   held about one customer (admins; GDPR access and portability)
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use stufe_shared::site::SiteConfig;
 
+use super::CustomerQuery;
 use crate::auth::Staff;
+use crate::desk::privacy;
 use crate::desk::require_site;
 use crate::desk::sites::{
     create_site, parse_key, rotate_secret, sites_for, update_site, Created, NewSite, Secret,
@@ -32,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/sites/{site}", put(update))
         .route("/api/staff/sites/{site}/identity-secret", post(new_secret))
         .route("/api/staff/sites/{site}/installs", get(installs))
+        .route(
+            "/api/staff/sites/{site}/customers/export",
+            get(export_customer),
+        )
 }
 
 async fn site_config(
@@ -100,4 +109,15 @@ async fn installs(
     require_site(&member, &site)?;
     let key = parse_key(&site)?;
     Ok(Json(state.installs.of(&key)))
+}
+
+async fn export_customer(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(query): Query<CustomerQuery>,
+) -> Result<Response, AppError> {
+    let customer = query.customer()?;
+    let export = privacy::export_customer(&state, &member, &site, customer).await?;
+    super::export_file(&export)
 }

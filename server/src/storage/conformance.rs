@@ -10,8 +10,8 @@ use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent};
 use crate::kb::query::SearchTerms;
 
 use super::{
-    ClientError, DocBytes, DocWrite, OutgoingMail, SqliteStorage, StaffNote, Storage, StorageError,
-    TicketFilter, TicketSummary,
+    ClientError, DocBytes, DocWrite, MailRecord, OutgoingMail, SqliteStorage, StaffNote, Storage,
+    StorageError, TicketFilter, TicketSummary,
 };
 
 fn site() -> SiteConfig {
@@ -374,6 +374,18 @@ fn the_outbox_keeps_mail_until_sent_and_retries_when_told(s: &dyn Storage) {
         s.claim_due_mail(i64::MAX, 10, i64::MAX).unwrap().is_empty(),
         "given up"
     );
+    // What was written about a ticket, for its customer's export.
+    assert_eq!(
+        s.mail_about("t1").unwrap(),
+        [MailRecord {
+            to: "a@example.com".into(),
+            subject: "First".into(),
+            body: "one".into(),
+            queued_at: 10,
+            sent_at: Some(21),
+        }]
+    );
+    assert!(s.mail_about("t2").unwrap().is_empty());
 }
 
 fn notes_and_assignees_stay_beside_the_ticket(s: &dyn Storage) {

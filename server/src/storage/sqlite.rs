@@ -18,7 +18,7 @@ use super::{
     DocChanges, DocWrite, OutgoingMail, PublishedVersion, QueuedMail, SavedReply, StaffMember,
     StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
-use super::{FileAdded, StoredFile};
+use super::{FileAdded, MailRecord, StoredFile};
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};

@@ -13,7 +13,7 @@ use stufe_shared::ticket::{self, NewTicket};
 use crate::helpers::*;
 
 /// A server whose mail stays in the outbox (its SMTP server does not answer).
-async fn mailing_app(dir: &std::path::Path) -> TestApp {
+pub(crate) async fn mailing_app(dir: &std::path::Path) -> TestApp {
     TestApp::spawn_with(dir, |config| {
         config.smtp_url = Some("smtp://127.0.0.1:9".into());
         config.mail_retry = std::time::Duration::from_secs(3_600);

@@ -18,6 +18,7 @@ mod layers;
 mod links;
 mod nodes;
 mod presence;
+mod privacy;
 mod rejections;
 mod sites;
 mod sla;

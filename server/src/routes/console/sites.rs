@@ -406,9 +406,32 @@ pub(super) async fn show(
                     p { "A new identity secret replaces the old one at once: tokens your backend signed with the old one stop working." }
                     button data-testid="new-secret" { "Make a new identity secret" }
                 }
+                form.card method="post" action={ "/console/sites/" (key) "/export" } data-testid="export-form" { (super::csrf::field())
+                    h2 { "A customer's data (GDPR access and portability)" }
+                    p { "Everything Stufe holds about one customer of this site as a JSON file: their requests with every message, "
+                        "files, rating, staff notes and the emails sent to them. The export is noted on each request." }
+                    p { label { "Email " input type="email" name="email" data-testid="export-email"; }
+                        " or " label { "signed-in id (sub) " input name="sub" data-testid="export-sub"; } }
+                    button data-testid="export-customer" { "Export" }
+                }
             }
         },
     ))
+}
+
+/// A customer's data as a JSON file (the staff API's export, from the console).
+pub(super) async fn export(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Form(query): Form<crate::routes::CustomerQuery>,
+) -> Result<Response, AppError> {
+    let customer = query.customer()?;
+    match crate::desk::privacy::export_customer(&state, &user, &site, customer).await {
+        Ok(export) => crate::routes::export_file(&export),
+        Err(err) if err.is_input_error() => Ok(invalid(&user, &err.to_string())),
+        Err(err) => Err(err.into()),
+    }
 }
 
 pub(super) async fn save(

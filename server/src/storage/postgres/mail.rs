@@ -53,6 +53,25 @@ impl MailStore for PostgresStorage {
         Ok(claimed)
     }
 
+    fn mail_about(&self, ticket: &str) -> Result<Vec<MailRecord>, StorageError> {
+        Ok(self
+            .client()?
+            .query(
+                "SELECT to_addr, subject, body, queued_at, sent_at FROM outbox
+                 WHERE ticket_id = $1 ORDER BY id",
+                &[&ticket],
+            )?
+            .iter()
+            .map(|row| MailRecord {
+                to: row.get(0),
+                subject: row.get(1),
+                body: row.get(2),
+                queued_at: row.get(3),
+                sent_at: row.get(4),
+            })
+            .collect())
+    }
+
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError> {
         self.client()?.execute(
             "UPDATE outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL

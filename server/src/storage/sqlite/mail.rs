@@ -49,6 +49,24 @@ impl MailStore for SqliteStorage {
         Ok(claimed)
     }
 
+    fn mail_about(&self, ticket: &str) -> Result<Vec<MailRecord>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT to_addr, subject, body, queued_at, sent_at FROM outbox
+             WHERE ticket_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([ticket], |row| {
+            Ok(MailRecord {
+                to: row.get(0)?,
+                subject: row.get(1)?,
+                body: row.get(2)?,
+                queued_at: row.get(3)?,
+                sent_at: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn mail_sent(&self, id: i64, now: i64) -> Result<(), StorageError> {
         self.conn().execute(
             "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
