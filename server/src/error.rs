@@ -51,6 +51,10 @@ impl AppError {
 
 impl From<StorageError> for AppError {
     fn from(err: StorageError) -> Self {
+        if let StorageError::Erased(_) = err {
+            // Gone for good, at the customer's request: no such request.
+            return Self::new(StatusCode::GONE, "this request was erased");
+        }
         Self {
             cause: Some(format!("storage failed: {err}")),
             ..Self::new(

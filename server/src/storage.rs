@@ -59,6 +59,10 @@ pub enum StorageError {
     /// (its `after` is behind): catch up with [`DocStore::changes_since`] and write again.
     #[error("{0} was written by another server meanwhile")]
     Conflict(String),
+    /// The ticket was erased for its customer: its document is gone and
+    /// may not be written again.
+    #[error("ticket {0} was erased")]
+    Erased(String),
 }
 
 // The engines' errors become messages: nothing above storage depends on
@@ -492,6 +496,17 @@ pub trait TicketStore {
         email: Option<&str>,
         limit: u32,
     ) -> Result<Vec<TicketSummary>, StorageError>;
+    /// Erases a ticket for its customer (GDPR): its document and appended
+    /// changes, staff notes, the emails about it, its confirmed address,
+    /// revoked links and files (those no other ticket holds) are deleted;
+    /// its row keeps the figures (status, tier, priority, category, times,
+    /// the score) with subject, email and the signed-in customer blanked, so
+    /// the KPIs still count it, and is marked erased at `at`: reading or
+    /// writing its document is [`StorageError::Erased`] from then on, on
+    /// every server, and it is listed nowhere. On SQLite freed space is
+    /// overwritten and the write-ahead log emptied. False: no such ticket, or
+    /// erased before.
+    fn erase_ticket(&self, id: &str, at: i64) -> Result<bool, StorageError>;
     /// Every ticket of `site` created at or after `since` (ms), oldest first,
     /// for the KPIs (no page limit).
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError>;

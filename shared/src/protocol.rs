@@ -113,6 +113,9 @@ pub enum ErrorCode {
     IdentityRefused,
     /// The site lets only signed-in customers open tickets; identify first.
     IdentityRequired,
+    /// The ticket was erased for its customer (GDPR): drop every copy of it;
+    /// nothing of it will be stored again.
+    Erased,
 }
 
 /// Why a binary frame could not be split into doc id and payload.

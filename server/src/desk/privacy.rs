@@ -1,8 +1,17 @@
-//! A customer's personal data as the GDPR asks for it (access, portability):
-//! everything Stufe holds about one customer of a site — found by the
-//! identity the site verified (`sub`) or by email — as one JSON document.
-//! Admins only; each export is recorded as a note on every request it
-//! covered (who exported, when).
+//! A customer's personal data as the GDPR asks for it: everything Stufe
+//! holds about one customer of a site — found by the identity the site
+//! verified (`sub`) or by email — exported as one JSON document (access,
+//! portability; each export is noted on every request it covered), or
+//! erased (erasure). Admins only.
+//!
+//! Erasure retires each of the customer's requests rather than editing it:
+//! an Automerge document keeps its whole history, so no edit could remove
+//! the text from it, or from the copies widgets hold. The document and
+//! everything kept beside it go (see
+//! [`crate::storage::TicketStore::erase_ticket`]); the
+//! request's row keeps only the figures, so the KPIs still count it; the
+//! ticket id stays taken, so a widget that still holds the old document is
+//! told `erased` (and drops it) and its changes are never stored again.
 
 use serde::Serialize;
 use stufe_shared::ticket::Ticket;
@@ -11,7 +20,7 @@ use stufe_shared::TicketId;
 use super::{require_admin, require_site, DeskError};
 use crate::clock::now_ms;
 use crate::identity::VerifiedCustomer;
-use crate::storage::{self, MailRecord, StaffMember, StaffNote};
+use crate::storage::{self, MailRecord, StaffMember, StaffNote, TicketSummary};
 use crate::AppState;
 
 /// The most requests one export covers (a customer with more is refused
@@ -75,6 +84,89 @@ pub struct Upload {
     pub download: String,
 }
 
+/// The requests of `customer` on `site` (at most one more than the limit).
+async fn requests_of(
+    state: &AppState,
+    site: &str,
+    customer: &Customer,
+) -> Result<Vec<TicketSummary>, DeskError> {
+    let (sub, email) = match customer {
+        Customer::Signed(sub) if !sub.trim().is_empty() => (Some(sub.clone()), None),
+        Customer::Email(email) if email.contains('@') => (None, Some(email.trim().to_owned())),
+        _ => {
+            return Err(DeskError::invalid(
+                "name the customer by `sub` (as your site signs them in) or by `email`",
+            ))
+        }
+    };
+    let key = site.to_owned();
+    let found = storage::blocking(&state.storage, move |s| {
+        s.customer_history(
+            &key,
+            "",
+            sub.as_deref(),
+            email.as_deref(),
+            MAX_EXPORTED_REQUESTS + 1,
+        )
+    })
+    .await?;
+    if found.len() > MAX_EXPORTED_REQUESTS as usize {
+        return Err(DeskError::invalid(format!(
+            "this customer has more than {MAX_EXPORTED_REQUESTS} requests; erase or export some of them by ticket first"
+        )));
+    }
+    Ok(found)
+}
+
+/// What an erasure did.
+#[derive(Debug, Serialize)]
+pub struct Erased {
+    /// The requests erased (their ids stay taken, and count in the KPIs).
+    pub erased: Vec<String>,
+}
+
+/// Erases every request of `customer` on `site` (see the module's note).
+/// `confirm` must repeat the `sub` or email exactly.
+pub async fn erase_customer(
+    state: &AppState,
+    member: &StaffMember,
+    site: &str,
+    customer: Customer,
+    confirm: &str,
+) -> Result<Erased, DeskError> {
+    require_admin(member, "customers' data")?;
+    require_site(member, site)?;
+    let named = match &customer {
+        Customer::Signed(sub) => sub.trim(),
+        Customer::Email(email) => email.trim(),
+    };
+    if confirm.trim() != named || named.is_empty() {
+        return Err(DeskError::invalid(
+            "to erase, repeat the customer's email or sub exactly in `confirm`",
+        ));
+    }
+    let found = requests_of(state, site, &customer).await?;
+    let now = now_ms();
+    let mut erased = Vec::with_capacity(found.len());
+    for summary in found {
+        let key = summary.id.clone();
+        let done = storage::blocking(&state.storage, move |s| s.erase_ticket(&key, now)).await?;
+        if let Ok(id) = summary.id.parse::<TicketId>() {
+            state.hub.retire(id).await;
+        }
+        if done {
+            erased.push(summary.id);
+        }
+    }
+    tracing::info!(
+        site,
+        requests = erased.len(),
+        by = member.id,
+        "customer data erased"
+    );
+    Ok(Erased { erased })
+}
+
 /// Everything about `customer` on `site`, recorded on each request it covers.
 pub async fn export_customer(
     state: &AppState,
@@ -84,31 +176,7 @@ pub async fn export_customer(
 ) -> Result<CustomerExport, DeskError> {
     require_admin(member, "customers' data")?;
     require_site(member, site)?;
-    let (sub, email) = match &customer {
-        Customer::Signed(sub) if !sub.trim().is_empty() => (Some(sub.clone()), None),
-        Customer::Email(email) if email.contains('@') => (None, Some(email.trim().to_owned())),
-        _ => {
-            return Err(DeskError::invalid(
-                "name the customer by `sub` (as your site signs them in) or by `email`",
-            ))
-        }
-    };
-    let (key, sub_q, email_q) = (site.to_owned(), sub.clone(), email.clone());
-    let found = storage::blocking(&state.storage, move |s| {
-        s.customer_history(
-            &key,
-            "",
-            sub_q.as_deref(),
-            email_q.as_deref(),
-            MAX_EXPORTED_REQUESTS + 1,
-        )
-    })
-    .await?;
-    if found.len() > MAX_EXPORTED_REQUESTS as usize {
-        return Err(DeskError::invalid(format!(
-            "this customer has more than {MAX_EXPORTED_REQUESTS} requests; export them in parts through the staff API"
-        )));
-    }
+    let found = requests_of(state, site, &customer).await?;
     let now = now_ms();
     let mut requests = Vec::with_capacity(found.len());
     // Oldest first, as a record is read.
@@ -167,9 +235,9 @@ pub async fn export_customer(
     Ok(CustomerExport {
         format: "stufe.customer-export/1",
         site: site.to_owned(),
-        customer: match (&sub, &email) {
-            (Some(sub), _) => serde_json::json!({ "sub": sub }),
-            (_, email) => serde_json::json!({ "email": email }),
+        customer: match &customer {
+            Customer::Signed(sub) => serde_json::json!({ "sub": sub }),
+            Customer::Email(email) => serde_json::json!({ "email": email.trim() }),
         },
         exported_at: now,
         exported_by: member.name.clone(),

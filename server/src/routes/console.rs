@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/sites/{site}", get(sites::show).post(sites::save))
         .route("/console/sites/{site}/secret", post(sites::secret))
         .route("/console/sites/{site}/export", post(sites::export))
+        .route("/console/sites/{site}/erase", post(sites::erase))
         .layer(axum::middleware::from_fn_with_state(state, csrf::guard))
         .layer(axum::middleware::map_response(error_pages))
 }

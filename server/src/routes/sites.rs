@@ -9,6 +9,8 @@
 //! * `GET  /api/staff/sites/{key}/installs` — page origins that loaded the widget
 //! * `GET  /api/staff/sites/{key}/customers/export?sub=…` or `?email=…` — everything
 //!   held about one customer (admins; GDPR access and portability)
+//! * `POST /api/staff/sites/{key}/customers/erase` — `{"sub"|"email", "confirm"}`: erase
+//!   one customer's requests (admins; GDPR erasure)
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -40,6 +42,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/staff/sites/{site}/customers/export",
             get(export_customer),
+        )
+        .route(
+            "/api/staff/sites/{site}/customers/erase",
+            post(erase_customer),
         )
 }
 
@@ -120,4 +126,25 @@ async fn export_customer(
     let customer = query.customer()?;
     let export = privacy::export_customer(&state, &member, &site, customer).await?;
     super::export_file(&export)
+}
+
+#[derive(serde::Deserialize)]
+struct Erasure {
+    #[serde(flatten)]
+    customer: CustomerQuery,
+    /// The `sub` or email again, exactly.
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn erase_customer(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Json(erasure): Json<Erasure>,
+) -> Result<Json<privacy::Erased>, AppError> {
+    let customer = erasure.customer.customer()?;
+    Ok(Json(
+        privacy::erase_customer(&state, &member, &site, customer, &erasure.confirm).await?,
+    ))
 }

@@ -119,6 +119,7 @@ conformance!(
     articles_are_searched_by_site_and_language_titles_first,
     self_service_events_are_counted_by_site_and_period,
     files_are_stored_once_and_counted_per_ticket,
+    an_erased_ticket_keeps_its_figures_and_nothing_else,
 );
 
 fn self_service_events_are_counted_by_site_and_period(s: &dyn Storage) {
@@ -426,6 +427,88 @@ fn notes_and_assignees_stay_beside_the_ticket(s: &dyn Storage) {
         ]
     );
     assert!(s.notes("other").unwrap().is_empty());
+}
+
+fn an_erased_ticket_keeps_its_figures_and_nothing_else(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let (id, other) = (
+        "000102030405060708090a0b0c0d0e0f",
+        "0f0e0d0c0b0a09080706050403020100",
+    );
+    let mut sum = summary(id, "resolved", 2, 10);
+    sum.email = Some("ada@example.com".into());
+    sum.rating = Some(4);
+    write(s, &[ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum)]).unwrap();
+    write(s, &[ticket("h", DocBytes::Append(b"+".to_vec()), &sum)]).unwrap();
+    write(
+        s,
+        &[ticket(
+            "h2",
+            DocBytes::Snapshot(b"w1".to_vec()),
+            &summary(other, "new", 1, 20),
+        )],
+    )
+    .unwrap();
+    s.add_note(&StaffNote {
+        ticket: id.into(),
+        at: 11,
+        by: "Tia".into(),
+        kind: "note".into(),
+        change: String::new(),
+        body: "About Ada".into(),
+    })
+    .unwrap();
+    let mail = |ticket: &str| OutgoingMail {
+        to: "ada@example.com".into(),
+        subject: "Re".into(),
+        body: "Hello Ada".into(),
+        ticket: Some(ticket.into()),
+        reply_to: None,
+    };
+    s.queue_mail(&mail(id), 12).unwrap();
+    s.queue_mail(&mail(other), 13).unwrap();
+    s.confirm_email(id, "ada@example.com", 12).unwrap();
+
+    assert!(s.erase_ticket(id, 50).unwrap());
+    assert!(!s.erase_ticket(id, 60).unwrap(), "once");
+    assert!(!s
+        .erase_ticket("ffffffffffffffffffffffffffffffff", 60)
+        .unwrap());
+    let ticket_id: TicketId = id.parse().unwrap();
+    assert!(matches!(s.ticket(ticket_id), Err(StorageError::Erased(_))));
+    assert!(s.notes(id).unwrap().is_empty());
+    assert!(s.mail_about(id).unwrap().is_empty());
+    assert_eq!(s.mail_about(other).unwrap().len(), 1, "others' mail stays");
+    assert_eq!(s.confirmed_email(id).unwrap(), None);
+    let listed = s.list_tickets(&TicketFilter::default()).unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        [other]
+    );
+    // The figures stay for the KPIs, without the person.
+    let facts = s.ticket_facts("shop", 0).unwrap();
+    let kept = facts.iter().find(|t| t.id == id).unwrap();
+    assert_eq!(
+        (kept.status.as_str(), kept.tier, kept.rating),
+        ("resolved", 2, Some(4))
+    );
+    assert_eq!(
+        (kept.subject.as_str(), &kept.email, &kept.customer),
+        ("", &None, &None)
+    );
+    // A writer still holding it is refused, whatever it claims.
+    let again = DocWrite::Ticket {
+        token_hash: "h".into(),
+        bytes: DocBytes::Snapshot(b"v2".to_vec()),
+        summary: Box::new(sum.clone()),
+        after: 0,
+    };
+    assert!(matches!(
+        s.write_docs(&[again]),
+        Err(StorageError::Erased(_))
+    ));
+    assert!(matches!(s.ticket(ticket_id), Err(StorageError::Erased(_))));
+    assert!(s.ticket(other.parse().unwrap()).unwrap().is_some());
 }
 
 fn server_secrets_are_made_once(s: &dyn Storage) {

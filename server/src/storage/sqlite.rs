@@ -241,6 +241,13 @@ fn write_ticket(
     s: &TicketSummary,
 ) -> Result<(), StorageError> {
     let key = ticket_doc_key(&s.id);
+    let erased: Option<Option<i64>> = conn
+        .prepare_cached("SELECT erased_at FROM tickets WHERE id = ?1")?
+        .query_row([&s.id], |row| row.get(0))
+        .optional()?;
+    if erased.flatten().is_some() {
+        return Err(StorageError::Erased(s.id.clone()));
+    }
     let customer = s.customer.as_ref();
     match bytes {
         DocBytes::Snapshot(snapshot) => {
@@ -369,6 +376,8 @@ impl SqliteStorage {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content is overwritten, not left in free space (erasure).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         if legacy::is_legacy(&conn)? {
             legacy::bring_to_baseline(&mut conn)?;
@@ -572,6 +581,7 @@ mod tests {
         conn.execute_batch(
             "DROP TABLE refinery_schema_history; DROP INDEX tickets_by_email;
              DROP TABLE ticket_files; DROP TABLE files; ALTER TABLE tickets DROP COLUMN rated_at;
+             ALTER TABLE tickets DROP COLUMN erased_at;
              DROP TABLE email_confirmations; DROP TABLE link_revocations;
              DROP INDEX client_errors_by_age;
              ALTER TABLE outbox DROP COLUMN ticket_id; ALTER TABLE outbox DROP COLUMN reply_to;
@@ -616,11 +626,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -663,7 +673,7 @@ mod tests {
         let s = SqliteStorage::open(&path).unwrap();
         assert_eq!(
             applied_versions(&s),
-            [1, 2, 3, 4, 5, 6],
+            [1, 2, 3, 4, 5, 6, 7],
             "recorded at the baseline, then migrated"
         );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
@@ -687,6 +697,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7]);
     }
 }

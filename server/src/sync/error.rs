@@ -38,6 +38,7 @@ impl HubError {
             HubError::Forbidden | HubError::OtherSite | HubError::NotFound => ErrorCode::Forbidden,
             HubError::DocTooLarge => ErrorCode::DocTooLarge,
             HubError::RateLimited(_) => ErrorCode::RateLimited,
+            HubError::Storage(StorageError::Erased(_)) => ErrorCode::Erased,
             HubError::Storage(_) | HubError::Interrupted => ErrorCode::Internal,
         }
     }

@@ -145,6 +145,9 @@ enum Held {
     /// back yet; still so under a new lock, the change was interrupted and
     /// the stored document is loaded again ([`Hub::lock`]).
     Lent,
+    /// The ticket was erased for its customer ([`Hub::retire`]): nothing of
+    /// it is held, and every use is refused.
+    Erased,
 }
 
 impl DocState {
@@ -193,6 +196,7 @@ impl DocState {
             Held::Awake(doc) => Ok(doc),
             Held::Asleep(_) => unreachable!("woken above"),
             Held::Lent => Err(HubError::Interrupted),
+            Held::Erased => Err(HubError::Storage(StorageError::Erased(String::new()))),
         }
     }
 
@@ -208,6 +212,19 @@ impl DocState {
 
     fn is_lent(&self) -> bool {
         matches!(self.held, Held::Lent)
+    }
+
+    /// Drops everything held of an erased ticket; every later use is refused.
+    fn erase(&mut self) {
+        self.held = Held::Erased;
+        self.token_hash = None;
+        self.customer = None;
+        self.replies = Replies::default();
+        self.projection = None;
+    }
+
+    fn is_erased(&self) -> bool {
+        matches!(self.held, Held::Erased)
     }
 
     fn set_doc(&mut self, doc: AutoCommit) {
@@ -571,6 +588,26 @@ impl Hub {
         })
     }
 
+    /// A ticket erased for its customer: a copy held here is dropped, and
+    /// its subscribers are told (they close it with `erased`).
+    pub async fn retire(&self, id: TicketId) {
+        let doc_id = DocId::Ticket(id);
+        let Some(entry) = self
+            .docs
+            .lock()
+            .await
+            .live
+            .get(&doc_id)
+            .and_then(Weak::upgrade)
+        else {
+            return;
+        };
+        if let Some(state) = entry.loaded.get() {
+            state.lock().await.erase();
+        }
+        entry.notify(None);
+    }
+
     /// The current ticket, if stored.
     pub async fn read_ticket(&self, id: TicketId) -> Result<Ticket, HubError> {
         let entry = self.entry(&DocId::Ticket(id)).await?;
@@ -602,6 +639,9 @@ impl DocEntry {
         }
         if let DocId::Kb { .. } = self.id {
             return Ok(Opened { exists: true });
+        }
+        if st.is_erased() {
+            return Err(HubError::Storage(StorageError::Erased(self.id.to_string())));
         }
         let own = |st: &DocState| {
             customer.is_some_and(|c| st.customer.as_ref().is_some_and(|owner| owner.id == c.id))

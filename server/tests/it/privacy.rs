@@ -117,5 +117,315 @@ async fn a_customers_two_requests_are_exported_complete_for_admins_only_and_the_
         .await
         .unwrap();
     assert_eq!(nobody["requests"], serde_json::json!([]));
+
+    // The console's erasure form: refused without the confirmation, then done.
+    let sam = log_in(&app, "sam", STAFF_PASSWORD).await.unwrap();
+    let form = |confirm: &'static str| {
+        [
+            ("email", "ada@example.com"),
+            ("sub", ""),
+            ("confirm", confirm),
+        ]
+    };
+    let (status, _) = sam.post("/console/sites/demo/erase", &form("ada")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.staff_ticket(first.id).await["subject"],
+        "Printer offline"
+    );
+    let (status, _) = sam
+        .post("/console/sites/demo/erase", &form("ada@example.com"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for id in [first.id, second.id] {
+        let gone = reqwest::Client::new()
+            .get(app.url(&format!("/api/staff/tickets/{id}")))
+            .bearer_auth(STAFF_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), StatusCode::GONE);
+    }
     app.stop().await;
+}
+
+/// Whether `marker` occurs anywhere in the SQLite database file or its
+/// write-ahead log, byte for byte.
+fn in_database_files(dir: &std::path::Path, marker: &str) -> bool {
+    ["stufe.sqlite", "stufe.sqlite-wal"].iter().any(|name| {
+        std::fs::read(dir.join(name))
+            .map(|bytes| bytes.windows(marker.len()).any(|w| w == marker.as_bytes()))
+            .unwrap_or(false)
+    })
+}
+
+#[tokio::test]
+async fn an_erased_customer_leaves_no_byte_in_the_database_files_and_their_widget_drops_the_ticket()
+{
+    use stufe_shared::ticket::{self, NewMessage, NewTicket};
+    let dir = tempfile::tempdir().unwrap();
+    let app = mailing_app(dir.path()).await;
+    // A customer with a marker in every field they or staff write about them.
+    let email = "zq7731mail@example.com";
+    let markers = [
+        email,
+        "Zq7731Subject",
+        "Zq7731Description",
+        "Zq7731Name",
+        "Zq7731Reply",
+        "Zq7731Rating",
+        "Zq7731Note",
+    ];
+    let (id, token) = random_ticket();
+    let mut doc = automerge::AutoCommit::new();
+    ticket::create(
+        &mut doc,
+        &NewTicket {
+            id,
+            site: "demo".into(),
+            subject: "Zq7731Subject".into(),
+            description: "Zq7731Description".into(),
+            email: Some(email.into()),
+            category: "technical".into(),
+        },
+    )
+    .unwrap();
+    let mut local = LocalDoc::new(id, doc);
+    let mut widget = app.client().await;
+    widget.open(&mut local, &token).await;
+    ticket::append_message(
+        &mut local.doc,
+        &NewMessage {
+            id: "c1".into(),
+            author: ticket::Author::Customer,
+            name: "Zq7731Name".into(),
+            body: "Zq7731Reply".into(),
+            at: 1,
+        },
+    )
+    .unwrap();
+    widget.sync(&mut local).await;
+    app.staff_reply(id, "About Zq7731Reply: fixed.").await;
+    let note = reqwest::Client::new()
+        .post(app.url(&format!("/api/staff/tickets/{id}/notes")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&serde_json::json!({ "body": "Zq7731Note: Zq7731Subject again" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), StatusCode::OK);
+    let resolved = reqwest::Client::new()
+        .patch(app.url(&format!("/api/staff/tickets/{id}")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&serde_json::json!({ "status": "resolved" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), StatusCode::OK);
+    widget.sync(&mut local).await;
+    ticket::rate(&mut local.doc, 5, "Zq7731Rating").unwrap();
+    widget.sync(&mut local).await;
+    assert_eq!(
+        app.staff_ticket(id).await["rating"]["comment"],
+        "Zq7731Rating"
+    );
+    // Another customer's request stays whole.
+    let (other, _) = create_ticket(&app).await;
+    // The scan sees what is there (the mail to the customer, the subject).
+    assert!(
+        in_database_files(dir.path(), email),
+        "the scan finds stored text"
+    );
+    assert!(in_database_files(dir.path(), "Zq7731Subject"));
+    let created_before =
+        app.staff_json("/api/staff/kpis?site=demo").await["total"]["created"].clone();
+
+    let erase = |body: Value| {
+        let url = app.url("/api/staff/sites/demo/customers/erase");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(STAFF_TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Without the confirmation nothing is erased.
+    let unconfirmed = erase(serde_json::json!({ "email": email, "confirm": "zq7731" })).await;
+    assert_eq!(unconfirmed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.staff_ticket(id).await["subject"], "Zq7731Subject");
+    let response = erase(serde_json::json!({ "email": email, "confirm": email })).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let done: Value = response.json().await.unwrap();
+    assert_eq!(done["erased"], serde_json::json!([id.to_string()]));
+
+    for marker in markers {
+        assert!(
+            !in_database_files(dir.path(), marker),
+            "{marker} is still in the database files"
+        );
+    }
+    // Gone from the API and the queue; still counted in the KPIs; the other request whole.
+    let gone = reqwest::Client::new()
+        .get(app.url(&format!("/api/staff/tickets/{id}")))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::GONE);
+    let queue = app.staff_json("/api/staff/tickets").await;
+    assert!(!queue.to_string().contains(&id.to_string()), "{queue}");
+    assert_eq!(
+        app.staff_ticket(other.id).await["subject"],
+        "Printer offline"
+    );
+    assert_eq!(
+        app.staff_json("/api/staff/kpis?site=demo").await["total"]["created"],
+        created_before,
+        "the figures stay"
+    );
+
+    // The widget still holding it is told, and its old copy and a new
+    // change are never stored again.
+    let frames = widget.sync(&mut local).await;
+    assert!(
+        error_codes(&frames).contains(&"erased".to_owned()),
+        "the open widget is told: {frames:?}"
+    );
+    let mut returning = app.client().await;
+    let opened = returning.open(&mut local, &token).await;
+    assert_eq!(error_codes(&opened), ["erased"], "{opened:?}");
+    ticket::append_message(&mut local.doc, &customer_message("c2", "Zq7731Again")).unwrap();
+    let mut again = app.client().await;
+    let resent = again.open(&mut local, &token).await;
+    assert_eq!(error_codes(&resent), ["erased"], "{resent:?}");
+    for marker in markers.iter().chain(&["Zq7731Again"]) {
+        assert!(!in_database_files(dir.path(), marker), "{marker} came back");
+    }
+    app.stop().await;
+}
+
+/// Rows of every table in the PostgreSQL database that hold `marker`, as
+/// text or as bytes: `table: count` for each table with any.
+fn postgres_rows_with(url: &str, marker: &str) -> Vec<String> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(tables.len() > 10, "{tables:?}");
+    let hex: String = marker.bytes().map(|b| format!("{b:02x}")).collect();
+    tables
+        .into_iter()
+        .filter_map(|table| {
+            let count: i64 = client
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM \"{table}\" t
+                         WHERE t::text LIKE '%' || $1 || '%' OR t::text LIKE '%' || $2 || '%'"
+                    ),
+                    &[&marker, &hex],
+                )
+                .unwrap()
+                .get(0);
+            (count > 0).then(|| format!("{table}: {count}"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn on_postgresql_an_erased_customer_is_in_no_table_and_the_other_nodes_widgets_are_told() {
+    use stufe_shared::ticket::{self, NewTicket};
+    let url = new_postgres_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestApp::spawn_node(&url, &dir.path().join("a"));
+    let b = TestApp::spawn_node(&url, &dir.path().join("b"));
+    let email = "zq8842mail@example.com";
+    let markers = [email, "Zq8842Subject", "Zq8842Reply", "Zq8842Note"];
+    // Filed and followed through node B; staff work through node A.
+    let (id, token) = random_ticket();
+    let mut doc = automerge::AutoCommit::new();
+    ticket::create(
+        &mut doc,
+        &NewTicket {
+            id,
+            site: "demo".into(),
+            subject: "Zq8842Subject".into(),
+            description: "It blinks.".into(),
+            email: Some(email.into()),
+            category: "technical".into(),
+        },
+    )
+    .unwrap();
+    let mut local = LocalDoc::new(id, doc);
+    let mut on_b = b.client().await;
+    on_b.open(&mut local, &token).await;
+    ticket::append_message(&mut local.doc, &customer_message("c1", "Zq8842Reply")).unwrap();
+    on_b.sync(&mut local).await;
+    let note = reqwest::Client::new()
+        .post(a.url(&format!("/api/staff/tickets/{id}/notes")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&serde_json::json!({ "body": "Zq8842Note" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), StatusCode::OK);
+    let scan = |marker: &'static str| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || postgres_rows_with(&url, marker))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        !scan("Zq8842Subject").await.is_empty(),
+        "the scan finds stored text"
+    );
+    assert!(
+        !scan("Zq8842Reply").await.is_empty(),
+        "and text inside documents"
+    );
+
+    let response = reqwest::Client::new()
+        .post(a.url("/api/staff/sites/demo/customers/erase"))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&serde_json::json!({ "email": email, "confirm": email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for marker in markers {
+        assert_eq!(scan(marker).await, Vec::<String>::new(), "{marker}");
+    }
+    // Node B held the ticket for its widget: it hears of the erasure and tells it.
+    let started = std::time::Instant::now();
+    loop {
+        let frames = on_b.sync(&mut local).await;
+        if error_codes(&frames).contains(&"erased".to_owned()) {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "node B never told its widget: {frames:?}"
+        );
+    }
+    // Neither node stores it again.
+    ticket::append_message(&mut local.doc, &customer_message("c2", "Zq8842Again")).unwrap();
+    for node in [&a, &b] {
+        let mut widget = node.client().await;
+        let frames = widget.open(&mut local, &token).await;
+        assert_eq!(error_codes(&frames), ["erased"], "{frames:?}");
+    }
+    assert_eq!(scan("Zq8842Again").await, Vec::<String>::new());
+    a.stop().await;
+    b.stop().await;
 }

@@ -152,6 +152,18 @@ impl Controller {
                     );
                     refresh.signed_in = Some(false);
                 }
+                Event::Refused {
+                    code: ErrorCode::Erased,
+                    doc,
+                    ..
+                } => {
+                    // Its waiting replies and files go with it.
+                    if let Some(DocId::Ticket(id)) = doc {
+                        self.outbox.forget(id);
+                        refresh.waiting = Some(self.waiting_views());
+                    }
+                    refresh.notice = Some(lang.texts().erased.to_owned());
+                }
                 Event::Refused { message, .. } => {
                     refresh.notice = Some(format!("{} {message}", lang.texts().refused));
                 }

@@ -136,6 +136,11 @@ impl<K: KeyValue> Outbox<K> {
         self.store(ticket, &replies);
     }
 
+    /// Forgets every reply waiting for `ticket` (it was erased).
+    pub fn forget(&self, ticket: TicketId) {
+        self.kv.remove(&self.key(ticket));
+    }
+
     fn change(&self, ticket: TicketId, message_id: &str, f: impl FnOnce(&mut WaitingReply)) {
         let mut replies = self.waiting(ticket);
         if let Some(reply) = replies.iter_mut().find(|r| r.message_id == message_id) {

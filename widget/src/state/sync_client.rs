@@ -53,6 +53,8 @@ pub trait SyncedDocs {
     /// The server refused changes to a document and closed it on the
     /// connection; drop them. Returns the token to open it with again, if any.
     fn refuse(&mut self, id: &DocId, reason: &str) -> Option<String>;
+    /// The ticket was erased for its customer: drop every trace of it here.
+    fn erase(&mut self, id: TicketId);
     /// The identity token to sign every connection in with, if the site gave one.
     fn identity(&self) -> Option<String>;
     /// The server refused the identity token; forget it.
@@ -107,6 +109,10 @@ impl<K: KeyValue> SyncedDocs for Docs<K> {
             // The knowledge base is only read; nothing of ours to drop.
             _ => None,
         }
+    }
+
+    fn erase(&mut self, id: TicketId) {
+        self.tickets.erase(id);
     }
 
     fn identity(&self) -> Option<String> {
@@ -261,6 +267,15 @@ impl SyncClient {
                             out.extend(open_frame(id, token));
                         }
                     }
+                    events.push(Event::Changed(id.clone()));
+                }
+                if let Some(id @ DocId::Ticket(ticket)) =
+                    doc.as_ref().filter(|_| code == ErrorCode::Erased)
+                {
+                    // Erased for the customer: nothing of it stays on this device.
+                    self.opened.remove(id);
+                    self.peers.remove(id);
+                    docs.erase(*ticket);
                     events.push(Event::Changed(id.clone()));
                 }
                 if let Some(id @ DocId::Ticket(_)) =
@@ -747,6 +762,38 @@ mod tests {
             matches!(&again[..], [Outgoing::Text(t)] if t.contains("\"open\"")),
             "opened again with a fresh sync state: {again:?}"
         );
+    }
+
+    #[test]
+    fn an_erased_ticket_is_dropped_from_the_device_and_not_opened_again() {
+        let mut docs = docs();
+        let mut client = SyncClient::default();
+        let (erased, kept) = (TicketId::from_bytes([7; 16]), TicketId::from_bytes([8; 16]));
+        docs.tickets
+            .create(&form(), erased, "ab".repeat(32))
+            .unwrap();
+        docs.tickets.create(&form(), kept, "cd".repeat(32)).unwrap();
+        client.connected(&docs);
+        let text = format!(
+            r#"{{"type":"error","doc":"ticket:{erased}","code":"erased","message":"this ticket was erased"}}"#
+        );
+        let (out, events) = client.on_text(&mut docs, &text);
+        assert!(out.is_empty(), "not opened again: {out:?}");
+        assert!(events.contains(&Event::Changed(DocId::Ticket(erased))));
+        assert_eq!(docs.tickets.ids(), vec![kept]);
+        let kv = docs.tickets.kv();
+        assert_eq!(kv.get(&format!("stufe:demo:doc:{erased}")), None);
+        assert!(kv.get(&format!("stufe:demo:doc:{kept}")).is_some());
+        assert!(!kv
+            .get("stufe:demo:tickets")
+            .unwrap()
+            .contains(&erased.to_string()));
+        // A new connection opens only the ticket that is left.
+        client.disconnected();
+        let opened = client.connected(&docs);
+        assert!(opened
+            .iter()
+            .all(|f| !matches!(f, Outgoing::Text(t) if t.contains(&erased.to_string()))));
     }
 
     #[test]

@@ -468,6 +468,17 @@ impl<K: KeyValue> TicketBook<K> {
         self.write_index();
     }
 
+    /// Forgets one ticket the server erased for its customer: its document,
+    /// token, reply draft and its place in the index.
+    pub fn erase(&mut self, id: TicketId) {
+        self.tickets.remove(&id);
+        let text = id.to_string();
+        self.unreadable.retain(|e| e.id != text);
+        self.kv.remove(&self.key(&format!("doc:{text}")));
+        self.kv.remove(&self.key(&format!("reply:{text}")));
+        self.write_index();
+    }
+
     /// Forgets everything this device kept for the site's customer: tickets,
     /// their documents and tokens, drafts, the identity, the replies seen.
     pub fn clear(&mut self) {

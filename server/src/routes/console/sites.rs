@@ -414,9 +414,51 @@ pub(super) async fn show(
                         " or " label { "signed-in id (sub) " input name="sub" data-testid="export-sub"; } }
                     button data-testid="export-customer" { "Export" }
                 }
+                form.card method="post" action={ "/console/sites/" (key) "/erase" } data-testid="erase-form" { (super::csrf::field())
+                    h2 { "Erase a customer (GDPR erasure)" }
+                    p { "Deletes every request of one customer of this site for good: their messages, files, notes, emails and "
+                        "the request documents themselves. Widgets that still hold one are told and drop it. The figures stay in the KPIs. "
+                        "This cannot be undone: export first if the customer asked for their data too." }
+                    p { label { "Email " input type="email" name="email" data-testid="erase-email"; }
+                        " or " label { "signed-in id (sub) " input name="sub" data-testid="erase-sub"; } }
+                    p { label { "Type the email or id again to confirm " input name="confirm" required data-testid="erase-confirm"; } }
+                    button.danger data-testid="erase-customer" { "Erase for good" }
+                }
             }
         },
     ))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ErasureForm {
+    #[serde(flatten)]
+    customer: crate::routes::CustomerQuery,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erases a customer's requests (the staff API's erasure, from the console).
+pub(super) async fn erase(
+    ConsoleUser(user): ConsoleUser,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Form(form): Form<ErasureForm>,
+) -> Result<Response, AppError> {
+    let customer = form.customer.customer()?;
+    match crate::desk::privacy::erase_customer(&state, &user, &site, customer, &form.confirm).await
+    {
+        Ok(done) => Ok(page(
+            "Customer erased",
+            Some(&user),
+            html! {
+                p data-testid="erased" { (done.erased.len()) " request(s) erased." }
+                p { a href={ "/console/sites/" (site) } { "Back to the site" } }
+            },
+        )
+        .into_response()),
+        Err(err) if err.is_input_error() => Ok(invalid(&user, &err.to_string())),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// A customer's data as a JSON file (the staff API's export, from the console).

@@ -7,7 +7,7 @@ impl DocStore for PostgresStorage {
         // The projection's columns on every row of the document (one query).
         let rows = self.client()?.query_typed(
             "SELECT t.site, t.token_hash, t.customer_id, t.customer_name, t.customer_email,
-                    c.seq, c.snapshot, c.bytes
+                    c.seq, c.snapshot, c.bytes, t.erased_at
              FROM tickets t LEFT JOIN doc_chunks c ON c.doc_id = 'ticket:' || t.id
              WHERE t.id = $1 ORDER BY c.seq",
             &[(&id.to_string(), Type::TEXT)],
@@ -15,6 +15,9 @@ impl DocStore for PostgresStorage {
         let Some(row) = rows.first() else {
             return Ok(None);
         };
+        if row.get::<_, Option<i64>>("erased_at").is_some() {
+            return Err(StorageError::Erased(id.to_string()));
+        }
         let chunks = rows.iter().filter_map(|r| {
             let seq: Option<i64> = r.get(5);
             Some((seq?, r.get(6), r.get(7)))
@@ -55,6 +58,25 @@ impl DocStore for PostgresStorage {
             .iter()
             .map(|row| (row.get(0), row.get(1)))
             .collect();
+        // An erased ticket is never written again (a widget may still hold it).
+        let tickets: Vec<String> = writes
+            .iter()
+            .filter_map(|w| match w {
+                DocWrite::Ticket { summary, .. } => Some(summary.id.clone()),
+                DocWrite::Document { .. } => None,
+            })
+            .collect();
+        if !tickets.is_empty() {
+            if let Some(row) = tx
+                .query_typed(
+                    "SELECT id FROM tickets WHERE id = ANY($1) AND erased_at IS NOT NULL LIMIT 1",
+                    &[(&tickets, Type::TEXT_ARRAY)],
+                )?
+                .first()
+            {
+                return Err(StorageError::Erased(row.get(0)));
+            }
+        }
         let mut statements = Statements::default();
         let mut positions = Vec::with_capacity(writes.len());
         for write in writes {
@@ -83,7 +105,17 @@ impl DocStore for PostgresStorage {
     }
 
     fn changes_since(&self, doc_id: &str, after: i64) -> Result<Option<DocChanges>, StorageError> {
-        let rows = self.client()?.query_typed(
+        let mut client = self.client()?;
+        if let Some(ticket) = doc_id.strip_prefix("ticket:") {
+            let erased = client.query_opt(
+                "SELECT 1 FROM tickets WHERE id = $1 AND erased_at IS NOT NULL",
+                &[&ticket],
+            )?;
+            if erased.is_some() {
+                return Err(StorageError::Erased(ticket.to_owned()));
+            }
+        }
+        let rows = client.query_typed(
             "SELECT seq, snapshot, bytes FROM doc_chunks WHERE doc_id = $1 AND seq > $2
              ORDER BY seq",
             &[(&doc_id, Type::TEXT), (&after, Type::INT8)],

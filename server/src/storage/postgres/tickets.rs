@@ -9,6 +9,7 @@ impl TicketStore for PostgresStorage {
             "SELECT * FROM tickets
              WHERE ($1::text IS NULL OR site = $1) AND ($2::text IS NULL OR status = $2)
                AND ($3::int IS NULL OR tier = $3) AND ($4::text IS NULL OR customer_id = $4)
+               AND erased_at IS NULL
              ORDER BY created_at DESC, id
              LIMIT 500",
             &[&filter.site, &filter.status, &tier, &filter.customer],
@@ -41,6 +42,48 @@ impl TicketStore for PostgresStorage {
              ORDER BY created_at DESC, id DESC LIMIT $5",
             &[&site, &except, &customer_id, &email, &i64::from(limit)],
         )?)
+    }
+
+    fn erase_ticket(&self, id: &str, at: i64) -> Result<bool, StorageError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let doc_key = format!("ticket:{id}");
+        // The document's writers wait (their lock), then find it erased.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&doc_key],
+        )?;
+        let erased = tx.execute(
+            "UPDATE tickets SET token_hash = '', subject = '', email = NULL,
+                 customer_id = NULL, customer_name = NULL, customer_email = NULL, erased_at = $2
+             WHERE id = $1 AND erased_at IS NULL",
+            &[&id, &at],
+        )?;
+        if erased == 0 {
+            return Ok(false);
+        }
+        tx.execute("DELETE FROM doc_chunks WHERE doc_id = $1", &[&doc_key])?;
+        for statement in [
+            "DELETE FROM ticket_notes WHERE ticket = $1",
+            "DELETE FROM outbox WHERE ticket_id = $1",
+            "DELETE FROM email_confirmations WHERE ticket_id = $1",
+            "DELETE FROM link_revocations WHERE ticket_id = $1",
+            "DELETE FROM ticket_files WHERE ticket_id = $1",
+        ] {
+            tx.execute(statement, &[&id])?;
+        }
+        tx.execute(
+            "DELETE FROM files WHERE NOT EXISTS
+                 (SELECT 1 FROM ticket_files t WHERE t.hash = files.hash)",
+            &[],
+        )?;
+        // Other servers holding the document hear of it (and find it erased).
+        tx.execute(
+            "SELECT pg_notify('stufe_docs', $1)",
+            &[&format!("{} {doc_key}", i64::MAX)],
+        )?;
+        tx.commit()?;
+        Ok(true)
     }
 
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {

@@ -5,10 +5,16 @@ use super::*;
 impl DocStore for SqliteStorage {
     fn ticket(&self, id: TicketId) -> Result<Option<StoredTicket>, StorageError> {
         let conn = self.reader()?;
-        type Row = (String, String, Vec<u8>, Option<VerifiedCustomer>);
+        type Row = (
+            String,
+            String,
+            Vec<u8>,
+            Option<VerifiedCustomer>,
+            Option<i64>,
+        );
         let row: Option<Row> = conn
             .query_row(
-                "SELECT site, token_hash, doc, customer_id, customer_name, customer_email
+                "SELECT site, token_hash, doc, customer_id, customer_name, customer_email, erased_at
                  FROM tickets WHERE id = ?1",
                 [id.to_string()],
                 |row| {
@@ -17,13 +23,17 @@ impl DocStore for SqliteStorage {
                         row.get("token_hash")?,
                         row.get("doc")?,
                         customer_from_row(row)?,
+                        row.get("erased_at")?,
                     ))
                 },
             )
             .optional()?;
-        let Some((site, token_hash, snapshot, customer)) = row else {
+        let Some((site, token_hash, snapshot, customer, erased_at)) = row else {
             return Ok(None);
         };
+        if erased_at.is_some() {
+            return Err(StorageError::Erased(id.to_string()));
+        }
         let stored = with_appended(&conn, &ticket_doc_key(&id.to_string()), snapshot)?;
         Ok(Some(StoredTicket {
             site: parse_site_key(site)?,

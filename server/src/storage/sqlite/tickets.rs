@@ -8,7 +8,7 @@ impl TicketStore for SqliteStorage {
         let mut stmt = conn.prepare_cached(
             "SELECT * FROM tickets
              WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR tier = ?3)
-               AND (?4 IS NULL OR customer_id = ?4)
+               AND (?4 IS NULL OR customer_id = ?4) AND erased_at IS NULL
              ORDER BY created_at DESC, id
              LIMIT 500",
         )?;
@@ -51,6 +51,41 @@ impl TicketStore for SqliteStorage {
             summary_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn erase_ticket(&self, id: &str, at: i64) -> Result<bool, StorageError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let erased = tx.execute(
+            "UPDATE tickets SET doc = x'', token_hash = '', subject = '', email = NULL,
+                 customer_id = NULL, customer_name = NULL, customer_email = NULL, erased_at = ?2
+             WHERE id = ?1 AND erased_at IS NULL",
+            params![id, at],
+        )?;
+        if erased == 0 {
+            return Ok(false);
+        }
+        let doc_key = format!("ticket:{id}");
+        tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [&doc_key])?;
+        for table in [
+            "DELETE FROM ticket_notes WHERE ticket = ?1",
+            "DELETE FROM outbox WHERE ticket_id = ?1",
+            "DELETE FROM email_confirmations WHERE ticket_id = ?1",
+            "DELETE FROM link_revocations WHERE ticket_id = ?1",
+            "DELETE FROM ticket_files WHERE ticket_id = ?1",
+        ] {
+            tx.execute(table, [id])?;
+        }
+        tx.execute(
+            "DELETE FROM files WHERE NOT EXISTS
+                 (SELECT 1 FROM ticket_files t WHERE t.hash = files.hash)",
+            [],
+        )?;
+        tx.commit()?;
+        // The deleted text was overwritten in its pages (secure_delete);
+        // the log's older copies of those pages go too.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(true)
     }
 
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {

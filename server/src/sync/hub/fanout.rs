@@ -70,11 +70,18 @@ impl Hub {
         st: &mut DocState,
     ) -> Result<(), HubError> {
         let (key, after) = (entry.id.to_string(), st.seq);
-        let Some(theirs) =
-            storage::blocking(&self.storage, move |s| s.changes_since(&key, after)).await?
-        else {
-            return Ok(());
-        };
+        let theirs =
+            match storage::blocking(&self.storage, move |s| s.changes_since(&key, after)).await {
+                Ok(Some(theirs)) => theirs,
+                Ok(None) => return Ok(()),
+                // Erased by another server: dropped here too, subscribers told.
+                Err(StorageError::Erased(_)) => {
+                    st.erase();
+                    entry.notify(None);
+                    return Ok(());
+                }
+                Err(err) => return Err(err.into()),
+            };
         st.doc()?
             .load_incremental(&theirs.bytes)
             .map_err(|err| HubError::Storage(StorageError::Corrupt(err.to_string())))?;
@@ -108,6 +115,14 @@ impl DocEntry {
             if Some(*id) != origin {
                 changed.mark(&self.id);
             }
+        }
+    }
+
+    /// Whether the document is a ticket erased for its customer.
+    pub async fn is_erased(&self) -> bool {
+        match self.loaded.get() {
+            Some(state) => state.lock().await.is_erased(),
+            None => false,
         }
     }
 

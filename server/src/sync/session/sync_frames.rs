@@ -94,6 +94,18 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                     None => true,
                 }
             }
+            Err(HubError::Storage(crate::storage::StorageError::Erased(_))) => {
+                // Erased for its customer meanwhile: the peer drops its copy.
+                if let Some(open) = self.open.remove(&id) {
+                    open.entry.unsubscribe(self.id);
+                }
+                self.send_error(
+                    Some(&frame.doc),
+                    ErrorCode::Erased,
+                    "this ticket was erased",
+                )
+                .await
+            }
             Err(HubError::Storage(cause)) => {
                 tracing::error!(%cause, "storage failed while committing a change");
                 self.send_error(
@@ -145,6 +157,14 @@ impl<O: Sink<Message> + Unpin> Session<O> {
             if self.out.send(Message::Binary(frame.into())).await.is_err() {
                 return false;
             }
+        } else if open.entry.is_erased().await {
+            // Erased while open: the peer drops its copy.
+            if let Some(open) = self.open.remove(id) {
+                open.entry.unsubscribe(self.id);
+            }
+            return self
+                .send_error(Some(id), ErrorCode::Erased, "this ticket was erased")
+                .await;
         }
         true
     }
