@@ -95,3 +95,43 @@ async fn a_widget_holding_an_erased_request_drops_it_and_says_why() -> Result<()
     .await;
     finish(browser, &stufe, "erased", result).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_form_links_the_sites_privacy_notice_in_the_customers_language() -> Result<()> {
+    let stufe = Stufe::start().await?;
+    let mut site = stufe.staff_get("/api/sites/demo/config").await?;
+    site["privacy_url"] = "https://shop.example/privacy".into();
+    stufe
+        .staff_send(Method::PUT, "/api/staff/sites/demo", site)
+        .await?;
+    let browser = Browser::launch().await?;
+    let result = async {
+        browser.client.goto(&stufe.demo_url()).await?;
+        browser.open_widget().await?;
+        browser.click("[data-testid=new-ticket-tab]").await?;
+        browser
+            .wait_script(
+                "const p = document.querySelector('[data-testid=privacy-notice]');
+                 const a = p && p.querySelector('a');
+                 return !!a && a.getAttribute('href') === 'https://shop.example/privacy'
+                     && a.target === '_blank' && a.rel.includes('noopener')
+                     && p.textContent === 'How we handle what you send us: privacy notice';",
+            )
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute("Stufe('setLocale', 'de'); return true;", vec![])
+            .await?;
+        browser.enter_widget_frame().await?;
+        browser
+            .wait_script(
+                "const p = document.querySelector('[data-testid=privacy-notice]');
+                 return !!p && p.textContent === 'Wie wir mit Ihren Angaben umgehen: Datenschutzerklärung';",
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "privacy-notice", result).await
+}

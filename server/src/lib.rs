@@ -287,6 +287,11 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
             Ok(deleted) => tracing::info!(deleted, "old widget crash reports deleted"),
             Err(err) => tracing::error!(%err, "deleting old crash reports failed"),
         }
+        // Sites' retention periods (several servers may run this at once:
+        // erasing is idempotent, each request is erased once).
+        if let Err(err) = desk::privacy::apply_retention(&state, clock::now_ms()).await {
+            tracing::error!(%err, "erasing requests past their retention period failed");
+        }
     }
 }
 

@@ -47,6 +47,8 @@ pub fn demo_site() -> SiteConfig {
         show_staff_names: true,
         theme: Default::default(),
         launcher: Default::default(),
+        privacy_url: None,
+        retention_days: None,
     }
 }
 

@@ -507,6 +507,15 @@ pub trait TicketStore {
     /// overwritten and the write-ahead log emptied. False: no such ticket, or
     /// erased before.
     fn erase_ticket(&self, id: &str, at: i64) -> Result<bool, StorageError>;
+    /// The requests of `site` a retention period lets go: resolved or
+    /// closed, last changed before `before` (ms), not erased yet; oldest
+    /// first, at most `limit`.
+    fn retention_due(
+        &self,
+        site: &str,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StorageError>;
     /// Every ticket of `site` created at or after `since` (ms), oldest first,
     /// for the KPIs (no page limit).
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError>;

@@ -47,6 +47,14 @@ pub struct SiteConfig {
     /// The launcher button on the host page: corner, label, icon.
     #[serde(default)]
     pub launcher: Launcher,
+    /// The site's privacy notice (`https://…`), linked on the request form
+    /// before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_url: Option<String>,
+    /// Resolved and closed requests are erased this many days after they
+    /// last changed (by the server, as an admin's erasure); None: kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
 }
 
 /// How the launcher button looks (its colour is `brand_color`).
@@ -64,6 +72,9 @@ pub struct Launcher {
 }
 
 pub const MAX_LAUNCHER_LABEL_CHARS: usize = 24;
+pub const MAX_PRIVACY_URL_CHARS: usize = 500;
+/// Ten years.
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -353,6 +364,27 @@ impl SiteConfig {
         if let Some(hours) = &self.business_hours {
             hours.check()?;
         }
+        if let Some(url) = &self.privacy_url {
+            let local = url.starts_with("http://localhost") || url.starts_with("http://127.0.0.1");
+            if !(url.starts_with("https://") || local)
+                || chars(url) > MAX_PRIVACY_URL_CHARS
+                || url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "\"<>`".contains(c))
+            {
+                return fail(format!(
+                    "the privacy notice must be an https:// address of at most {MAX_PRIVACY_URL_CHARS} characters, without spaces or quotes"
+                ));
+            }
+        }
+        if self
+            .retention_days
+            .is_some_and(|d| !(1..=MAX_RETENTION_DAYS).contains(&d))
+        {
+            return fail(format!(
+                "requests are kept 1 to {MAX_RETENTION_DAYS} days after they are resolved, or without a limit"
+            ));
+        }
         let label = &self.launcher.label;
         if chars(label) > MAX_LAUNCHER_LABEL_CHARS
             || label.chars().any(char::is_control)
@@ -604,6 +636,8 @@ mod tests {
             show_staff_names: false,
             theme: Theme::Auto,
             launcher: Launcher::default(),
+            privacy_url: None,
+            retention_days: None,
         }
     }
 
@@ -624,6 +658,13 @@ mod tests {
         assert!(refused(|s| s.allowed_origins.push("shop.example".into())).contains("origin"));
         assert!(refused(|s| s.sla.first_response_minutes = 0).contains("SLA"));
         assert!(refused(|s| s.launcher.label = "x".repeat(25)).contains("launcher label"));
+        assert!(
+            refused(|s| s.privacy_url = Some("javascript:alert(1)".into())).contains("privacy")
+        );
+        assert!(
+            refused(|s| s.privacy_url = Some("https://x.example/a\"b".into())).contains("privacy")
+        );
+        assert!(refused(|s| s.retention_days = Some(0)).contains("kept"));
         assert!(refused(|s| s.launcher.label = "Help\n".into()).contains("launcher label"));
         let mut labelled = settings();
         labelled.launcher.label = "Fragen? Wir helfen gern".into();

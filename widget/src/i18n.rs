@@ -114,6 +114,9 @@ pub struct Texts {
     pub refused: &'static str,
     /// A request of theirs was erased (data protection) and is gone from this device.
     pub erased: &'static str,
+    /// Before the site's privacy notice link on the request form.
+    pub privacy_before: &'static str,
+    pub privacy_link: &'static str,
     pub sign_in_required: &'static str,
     pub not_sent: &'static str,
     pub ticket_refused: &'static str,
@@ -257,6 +260,8 @@ pub static EN: Texts = Texts {
     support: "Support",
     refused: "The server refused a change:",
     erased: "One of your requests was deleted for data protection.",
+    privacy_before: "How we handle what you send us:",
+    privacy_link: "privacy notice",
     sign_in_required: "Please sign in on this website to contact support.",
     not_sent: "Not sent:",
     ticket_refused: "This request was not accepted:",
@@ -335,6 +340,8 @@ pub static DE: Texts = Texts {
     support: "Support",
     refused: "Der Server hat eine Änderung abgelehnt:",
     erased: "Eine Ihrer Anfragen wurde aus Datenschutzgründen gelöscht.",
+    privacy_before: "Wie wir mit Ihren Angaben umgehen:",
+    privacy_link: "Datenschutzerklärung",
     sign_in_required: "Bitte melden Sie sich auf dieser Website an, um den Support zu kontaktieren.",
     not_sent: "Nicht gesendet:",
     ticket_refused: "Diese Anfrage wurde nicht angenommen:",

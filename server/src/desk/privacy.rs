@@ -149,12 +149,7 @@ pub async fn erase_customer(
     let now = now_ms();
     let mut erased = Vec::with_capacity(found.len());
     for summary in found {
-        let key = summary.id.clone();
-        let done = storage::blocking(&state.storage, move |s| s.erase_ticket(&key, now)).await?;
-        if let Ok(id) = summary.id.parse::<TicketId>() {
-            state.hub.retire(id).await;
-        }
-        if done {
+        if erase_request(state, &summary.id, now).await? {
             erased.push(summary.id);
         }
     }
@@ -165,6 +160,90 @@ pub async fn erase_customer(
         "customer data erased"
     );
     Ok(Erased { erased })
+}
+
+/// Erases one request (storage, then every copy the hub holds); false when
+/// it was erased before.
+async fn erase_request(state: &AppState, id: &str, now: i64) -> Result<bool, DeskError> {
+    let key = id.to_owned();
+    let done = storage::blocking(&state.storage, move |s| s.erase_ticket(&key, now)).await?;
+    if let Ok(ticket) = id.parse::<TicketId>() {
+        state.hub.retire(ticket).await;
+    }
+    Ok(done)
+}
+
+/// What a site's retention period would erase now (a dry run for admins).
+#[derive(Debug, Serialize)]
+pub struct RetentionPreview {
+    /// The site's setting (None: requests are kept).
+    pub retention_days: Option<u32>,
+    /// Resolved or closed requests older than that, erased at the next run
+    /// (hourly); counted up to [`RETENTION_BATCH`].
+    pub due: usize,
+}
+
+/// The most requests one retention run erases per site (the rest go at the next).
+pub const RETENTION_BATCH: u32 = 500;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// How many of `site`'s requests its retention period lets go as of `now`.
+pub async fn retention_preview(
+    state: &AppState,
+    member: &StaffMember,
+    site: &str,
+    now: i64,
+) -> Result<RetentionPreview, DeskError> {
+    require_admin(member, "retention")?;
+    require_site(member, site)?;
+    let key = crate::desk::sites::parse_key(site)?;
+    let config = state
+        .site(&key)
+        .await?
+        .ok_or_else(|| DeskError::not_found("unknown site"))?;
+    let due = match config.retention_days {
+        Some(days) => {
+            let before = now - i64::from(days) * DAY_MS;
+            let site = site.to_owned();
+            storage::blocking(&state.storage, move |s| {
+                s.retention_due(&site, before, RETENTION_BATCH)
+            })
+            .await?
+            .len()
+        }
+        None => 0,
+    };
+    Ok(RetentionPreview {
+        retention_days: config.retention_days,
+        due,
+    })
+}
+
+/// Erases, on every site with a retention period, the resolved and closed
+/// requests that last changed longer ago than it, as of `now` (the same
+/// erasure as an admin's); how many.
+pub async fn apply_retention(state: &AppState, now: i64) -> Result<usize, DeskError> {
+    let sites = storage::blocking(&state.storage, |s| s.sites()).await?;
+    let mut erased = 0;
+    for (key, config) in sites {
+        let Some(days) = config.retention_days else {
+            continue;
+        };
+        let before = now - i64::from(days) * DAY_MS;
+        let site = key.to_string();
+        let due = storage::blocking(&state.storage, move |s| {
+            s.retention_due(&site, before, RETENTION_BATCH)
+        })
+        .await?;
+        for id in due {
+            erased += usize::from(erase_request(state, &id, now).await?);
+        }
+    }
+    if erased > 0 {
+        tracing::info!(erased, "requests past their site's retention period erased");
+    }
+    Ok(erased)
 }
 
 /// Everything about `customer` on `site`, recorded on each request it covers.

@@ -209,3 +209,61 @@ async fn revoking_email_links_is_recorded_with_who_did_it() {
         ("Sam Support", "email links revoked")
     );
 }
+
+#[tokio::test]
+async fn a_sites_retention_erases_resolved_requests_once_they_are_old_enough() {
+    use super::privacy::{apply_retention, retention_preview};
+    const DAY_MS: i64 = 86_400_000;
+    let d = desk().await;
+    let sam = staff(&d.state, "Sam Support");
+    let resolve = Update {
+        status: Some(Status::Resolved),
+        ..Update::default()
+    };
+    requests::update(&d.state, &sam, d.ticket, resolve)
+        .await
+        .unwrap();
+    let now = crate::clock::now_ms();
+    // Without a retention period nothing is due, whatever its age.
+    let preview = retention_preview(&d.state, &sam, "demo", now + 400 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!((preview.retention_days, preview.due), (None, 0));
+    assert_eq!(
+        apply_retention(&d.state, now + 400 * DAY_MS).await.unwrap(),
+        0
+    );
+
+    let key: SiteKey = "demo".parse().unwrap();
+    let mut config = (*d.state.site(&key).await.unwrap().unwrap()).clone();
+    config.retention_days = Some(30);
+    super::sites::update_site(&d.state, &sam, "demo", config)
+        .await
+        .unwrap();
+    // Twenty-nine days on: kept, and the dry run says so.
+    let soon = now + 29 * DAY_MS;
+    let preview = retention_preview(&d.state, &sam, "demo", soon)
+        .await
+        .unwrap();
+    assert_eq!((preview.retention_days, preview.due), (Some(30), 0));
+    assert_eq!(apply_retention(&d.state, soon).await.unwrap(), 0);
+    assert!(d.state.hub.read_ticket(d.ticket).await.is_ok());
+    // Thirty-one days on: the dry run counts it, the run erases it, once.
+    let later = now + 31 * DAY_MS;
+    let preview = retention_preview(&d.state, &sam, "demo", later)
+        .await
+        .unwrap();
+    assert_eq!(preview.due, 1);
+    assert_eq!(apply_retention(&d.state, later).await.unwrap(), 1);
+    assert!(matches!(
+        d.state.hub.read_ticket(d.ticket).await,
+        Err(crate::sync::HubError::Storage(
+            crate::storage::StorageError::Erased(_)
+        ))
+    ));
+    assert_eq!(apply_retention(&d.state, later).await.unwrap(), 0);
+    let preview = retention_preview(&d.state, &sam, "demo", later)
+        .await
+        .unwrap();
+    assert_eq!(preview.due, 0);
+}

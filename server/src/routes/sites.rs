@@ -11,6 +11,8 @@
 //!   held about one customer (admins; GDPR access and portability)
 //! * `POST /api/staff/sites/{key}/customers/erase` — `{"sub"|"email", "confirm"}`: erase
 //!   one customer's requests (admins; GDPR erasure)
+//! * `GET  /api/staff/sites/{key}/retention` — how many requests the site's retention
+//!   period would erase now (admins; a dry run)
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
             "/api/staff/sites/{site}/customers/erase",
             post(erase_customer),
         )
+        .route("/api/staff/sites/{site}/retention", get(retention))
 }
 
 async fn site_config(
@@ -146,5 +149,16 @@ async fn erase_customer(
     let customer = erasure.customer.customer()?;
     Ok(Json(
         privacy::erase_customer(&state, &member, &site, customer, &erasure.confirm).await?,
+    ))
+}
+
+async fn retention(
+    Staff(member): Staff,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Json<privacy::RetentionPreview>, AppError> {
+    let now = crate::clock::now_ms();
+    Ok(Json(
+        privacy::retention_preview(&state, &member, &site, now).await?,
     ))
 }

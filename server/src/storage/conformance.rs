@@ -38,6 +38,8 @@ fn site() -> SiteConfig {
         show_staff_names: false,
         theme: Default::default(),
         launcher: Default::default(),
+        privacy_url: None,
+        retention_days: None,
     }
 }
 
@@ -469,8 +471,19 @@ fn an_erased_ticket_keeps_its_figures_and_nothing_else(s: &dyn Storage) {
     s.queue_mail(&mail(other), 13).unwrap();
     s.confirm_email(id, "ada@example.com", 12).unwrap();
 
+    // Retention: resolved or closed, changed before the limit, not erased.
+    assert_eq!(s.retention_due("shop", 11, 10).unwrap(), [id]);
+    assert!(
+        s.retention_due("shop", 10, 10).unwrap().is_empty(),
+        "changed at 10"
+    );
+    assert!(s.retention_due("other", 11, 10).unwrap().is_empty());
     assert!(s.erase_ticket(id, 50).unwrap());
     assert!(!s.erase_ticket(id, 60).unwrap(), "once");
+    assert!(
+        s.retention_due("shop", 1_000, 10).unwrap().is_empty(),
+        "erased: not due again"
+    );
     assert!(!s
         .erase_ticket("ffffffffffffffffffffffffffffffff", 60)
         .unwrap());

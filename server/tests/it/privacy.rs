@@ -429,3 +429,58 @@ async fn on_postgresql_an_erased_customer_is_in_no_table_and_the_other_nodes_wid
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_site_links_its_privacy_notice_and_previews_its_retention_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let put = |settings: Value| {
+        let url = app.url("/api/staff/sites/demo");
+        async move {
+            reqwest::Client::new()
+                .put(url)
+                .bearer_auth(STAFF_TOKEN)
+                .json(&settings)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut settings = app.staff_json("/api/sites/demo/config").await;
+    for (field, bad) in [
+        ("privacy_url", serde_json::json!("javascript:alert(1)")),
+        ("retention_days", serde_json::json!(0)),
+    ] {
+        let mut refused = settings.clone();
+        refused[field] = bad;
+        assert_eq!(
+            put(refused).await.status(),
+            StatusCode::BAD_REQUEST,
+            "{field}"
+        );
+    }
+    settings["privacy_url"] = "https://shop.example/privacy".into();
+    settings["retention_days"] = 30.into();
+    assert_eq!(put(settings).await.status(), StatusCode::OK);
+    // Widgets get the link.
+    let config = app.staff_json("/api/sites/demo/config").await;
+    assert_eq!(config["privacy_url"], "https://shop.example/privacy");
+    // The dry run: the demo's requests are new, so none is due.
+    let preview = app.staff_json("/api/staff/sites/demo/retention").await;
+    assert_eq!(
+        preview,
+        serde_json::json!({ "retention_days": 30, "due": 0 })
+    );
+    SqliteStorage::open(&dir.path().join("stufe.sqlite"))
+        .unwrap()
+        .add_staff("Tia", "tier1", &token_hash(TIER1_TOKEN))
+        .unwrap();
+    let refused = reqwest::Client::new()
+        .get(app.url("/api/staff/sites/demo/retention"))
+        .bearer_auth(TIER1_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}

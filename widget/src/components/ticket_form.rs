@@ -179,6 +179,11 @@ pub fn TicketForm() -> impl IntoView {
                 {error_for(FormError::BadEmail)}
             </label>
             <AttachFiles files=files on_files=Callback::new(move |list| files.add(None, false, list))/>
+            // The site's privacy notice, before anything is sent.
+            {move || ui.config.get().and_then(|c| c.privacy_url).map(|url| view! {
+                <p class="privacy" data-testid="privacy-notice">{t().privacy_before}" "
+                    <a href=url target="_blank" rel="noopener noreferrer">{t().privacy_link}</a></p>
+            })}
             <button type="submit" class="primary" data-testid="submit">{move || t().submit}</button>
             // Below the button: suggestions appear while the customer types, and
             // nothing may move the submit button under their pointer.

@@ -40,6 +40,12 @@ pub(super) struct SiteForm {
     /// `auto`, `light` or `dark` (absent in older forms: auto).
     #[serde(default)]
     theme: String,
+    /// The privacy notice's address; empty: none.
+    #[serde(default)]
+    privacy_url: String,
+    /// Days resolved requests are kept; empty: without a limit.
+    #[serde(default)]
+    retention_days: String,
     /// `right` or `left` (absent in older forms: right).
     #[serde(default)]
     launcher_position: String,
@@ -172,6 +178,15 @@ impl SiteForm {
                 .into_iter()
                 .find(|t| t.as_str() == self.theme)
                 .unwrap_or_default(),
+            privacy_url: Some(self.privacy_url.trim())
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
+            retention_days: match self.retention_days.trim() {
+                "" => None,
+                days => Some(days.parse().map_err(|_| {
+                    format!("keep resolved requests for a number of days, not {days:?}")
+                })?),
+            },
             launcher: Launcher {
                 position: LauncherPosition::ALL
                     .into_iter()
@@ -254,6 +269,13 @@ fn settings_fields(config: &SiteConfig, key: Option<&str>, editable: bool) -> Ma
                 option value="auto" selected[config.theme == Theme::Auto] { "as the visitor's system prefers (light or dark)" }
                 option value="light" selected[config.theme == Theme::Light] { "always light" }
                 option value="dark" selected[config.theme == Theme::Dark] { "always dark" } } } }
+            fieldset {
+                legend { "Privacy" }
+                p { label { "Privacy notice (https://…, linked on the request form) "
+                    input type="url" name="privacy_url" size="50" maxlength="500" value=(config.privacy_url.as_deref().unwrap_or("")) data-testid="privacy-url"; } }
+                p { label { "Erase resolved and closed requests this many days after their last change (empty: keep them) "
+                    input type="number" min="1" max="3650" name="retention_days" value=(config.retention_days.map(|d| d.to_string()).unwrap_or_default()) data-testid="retention-days"; } }
+            }
             fieldset {
                 legend { "Launcher button (takes the colour above)" }
                 @let launcher = &config.launcher;
@@ -375,6 +397,14 @@ pub(super) async fn show(
         .ok_or_else(|| AppError::not_found("unknown site"))?;
     let seen = state.installs.of(&key);
     let admin = user.role == "admin";
+    // The retention period's dry run: what the next hourly run would erase.
+    let retention = match (admin, config.retention_days) {
+        (true, Some(_)) => Some(
+            crate::desk::privacy::retention_preview(&state, &user, &site, crate::clock::now_ms())
+                .await?,
+        ),
+        _ => None,
+    };
     Ok(page(
         &config.name,
         Some(&user),
@@ -395,6 +425,12 @@ pub(super) async fn show(
                             }
                         }
                     }
+                }
+            }
+            @if let Some(r) = &retention {
+                p.card data-testid="retention-due" {
+                    "Retention: resolved and closed requests are erased " (r.retention_days.unwrap_or_default())
+                    " days after their last change. The next hourly run would erase " strong { (r.due) } " now."
                 }
             }
             form.card method="post" action={ "/console/sites/" (key) } { (super::csrf::field())

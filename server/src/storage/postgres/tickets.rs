@@ -86,6 +86,26 @@ impl TicketStore for PostgresStorage {
         Ok(true)
     }
 
+    fn retention_due(
+        &self,
+        site: &str,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        Ok(self
+            .client()?
+            .query(
+                "SELECT id FROM tickets
+                 WHERE site = $1 AND status IN ('resolved', 'closed') AND updated_at < $2
+                   AND erased_at IS NULL
+                 ORDER BY updated_at, id LIMIT $3",
+                &[&site, &before, &i64::from(limit)],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect())
+    }
+
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {
         summaries(self.client()?.query(
             "SELECT * FROM tickets WHERE site = $1 AND created_at >= $2 ORDER BY created_at, id",

@@ -88,6 +88,23 @@ impl TicketStore for SqliteStorage {
         Ok(true)
     }
 
+    fn retention_due(
+        &self,
+        site: &str,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM tickets
+             WHERE site = ?1 AND status IN ('resolved', 'closed') AND updated_at < ?2
+               AND erased_at IS NULL
+             ORDER BY updated_at, id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![site, before, limit], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn ticket_facts(&self, site: &str, since: i64) -> Result<Vec<TicketSummary>, StorageError> {
         let conn = self.reader()?;
         let mut stmt = conn.prepare_cached(
