@@ -190,8 +190,10 @@ pub async fn log_in(
     })?;
     let Some(member) = member.filter(|_| verified) else {
         tracing::warn!(login = ?login, %address, "console login failed: wrong login or password");
+        record_login(state, None, login, address, 401).await;
         return Ok(LoginOutcome::Wrong);
     };
+    record_login(state, Some(member.id), &member.name, address, 303).await;
     let now = now_ms();
     state.login_guard.succeeded(attempt, now);
     storage::blocking(&state.storage, move |s| s.delete_expired_sessions(now)).await?;
@@ -202,6 +204,34 @@ pub async fn log_in(
     })
     .await?;
     Ok(LoginOutcome::LoggedIn(token))
+}
+
+/// A login (`staff_id` Some) or a failed one (the login tried) in the audit
+/// trail. Throttled attempts are not recorded: the guard bounds what is.
+async fn record_login(
+    state: &AppState,
+    staff_id: Option<i64>,
+    who: &str,
+    address: std::net::IpAddr,
+    outcome: u16,
+) {
+    let entry = storage::AuditEntry {
+        at: now_ms(),
+        staff: who.chars().take(100).collect(),
+        staff_id,
+        source: address.to_string(),
+        action: if staff_id.is_some() {
+            "login"
+        } else {
+            "login failed"
+        }
+        .to_owned(),
+        target: "/console/login".to_owned(),
+        outcome,
+    };
+    if let Err(err) = storage::blocking(&state.storage, move |s| s.record_audit(&entry)).await {
+        tracing::error!(%err, "an audit record could not be stored");
+    }
 }
 
 /// The authenticated staff member: `Authorization: Bearer <api token>` or a console session cookie.
@@ -245,7 +275,9 @@ impl FromRequestParts<AppState> for Staff {
             }
             (None, None) => None,
         };
-        found.map(Staff).ok_or_else(AppError::unauthorized)
+        let member = found.ok_or_else(AppError::unauthorized)?;
+        crate::audit::AuditSlot::signed_in(&parts.extensions, member.id, &member.name);
+        Ok(Staff(member))
     }
 }
 

@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod attachments;
+pub mod audit;
 pub mod email_replies;
 pub mod kpis;
 pub mod presence;

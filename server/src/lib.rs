@@ -24,6 +24,7 @@
 //!
 //! [`start`] takes its listener and shutdown signal from the caller, so tests bind port 0.
 
+pub mod audit;
 pub mod auth;
 pub mod business_hours;
 pub mod client_ip;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod assets;
+mod audit;
 pub mod client_errors;
 mod console;
 mod demo;
@@ -231,6 +232,59 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     response
 }
 
+/// Records the staff requests that change or reveal customer data in the
+/// audit trail (see `crate::audit`): every request to the staff API or the
+/// console that a staff member signed in for, but for reading the console's
+/// scripts, styles and live streams and for typing signals; after it was
+/// answered, with its outcome. A record that cannot be stored is logged
+/// (the request stands).
+async fn audit_trail(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let staff_area =
+        path.starts_with("/api/staff/") || path == "/console" || path.starts_with("/console/");
+    let quiet_read = request.method() == axum::http::Method::GET
+        && (path.ends_with(".js")
+            || path.ends_with(".css")
+            || path == "/console/events"
+            || path.ends_with("/presence")
+            || path == "/console/login");
+    // Typing signals say nothing of customer data (and come every 2 s).
+    let typing = path.ends_with("/typing");
+    if !staff_area || quiet_read || typing {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let source = state.client_ip(&parts).to_string();
+    let action = format!(
+        "{} {}",
+        parts.method,
+        parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map_or(path.as_str(), |m| m.as_str())
+    );
+    let slot = crate::audit::AuditSlot::default();
+    parts.extensions.insert(slot.clone());
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if let Some((staff_id, staff)) = slot.who() {
+        let entry = crate::storage::AuditEntry {
+            at: crate::clock::now_ms(),
+            staff,
+            staff_id: Some(staff_id),
+            source,
+            action,
+            target: path,
+            outcome: response.status().as_u16(),
+        };
+        if let Err(err) =
+            crate::storage::blocking(&state.storage, move |s| s.record_audit(&entry)).await
+        {
+            tracing::error!(%err, "an audit record could not be stored");
+        }
+    }
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ws::router())
@@ -239,6 +293,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(files::router())
         .merge(accounts::router())
+        .merge(audit::router())
         .merge(kb::router())
         .merge(kpis::router())
         .merge(saved_replies::router())
@@ -246,6 +301,7 @@ pub fn router(state: AppState) -> Router {
         .merge(demo::router())
         .merge(email_confirm::router())
         .merge(assets::router(&state.config.site_dir))
+        .layer(middleware::from_fn_with_state(state.clone(), audit_trail))
         .layer(middleware::from_fn_with_state(state.clone(), check_origin))
         .layer(middleware::from_fn_with_state(
             state.clone(),

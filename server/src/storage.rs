@@ -343,6 +343,38 @@ pub struct MailRecord {
     pub sent_at: Option<i64>,
 }
 
+/// One record of the audit trail: who did what with customer data, when,
+/// from where, and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// When (ms).
+    pub at: i64,
+    /// The staff member's name, or for a failed login the login tried.
+    pub staff: String,
+    /// The staff member's id; None for a failed login.
+    pub staff_id: Option<i64>,
+    /// The client's address.
+    pub source: String,
+    /// The route (`PATCH /api/staff/tickets/{id}`), `login` or `login failed`.
+    pub action: String,
+    /// The path asked for (naming the request, site or account), or the console.
+    pub target: String,
+    /// The HTTP status answered.
+    pub outcome: u16,
+}
+
+/// Which audit records to read (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub staff_id: Option<i64>,
+    /// A part of the action (`login`, `PATCH`, `export`).
+    pub action: Option<String>,
+    /// From (ms, inclusive) and until (ms, exclusive).
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub limit: u32,
+}
+
 /// Everything Stufe stores, by area: one implementation per engine
 /// (SQLite, PostgreSQL), checked by the conformance suite.
 pub trait Storage:
@@ -355,6 +387,7 @@ pub trait Storage:
     + ClientErrorStore
     + PresenceStore
     + FileStore
+    + AuditStore
     + Send
     + Sync
     + 'static
@@ -370,6 +403,7 @@ impl<T> Storage for T where
         + MailStore
         + ClientErrorStore
         + PresenceStore
+        + AuditStore
         + FileStore
         + Send
         + Sync
@@ -669,6 +703,13 @@ pub trait MailStore {
     fn links_revoked_at(&self, ticket: &str) -> Result<Option<i64>, StorageError>;
 }
 
+/// The audit trail: records are added and read, never changed or deleted.
+pub trait AuditStore {
+    fn record_audit(&self, entry: &AuditEntry) -> Result<(), StorageError>;
+    /// The records matching `filter`, newest first.
+    fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError>;
+}
+
 /// Crashes widgets reported.
 pub trait ClientErrorStore {
     /// Keeps a crash a widget reported (fields already size-limited by the caller).
@@ -714,8 +755,8 @@ fn parse_site_key(key: String) -> Result<SiteKey, StorageError> {
 /// The storage areas' traits, for calling their methods on a `dyn Storage`.
 pub mod prelude {
     pub use super::{
-        ClientErrorStore, DocStore, FileStore, KbStore, MailStore, PresenceStore, SiteStore,
-        StaffStore, TicketStore,
+        AuditStore, ClientErrorStore, DocStore, FileStore, KbStore, MailStore, PresenceStore,
+        SiteStore, StaffStore, TicketStore,
     };
 }
 

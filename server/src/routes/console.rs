@@ -36,6 +36,7 @@ use crate::AppState;
 
 mod accounts;
 mod attach;
+mod audit;
 pub(crate) mod csrf;
 mod errors;
 mod kb;
@@ -91,6 +92,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(delete_saved_reply),
         )
         .route("/console/errors", get(errors_page))
+        .route("/console/audit", get(audit::audit_page))
+        .route("/console/audit.csv", get(audit::audit_csv_file))
         .route("/console/staff", get(accounts::list).post(accounts::create))
         .route("/console/staff/{id}", post(accounts::change))
         .route(
@@ -168,7 +171,10 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let hash = token_hash(&session);
         match storage::blocking(&state.storage, move |s| s.staff_by_session(&hash, now_ms())).await
         {
-            Ok(Some(member)) => Ok(ConsoleUser(member)),
+            Ok(Some(member)) => {
+                crate::audit::AuditSlot::signed_in(&parts.extensions, member.id, &member.name);
+                Ok(ConsoleUser(member))
+            }
             Ok(None) => Err(to_login()),
             Err(err) => Err(AppError::from(err).into_response()),
         }
@@ -225,7 +231,7 @@ fn page(title: &str, user: Option<&StaffMember>, body: Markup) -> Markup {
                         a href="/console/saved-replies" { "Saved replies" }
                         a href="/console/kpis" { "KPIs" }
                         a href="/console/sites" { "Sites" }
-                        @if user.role == "admin" { a href="/console/staff" { "Staff" } a href="/console/errors" { "Widget errors" } }
+                        @if user.role == "admin" { a href="/console/staff" { "Staff" } a href="/console/errors" { "Widget errors" } a href="/console/audit" { "Audit" } }
                         a href="/console/password" { "Settings" }
                         span.who { (user.name) " (" (user.role) ")" }
                         form.inline method="post" action="/console/logout" { (csrf::field()) button { "Log out" } }

@@ -10,8 +10,8 @@ use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent};
 use crate::kb::query::SearchTerms;
 
 use super::{
-    ClientError, DocBytes, DocWrite, MailRecord, OutgoingMail, SqliteStorage, StaffNote, Storage,
-    StorageError, TicketFilter, TicketSummary,
+    AuditEntry, AuditFilter, ClientError, DocBytes, DocWrite, MailRecord, OutgoingMail,
+    SqliteStorage, StaffNote, Storage, StorageError, TicketFilter, TicketSummary,
 };
 
 fn site() -> SiteConfig {
@@ -122,6 +122,7 @@ conformance!(
     self_service_events_are_counted_by_site_and_period,
     files_are_stored_once_and_counted_per_ticket,
     an_erased_ticket_keeps_its_figures_and_nothing_else,
+    audit_records_are_added_and_read_newest_first,
 );
 
 fn self_service_events_are_counted_by_site_and_period(s: &dyn Storage) {
@@ -522,6 +523,69 @@ fn an_erased_ticket_keeps_its_figures_and_nothing_else(s: &dyn Storage) {
     ));
     assert!(matches!(s.ticket(ticket_id), Err(StorageError::Erased(_))));
     assert!(s.ticket(other.parse().unwrap()).unwrap().is_some());
+}
+
+fn audit_records_are_added_and_read_newest_first(s: &dyn Storage) {
+    let record = |at: i64, staff_id: Option<i64>, action: &str| AuditEntry {
+        at,
+        staff: if staff_id.is_some() { "Tia" } else { "tia" }.into(),
+        staff_id,
+        source: "192.0.2.7".into(),
+        action: action.into(),
+        target: "/api/staff/tickets/t1".into(),
+        outcome: 200,
+    };
+    let all = [
+        record(10, Some(4), "GET /api/staff/tickets/{id}"),
+        record(20, None, "login failed"),
+        record(30, Some(4), "PATCH /api/staff/tickets/{id}"),
+        record(30, Some(5), "login"),
+    ];
+    for r in &all {
+        s.record_audit(r).unwrap();
+    }
+    let read = |filter: AuditFilter| {
+        s.audit_entries(&AuditFilter {
+            limit: 10,
+            ..filter
+        })
+        .unwrap()
+    };
+    assert_eq!(
+        read(AuditFilter::default()),
+        [
+            all[3].clone(),
+            all[2].clone(),
+            all[1].clone(),
+            all[0].clone()
+        ],
+        "newest first (same time: the later record first)"
+    );
+    let tia = read(AuditFilter {
+        staff_id: Some(4),
+        ..AuditFilter::default()
+    });
+    assert_eq!(tia, [all[2].clone(), all[0].clone()]);
+    let logins = read(AuditFilter {
+        action: Some("login".into()),
+        ..AuditFilter::default()
+    });
+    assert_eq!(logins, [all[3].clone(), all[1].clone()]);
+    let window = read(AuditFilter {
+        since: Some(20),
+        until: Some(30),
+        ..AuditFilter::default()
+    });
+    assert_eq!(window, [all[1].clone()]);
+    assert_eq!(
+        s.audit_entries(&AuditFilter {
+            limit: 1,
+            ..AuditFilter::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
 }
 
 fn server_secrets_are_made_once(s: &dyn Storage) {

@@ -27,12 +27,13 @@ use super::{
     DocChanges, DocWrite, OutgoingMail, PublishedVersion, QueuedMail, SavedReply, StaffMember,
     StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
-use super::{FileAdded, MailRecord, StoredFile};
+use super::{AuditEntry, AuditFilter, FileAdded, MailRecord, StoredFile};
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::SearchTerms;
 use crate::kb::snippet::snippet_html;
 
+mod audit;
 mod client_errors;
 mod documents;
 mod files;

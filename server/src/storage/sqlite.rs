@@ -18,12 +18,13 @@ use super::{
     DocChanges, DocWrite, OutgoingMail, PublishedVersion, QueuedMail, SavedReply, StaffMember,
     StaffNote, StorageError, StoredDoc, StoredTicket, TicketFilter, TicketSummary,
 };
-use super::{FileAdded, MailRecord, StoredFile};
+use super::{AuditEntry, AuditFilter, FileAdded, MailRecord, StoredFile};
 use crate::identity::VerifiedCustomer;
 use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent, QueryCount, SearchHit};
 use crate::kb::query::{fold_sharp_s, SearchTerms};
 use crate::kb::snippet::snippet_html;
 
+mod audit;
 mod client_errors;
 mod documents;
 mod files;
@@ -581,7 +582,7 @@ mod tests {
         conn.execute_batch(
             "DROP TABLE refinery_schema_history; DROP INDEX tickets_by_email;
              DROP TABLE ticket_files; DROP TABLE files; ALTER TABLE tickets DROP COLUMN rated_at;
-             ALTER TABLE tickets DROP COLUMN erased_at;
+             ALTER TABLE tickets DROP COLUMN erased_at; DROP TABLE audit_log;
              DROP TABLE email_confirmations; DROP TABLE link_revocations;
              DROP INDEX client_errors_by_age;
              ALTER TABLE outbox DROP COLUMN ticket_id; ALTER TABLE outbox DROP COLUMN reply_to;
@@ -626,11 +627,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -673,7 +674,7 @@ mod tests {
         let s = SqliteStorage::open(&path).unwrap();
         assert_eq!(
             applied_versions(&s),
-            [1, 2, 3, 4, 5, 6, 7],
+            [1, 2, 3, 4, 5, 6, 7, 8],
             "recorded at the baseline, then migrated"
         );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
@@ -697,6 +698,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8]);
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod attachments;
 mod attacks;
+mod audit;
 mod client_errors;
 mod console;
 mod email_confirmation;
