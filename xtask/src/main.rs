@@ -9,6 +9,8 @@
 //! - `cargo xtask fuzz [--secs N] [--target T]`: build the libFuzzer targets in `fuzz/`
 //!   (pinned nightly, cargo-fuzz) and run each N seconds (default 600); prints
 //!   executions and coverage. `cargo xtask test` runs each for 20 s.
+//! - `cargo xtask floor`: build `tools/floor` (Leptos + Automerge alone, and each alone) as the
+//!   widget is built and print its weight beside the widget's wasm (also part of `bench`).
 //! - `cargo xtask bench`: print measured figures (widget payload sizes; in Chromium, what a
 //!   first-time visitor's page fetches over 60 s idle and the time from a launcher click to
 //!   Help and to the ticket form; catalogue sync, publish,
@@ -58,6 +60,8 @@ enum Task {
     },
     /// Print measured figures: widget payload sizes, sync and storage figures, KB search latency.
     Bench,
+    /// Build the Leptos + Automerge floor (tools/floor) as the widget is built and print its weight beside the widget's.
+    Floor,
 }
 
 fn main() -> Result<()> {
@@ -74,9 +78,14 @@ fn main() -> Result<()> {
             sizes::print(&site)
         }
         Task::Fuzz { secs, target } => fuzz::run(&root, secs, target.as_deref()),
+        Task::Floor => {
+            let site = widget::build(&root)?;
+            widget::floor(&root, &site)
+        }
         Task::Bench => {
             let site = widget::build(&root)?;
             sizes::print(&site)?;
+            widget::floor(&root, &site)?;
             let browser = tools::ensure_chromium()?;
             run_cmd(
                 cargo()

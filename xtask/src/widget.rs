@@ -54,6 +54,89 @@ const HELP_SHELL: &str = "widget/shell/help.js";
 /// The frame's start-up: when the wasm loads (see the file).
 const BOOT: &str = "widget/shell/boot.js";
 
+/// Runs wasm-bindgen on cargo's `wasm` into `out` (emptied first) and, as
+/// `Leptos.toml` says, `wasm-opt -Oz` on the result; returns the `_bg.wasm`.
+fn bindgen_and_optimise(
+    root: &Path,
+    s: &Settings,
+    wasm: &Path,
+    out: &Path,
+    name: &str,
+) -> Result<PathBuf> {
+    let _ = fs::remove_dir_all(out);
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(wasm)
+        .web(true)?
+        .typescript(false)
+        .out_name(name)
+        .generate(out)
+        .context("wasm-bindgen")?;
+    let bg_wasm = out.join(format!("{name}_bg.wasm"));
+    if s.wasm_opt {
+        println!("optimising the wasm with wasm-opt -Oz");
+        let mut cmd = Command::new(tools::wasm_opt(root)?);
+        cmd.arg("-Oz");
+        for feature in &s.wasm_opt_features {
+            cmd.arg(format!("--enable-{feature}"));
+        }
+        cmd.arg(&bg_wasm).arg("-o").arg(&bg_wasm);
+        run_cmd(&mut cmd)?;
+    }
+    Ok(bg_wasm)
+}
+
+/// The floor under the widget's weight (`tools/floor`): Leptos and
+/// Automerge alone, and each alone, built and optimised exactly as the
+/// widget is; prints their brotli sizes beside the widget's wasm in `site`.
+pub fn floor(root: &Path, site: &Path) -> Result<()> {
+    let s = settings(root)?;
+    tools::ensure_wasm_target()?;
+    let manifest = root.join("tools/floor/Cargo.toml");
+    let target = target_dir(root);
+    let rustflags = s.lib_rustflags.trim().to_owned();
+    let mut sizes = Vec::new();
+    for (what, features) in [
+        ("Leptos + Automerge", "automerge,leptos"),
+        ("Automerge alone", "automerge"),
+        ("Leptos alone", "leptos"),
+    ] {
+        println!("building the floor: {what}");
+        run_cmd(
+            cargo()
+                .arg("build")
+                .arg("--manifest-path")
+                .arg(&manifest)
+                .args(["--target", "wasm32-unknown-unknown", "--profile"])
+                .arg(&s.lib_profile_release)
+                .args(["--no-default-features", "--features", features])
+                .env("CARGO_TARGET_DIR", &target)
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", &rustflags),
+        )?;
+        let wasm = target
+            .join("wasm32-unknown-unknown")
+            .join(&s.lib_profile_release)
+            .join("stufe_floor.wasm");
+        let bg = bindgen_and_optimise(root, &s, &wasm, &target.join("floor-bindgen"), "floor")?;
+        sizes.push((what, brotli(&fs::read(&bg)?).len()));
+    }
+    let widget = fs::read_dir(site.join(&s.site_pkg_dir))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .context("no widget wasm in the site dir")?;
+    let widget = brotli(&fs::read(&widget)?).len();
+    println!("\nthe floor under the widget's wasm (wasm-opt'ed, brotli 11):");
+    for (what, size) in &sizes {
+        println!("{what:<40}{size:>10} B");
+    }
+    println!("{:<40}{widget:>10} B", "the widget's wasm");
+    println!(
+        "{:<40}{:>10} B",
+        "the widget's own part (widget - floor)",
+        widget.saturating_sub(sizes[0].1)
+    );
+    Ok(())
+}
+
 /// Builds the widget; returns the site dir the server should serve.
 pub fn build(root: &Path) -> Result<PathBuf> {
     let s = settings(root)?;
@@ -120,25 +203,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     }
 
     let bindgen_out = target.join("wasm-bindgen");
-    let _ = fs::remove_dir_all(&bindgen_out);
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&wasm)
-        .web(true)?
-        .typescript(false)
-        .out_name(&s.output_name)
-        .generate(&bindgen_out)
-        .context("wasm-bindgen")?;
-    let bg_wasm = bindgen_out.join(format!("{}_bg.wasm", s.output_name));
-    if s.wasm_opt {
-        println!("optimising the wasm with wasm-opt -Oz");
-        let mut cmd = Command::new(tools::wasm_opt(root)?);
-        cmd.arg("-Oz");
-        for feature in &s.wasm_opt_features {
-            cmd.arg(format!("--enable-{feature}"));
-        }
-        cmd.arg(&bg_wasm).arg("-o").arg(&bg_wasm);
-        run_cmd(&mut cmd)?;
-    }
+    let bg_wasm = bindgen_and_optimise(root, &s, &wasm, &bindgen_out, &s.output_name)?;
 
     let _ = fs::remove_dir_all(&site);
     fs::create_dir_all(&pkg)?;
