@@ -229,9 +229,7 @@ async fn record_login(
         target: "/console/login".to_owned(),
         outcome,
     };
-    if let Err(err) = storage::blocking(&state.storage, move |s| s.record_audit(&entry)).await {
-        tracing::error!(%err, "an audit record could not be stored");
-    }
+    crate::desk::audit::record(state, entry).await;
 }
 
 /// The authenticated staff member: `Authorization: Bearer <api token>` or a console session cookie.

@@ -276,11 +276,7 @@ async fn audit_trail(State(state): State<AppState>, request: Request, next: Next
             target: path,
             outcome: response.status().as_u16(),
         };
-        if let Err(err) =
-            crate::storage::blocking(&state.storage, move |s| s.record_audit(&entry)).await
-        {
-            tracing::error!(%err, "an audit record could not be stored");
-        }
+        crate::desk::audit::record(&state, entry).await;
     }
     response
 }

@@ -9,6 +9,13 @@ use crate::AppState;
 /// The most records one read returns.
 pub const MAX_AUDIT_ROWS: u32 = 5_000;
 
+/// Adds a record; one that cannot be stored is logged (what it records stands).
+pub async fn record(state: &AppState, entry: AuditEntry) {
+    if let Err(err) = storage::blocking(&state.storage, move |s| s.record_audit(&entry)).await {
+        tracing::error!(%err, "an audit record could not be stored");
+    }
+}
+
 /// The records matching `filter` (its limit at most [`MAX_AUDIT_ROWS`]); admins only.
 pub async fn audit_entries(
     state: &AppState,

@@ -203,21 +203,29 @@ pub async fn retention_preview(
         .await?
         .ok_or_else(|| DeskError::not_found("unknown site"))?;
     let due = match config.retention_days {
-        Some(days) => {
-            let before = now - i64::from(days) * DAY_MS;
-            let site = site.to_owned();
-            storage::blocking(&state.storage, move |s| {
-                s.retention_due(&site, before, RETENTION_BATCH)
-            })
-            .await?
-            .len()
-        }
+        Some(days) => retention_due(state, site, days, now).await?.len(),
         None => 0,
     };
     Ok(RetentionPreview {
         retention_days: config.retention_days,
         due,
     })
+}
+
+/// The requests of `site` a retention period of `days` lets go as of `now`
+/// (at most [`RETENTION_BATCH`]).
+async fn retention_due(
+    state: &AppState,
+    site: &str,
+    days: u32,
+    now: i64,
+) -> Result<Vec<String>, DeskError> {
+    let before = now - i64::from(days) * DAY_MS;
+    let site = site.to_owned();
+    Ok(storage::blocking(&state.storage, move |s| {
+        s.retention_due(&site, before, RETENTION_BATCH)
+    })
+    .await?)
 }
 
 /// Erases, on every site with a retention period, the resolved and closed
@@ -230,13 +238,7 @@ pub async fn apply_retention(state: &AppState, now: i64) -> Result<usize, DeskEr
         let Some(days) = config.retention_days else {
             continue;
         };
-        let before = now - i64::from(days) * DAY_MS;
-        let site = key.to_string();
-        let due = storage::blocking(&state.storage, move |s| {
-            s.retention_due(&site, before, RETENTION_BATCH)
-        })
-        .await?;
-        for id in due {
+        for id in retention_due(state, key.as_str(), days, now).await? {
             erased += usize::from(erase_request(state, &id, now).await?);
         }
     }

@@ -213,7 +213,8 @@ static INSERT_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
                     first_response_due = excluded.first_response_due,
                     message_count = excluded.message_count,
                     first_response_at = excluded.first_response_at,
-                    staff_messages = excluded.staff_messages, rating = excluded.rating",
+                    staff_messages = excluded.staff_messages, rating = excluded.rating
+                 WHERE tickets.erased_at IS NULL",
                 KEEP_FACTS.replace("OLD.", "tickets.").replace("NEW.", "excluded.")
             )
 });
@@ -231,7 +232,7 @@ static UPDATE_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
                     subject = ?2, status = ?3, tier = ?4, priority = ?5,
                     category = ?6, email = ?7, updated_at = ?8, first_response_due = ?9,
                     message_count = ?10, first_response_at = ?13, staff_messages = ?14, rating = ?15
-                 WHERE id = ?1 AND site = ?11 AND token_hash = ?12"
+                 WHERE id = ?1 AND site = ?11 AND token_hash = ?12 AND erased_at IS NULL"
     )
 });
 
@@ -242,18 +243,11 @@ fn write_ticket(
     s: &TicketSummary,
 ) -> Result<(), StorageError> {
     let key = ticket_doc_key(&s.id);
-    let erased: Option<Option<i64>> = conn
-        .prepare_cached("SELECT erased_at FROM tickets WHERE id = ?1")?
-        .query_row([&s.id], |row| row.get(0))
-        .optional()?;
-    if erased.flatten().is_some() {
-        return Err(StorageError::Erased(s.id.clone()));
-    }
     let customer = s.customer.as_ref();
     match bytes {
         DocBytes::Snapshot(snapshot) => {
             let sql: &str = &INSERT_TICKET;
-            conn.prepare_cached(sql)?.execute(params![
+            let written = conn.prepare_cached(sql)?.execute(params![
                 s.id,
                 s.site,
                 token_hash,
@@ -275,6 +269,10 @@ fn write_ticket(
                 s.staff_messages,
                 s.rating,
             ])?;
+            // The upsert leaves an erased ticket alone (its WHERE).
+            if written == 0 {
+                return Err(StorageError::Erased(s.id.clone()));
+            }
             drop_chunks(conn, &key)?;
         }
         DocBytes::Append(chunk) => {
@@ -297,6 +295,14 @@ fn write_ticket(
                 s.rating,
             ])?;
             if updated == 0 {
+                // Erased, or never stored: only now is it worth asking which.
+                let erased: Option<Option<i64>> = conn
+                    .prepare_cached("SELECT erased_at FROM tickets WHERE id = ?1")?
+                    .query_row([&s.id], |row| row.get(0))
+                    .optional()?;
+                if erased.flatten().is_some() {
+                    return Err(StorageError::Erased(s.id.clone()));
+                }
                 return Err(StorageError::Corrupt(format!(
                     "changes appended to ticket {} before its first snapshot",
                     s.id

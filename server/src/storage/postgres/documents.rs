@@ -106,21 +106,23 @@ impl DocStore for PostgresStorage {
 
     fn changes_since(&self, doc_id: &str, after: i64) -> Result<Option<DocChanges>, StorageError> {
         let mut client = self.client()?;
-        if let Some(ticket) = doc_id.strip_prefix("ticket:") {
-            let erased = client.query_opt(
-                "SELECT 1 FROM tickets WHERE id = $1 AND erased_at IS NOT NULL",
-                &[&ticket],
-            )?;
-            if erased.is_some() {
-                return Err(StorageError::Erased(ticket.to_owned()));
-            }
-        }
         let rows = client.query_typed(
             "SELECT seq, snapshot, bytes FROM doc_chunks WHERE doc_id = $1 AND seq > $2
              ORDER BY seq",
             &[(&doc_id, Type::TEXT), (&after, Type::INT8)],
         )?;
         let Some(last) = rows.last() else {
+            // Nothing after `after`: an erased ticket (its chunks are gone)
+            // says so; only then is it worth asking.
+            if let Some(ticket) = doc_id.strip_prefix("ticket:") {
+                let erased = client.query_opt(
+                    "SELECT 1 FROM tickets WHERE id = $1 AND erased_at IS NOT NULL",
+                    &[&ticket],
+                )?;
+                if erased.is_some() {
+                    return Err(StorageError::Erased(ticket.to_owned()));
+                }
+            }
             return Ok(None);
         };
         let seq = last.get(0);
