@@ -322,6 +322,18 @@ impl Browser {
         self.enter_frame_matching("iframe.open").await
     }
 
+    /// The host page calls `Stufe('setLocale', lang)`; back in the open widget's frame.
+    pub async fn set_locale(&self, lang: &str) -> Result<()> {
+        self.client.enter_parent_frame().await?;
+        self.client
+            .execute(
+                "Stufe('setLocale', arguments[0]); return true;",
+                vec![serde_json::json!(lang)],
+            )
+            .await?;
+        self.enter_widget_frame().await
+    }
+
     /// Switches from the host page into the widget's frame, open or not.
     pub async fn enter_closed_or_open_widget_frame(&self) -> Result<()> {
         self.client.enter_parent_frame().await.ok();

@@ -118,12 +118,7 @@ async fn the_request_form_links_the_sites_privacy_notice_in_the_customers_langua
                      && p.textContent === 'How we handle what you send us: privacy notice';",
             )
             .await?;
-        browser.client.enter_parent_frame().await?;
-        browser
-            .client
-            .execute("Stufe('setLocale', 'de'); return true;", vec![])
-            .await?;
-        browser.enter_widget_frame().await?;
+        browser.set_locale("de").await?;
         browser
             .wait_script(
                 "const p = document.querySelector('[data-testid=privacy-notice]');

@@ -91,12 +91,7 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
             .await?;
         // The hand-off is a notice in the customer's language, whatever the
         // site's (English here): switched to German, it says it in German.
-        browser.client.enter_parent_frame().await?;
-        browser
-            .client
-            .execute("Stufe('setLocale', 'de'); return true;", vec![])
-            .await?;
-        browser.enter_widget_frame().await?;
+        browser.set_locale("de").await?;
         browser
             .wait_script(
                 "const notice = document.querySelector('[data-testid=message][data-notice=handoff] .text');
@@ -104,12 +99,7 @@ async fn customer_submits_a_ticket_and_sees_staff_changes_live() -> Result<()> {
                      === 'Ihre Anfrage wurde an unsere Spezialisten weitergegeben. Sie antworten Ihnen hier.';",
             )
             .await?;
-        browser.client.enter_parent_frame().await?;
-        browser
-            .client
-            .execute("Stufe('setLocale', 'en'); return true;", vec![])
-            .await?;
-        browser.enter_widget_frame().await?;
+        browser.set_locale("en").await?;
         browser
             .client
             .find(Locator::Css("[data-testid=reply-body]"))
@@ -432,12 +422,7 @@ async fn a_customer_rates_a_resolved_request_once_and_the_kpi_page_shows_it() ->
             .await?;
         // The thread says it was resolved, as a notice from the system, in
         // the customer's language (German here, though the site is English).
-        browser.client.enter_parent_frame().await?;
-        browser
-            .client
-            .execute("Stufe('setLocale', 'de'); return true;", vec![])
-            .await?;
-        browser.enter_widget_frame().await?;
+        browser.set_locale("de").await?;
         browser
             .wait_script(
                 "const n = document.querySelector('li.system[data-testid=message][data-notice=resolved] .text');
@@ -445,12 +430,7 @@ async fn a_customer_rates_a_resolved_request_once_and_the_kpi_page_shows_it() ->
                      === 'Ihre Anfrage wurde als gelöst markiert. Ist noch etwas offen, antworten Sie einfach hier.';",
             )
             .await?;
-        browser.client.enter_parent_frame().await?;
-        browser
-            .client
-            .execute("Stufe('setLocale', 'en'); return true;", vec![])
-            .await?;
-        browser.enter_widget_frame().await?;
+        browser.set_locale("en").await?;
         browser
             .wait_script("return !!document.querySelector('[data-testid=send-rating]') && document.documentElement.lang === 'en';")
             .await?;

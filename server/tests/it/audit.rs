@@ -29,13 +29,13 @@ async fn staff_actions_and_logins_are_recorded_for_admins_to_read_and_never_chan
     let id = local.id.to_string();
     // A change, a read of the request, a failed and a good console login,
     // a reply from the console.
-    let patched = reqwest::Client::new()
-        .patch(app.url(&format!("/api/staff/tickets/{id}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&json!({ "priority": "high" }))
-        .send()
-        .await
-        .unwrap();
+    let patched = app
+        .staff_send(
+            reqwest::Method::PATCH,
+            &format!("/api/staff/tickets/{id}"),
+            &json!({ "priority": "high" }),
+        )
+        .await;
     assert_eq!(patched.status(), StatusCode::OK);
     app.staff_ticket(local.id).await;
     assert!(log_in(&app, "sam", "wrong password").await.is_err());

@@ -8,7 +8,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 use stufe_server::identity::sign;
 use stufe_shared::protocol::ServerFrame;
-use stufe_shared::ticket::{self, NewTicket};
 
 use crate::helpers::*;
 
@@ -155,19 +154,7 @@ async fn an_address_with_a_display_name_or_a_list_is_refused_and_nothing_is_mail
         "victim@example.com, other@example.com",
     ] {
         let (id, token) = random_ticket();
-        let mut doc = automerge::AutoCommit::new();
-        ticket::create(
-            &mut doc,
-            &NewTicket {
-                id,
-                site: "demo".into(),
-                subject: "Your account is locked".into(),
-                description: "x".into(),
-                email: Some(email.into()),
-                category: "technical".into(),
-            },
-        )
-        .unwrap();
+        let doc = ticket_doc_with(id, "Your account is locked", "x", Some(email));
         let mut local = LocalDoc::new(id, doc);
         let mut client = app.client().await;
         assert_eq!(

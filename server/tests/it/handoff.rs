@@ -385,14 +385,10 @@ async fn a_resolution_and_a_published_article_are_notices_to_the_customer_never_
             .status(),
         200
     );
-    let response = reqwest::Client::new()
-        .put(app.url("/api/staff/articles/drucker-blinkt"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&json!({ "site": "demo", "locale": "de", "title": "Drucker blinkt rot",
+    let response = app
+        .staff_send(reqwest::Method::PUT, "/api/staff/articles/drucker-blinkt", &json!({ "site": "demo", "locale": "de", "title": "Drucker blinkt rot",
                        "body": "Zehn Sekunden drücken.", "category": "general", "source_tickets": [id] }))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     widget.sync(&mut local).await;
 

@@ -316,6 +316,29 @@ pub fn new_ticket_doc_on(id: TicketId, site: &str) -> AutoCommit {
     doc
 }
 
+/// A new ticket on the demo site with these texts, as a widget writes it.
+pub fn ticket_doc_with(
+    id: TicketId,
+    subject: &str,
+    description: &str,
+    email: Option<&str>,
+) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    ticket::create(
+        &mut doc,
+        &NewTicket {
+            id,
+            site: "demo".into(),
+            subject: subject.into(),
+            description: description.into(),
+            email: email.map(Into::into),
+            category: "technical".into(),
+        },
+    )
+    .unwrap();
+    doc
+}
+
 /// A reply by the customer Ada, as a widget writes it.
 pub fn customer_message(id: &str, body: &str) -> ticket::NewMessage {
     ticket::NewMessage {

@@ -13,6 +13,17 @@ use crate::helpers::*;
 
 const TIER1_TOKEN: &str = "tier1-privacy-token";
 
+/// The status a staff API `GET` of `path` answers (the demo admin's token).
+async fn staff_status(app: &TestApp, path: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .bearer_auth(STAFF_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn export(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
     reqwest::Client::new()
         .get(app.url(&format!("/api/staff/sites/demo/customers/export?{query}")))
@@ -31,13 +42,13 @@ async fn a_customers_two_requests_are_exported_complete_for_admins_only_and_the_
     let (first, _) = create_ticket(&app).await;
     let (mut second, token) = create_ticket(&app).await;
     app.staff_reply(second.id, "Hold the power button.").await;
-    let note = reqwest::Client::new()
-        .post(app.url(&format!("/api/staff/tickets/{}/notes", second.id)))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&serde_json::json!({ "body": "Firmware 4.2" }))
-        .send()
-        .await
-        .unwrap();
+    let note = app
+        .staff_send(
+            reqwest::Method::POST,
+            &format!("/api/staff/tickets/{}/notes", second.id),
+            &serde_json::json!({ "body": "Firmware 4.2" }),
+        )
+        .await;
     assert_eq!(note.status(), StatusCode::OK);
     let mut widget = app.client().await;
     widget.open(&mut second, &token).await;
@@ -138,13 +149,10 @@ async fn a_customers_two_requests_are_exported_complete_for_admins_only_and_the_
         .await;
     assert_eq!(status, StatusCode::OK);
     for id in [first.id, second.id] {
-        let gone = reqwest::Client::new()
-            .get(app.url(&format!("/api/staff/tickets/{id}")))
-            .bearer_auth(STAFF_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(gone.status(), StatusCode::GONE);
+        assert_eq!(
+            staff_status(&app, &format!("/api/staff/tickets/{id}")).await,
+            StatusCode::GONE
+        );
     }
     app.stop().await;
 }
@@ -162,7 +170,7 @@ fn in_database_files(dir: &std::path::Path, marker: &str) -> bool {
 #[tokio::test]
 async fn an_erased_customer_leaves_no_byte_in_the_database_files_and_their_widget_drops_the_ticket()
 {
-    use stufe_shared::ticket::{self, NewMessage, NewTicket};
+    use stufe_shared::ticket::{self, NewMessage};
     let dir = tempfile::tempdir().unwrap();
     let app = mailing_app(dir.path()).await;
     // A customer with a marker in every field they or staff write about them.
@@ -177,20 +185,10 @@ async fn an_erased_customer_leaves_no_byte_in_the_database_files_and_their_widge
         "Zq7731Note",
     ];
     let (id, token) = random_ticket();
-    let mut doc = automerge::AutoCommit::new();
-    ticket::create(
-        &mut doc,
-        &NewTicket {
-            id,
-            site: "demo".into(),
-            subject: "Zq7731Subject".into(),
-            description: "Zq7731Description".into(),
-            email: Some(email.into()),
-            category: "technical".into(),
-        },
-    )
-    .unwrap();
-    let mut local = LocalDoc::new(id, doc);
+    let mut local = LocalDoc::new(
+        id,
+        ticket_doc_with(id, "Zq7731Subject", "Zq7731Description", Some(email)),
+    );
     let mut widget = app.client().await;
     widget.open(&mut local, &token).await;
     ticket::append_message(
@@ -206,21 +204,21 @@ async fn an_erased_customer_leaves_no_byte_in_the_database_files_and_their_widge
     .unwrap();
     widget.sync(&mut local).await;
     app.staff_reply(id, "About Zq7731Reply: fixed.").await;
-    let note = reqwest::Client::new()
-        .post(app.url(&format!("/api/staff/tickets/{id}/notes")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&serde_json::json!({ "body": "Zq7731Note: Zq7731Subject again" }))
-        .send()
-        .await
-        .unwrap();
+    let note = app
+        .staff_send(
+            reqwest::Method::POST,
+            &format!("/api/staff/tickets/{id}/notes"),
+            &serde_json::json!({ "body": "Zq7731Note: Zq7731Subject again" }),
+        )
+        .await;
     assert_eq!(note.status(), StatusCode::OK);
-    let resolved = reqwest::Client::new()
-        .patch(app.url(&format!("/api/staff/tickets/{id}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&serde_json::json!({ "status": "resolved" }))
-        .send()
-        .await
-        .unwrap();
+    let resolved = app
+        .staff_send(
+            reqwest::Method::PATCH,
+            &format!("/api/staff/tickets/{id}"),
+            &serde_json::json!({ "status": "resolved" }),
+        )
+        .await;
     assert_eq!(resolved.status(), StatusCode::OK);
     widget.sync(&mut local).await;
     ticket::rate(&mut local.doc, 5, "Zq7731Rating").unwrap();
@@ -240,17 +238,14 @@ async fn an_erased_customer_leaves_no_byte_in_the_database_files_and_their_widge
     let created_before =
         app.staff_json("/api/staff/kpis?site=demo").await["total"]["created"].clone();
 
-    let erase = |body: Value| {
-        let url = app.url("/api/staff/sites/demo/customers/erase");
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .bearer_auth(STAFF_TOKEN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
+    let api = &app;
+    let erase = |body: Value| async move {
+        api.staff_send(
+            reqwest::Method::POST,
+            "/api/staff/sites/demo/customers/erase",
+            &body,
+        )
+        .await
     };
     // Without the confirmation nothing is erased.
     let unconfirmed = erase(serde_json::json!({ "email": email, "confirm": "zq7731" })).await;
@@ -268,13 +263,10 @@ async fn an_erased_customer_leaves_no_byte_in_the_database_files_and_their_widge
         );
     }
     // Gone from the API and the queue; still counted in the KPIs; the other request whole.
-    let gone = reqwest::Client::new()
-        .get(app.url(&format!("/api/staff/tickets/{id}")))
-        .bearer_auth(STAFF_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gone.status(), StatusCode::GONE);
+    assert_eq!(
+        staff_status(&app, &format!("/api/staff/tickets/{id}")).await,
+        StatusCode::GONE
+    );
     let queue = app.staff_json("/api/staff/tickets").await;
     assert!(!queue.to_string().contains(&id.to_string()), "{queue}");
     assert_eq!(
@@ -343,7 +335,7 @@ fn postgres_rows_with(url: &str, marker: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn on_postgresql_an_erased_customer_is_in_no_table_and_the_other_nodes_widgets_are_told() {
-    use stufe_shared::ticket::{self, NewTicket};
+    use stufe_shared::ticket;
     let url = new_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
     let a = TestApp::spawn_node(&url, &dir.path().join("a"));
@@ -352,31 +344,21 @@ async fn on_postgresql_an_erased_customer_is_in_no_table_and_the_other_nodes_wid
     let markers = [email, "Zq8842Subject", "Zq8842Reply", "Zq8842Note"];
     // Filed and followed through node B; staff work through node A.
     let (id, token) = random_ticket();
-    let mut doc = automerge::AutoCommit::new();
-    ticket::create(
-        &mut doc,
-        &NewTicket {
-            id,
-            site: "demo".into(),
-            subject: "Zq8842Subject".into(),
-            description: "It blinks.".into(),
-            email: Some(email.into()),
-            category: "technical".into(),
-        },
-    )
-    .unwrap();
-    let mut local = LocalDoc::new(id, doc);
+    let mut local = LocalDoc::new(
+        id,
+        ticket_doc_with(id, "Zq8842Subject", "It blinks.", Some(email)),
+    );
     let mut on_b = b.client().await;
     on_b.open(&mut local, &token).await;
     ticket::append_message(&mut local.doc, &customer_message("c1", "Zq8842Reply")).unwrap();
     on_b.sync(&mut local).await;
-    let note = reqwest::Client::new()
-        .post(a.url(&format!("/api/staff/tickets/{id}/notes")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&serde_json::json!({ "body": "Zq8842Note" }))
-        .send()
-        .await
-        .unwrap();
+    let note = a
+        .staff_send(
+            reqwest::Method::POST,
+            &format!("/api/staff/tickets/{id}/notes"),
+            &serde_json::json!({ "body": "Zq8842Note" }),
+        )
+        .await;
     assert_eq!(note.status(), StatusCode::OK);
     let scan = |marker: &'static str| {
         let url = url.clone();
@@ -395,13 +377,13 @@ async fn on_postgresql_an_erased_customer_is_in_no_table_and_the_other_nodes_wid
         "and text inside documents"
     );
 
-    let response = reqwest::Client::new()
-        .post(a.url("/api/staff/sites/demo/customers/erase"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&serde_json::json!({ "email": email, "confirm": email }))
-        .send()
-        .await
-        .unwrap();
+    let response = a
+        .staff_send(
+            reqwest::Method::POST,
+            "/api/staff/sites/demo/customers/erase",
+            &serde_json::json!({ "email": email, "confirm": email }),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     for marker in markers {
         assert_eq!(scan(marker).await, Vec::<String>::new(), "{marker}");
@@ -434,17 +416,10 @@ async fn on_postgresql_an_erased_customer_is_in_no_table_and_the_other_nodes_wid
 async fn a_site_links_its_privacy_notice_and_previews_its_retention_period() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
-    let put = |settings: Value| {
-        let url = app.url("/api/staff/sites/demo");
-        async move {
-            reqwest::Client::new()
-                .put(url)
-                .bearer_auth(STAFF_TOKEN)
-                .json(&settings)
-                .send()
-                .await
-                .unwrap()
-        }
+    let api = &app;
+    let put = |settings: Value| async move {
+        api.staff_send(reqwest::Method::PUT, "/api/staff/sites/demo", &settings)
+            .await
     };
     let mut settings = app.staff_json("/api/sites/demo/config").await;
     for (field, bad) in [

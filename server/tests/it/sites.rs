@@ -98,13 +98,9 @@ async fn an_admin_creates_a_site_and_gets_its_tag_and_secret_once() {
     settings.as_object_mut().unwrap().remove("key");
     settings["launcher"] =
         json!({ "position": "left", "label": "Help \"now\" <here>", "icon": "help" });
-    let response = reqwest::Client::new()
-        .put(app.url("/api/staff/sites/shop"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&settings)
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .staff_send(reqwest::Method::PUT, "/api/staff/sites/shop", &settings)
+        .await;
     assert_eq!(
         response.status(),
         StatusCode::OK,
@@ -267,13 +263,9 @@ async fn pages_of_other_origins_cannot_frame_or_use_a_site() {
     // Changing the allowed origins takes effect at once.
     let mut settings = shop(&["https://evil.example"]);
     settings.as_object_mut().unwrap().remove("key");
-    let response = reqwest::Client::new()
-        .put(app.url("/api/staff/sites/shop"))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&settings)
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .staff_send(reqwest::Method::PUT, "/api/staff/sites/shop", &settings)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         socket_status(&app, "shop", "https://evil.example").await,
