@@ -92,6 +92,8 @@ impl Stufe {
                 sockets_per_address: 10_000,
             },
             trust_forwarded_for: false,
+            webhook_retry: std::time::Duration::from_secs(30),
+            webhooks_allow_http: true,
         };
         let shutdown = CancellationToken::new();
         let (started, serve) = stufe_server::start(listener, config, shutdown.clone()).await?;

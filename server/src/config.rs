@@ -56,6 +56,12 @@ pub struct Config {
     /// Count clients by the last `X-Forwarded-For` address, for a server
     /// behind a reverse proxy (`STUFE_TRUST_FORWARDED_FOR=1`); else by the TCP peer.
     pub trust_forwarded_for: bool,
+    /// The first retry of a webhook delivery the endpoint did not take;
+    /// later ones double it (`STUFE_WEBHOOK_RETRY_MS`, default 30,000).
+    pub webhook_retry: std::time::Duration,
+    /// Let webhook endpoints be plain `http://` URLs
+    /// (`STUFE_WEBHOOKS_ALLOW_HTTP=1`, for a local receiver); else HTTPS only.
+    pub webhooks_allow_http: bool,
 }
 
 impl Config {
@@ -112,6 +118,12 @@ impl Config {
                 }
             },
             trust_forwarded_for: var("STUFE_TRUST_FORWARDED_FOR").is_some_and(|v| v == "1"),
+            webhook_retry: std::time::Duration::from_millis(
+                var("STUFE_WEBHOOK_RETRY_MS")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(30_000),
+            ),
+            webhooks_allow_http: var("STUFE_WEBHOOKS_ALLOW_HTTP").is_some_and(|v| v == "1"),
         }
     }
 

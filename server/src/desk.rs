@@ -10,6 +10,7 @@
 //! - [`accounts`]: staff accounts and passwords.
 //! - [`sites`]: setting sites up.
 //! - [`saved_replies`]: a site's saved replies.
+//! - [`webhooks`]: a site's webhook endpoints and their deliveries.
 //! - [`kpis`]: a site's KPI report.
 //! - [`publishing`]: publishing and unpublishing knowledge-base articles.
 //! - [`presence`]: staff typing in and viewing a ticket, and what they see of the others.
@@ -29,6 +30,7 @@ pub mod publishing;
 pub mod requests;
 pub mod saved_replies;
 pub mod sites;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;

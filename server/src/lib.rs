@@ -13,10 +13,12 @@
 //!    [`config`], [`log_lines`] (one log line per event), [`panic_guard`].
 //! 2. [`storage`]: one trait per area and the SQLite and PostgreSQL engines;
 //!    [`kb`]'s article model, Markdown and search queries beside it.
-//! 3. [`sync`]: the hub (validation by role, commit, fan-out) and WebSocket sessions.
+//! 3. [`sync`]: the hub (validation by role, commit, fan-out) and WebSocket
+//!    sessions; [`events`] (what a committed change means for webhooks) beside it.
 //! 4. The domain: [`desk`] (what staff do: requests, hand-offs, replies,
 //!    publishing, accounts, sites, saved replies, KPIs), [`sites`] (site rules,
 //!    allowed origins), [`mail`] (email to customers, confirmed addresses),
+//!    [`webhooks`] (delivering events to a site's endpoints),
 //!    [`kpi`], [`seed`] (demo data).
 //! 5. HTTP: [`auth`] (API tokens, console logins and sessions), [`error`]
 //!    ([`error::AppError`]), [`routes`] (one module per area; handlers extract,
@@ -32,6 +34,7 @@ pub mod clock;
 pub mod config;
 pub mod desk;
 pub mod error;
+pub mod events;
 pub mod files;
 pub mod identity;
 pub mod inbound_smtp;
@@ -48,6 +51,7 @@ pub mod sites;
 pub mod storage;
 pub mod sync;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -136,6 +140,8 @@ impl AppState {
             inbound_smtp_addr: None,
             limits: limits::Limits::default(),
             trust_forwarded_for: false,
+            webhook_retry: std::time::Duration::from_millis(200),
+            webhooks_allow_http: true,
         };
         let hub = Arc::new(Hub::new(storage.clone()));
         AppState(Arc::new(Shared {
@@ -460,6 +466,11 @@ pub async fn start(
             shutdown.clone(),
         ));
     }
+    tracker.spawn(webhooks::run_outbox(
+        Arc::new(webhooks::Deliverer::new(state.config.webhook_retry)?),
+        state.storage.clone(),
+        shutdown.clone(),
+    ));
     if let Some(mailer) = mailer {
         tracker.spawn(mail::run_outbox(
             mailer,

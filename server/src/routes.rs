@@ -13,6 +13,7 @@ mod kpis;
 pub(crate) mod saved_replies;
 mod sites;
 pub(crate) mod staff;
+pub(crate) mod webhooks;
 mod ws;
 
 use axum::extract::{Request, State};
@@ -293,6 +294,7 @@ pub fn router(state: AppState) -> Router {
         .merge(kb::router())
         .merge(kpis::router())
         .merge(saved_replies::router())
+        .merge(webhooks::router())
         .merge(console::router(state.clone()))
         .merge(demo::router())
         .merge(email_confirm::router())

@@ -224,6 +224,7 @@ pub fn seed_demo(
         bytes: DocBytes::Snapshot(doc.save()),
         summary: Box::new(TicketSummary::of(&read, now)),
         after: 0,
+        events: vec![],
     }])?;
     // The demo customer confirmed their address (as a real one would by the
     // link in the confirmation email), so staff replies are emailed.

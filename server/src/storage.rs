@@ -210,6 +210,9 @@ pub enum DocWrite {
         bytes: DocBytes,
         summary: Box<TicketSummary>,
         after: i64,
+        /// What the change means for the site's webhooks, queued in the
+        /// same transaction (so an event is never lost or made up).
+        events: Vec<NewEvent>,
     },
     /// A server-written document other than a ticket (e.g. `kb:demo:en`).
     Document {
@@ -375,6 +378,78 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
+/// Something that happened on a site, for its webhooks (see
+/// `crate::events`): queued once for every endpoint of the site that wants
+/// this kind of event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub site: String,
+    /// The event's name (`request.created`, …).
+    pub event: String,
+    /// The request it is about, if any (its deliveries go with its erasure).
+    pub ticket: Option<String>,
+    /// The JSON body delivered.
+    pub payload: String,
+}
+
+/// A site's webhook endpoint (its secret is only shown once, when it is added).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Webhook {
+    pub id: i64,
+    pub site: String,
+    pub url: String,
+    pub events: Vec<String>,
+    /// `json` or `slack`.
+    pub format: String,
+    pub created_at: i64,
+}
+
+/// An endpoint to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub site: String,
+    pub url: String,
+    pub secret: String,
+    pub events: Vec<String>,
+    pub format: String,
+}
+
+/// A delivery claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedDelivery {
+    pub id: i64,
+    pub endpoint_id: i64,
+    pub url: String,
+    pub secret: String,
+    pub format: String,
+    pub event: String,
+    pub payload: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Until when it is claimed (the `lease_until` of the claim).
+    pub claim: i64,
+}
+
+/// A delivery as the site's admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub endpoint_id: i64,
+    pub event: String,
+    pub ticket: Option<String>,
+    pub payload: String,
+    /// When the event happened (ms).
+    pub created_at: i64,
+    pub attempts: u32,
+    /// When the endpoint took it (ms).
+    pub delivered_at: Option<i64>,
+    /// When it is tried next (ms); None once delivered or given up.
+    pub next_at: Option<i64>,
+    /// The endpoint's last HTTP status, if it answered.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+}
+
 /// Everything Stufe stores, by area: one implementation per engine
 /// (SQLite, PostgreSQL), checked by the conformance suite.
 pub trait Storage:
@@ -388,6 +463,7 @@ pub trait Storage:
     + PresenceStore
     + FileStore
     + AuditStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
@@ -404,6 +480,7 @@ impl<T> Storage for T where
         + ClientErrorStore
         + PresenceStore
         + AuditStore
+        + WebhookStore
         + FileStore
         + Send
         + Sync
@@ -710,6 +787,51 @@ pub trait AuditStore {
     fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError>;
 }
 
+/// Webhook endpoints and the outbox of their deliveries.
+pub trait WebhookStore {
+    fn add_webhook(&self, hook: &NewWebhook, now: i64) -> Result<i64, StorageError>;
+    /// A site's endpoints, oldest first.
+    fn webhooks(&self, site: &str) -> Result<Vec<Webhook>, StorageError>;
+    /// Removes an endpoint of `site` and its deliveries; false: no such endpoint.
+    fn delete_webhook(&self, site: &str, id: i64) -> Result<bool, StorageError>;
+    /// Queues `event` for each endpoint of its site that wants it, due at
+    /// `now`; how many deliveries were queued. (A ticket's events are queued
+    /// with its write instead, see [`DocWrite::Ticket`].)
+    fn queue_event(&self, event: &NewEvent, now: i64) -> Result<usize, StorageError>;
+    /// Claims up to `limit` due deliveries: they are not due again before
+    /// `lease_until`, so servers sharing the outbox never send one twice at once.
+    fn claim_due_deliveries(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_until: i64,
+    ) -> Result<Vec<QueuedDelivery>, StorageError>;
+    /// Records a try of a claimed delivery (`claim`: the `lease_until` it
+    /// was claimed with). A delivery sent again or claimed by another server
+    /// since is not changed: the newer claim decides.
+    fn delivery_done(&self, id: i64, claim: i64, status: u16, now: i64)
+        -> Result<(), StorageError>;
+    /// `next_at`: when to try again; None: given up.
+    fn delivery_failed(
+        &self,
+        id: i64,
+        claim: i64,
+        status: Option<u16>,
+        error: &str,
+        next_at: Option<i64>,
+    ) -> Result<(), StorageError>;
+    /// The newest deliveries to an endpoint of `site`, newest first.
+    fn deliveries(
+        &self,
+        site: &str,
+        endpoint: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StorageError>;
+    /// Makes a delivery to an endpoint of `site` due again at `now`, with
+    /// its attempts counted from zero; false: no such delivery.
+    fn resend_delivery(&self, site: &str, id: i64, now: i64) -> Result<bool, StorageError>;
+}
+
 /// Crashes widgets reported.
 pub trait ClientErrorStore {
     /// Keeps a crash a widget reported (fields already size-limited by the caller).
@@ -756,7 +878,7 @@ fn parse_site_key(key: String) -> Result<SiteKey, StorageError> {
 pub mod prelude {
     pub use super::{
         AuditStore, ClientErrorStore, DocStore, FileStore, KbStore, MailStore, PresenceStore,
-        SiteStore, StaffStore, TicketStore,
+        SiteStore, StaffStore, TicketStore, WebhookStore,
     };
 }
 

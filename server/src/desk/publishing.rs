@@ -11,6 +11,7 @@ use stufe_shared::{Locale, SiteKey, TicketId};
 
 use super::{can_publish, requests, require_site, DeskError};
 use crate::clock::now_ms;
+use crate::events::{self, ArticleFacts};
 use crate::kb::article::{Article, ArticleId, ArticleSubmission, ArticleWrite};
 use crate::kb::markdown;
 use crate::storage::{self, StaffMember};
@@ -124,6 +125,14 @@ pub async fn publish_article(
             }
         }
     }
+    let facts = ArticleFacts {
+        id: id.as_str(),
+        locale: Some(locale.as_str()),
+        title: Some(&article.title),
+        version: Some(i64::from(version)),
+    };
+    let event = events::article_event(key.as_str(), &facts, true, now_ms());
+    super::webhooks::queue(state, event).await;
     tracing::info!(article = %id, version, by = member.id, "article published");
     Ok(Published {
         id: article.id,
@@ -155,6 +164,14 @@ pub async fn unpublish_article(
             .kb_change(key, locale, |doc| kb::remove_entry(doc, id.as_str()))
             .await?;
     }
+    let facts = ArticleFacts {
+        id: id.as_str(),
+        locale: None,
+        title: None,
+        version: None,
+    };
+    let event = events::article_event(key.as_str(), &facts, false, now_ms());
+    super::webhooks::queue(state, event).await;
     tracing::info!(article = %id, by = member.id, "article unpublished");
     Ok(())
 }

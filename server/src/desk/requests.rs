@@ -14,6 +14,7 @@ use stufe_shared::TicketId;
 use super::DeskError;
 use crate::business_hours;
 use crate::clock::now_ms;
+use crate::events;
 use crate::mail::{self, Notice};
 use crate::storage::{self, StaffMember, StaffNote, TicketFilter, TicketSummary};
 use crate::sync::HubError;
@@ -189,6 +190,9 @@ pub async fn update(
         storage::blocking(&state.storage, move |s| s.assign(&ticket_id, staff_id))
             .await
             .map_err(|err| after_commit("the assignment", &err))?;
+        let to_whom = to.as_ref().map(|m| (m.id, m.name.as_str()));
+        let event = events::assignee_changed(&before.site, &ticket, to_whom, now_ms());
+        super::webhooks::queue(state, event).await;
         changes.push(match to {
             Some(m) => format!("assigned to {}", m.name),
             None => "unassigned".to_owned(),

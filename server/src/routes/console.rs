@@ -47,6 +47,7 @@ mod presence;
 mod queue;
 mod saved_replies;
 mod ticket;
+mod webhooks;
 
 use errors::*;
 use kb::*;
@@ -108,6 +109,18 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/sites/{site}/secret", post(sites::secret))
         .route("/console/sites/{site}/export", post(sites::export))
         .route("/console/sites/{site}/erase", post(sites::erase))
+        .route(
+            "/console/sites/{site}/webhooks",
+            get(webhooks::show).post(webhooks::add),
+        )
+        .route(
+            "/console/sites/{site}/webhooks/{id}/delete",
+            post(webhooks::remove),
+        )
+        .route(
+            "/console/sites/{site}/webhooks/deliveries/{id}/resend",
+            post(webhooks::resend),
+        )
         .layer(axum::middleware::from_fn_with_state(state, csrf::guard))
         .layer(axum::middleware::map_response(error_pages))
 }

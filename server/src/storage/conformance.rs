@@ -10,8 +10,8 @@ use crate::kb::article::{Article, ArticleWrite, KbCounts, KbEvent};
 use crate::kb::query::SearchTerms;
 
 use super::{
-    AuditEntry, AuditFilter, ClientError, DocBytes, DocWrite, MailRecord, OutgoingMail,
-    SqliteStorage, StaffNote, Storage, StorageError, TicketFilter, TicketSummary,
+    AuditEntry, AuditFilter, ClientError, DocBytes, DocWrite, MailRecord, NewEvent, NewWebhook,
+    OutgoingMail, SqliteStorage, StaffNote, Storage, StorageError, TicketFilter, TicketSummary,
 };
 
 fn site() -> SiteConfig {
@@ -123,7 +123,162 @@ conformance!(
     files_are_stored_once_and_counted_per_ticket,
     an_erased_ticket_keeps_its_figures_and_nothing_else,
     audit_records_are_added_and_read_newest_first,
+    webhook_events_are_queued_with_their_change_and_claimed_once,
 );
+
+fn webhook_events_are_queued_with_their_change_and_claimed_once(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    let hook = |site: &str, events: &[&str]| NewWebhook {
+        site: site.into(),
+        url: format!("https://{site}.example/hook"),
+        secret: "sekret".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        format: "json".into(),
+    };
+    let wants_both = s
+        .add_webhook(&hook("shop", &["request.created", "request.rated"]), 1)
+        .unwrap();
+    let wants_rated = s.add_webhook(&hook("shop", &["request.rated"]), 1).unwrap();
+    let elsewhere = s
+        .add_webhook(&hook("other", &["request.created"]), 1)
+        .unwrap();
+    let listed = s.webhooks("shop").unwrap();
+    assert_eq!(
+        listed.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [wants_both, wants_rated]
+    );
+    assert_eq!(listed[0].events, ["request.created", "request.rated"]);
+    assert_eq!(listed[0].url, "https://shop.example/hook");
+
+    // A ticket's events go in with its write, to the endpoints of its site that want them.
+    let id = "000102030405060708090a0b0c0d0e0f";
+    let sum = summary(id, "new", 1, 10);
+    let event = |name: &str| NewEvent {
+        site: "shop".into(),
+        event: name.into(),
+        ticket: Some(id.into()),
+        payload: format!("{{\"event\":\"{name}\"}}"),
+    };
+    let mut created = ticket("h", DocBytes::Snapshot(b"v1".to_vec()), &sum);
+    if let DocWrite::Ticket { events, .. } = &mut created {
+        *events = vec![event("request.created"), event("request.status_changed")];
+    }
+    write(s, &[created]).unwrap();
+    let now = sum.updated_at;
+    let claimed = s.claim_due_deliveries(now, 10, now + 100).unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "one endpoint wants request.created: {claimed:?}"
+    );
+    let first = &claimed[0];
+    assert_eq!(
+        (first.endpoint_id, first.event.as_str(), first.attempts),
+        (wants_both, "request.created", 0)
+    );
+    assert_eq!(
+        (first.secret.as_str(), first.format.as_str()),
+        ("sekret", "json")
+    );
+    assert_eq!(first.payload, r#"{"event":"request.created"}"#);
+    assert!(
+        s.claim_due_deliveries(now, 10, now + 100)
+            .unwrap()
+            .is_empty(),
+        "claimed: not due again before the claim runs out"
+    );
+
+    // A failed try waits for its retry; a delivered one is done.
+    assert_eq!(first.claim, now + 100);
+    s.delivery_failed(
+        first.id,
+        first.claim,
+        Some(503),
+        "the endpoint answered 503",
+        Some(now + 1_000),
+    )
+    .unwrap();
+    let seen = s.deliveries("shop", wants_both, 10).unwrap();
+    assert_eq!(
+        (seen[0].attempts, seen[0].last_status, seen[0].next_at),
+        (1, Some(503), Some(now + 1_000))
+    );
+    assert!(s
+        .claim_due_deliveries(now + 999, 10, now + 5_000)
+        .unwrap()
+        .is_empty());
+    let again = s
+        .claim_due_deliveries(now + 1_000, 10, now + 5_000)
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    s.delivery_done(first.id, again[0].claim, 204, now + 1_001)
+        .unwrap();
+    let seen = s.deliveries("shop", wants_both, 10).unwrap();
+    assert_eq!(
+        (
+            seen[0].delivered_at,
+            seen[0].next_at,
+            seen[0].attempts,
+            seen[0].last_error.clone()
+        ),
+        (Some(now + 1_001), None, 2, None)
+    );
+    assert!(s
+        .claim_due_deliveries(i64::MAX / 2, 10, i64::MAX / 2)
+        .unwrap()
+        .is_empty());
+
+    // Sent again on request, only by its own site.
+    assert!(!s.resend_delivery("other", first.id, now + 2_000).unwrap());
+    assert!(s.resend_delivery("shop", first.id, now + 2_000).unwrap());
+    let resent = s
+        .claim_due_deliveries(now + 2_000, 10, now + 9_000)
+        .unwrap();
+    assert_eq!((resent[0].id, resent[0].attempts), (first.id, 0));
+    // Sent again while a try is under way: that try's outcome does not undo it.
+    assert!(s.resend_delivery("shop", first.id, now + 2_500).unwrap());
+    s.delivery_done(first.id, resent[0].claim, 200, now + 2_501)
+        .unwrap();
+    let resent = s
+        .claim_due_deliveries(now + 2_500, 10, now + 9_500)
+        .unwrap();
+    assert_eq!((resent.len(), resent[0].attempts), (1, 0), "still due");
+    s.delivery_done(first.id, resent[0].claim, 200, now + 2_502)
+        .unwrap();
+
+    // Another event reaches both endpoints that want it; other sites see none of it.
+    assert_eq!(
+        s.queue_event(&event("request.rated"), now + 3_000).unwrap(),
+        2
+    );
+    assert!(s.deliveries("other", wants_rated, 10).unwrap().is_empty());
+    assert!(s.deliveries("shop", elsewhere, 10).unwrap().is_empty());
+    assert_eq!(
+        s.deliveries("shop", wants_both, 10).unwrap().len(),
+        2,
+        "newest first"
+    );
+    assert_eq!(
+        s.deliveries("shop", wants_both, 10).unwrap()[0].event,
+        "request.rated"
+    );
+
+    // Removing an endpoint removes its deliveries (and only its site's).
+    assert!(!s.delete_webhook("other", wants_both).unwrap());
+    assert!(s.delete_webhook("shop", wants_both).unwrap());
+    assert!(s.deliveries("shop", wants_both, 10).unwrap().is_empty());
+    let due = s
+        .claim_due_deliveries(now + 3_000, 10, now + 9_000)
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.endpoint_id).collect::<Vec<_>>(),
+        [wants_rated]
+    );
+
+    // Erasing the request erases what was queued about it.
+    assert!(s.erase_ticket(id, now + 4_000).unwrap());
+    assert!(s.deliveries("shop", wants_rated, 10).unwrap().is_empty());
+}
 
 fn self_service_events_are_counted_by_site_and_period(s: &dyn Storage) {
     let search = |query: &str, results| KbEvent::Search {
@@ -516,6 +671,7 @@ fn an_erased_ticket_keeps_its_figures_and_nothing_else(s: &dyn Storage) {
         bytes: DocBytes::Snapshot(b"v2".to_vec()),
         summary: Box::new(sum.clone()),
         after: 0,
+        events: vec![],
     };
     assert!(matches!(
         s.write_docs(&[again]),
@@ -688,6 +844,7 @@ fn ticket(token_hash: &str, bytes: DocBytes, summary: &TicketSummary) -> DocWrit
         bytes,
         summary: Box::new(summary.clone()),
         after: 0,
+        events: vec![],
     }
 }
 

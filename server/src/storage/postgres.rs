@@ -44,6 +44,7 @@ pub mod scratch;
 mod sites;
 mod staff;
 mod tickets;
+mod webhooks;
 
 /// Presence travels as a notification on `stufe_presence`; listeners hear it
 /// when the (single-statement) transaction commits.

@@ -34,6 +34,7 @@ mod mail;
 mod sites;
 mod staff;
 mod tickets;
+mod webhooks;
 
 /// One server alone: nobody to tell.
 impl PresenceStore for SqliteStorage {}
@@ -589,6 +590,7 @@ mod tests {
             "DROP TABLE refinery_schema_history; DROP INDEX tickets_by_email;
              DROP TABLE ticket_files; DROP TABLE files; ALTER TABLE tickets DROP COLUMN rated_at;
              ALTER TABLE tickets DROP COLUMN erased_at; DROP TABLE audit_log;
+             DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints;
              DROP TABLE email_confirmations; DROP TABLE link_revocations;
              DROP INDEX client_errors_by_age;
              ALTER TABLE outbox DROP COLUMN ticket_id; ALTER TABLE outbox DROP COLUMN reply_to;
@@ -633,11 +635,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -680,7 +682,7 @@ mod tests {
         let s = SqliteStorage::open(&path).unwrap();
         assert_eq!(
             applied_versions(&s),
-            [1, 2, 3, 4, 5, 6, 7, 8],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9],
             "recorded at the baseline, then migrated"
         );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
@@ -704,6 +706,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     }
 }

@@ -89,10 +89,10 @@ impl Projected {
         }
     }
 
-    /// The files referred to by the messages the change added (`before`:
-    /// the ticket before it, `None` when the document was empty).
-    pub fn new_files(&self, before: Option<&Ticket>) -> Vec<ticket::FileRef> {
-        let added: Vec<&ticket::Message> = match self {
+    /// The messages the change added (`before`: the ticket before it,
+    /// `None` when the document was empty).
+    pub fn added_messages(&self, before: Option<&Ticket>) -> Vec<&ticket::Message> {
+        match self {
             Projected::Delta(delta) => delta.fields.messages.iter().collect(),
             Projected::Whole(after) => {
                 let known: std::collections::HashSet<&str> = before
@@ -104,8 +104,15 @@ impl Projected {
                     .filter(|m| !known.contains(m.id.as_str()))
                     .collect()
             }
-        };
-        added.into_iter().flat_map(|m| m.files.clone()).collect()
+        }
+    }
+
+    /// The files referred to by the messages the change added.
+    pub fn new_files(&self, before: Option<&Ticket>) -> Vec<ticket::FileRef> {
+        self.added_messages(before)
+            .into_iter()
+            .flat_map(|m| m.files.clone())
+            .collect()
     }
 
     /// Checks the change from `before` (`None`: the document was empty) for

@@ -96,6 +96,8 @@ impl TestApp {
                 sockets_per_address: 10_000,
             },
             trust_forwarded_for: false,
+            webhook_retry: std::time::Duration::from_millis(200),
+            webhooks_allow_http: true,
         };
         configure(&mut config);
         let shutdown = CancellationToken::new();

@@ -26,14 +26,26 @@ const LEAVES: [&str; 12] = [
 ];
 
 /// For each layer, the areas it must not import.
-const FORBIDDEN: [(&str, &[&str]); 4] = [
+const FORBIDDEN: [(&str, &[&str]); 5] = [
     (
         "storage",
         &[
-            "sync", "routes", "mail", "auth", "seed", "desk", "sites", "error",
+            "sync", "routes", "mail", "auth", "seed", "desk", "sites", "error", "events",
+            "webhooks",
         ],
     ),
-    ("sync", &["routes", "mail", "auth", "seed", "desk", "error"]),
+    (
+        "sync",
+        &[
+            "routes", "mail", "auth", "seed", "desk", "error", "webhooks",
+        ],
+    ),
+    (
+        "events",
+        &[
+            "sync", "routes", "mail", "auth", "seed", "desk", "error", "webhooks",
+        ],
+    ),
     ("desk", &["routes", "error"]),
     ("kb", &["routes", "auth", "error", "desk"]),
 ];

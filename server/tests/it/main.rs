@@ -25,3 +25,4 @@ mod sites;
 mod sla;
 mod staff_api;
 mod sync_flow;
+mod webhooks;

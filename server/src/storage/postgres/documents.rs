@@ -91,8 +91,13 @@ impl DocStore for PostgresStorage {
                     token_hash,
                     bytes,
                     summary,
+                    events,
                     ..
-                } => write_ticket(&mut tx, &mut statements, token_hash, bytes, summary)?,
+                } => {
+                    let seq = write_ticket(&mut tx, &mut statements, token_hash, bytes, summary)?;
+                    webhooks::queue_events(&mut tx, &mut statements, events, summary.updated_at)?;
+                    seq
+                }
                 DocWrite::Document { bytes, .. } => {
                     write_chunk(&mut tx, &mut statements, &doc_id, bytes)?
                 }

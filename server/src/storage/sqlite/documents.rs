@@ -55,7 +55,11 @@ impl DocStore for SqliteStorage {
                     bytes,
                     summary,
                     after: _,
-                } => write_ticket(&tx, token_hash, bytes, summary)?,
+                    events,
+                } => {
+                    write_ticket(&tx, token_hash, bytes, summary)?;
+                    webhooks::queue_events(&tx, events, summary.updated_at)?;
+                }
                 DocWrite::Document {
                     doc_id,
                     bytes,

@@ -335,11 +335,24 @@ impl Hub {
         // Tickets: the projection after this change, made (from the one
         // before) before writing: its summary is written with it.
         let mut projection = None;
+        // What the change means for the site's webhooks, stored with it.
+        let mut events = Vec::new();
         if let DocId::Ticket(_) = entry.id {
             let projected = match projected {
                 Some(projected) => projected,
                 None => project(&mut next, st.projection()?, since)?,
             };
+            if let (Some(site), Some(after)) = (&st.site, projected.fields()) {
+                let before = st.projection.as_ref().map(|p| &p.ticket);
+                let added = projected.added_messages(before);
+                events = crate::events::ticket_events(
+                    site.as_str(),
+                    before,
+                    after,
+                    &added,
+                    (self.clock)(),
+                );
+            }
             projection = Some(
                 projected
                     .applied_to(st.projection.take())
@@ -364,6 +377,7 @@ impl Hub {
                         bytes,
                         summary: Box::new(summary),
                         after: seq,
+                        events: events.clone(),
                     }
                 }
                 DocId::Kb { .. } => DocWrite::Document {
