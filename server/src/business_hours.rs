@@ -9,6 +9,9 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use stufe_shared::site::{minutes_of_day, BusinessHours, WEEKDAYS};
 
+/// A day around the clock, in ms.
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// How far ahead a due time is looked for (a site open one day a year still gets one).
 const MAX_DAYS: usize = 3 * 366;
 
@@ -98,6 +101,34 @@ impl Calendar {
         start + i64::from(minutes) * 60_000
     }
 
+    /// The same local time of day `days` working days after `start`'s day
+    /// (the days the site is open, holidays skipped).
+    pub fn working_days_after(&self, start: i64, days: u32) -> i64 {
+        let around_the_clock = start + i64::from(days) * DAY_MS;
+        let Ok(at) = Timestamp::from_millisecond(start) else {
+            return around_the_clock;
+        };
+        let local = at.to_zoned_datetime(self.tz.clone());
+        let (mut date, time) = (local.date(), local.time());
+        let mut left = days;
+        for _ in 0..MAX_DAYS {
+            if left == 0 {
+                return date
+                    .to_datetime(time)
+                    .to_zoned_datetime(self.tz.clone())
+                    .map_or(around_the_clock, |z| z.timestamp().as_millisecond());
+            }
+            match date.tomorrow() {
+                Ok(next) => date = next,
+                Err(_) => break,
+            }
+            if self.window(date).is_some() {
+                left -= 1;
+            }
+        }
+        around_the_clock
+    }
+
     /// Working time (ms) between `from` and `to`.
     pub fn between(&self, from: i64, to: i64) -> i64 {
         let (Some(mut date), Some(last)) = (self.local_date(from), self.local_date(to)) else {
@@ -162,6 +193,15 @@ pub fn after_pause(
     (due(hours, dues.0, minutes), due(hours, dues.1, minutes))
 }
 
+/// `days` working days after `start` (see [`Calendar::working_days_after`]);
+/// calendar days when the site has no business hours.
+pub fn working_days_after(hours: Option<&BusinessHours>, start: i64, days: u32) -> i64 {
+    match hours.map(Calendar::new) {
+        Some(Ok(calendar)) => calendar.working_days_after(start, days),
+        _ => start + i64::from(days) * DAY_MS,
+    }
+}
+
 /// SLA time (ms) between two instants: business time when the site has hours.
 pub fn elapsed(hours: Option<&BusinessHours>, from: i64, to: i64) -> i64 {
     match hours.map(Calendar::new) {
@@ -224,6 +264,24 @@ mod tests {
         // No hours: always open, no opening time to wait for.
         assert!(is_open(None, 0));
         assert_eq!(next_open(None, 0), None);
+    }
+
+    #[test]
+    fn working_days_skip_weekends_and_holidays() {
+        // Thursday 2026-12-03 14:30 + 2 working days: Friday, (weekend), Monday.
+        let c = berlin(&[]);
+        assert_eq!(
+            c.working_days_after(at("2026-12-03T14:30"), 2),
+            at("2026-12-07T14:30")
+        );
+        // With Monday a holiday: Tuesday.
+        let c = berlin(&["2026-12-07"]);
+        assert_eq!(
+            c.working_days_after(at("2026-12-03T14:30"), 2),
+            at("2026-12-08T14:30")
+        );
+        // No business hours: calendar days.
+        assert_eq!(working_days_after(None, 0, 3), 3 * DAY_MS);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The support desk: what staff do, as operations that the staff API, the
-//! console and (later) automation rules all call. Handlers extract the
+//! console and the automation rules all call. Handlers extract the
 //! request, call one operation and answer; the rules a support organisation
 //! depends on live here, tested without HTTP (`desk/tests.rs`).
 //!
@@ -8,6 +8,7 @@
 //! - [`attachments`]: uploading files for a ticket and reading them back.
 //! - [`email_replies`]: a customer's answer by email, posted as their reply.
 //! - [`accounts`]: staff accounts and passwords.
+//! - [`automation`]: rules that route, assign, escalate and close by themselves.
 //! - [`sites`]: setting sites up.
 //! - [`saved_replies`]: a site's saved replies.
 //! - [`webhooks`]: a site's webhook endpoints and their deliveries.
@@ -22,6 +23,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod audit;
+pub mod automation;
 pub mod email_replies;
 pub mod kpis;
 pub mod presence;

@@ -318,6 +318,7 @@ mod tests {
             created_at,
             updated_at: created_at,
             first_response_due: Some(created_at + 4 * H),
+            resolution_due: None,
             message_count: 1,
             customer: None,
             first_response_at: None,

@@ -279,8 +279,22 @@ fn open_storage(config: &Config) -> anyhow::Result<OpenedStorage> {
     })
 }
 
-/// Passes what other servers sharing the PostgreSQL database write to this
-/// server's hub: documents held here catch up and their widgets get it.
+/// The automation rules' timed work (escalations, reminders, closings):
+/// every minute, from the start, until `shutdown`. Every server runs it;
+/// each action is claimed in storage by the first server to take it.
+async fn automation(state: AppState, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        if let Err(err) = desk::automation::run_due(&state, clock::now_ms()).await {
+            tracing::error!(?err, "the automation rules' timed run failed");
+        }
+    }
+}
+
 /// What is kept only for a while is deleted: hourly, from the start, until `shutdown`.
 async fn housekeeping(state: AppState, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3_600));
@@ -302,6 +316,8 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
     }
 }
 
+/// Passes what other servers sharing the PostgreSQL database write to this
+/// server's hub: documents held here catch up and their widgets get it.
 async fn follow_other_servers(
     state: AppState,
     listen: ::postgres::Config,
@@ -451,6 +467,7 @@ pub async fn start(
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);
     tracker.spawn(housekeeping(state.clone(), shutdown.clone()));
+    tracker.spawn(automation(state.clone(), shutdown.clone()));
     if let Some(listen) = listen {
         tracker.spawn(follow_other_servers(
             state.clone(),

@@ -3,6 +3,7 @@
 mod accounts;
 mod assets;
 mod audit;
+mod automation;
 pub mod client_errors;
 mod console;
 mod demo;
@@ -295,6 +296,7 @@ pub fn router(state: AppState) -> Router {
         .merge(kpis::router())
         .merge(saved_replies::router())
         .merge(webhooks::router())
+        .merge(automation::router())
         .merge(console::router(state.clone()))
         .merge(demo::router())
         .merge(email_confirm::router())

@@ -136,6 +136,9 @@ pub struct TicketSummary {
     pub created_at: i64,
     pub updated_at: i64,
     pub first_response_due: Option<i64>,
+    /// When the request is due to be resolved (from the document).
+    #[serde(default)]
+    pub resolution_due: Option<i64>,
     pub message_count: u32,
     /// When staff first answered (from the document).
     pub first_response_at: Option<i64>,
@@ -464,6 +467,7 @@ pub trait Storage:
     + FileStore
     + AuditStore
     + WebhookStore
+    + AutomationStore
     + Send
     + Sync
     + 'static
@@ -481,6 +485,7 @@ impl<T> Storage for T where
         + PresenceStore
         + AuditStore
         + WebhookStore
+        + AutomationStore
         + FileStore
         + Send
         + Sync
@@ -787,6 +792,53 @@ pub trait AuditStore {
     fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StorageError>;
 }
 
+/// The mark of a request escalated before its first response was due.
+pub const ESCALATED_FIRST: &str = "escalated first response";
+/// The mark of a request escalated before its resolution was due.
+pub const ESCALATED_RESOLUTION: &str = "escalated resolution";
+
+/// Automation rules per site, their round robin, and the requests they look at.
+pub trait AutomationStore {
+    /// A site's rules (JSON as stored), if it has any.
+    fn automation_rules(&self, site: &str) -> Result<Option<String>, StorageError>;
+    fn set_automation_rules(&self, site: &str, rules: &str, now: i64) -> Result<(), StorageError>;
+    /// Every site that has rules, with them.
+    fn all_automation_rules(&self) -> Result<Vec<(String, String)>, StorageError>;
+    /// The member of `staff` (ids) after the one the round robin gave a
+    /// request of (`site`, `tier`) last (the first after the last, in id
+    /// order, wrapping round), recorded as given this one. None: no staff.
+    fn next_in_rotation(
+        &self,
+        site: &str,
+        tier: u8,
+        staff: &[i64],
+    ) -> Result<Option<i64>, StorageError>;
+    /// Marks that a rule did `mark` to `ticket`; false when it was marked so
+    /// already (by this server or another): then the rule does nothing.
+    fn mark_automation(&self, ticket: &str, mark: &str, at: i64) -> Result<bool, StorageError>;
+    /// `site`'s new and open requests whose first response is due (and not
+    /// given) by `first_by` and not marked [`ESCALATED_FIRST`], or whose
+    /// resolution is due by `resolution_by` and not marked
+    /// [`ESCALATED_RESOLUTION`]; the most urgent first.
+    fn escalation_candidates(
+        &self,
+        site: &str,
+        first_by: i64,
+        resolution_by: i64,
+        limit: u32,
+    ) -> Result<Vec<TicketSummary>, StorageError>;
+    /// `site`'s pending requests waiting on the customer since before
+    /// `since_before` and not marked `<mark_prefix><pending_since>`, longest
+    /// waiting first.
+    fn pending_candidates(
+        &self,
+        site: &str,
+        since_before: i64,
+        mark_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<TicketSummary>, StorageError>;
+}
+
 /// Webhook endpoints and the outbox of their deliveries.
 pub trait WebhookStore {
     fn add_webhook(&self, hook: &NewWebhook, now: i64) -> Result<i64, StorageError>;
@@ -874,11 +926,34 @@ fn parse_site_key(key: String) -> Result<SiteKey, StorageError> {
         .map_err(|_| StorageError::Corrupt(format!("site key {key:?}")))
 }
 
+/// A round robin's next: the first id in `staff` after `last`, wrapping round.
+fn next_after(staff: &[i64], last: Option<i64>) -> Option<i64> {
+    let mut sorted = staff.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    last.and_then(|last| sorted.iter().copied().find(|id| *id > last))
+        .or_else(|| sorted.first().copied())
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    #[test]
+    fn the_rotation_goes_round_in_id_order() {
+        let staff = [7, 3, 9];
+        assert_eq!(super::next_after(&staff, None), Some(3));
+        assert_eq!(super::next_after(&staff, Some(3)), Some(7));
+        assert_eq!(super::next_after(&staff, Some(7)), Some(9));
+        assert_eq!(super::next_after(&staff, Some(9)), Some(3));
+        assert_eq!(super::next_after(&staff, Some(5)), Some(7), "one who left");
+        assert_eq!(super::next_after(&[], Some(5)), None);
+    }
+}
+
 /// The storage areas' traits, for calling their methods on a `dyn Storage`.
 pub mod prelude {
     pub use super::{
-        AuditStore, ClientErrorStore, DocStore, FileStore, KbStore, MailStore, PresenceStore,
-        SiteStore, StaffStore, TicketStore, WebhookStore,
+        AuditStore, AutomationStore, ClientErrorStore, DocStore, FileStore, KbStore, MailStore,
+        PresenceStore, SiteStore, StaffStore, TicketStore, WebhookStore,
     };
 }
 
@@ -916,6 +991,7 @@ impl TicketSummary {
             created_at: t.created_at.unwrap_or(updated_at),
             updated_at,
             first_response_due: t.first_response_due,
+            resolution_due: t.resolution_due,
             message_count: u32::try_from(t.messages.len()).unwrap_or(u32::MAX),
             customer: None,
             first_response_at: t.first_response_at,

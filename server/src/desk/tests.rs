@@ -23,13 +23,23 @@ async fn desk() -> Desk {
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::for_tests(dir.path());
     let id = TicketId::from_bytes([7; 16]);
+    customer_creates(&state, id, "Printer offline").await;
+    Desk {
+        state,
+        ticket: id,
+        _dir: dir,
+    }
+}
+
+/// A customer creates request `id` with `subject` on the demo site, through the hub.
+async fn customer_creates(state: &AppState, id: TicketId, subject: &str) {
     let mut doc = automerge::AutoCommit::new();
     ticket::create(
         &mut doc,
         &NewTicket {
             id,
             site: "demo".into(),
-            subject: "Printer offline".into(),
+            subject: subject.into(),
             description: "It blinks red.".into(),
             email: None,
             category: "technical".into(),
@@ -67,11 +77,6 @@ async fn desk() -> Desk {
                 .unwrap(),
             None => break,
         }
-    }
-    Desk {
-        state,
-        ticket: id,
-        _dir: dir,
     }
 }
 
@@ -266,4 +271,233 @@ async fn a_sites_retention_erases_resolved_requests_once_they_are_old_enough() {
         .await
         .unwrap();
     assert_eq!(preview.due, 0);
+}
+
+mod automation {
+    use super::*;
+    use crate::desk::automation::{on_created, reminder, run_due, Route, Rules};
+    use stufe_shared::ticket::Priority;
+
+    const MINUTE: i64 = 60_000;
+    const DAY: i64 = 24 * 60 * MINUTE;
+
+    async fn rules(state: &AppState, rules: Rules) {
+        let sam = staff(state, "Sam Support");
+        crate::desk::automation::set_rules(state, &sam, "demo", rules)
+            .await
+            .unwrap();
+    }
+
+    fn summary(state: &AppState, id: TicketId) -> crate::storage::TicketSummary {
+        state
+            .storage
+            .ticket_summary(&id.to_string())
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Whether `id` is among the requests a run acted on (the demo data
+    /// has a request of its own, due at about the same times).
+    fn has(acted: &[String], id: TicketId) -> bool {
+        acted.contains(&id.to_string())
+    }
+
+    fn rule_notes(state: &AppState, id: TicketId) -> Vec<String> {
+        state
+            .storage
+            .notes(&id.to_string())
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.body.starts_with("Rule:"))
+            .map(|n| format!("{} | {}", n.change, n.body))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn new_requests_are_routed_by_words_and_assigned_in_turn() {
+        let d = desk().await;
+        let s = &d.state;
+        let site: SiteKey = "demo".parse().unwrap();
+        let mut tier2 = Vec::new();
+        for name in ["Bo", "Cy", "Di"] {
+            let m = s
+                .storage
+                .add_staff(name, "tier2", &crate::tokens::token_hash(name))
+                .unwrap();
+            s.storage.grant_site(m.id, &site).unwrap();
+            tier2.push(m.id);
+        }
+        // Di left: not given requests.
+        s.storage.update_staff(tier2[2], None, Some(false)).unwrap();
+        rules(
+            s,
+            Rules {
+                round_robin: true,
+                routes: vec![Route {
+                    words: vec!["refund".into()],
+                    tier: Some(2),
+                    priority: Some(Priority::High),
+                }],
+                ..Rules::default()
+            },
+        )
+        .await;
+        let mut given = Vec::new();
+        for n in 1..=3u8 {
+            let id = TicketId::from_bytes([n; 16]);
+            customer_creates(s, id, "Refund for order 1042").await;
+            on_created(s, id).await;
+            let t = summary(s, id);
+            assert_eq!((t.tier, t.priority.as_str()), (2, "high"));
+            given.push(t.assignee.unwrap());
+            assert_eq!(
+                rule_notes(s, id),
+                [format!(
+                    "tier 1 → tier 2, assigned to {} | Rule: the subject mentions \"refund\"; round robin among tier 2.",
+                    if given[n as usize - 1] == tier2[0] { "Bo" } else { "Cy" }
+                )]
+            );
+        }
+        assert_eq!(given, [tier2[0], tier2[1], tier2[0]], "in turn, Di skipped");
+        // No route: it stays in tier 1, for its one tier-1 colleague (Tia).
+        let id = TicketId::from_bytes([9; 16]);
+        customer_creates(s, id, "Printer offline").await;
+        on_created(s, id).await;
+        let t = summary(s, id);
+        assert_eq!((t.tier, t.priority.as_str()), (1, "normal"));
+        assert_eq!(t.assignee, Some(staff(s, "Tia First-Level").id));
+    }
+
+    #[tokio::test]
+    async fn a_request_about_to_miss_its_first_response_is_escalated_once() {
+        let d = desk().await;
+        let s = &d.state;
+        rules(
+            s,
+            Rules {
+                escalate_minutes_before: Some(30),
+                ..Rules::default()
+            },
+        )
+        .await;
+        let due = summary(s, d.ticket).first_response_due.unwrap();
+        let escalated = |done: crate::desk::automation::Done| has(&done.escalated, d.ticket);
+        assert!(!escalated(run_due(s, due - 31 * MINUTE).await.unwrap()));
+        assert!(escalated(run_due(s, due - 29 * MINUTE).await.unwrap()));
+        let t = summary(s, d.ticket);
+        assert_eq!((t.tier, t.priority.as_str()), (2, "high"));
+        let notes = rule_notes(s, d.ticket);
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].contains("Rule: the first response is due"),
+            "{notes:?}"
+        );
+        // The customer was told of the hand-off, as after a human's.
+        let ticket = s.hub.read_ticket(d.ticket).await.unwrap();
+        assert!(ticket
+            .messages
+            .iter()
+            .any(|m| m.id.starts_with(HANDOFF_PREFIX)));
+        // Once: not again, not even when overdue.
+        assert!(!escalated(run_due(s, due + MINUTE).await.unwrap()));
+        // The resolution is its own trigger, once too.
+        let resolution = summary(s, d.ticket).resolution_due.unwrap();
+        assert!(escalated(
+            run_due(s, resolution - 10 * MINUTE).await.unwrap()
+        ));
+        assert_eq!(summary(s, d.ticket).tier, 3);
+        assert!(!escalated(run_due(s, resolution + DAY).await.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn a_request_waiting_on_the_customer_is_reminded_then_closed() {
+        let d = desk().await;
+        let s = &d.state;
+        let sam = staff(s, "Sam Support");
+        rules(
+            s,
+            Rules {
+                close_pending_after_days: Some(3),
+                ..Rules::default()
+            },
+        )
+        .await;
+        let update = Update {
+            status: Some(Status::Pending),
+            ..Update::default()
+        };
+        requests::update(s, &sam, d.ticket, update).await.unwrap();
+        let since = summary(s, d.ticket).pending_since.unwrap();
+        // Two days on (no business hours: calendar days): reminded, once.
+        let done = run_due(s, since + 2 * DAY - MINUTE).await.unwrap();
+        assert!(done.reminded.is_empty() && done.closed.is_empty());
+        let done = run_due(s, since + 2 * DAY).await.unwrap();
+        assert_eq!(done.reminded, [d.ticket.to_string()]);
+        let ticket = s.hub.read_ticket(d.ticket).await.unwrap();
+        let last = ticket.messages.last().unwrap();
+        assert_eq!(
+            (last.author, last.body.as_str()),
+            (Author::Staff, reminder(false))
+        );
+        assert_eq!(
+            ticket.status,
+            Status::Pending,
+            "still waiting on the customer"
+        );
+        assert!(run_due(s, since + 2 * DAY + MINUTE)
+            .await
+            .unwrap()
+            .reminded
+            .is_empty());
+        // Three days on: closed, with a note saying why.
+        let done = run_due(s, since + 3 * DAY).await.unwrap();
+        assert_eq!(done.closed, [d.ticket.to_string()]);
+        assert_eq!(summary(s, d.ticket).status, "closed");
+        assert!(rule_notes(s, d.ticket)
+            .iter()
+            .any(|n| n.contains("no answer from the customer for 3 business days")));
+        assert_eq!(
+            run_due(s, since + 9 * DAY).await.unwrap(),
+            Default::default()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_from_the_customer_restarts_the_wait() {
+        let d = desk().await;
+        let s = &d.state;
+        let sam = staff(s, "Sam Support");
+        rules(
+            s,
+            Rules {
+                close_pending_after_days: Some(2),
+                ..Rules::default()
+            },
+        )
+        .await;
+        let pending = || Update {
+            status: Some(Status::Pending),
+            ..Update::default()
+        };
+        requests::update(s, &sam, d.ticket, pending())
+            .await
+            .unwrap();
+        let first = summary(s, d.ticket).pending_since.unwrap();
+        assert_eq!(run_due(s, first + DAY).await.unwrap().reminded.len(), 1);
+        // Back to open and pending again later: a new wait, a new reminder.
+        let open = Update {
+            status: Some(Status::Open),
+            ..Update::default()
+        };
+        requests::update(s, &sam, d.ticket, open).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        requests::update(s, &sam, d.ticket, pending())
+            .await
+            .unwrap();
+        let second = summary(s, d.ticket).pending_since.unwrap();
+        assert!(second > first);
+        let done = run_due(s, second + DAY).await.unwrap();
+        assert_eq!(done.reminded, [d.ticket.to_string()]);
+        assert!(done.closed.is_empty());
+    }
 }

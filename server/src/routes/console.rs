@@ -37,6 +37,7 @@ use crate::AppState;
 mod accounts;
 mod attach;
 mod audit;
+mod automation;
 pub(crate) mod csrf;
 mod errors;
 mod kb;
@@ -109,6 +110,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/sites/{site}/secret", post(sites::secret))
         .route("/console/sites/{site}/export", post(sites::export))
         .route("/console/sites/{site}/erase", post(sites::erase))
+        .route(
+            "/console/sites/{site}/automation",
+            get(automation::show).post(automation::save),
+        )
         .route(
             "/console/sites/{site}/webhooks",
             get(webhooks::show).post(webhooks::add),

@@ -67,6 +67,11 @@ async fn upgrade(
                 let state = state.clone();
                 Box::pin(async move {
                     crate::mail::ticket_created(&state, id, customer.as_ref()).await;
+                    // Routing and assignment do not hold up the customer's acknowledgement.
+                    let rules = state.clone();
+                    state.tracker.spawn(async move {
+                        crate::desk::automation::on_created(&rules, id).await;
+                    });
                 })
             })
         },

@@ -12,6 +12,7 @@ use crate::kb::query::SearchTerms;
 use super::{
     AuditEntry, AuditFilter, ClientError, DocBytes, DocWrite, MailRecord, NewEvent, NewWebhook,
     OutgoingMail, SqliteStorage, StaffNote, Storage, StorageError, TicketFilter, TicketSummary,
+    ESCALATED_FIRST,
 };
 
 fn site() -> SiteConfig {
@@ -56,6 +57,7 @@ fn summary(id: &str, status: &str, tier: u8, created_at: i64) -> TicketSummary {
         created_at,
         updated_at: created_at,
         first_response_due: Some(created_at + 60),
+        resolution_due: Some(created_at + 600),
         message_count: 0,
         customer: None,
         first_response_at: None,
@@ -124,7 +126,90 @@ conformance!(
     an_erased_ticket_keeps_its_figures_and_nothing_else,
     audit_records_are_added_and_read_newest_first,
     webhook_events_are_queued_with_their_change_and_claimed_once,
+    automation_rules_rotate_and_mark_what_they_did,
 );
+
+fn automation_rules_rotate_and_mark_what_they_did(s: &dyn Storage) {
+    s.put_site(&"shop".parse().unwrap(), &site()).unwrap();
+    assert_eq!(s.automation_rules("shop").unwrap(), None);
+    s.set_automation_rules("shop", r#"{"round_robin":true}"#, 1)
+        .unwrap();
+    s.set_automation_rules("shop", r#"{"round_robin":false}"#, 2)
+        .unwrap();
+    assert_eq!(
+        s.automation_rules("shop").unwrap().as_deref(),
+        Some(r#"{"round_robin":false}"#)
+    );
+    assert_eq!(
+        s.all_automation_rules().unwrap(),
+        [("shop".to_owned(), r#"{"round_robin":false}"#.to_owned())]
+    );
+
+    // The rotation goes round per site and tier, in id order.
+    let turns: Vec<Option<i64>> = (0..4)
+        .map(|_| s.next_in_rotation("shop", 2, &[30, 10, 20]).unwrap())
+        .collect();
+    assert_eq!(turns, [Some(10), Some(20), Some(30), Some(10)]);
+    assert_eq!(s.next_in_rotation("shop", 1, &[30, 10]).unwrap(), Some(10));
+    assert_eq!(s.next_in_rotation("shop", 2, &[]).unwrap(), None);
+    assert_eq!(s.next_in_rotation("shop", 2, &[10, 20]).unwrap(), Some(20));
+
+    // Due requests, until marked.
+    let (a, b) = (
+        "000102030405060708090a0b0c0d0e0f",
+        "0f0e0d0c0b0a09080706050403020100",
+    );
+    let mut open = summary(a, "open", 1, 10);
+    (open.first_response_due, open.resolution_due) = (Some(100), Some(1_000));
+    write(s, &[ticket("h", DocBytes::Snapshot(b"a".to_vec()), &open)]).unwrap();
+    let mut pending = summary(b, "pending", 1, 10);
+    pending.updated_at = 50;
+    write(
+        s,
+        &[ticket("h", DocBytes::Snapshot(b"b".to_vec()), &pending)],
+    )
+    .unwrap(); // (Storage keeps since when it waits from the first write that finds it pending.)
+    write(s, &[ticket("h", DocBytes::Append(b"+".to_vec()), &pending)]).unwrap();
+
+    let ids = |found: Vec<TicketSummary>| found.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert!(ids(s.escalation_candidates("shop", 99, 999, 10).unwrap()).is_empty());
+    let found = s.escalation_candidates("shop", 100, 999, 10).unwrap();
+    assert_eq!(found[0].resolution_due, Some(1_000));
+    assert_eq!(ids(found), [a]);
+    assert!(s.mark_automation(a, ESCALATED_FIRST, 5).unwrap());
+    assert!(!s.mark_automation(a, ESCALATED_FIRST, 6).unwrap(), "once");
+    assert!(ids(s.escalation_candidates("shop", 100, 999, 10).unwrap()).is_empty());
+    assert_eq!(
+        ids(s.escalation_candidates("shop", 100, 1_000, 10).unwrap()),
+        [a]
+    );
+    assert!(ids(s.escalation_candidates("other", 100, 1_000, 10).unwrap()).is_empty());
+
+    let since = s.ticket_summary(b).unwrap().unwrap().pending_since.unwrap();
+    assert!(ids(s
+        .pending_candidates("shop", since, "reminded ", 10)
+        .unwrap())
+    .is_empty());
+    assert_eq!(
+        ids(s
+            .pending_candidates("shop", since + 1, "reminded ", 10)
+            .unwrap()),
+        [b]
+    );
+    assert!(s
+        .mark_automation(b, &format!("reminded {since}"), 7)
+        .unwrap());
+    assert!(ids(s
+        .pending_candidates("shop", since + 1, "reminded ", 10)
+        .unwrap())
+    .is_empty());
+    assert_eq!(
+        ids(s
+            .pending_candidates("shop", since + 1, "closed ", 10)
+            .unwrap()),
+        [b]
+    );
+}
 
 fn webhook_events_are_queued_with_their_change_and_claimed_once(s: &dyn Storage) {
     s.put_site(&"shop".parse().unwrap(), &site()).unwrap();

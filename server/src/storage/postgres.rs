@@ -34,6 +34,7 @@ use crate::kb::query::SearchTerms;
 use crate::kb::snippet::snippet_html;
 
 mod audit;
+mod automation;
 mod client_errors;
 mod documents;
 mod files;
@@ -212,6 +213,7 @@ fn summary_from_row(row: &Row) -> Result<TicketSummary, StorageError> {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         first_response_due: row.get("first_response_due"),
+        resolution_due: row.get("resolution_due"),
         message_count: to_u32(row.get::<_, i32>("message_count").into())?,
         customer: customer_from_row(row),
         first_response_at: row.get("first_response_at"),
@@ -364,10 +366,11 @@ const UPSERT_TICKET: &str = "
     INSERT INTO tickets (id, site, token_hash, subject, status, tier, priority, category,
                          email, created_at, updated_at, first_response_due, message_count,
                          customer_id, customer_name, customer_email,
-                         first_response_at, staff_messages, rating, resolved_at, max_tier, rated_at)
+                         first_response_at, staff_messages, rating, resolved_at, max_tier, rated_at,
+                         resolution_due)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
             CASE WHEN $5::text IN ('resolved', 'closed') THEN $11::bigint END, $6,
-            CASE WHEN $19::int IS NOT NULL THEN $11::bigint END)
+            CASE WHEN $19::int IS NOT NULL THEN $11::bigint END, $20)
     ON CONFLICT (id) DO UPDATE SET
         rated_at = COALESCE(tickets.rated_at,
                             CASE WHEN EXCLUDED.rating IS NOT NULL THEN EXCLUDED.updated_at END),
@@ -382,7 +385,8 @@ const UPSERT_TICKET: &str = "
         priority = EXCLUDED.priority, category = EXCLUDED.category, email = EXCLUDED.email,
         updated_at = EXCLUDED.updated_at, first_response_due = EXCLUDED.first_response_due,
         message_count = EXCLUDED.message_count, first_response_at = EXCLUDED.first_response_at,
-        staff_messages = EXCLUDED.staff_messages, rating = EXCLUDED.rating";
+        staff_messages = EXCLUDED.staff_messages, rating = EXCLUDED.rating,
+        resolution_due = EXCLUDED.resolution_due";
 
 /// Updates the projection of a stored ticket (same facts kept as above).
 const UPDATE_TICKET: &str = "
@@ -397,7 +401,7 @@ const UPDATE_TICKET: &str = "
                              THEN COALESCE(pending_since, $8::bigint) END,
         subject = $2, status = $3, tier = $4, priority = $5, category = $6, email = $7,
         updated_at = $8, first_response_due = $9, message_count = $10,
-        first_response_at = $13, staff_messages = $14, rating = $15
+        first_response_at = $13, staff_messages = $14, rating = $15, resolution_due = $16
     WHERE id = $1 AND site = $11 AND token_hash = $12";
 
 fn write_ticket(
@@ -437,6 +441,7 @@ fn write_ticket(
                     &s.first_response_at,
                     &staff_messages,
                     &rating,
+                    &s.resolution_due,
                 ],
             )?;
         }
@@ -460,6 +465,7 @@ fn write_ticket(
                     &s.first_response_at,
                     &staff_messages,
                     &rating,
+                    &s.resolution_due,
                 ],
             )?;
             if updated == 0 {

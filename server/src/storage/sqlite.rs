@@ -25,6 +25,7 @@ use crate::kb::query::{fold_sharp_s, SearchTerms};
 use crate::kb::snippet::snippet_html;
 
 mod audit;
+mod automation;
 mod client_errors;
 mod documents;
 mod files;
@@ -203,15 +204,16 @@ static INSERT_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
                                       email, created_at, updated_at, first_response_due, message_count,
                                       customer_id, customer_name, customer_email,
                                       first_response_at, staff_messages, rating, resolved_at, max_tier,
-                                      rated_at)
+                                      rated_at, resolution_due)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                          ?18, ?19, ?20, CASE WHEN ?6 IN ('resolved', 'closed') THEN ?12 END, ?7,
-                         CASE WHEN ?20 IS NOT NULL THEN ?12 END)
+                         CASE WHEN ?20 IS NOT NULL THEN ?12 END, ?21)
                  ON CONFLICT (id) DO UPDATE SET {}
                     doc = excluded.doc, subject = excluded.subject, status = excluded.status,
                     tier = excluded.tier, priority = excluded.priority, category = excluded.category,
                     email = excluded.email, updated_at = excluded.updated_at,
                     first_response_due = excluded.first_response_due,
+                    resolution_due = excluded.resolution_due,
                     message_count = excluded.message_count,
                     first_response_at = excluded.first_response_at,
                     staff_messages = excluded.staff_messages, rating = excluded.rating
@@ -232,7 +234,8 @@ static UPDATE_TICKET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
         "UPDATE tickets SET {new_values}
                     subject = ?2, status = ?3, tier = ?4, priority = ?5,
                     category = ?6, email = ?7, updated_at = ?8, first_response_due = ?9,
-                    message_count = ?10, first_response_at = ?13, staff_messages = ?14, rating = ?15
+                    message_count = ?10, first_response_at = ?13, staff_messages = ?14, rating = ?15,
+                    resolution_due = ?16
                  WHERE id = ?1 AND site = ?11 AND token_hash = ?12 AND erased_at IS NULL"
     )
 });
@@ -269,6 +272,7 @@ fn write_ticket(
                 s.first_response_at,
                 s.staff_messages,
                 s.rating,
+                s.resolution_due,
             ])?;
             // The upsert leaves an erased ticket alone (its WHERE).
             if written == 0 {
@@ -294,6 +298,7 @@ fn write_ticket(
                 s.first_response_at,
                 s.staff_messages,
                 s.rating,
+                s.resolution_due,
             ])?;
             if updated == 0 {
                 // Erased, or never stored: only now is it worth asking which.
@@ -490,6 +495,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TicketSummary> 
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
         first_response_due: row.get("first_response_due")?,
+        resolution_due: row.get("resolution_due")?,
         message_count: row.get("message_count")?,
         customer: customer_from_row(row)?,
         first_response_at: row.get("first_response_at")?,
@@ -591,6 +597,8 @@ mod tests {
              DROP TABLE ticket_files; DROP TABLE files; ALTER TABLE tickets DROP COLUMN rated_at;
              ALTER TABLE tickets DROP COLUMN erased_at; DROP TABLE audit_log;
              DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints;
+             DROP TABLE automation_rules; DROP TABLE round_robin; DROP TABLE automation_marks;
+             ALTER TABLE tickets DROP COLUMN resolution_due;
              DROP TABLE email_confirmations; DROP TABLE link_revocations;
              DROP INDEX client_errors_by_age;
              ALTER TABLE outbox DROP COLUMN ticket_id; ALTER TABLE outbox DROP COLUMN reply_to;
@@ -635,11 +643,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         s.put_site(&"demo".parse().unwrap(), &demo_site()).unwrap();
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         assert!(s.site(&"demo".parse().unwrap()).unwrap().is_some());
     }
 
@@ -682,7 +690,7 @@ mod tests {
         let s = SqliteStorage::open(&path).unwrap();
         assert_eq!(
             applied_versions(&s),
-            [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
             "recorded at the baseline, then migrated"
         );
         let ticket = s.ticket_summary("t1").unwrap().expect("the ticket is kept");
@@ -706,6 +714,6 @@ mod tests {
         assert_eq!(names(&s), names(&fresh));
         drop(s);
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(applied_versions(&s), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod attachments;
 mod attacks;
 mod audit;
+mod automation;
 mod client_errors;
 mod console;
 mod email_confirmation;

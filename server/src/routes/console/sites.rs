@@ -438,6 +438,8 @@ pub(super) async fn show(
                 @if admin { button data-testid="save-site" { "Save" } }
             }
             @if admin {
+                p { a href={ "/console/sites/" (key) "/automation" } data-testid="site-automation" { "Automation rules" }
+                    " — route, assign, escalate and close requests by themselves." }
                 p { a href={ "/console/sites/" (key) "/webhooks" } data-testid="site-webhooks" { "Webhooks" }
                     " — send this site's events (new requests, replies, changes, ratings, articles) to other systems." }
                 form.card method="post" action={ "/console/sites/" (key) "/secret" } { (super::csrf::field())

@@ -71,6 +71,7 @@ impl TicketStore for SqliteStorage {
             "DELETE FROM ticket_notes WHERE ticket = ?1",
             "DELETE FROM outbox WHERE ticket_id = ?1",
             "DELETE FROM webhook_deliveries WHERE ticket_id = ?1",
+            "DELETE FROM automation_marks WHERE ticket_id = ?1",
             "DELETE FROM email_confirmations WHERE ticket_id = ?1",
             "DELETE FROM link_revocations WHERE ticket_id = ?1",
             "DELETE FROM ticket_files WHERE ticket_id = ?1",
