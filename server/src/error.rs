@@ -99,6 +99,13 @@ impl From<crate::desk::DeskError> for AppError {
     }
 }
 
+/// What every refusal and failure of the API answers: `{"error": "…"}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person to read.
+    pub error: String,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.cause {
@@ -106,7 +113,9 @@ impl IntoResponse for AppError {
         }
         (
             self.status,
-            Json(serde_json::json!({ "error": self.message })),
+            Json(ErrorBody {
+                error: self.message,
+            }),
         )
             .into_response()
     }

@@ -31,6 +31,8 @@ use stufe_shared::{SiteKey, TicketId};
 use crate::error::AppError;
 use crate::sites as site_setup;
 use crate::AppState;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
 
 /// The widget's frame page and files: its own scripts and styles only (wasm
 /// needs `wasm-unsafe-eval`), its own server for data and the socket, images
@@ -297,6 +299,7 @@ pub fn router(state: AppState) -> Router {
         .merge(saved_replies::router())
         .merge(webhooks::router())
         .merge(automation::router())
+        .merge(openapi_router())
         .merge(console::router(state.clone()))
         .merge(demo::router())
         .merge(email_confirm::router())
@@ -309,4 +312,60 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Stufe staff API",
+        description = "Read and work support requests, publish help articles and run sites. \
+Send a staff member's API token as `Authorization: Bearer TOKEN` (or be signed in to the \
+console). Bodies are JSON; every refusal answers `{\"error\": \"…\"}` with a 4xx status and \
+changes nothing. Webhooks and their signatures: docs/integrate.md."
+    ),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct Base;
+
+/// The staff API as an OpenAPI 3.1 document, made from the
+/// `#[utoipa::path]` annotation on each handler (every routes module adds
+/// its part, `Api`). `tests/it/openapi.rs` checks it against the routes the
+/// code registers: a staff route without a description fails the tests.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = Base::openapi();
+    for part in [
+        staff::Api::openapi(),
+        files::Api::openapi(),
+        kb::Api::openapi(),
+        kpis::Api::openapi(),
+        accounts::Api::openapi(),
+        audit::Api::openapi(),
+        client_errors::Api::openapi(),
+        saved_replies::Api::openapi(),
+        sites::Api::openapi(),
+        automation::Api::openapi(),
+        webhooks::Api::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    let scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some("A staff member's API token"))
+        .build();
+    if let Some(components) = doc.components.as_mut() {
+        components.add_security_scheme("staff_token", SecurityScheme::Http(scheme));
+    }
+    doc
+}
+
+/// `GET /api/staff/openapi.json`: the document (no credential needed).
+fn openapi_router() -> Router<AppState> {
+    let document = std::sync::Arc::new(openapi_document());
+    Router::new().route(
+        "/api/staff/openapi.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { axum::Json((*document).clone()) }
+        }),
+    )
 }

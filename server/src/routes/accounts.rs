@@ -30,6 +30,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/password", post(change_password))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/accounts",
+    tag = "staff",
+    summary = "Every staff account (admins)",
+    responses(
+        (status = 200, description = "Accounts (id, name, role, sites, active, timezone)", body = [Object]),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn list(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -40,6 +52,21 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/accounts",
+    tag = "staff",
+    summary = "Create a staff account (admins)",
+    request_body(content = Object, content_type = "application/json", description = "`{\"name\", \"login\", \"password\" (at least 10 characters), \"role\": \"tier1\"|\"tier2\"|\"tier3\"|\"admin\", \"sites\": [...]}`"),
+    responses(
+        (status = 201, description = "The account and its API token (shown only now)", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 409, description = "Taken already; nothing was changed", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn create(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -51,6 +78,24 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/staff/accounts/{id}",
+    tag = "staff",
+    summary = "Change an account's role, sites or whether it is active (admins)",
+    params(
+        ("id" = i64, Path, description = "The account id"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "`{\"role\"?, \"active\"?, \"sites\"?}` (sites replace the account's)"),
+    responses(
+        (status = 200, description = "The account", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn update(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -66,6 +111,19 @@ async fn update(
         .ok_or_else(|| AppError::not_found("no such account"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/password",
+    tag = "staff",
+    summary = "Change your own password (every session of yours ends)",
+    request_body(content = Object, content_type = "application/json", description = "`{\"current\", \"new\"}`"),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn change_password(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -74,3 +132,8 @@ async fn change_password(
     set_own_password(&state, &member, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, update, change_password))]
+pub(super) struct Api;

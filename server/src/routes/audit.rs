@@ -32,6 +32,26 @@ pub(crate) struct AuditQuery {
     pub limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/audit",
+    tag = "staff",
+    summary = "The audit trail, newest first (admins)",
+    params(
+        ("staff" = Option<i64>, Query, description = "Only this staff member's"),
+        ("action" = Option<String>, Query, description = "Actions containing this text"),
+        ("since" = Option<i64>, Query, description = "From (ms since 1970, inclusive)"),
+        ("until" = Option<i64>, Query, description = "Until (ms, exclusive)"),
+        ("limit" = Option<u32>, Query, description = "At most this many (default 500, at most 5,000)"),
+    ),
+    responses(
+        (status = 200, description = "Records `{\"at\", \"staff\", \"staff_id\", \"source\", \"action\", \"target\", \"outcome\"}`", body = [Object]),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn list(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -46,3 +66,8 @@ async fn list(
     };
     Ok(Json(audit_entries(&state, &member, filter).await?))
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub(super) struct Api;

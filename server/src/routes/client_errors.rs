@@ -146,6 +146,22 @@ struct ListQuery {
     site: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/client-errors",
+    tag = "staff",
+    summary = "Crashes widgets reported, newest first (admins)",
+    params(
+        ("site" = Option<String>, Query, description = "Only this site"),
+    ),
+    responses(
+        (status = 200, description = "Crash reports", body = [Object]),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn list(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -159,3 +175,8 @@ async fn list(
     .await?;
     Ok(Json(errors))
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub(super) struct Api;

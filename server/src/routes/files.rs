@@ -130,6 +130,26 @@ async fn customer_download(
     Ok(served(&file.mime, &named.name, bytes))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/tickets/{id}/files",
+    tag = "staff",
+    summary = "Upload a file for a request (the raw file as the body)",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+        ("name" = String, Query, description = "The file's name"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes (at most 10 MB; images, PDF, text, office documents, archives; image location data is removed)"),
+    responses(
+        (status = 201, description = "The file reference to send with a reply: `{\"hash\", \"name\", \"mime\", \"size\"}`", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+        (status = 413, description = "The file is larger than 10 MB, or the request would exceed 50 MB", body = crate::error::ErrorBody),
+        (status = 415, description = "A file type that is not allowed (checked by its content)", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn staff_upload(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -143,6 +163,24 @@ async fn staff_upload(
     Ok((StatusCode::CREATED, Json(file)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/tickets/{id}/files/{hash}",
+    tag = "staff",
+    summary = "Download a file of a request",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+        ("hash" = String, Path, description = "The file's SHA-256, hex"),
+        ("name" = Option<String>, Query, description = "The name to save it as"),
+    ),
+    responses(
+        (status = 200, description = "The file (`Content-Disposition: attachment`, images inline)", content_type = "application/octet-stream"),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn staff_download(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -230,3 +268,8 @@ mod tests {
         assert_eq!(super::rfc5987("a;b'c\"d"), "a%3Bb%27c%22d");
     }
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(staff_upload, staff_download))]
+pub(super) struct Api;

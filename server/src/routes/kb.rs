@@ -148,6 +148,24 @@ async fn deflection(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/staff/articles/{id}",
+    tag = "staff",
+    summary = "Publish an article (a new version if it exists), live in every widget",
+    params(
+        ("id" = String, Path, description = "The article id (a slug: lowercase letters, digits, dashes)"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "`{\"site\", \"locale\": \"en\"|\"de\", \"title\", \"body\" (Markdown), \"category\", \"tags\": [...], \"source_tickets\": [...]}`"),
+    responses(
+        (status = 200, description = "`{\"id\", \"version\", \"html\"}`", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn publish(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -165,6 +183,24 @@ struct SiteParam {
     site: String,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/staff/articles/{id}",
+    tag = "staff",
+    summary = "Take an article out of the knowledge base",
+    params(
+        ("id" = String, Path, description = "The article id"),
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 204, description = "Unpublished"),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn unpublish(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -184,6 +220,22 @@ struct Insights {
     counts: KbCounts,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/kb/insights",
+    tag = "staff",
+    summary = "Top and zero-result searches and 30-day counts of the help centre",
+    params(
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 200, description = "`{\"top_searches\", \"zero_result_searches\", \"counts\"}`", body = Object),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn insights(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -202,3 +254,8 @@ async fn insights(
     .await?;
     Ok(Json(insights))
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(publish, unpublish, insights))]
+pub(super) struct Api;

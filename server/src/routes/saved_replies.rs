@@ -29,6 +29,22 @@ struct SiteQuery {
     site: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/saved-replies",
+    tag = "staff",
+    summary = "A site's saved replies",
+    params(
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 200, description = "`[{\"id\", \"title\", \"body\"}]`", body = [Object]),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn list(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -37,6 +53,21 @@ async fn list(
     Ok(Json(saved_replies_of(&state, &member, &q.site).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/saved-replies",
+    tag = "staff",
+    summary = "Add a saved reply",
+    request_body(content = Object, content_type = "application/json", description = "`{\"site\", \"title\" (1–100 characters), \"body\" (1–10,000)}`"),
+    responses(
+        (status = 201, description = "`{\"id\"}`", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn add(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -46,6 +77,23 @@ async fn add(
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/staff/saved-replies/{id}",
+    tag = "staff",
+    summary = "Delete a saved reply",
+    params(
+        ("id" = i64, Path, description = "The saved reply's id"),
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn remove(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -60,3 +108,8 @@ async fn remove(
         Err(AppError::not_found("no such saved reply"))
     }
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, add, remove))]
+pub(super) struct Api;

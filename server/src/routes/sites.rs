@@ -75,6 +75,17 @@ async fn availability(
         .ok_or_else(|| AppError::not_found("unknown site"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/sites",
+    tag = "staff",
+    summary = "The sites you work on, with their settings and embed tag",
+    responses(
+        (status = 200, description = "Sites", body = [Object]),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn list(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -82,6 +93,21 @@ async fn list(
     Ok(Json(sites_for(&state, &member).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/sites",
+    tag = "staff",
+    summary = "Create a site (admins)",
+    request_body(content = Object, content_type = "application/json", description = "`{\"key\", \"name\", \"brand_color\", \"locale\", \"categories\", \"sla\", …}` (the README lists every setting)"),
+    responses(
+        (status = 201, description = "`{\"key\", \"tag\", \"identity_secret\"}` (the secret only now)", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 409, description = "Taken already; nothing was changed", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn create(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -93,6 +119,24 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/staff/sites/{site}",
+    tag = "staff",
+    summary = "Replace a site's settings (admins)",
+    params(
+        ("site" = String, Path, description = "The site key, e.g. `demo`"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "The settings, as for creating, without `key`"),
+    responses(
+        (status = 200, description = "The settings", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn update(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -102,6 +146,22 @@ async fn update(
     Ok(Json(update_site(&state, &member, &site, config).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/sites/{site}/identity-secret",
+    tag = "staff",
+    summary = "Make a new identity secret; the old one stops working (admins)",
+    params(
+        ("site" = String, Path, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 200, description = "`{\"identity_secret\"}`", body = Object),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn new_secret(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -110,6 +170,22 @@ async fn new_secret(
     Ok(Json(rotate_secret(&state, &member, &site).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/sites/{site}/installs",
+    tag = "staff",
+    summary = "Page origins that loaded the widget since the server started",
+    params(
+        ("site" = String, Path, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 200, description = "`[{\"origin\", \"allowed\", \"last_seen\"}]`", body = [Object]),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn installs(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -120,6 +196,25 @@ async fn installs(
     Ok(Json(state.installs.of(&key)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/sites/{site}/customers/export",
+    tag = "staff",
+    summary = "Everything held about one customer, as a JSON file (admins)",
+    params(
+        ("site" = String, Path, description = "The site key, e.g. `demo`"),
+        ("email" = Option<String>, Query, description = "The customer's email (or `sub`, not both)"),
+        ("sub" = Option<String>, Query, description = "The signed-in customer's id"),
+    ),
+    responses(
+        (status = 200, description = "The export file (`stufe.customer-export/1`)", content_type = "application/octet-stream"),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn export_customer(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -140,6 +235,24 @@ struct Erasure {
     confirm: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/sites/{site}/customers/erase",
+    tag = "staff",
+    summary = "Erase every request of one customer for good (admins)",
+    params(
+        ("site" = String, Path, description = "The site key, e.g. `demo`"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "`{\"email\" or \"sub\", \"confirm\": the same again}`"),
+    responses(
+        (status = 200, description = "`{\"erased\": [ticket ids]}`", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn erase_customer(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -152,6 +265,22 @@ async fn erase_customer(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/sites/{site}/retention",
+    tag = "staff",
+    summary = "What the next retention run would erase",
+    params(
+        ("site" = String, Path, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 200, description = "`{\"retention_days\", \"due\"}`", body = Object),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn retention(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -162,3 +291,17 @@ async fn retention(
         privacy::retention_preview(&state, &member, &site, now).await?,
     ))
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    create,
+    update,
+    new_secret,
+    installs,
+    export_customer,
+    erase_customer,
+    retention
+))]
+pub(super) struct Api;

@@ -26,6 +26,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/tickets/{id}/typing", post(typing))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/tickets/{id}/revoke-links",
+    tag = "staff",
+    summary = "Make the links in emails sent so far open nothing",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+        (status = 410, description = "The request was erased (GDPR); it is gone", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn revoke(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -35,6 +52,22 @@ async fn revoke(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/tickets/{id}/typing",
+    tag = "staff",
+    summary = "You are typing a reply (say it every 2 s while typing)",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+    ),
+    responses(
+        (status = 204, description = "The customer's widget shows it for 6 s"),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 /// The caller is typing a reply (say it every 2 s while typing).
 async fn typing(
     Staff(member): Staff,
@@ -45,6 +78,17 @@ async fn typing(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/me",
+    tag = "staff",
+    summary = "Who you are: your account, role and sites",
+    responses(
+        (status = 200, description = "Your account", body = Object),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn me(Staff(member): Staff) -> Json<StaffMember> {
     Json(member)
 }
@@ -57,6 +101,24 @@ struct ListQuery {
     customer: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/tickets",
+    tag = "staff",
+    summary = "The queue: requests on your sites, newest first (at most 500)",
+    params(
+        ("site" = Option<String>, Query, description = "Only this site"),
+        ("status" = Option<String>, Query, description = "`new`, `open`, `pending`, `resolved` or `closed`"),
+        ("tier" = Option<u8>, Query, description = "1, 2 or 3"),
+        ("customer" = Option<String>, Query, description = "A signed-in customer's id (`sub`) at the site"),
+    ),
+    responses(
+        (status = 200, description = "Request summaries (id, site, subject, status, tier, priority, category, email, times, assignee, …)", body = [Object]),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn list(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -75,6 +137,23 @@ async fn list(
     Ok(Json(requests::tickets_for(&state, &member, filter).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/tickets/{id}",
+    tag = "staff",
+    summary = "One request with its whole thread",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+    ),
+    responses(
+        (status = 200, description = "The request", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+        (status = 410, description = "The request was erased (GDPR); it is gone", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn show(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -85,6 +164,24 @@ async fn show(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/staff/tickets/{id}",
+    tag = "staff",
+    summary = "Change status, tier, priority, assignee; a tier or assignee change with a note is a hand-off",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "`{\"status\"?, \"tier\"?, \"priority\"?, \"assignee\"?: staff id or null, \"note\"?}` (any subset; unknown fields are refused)"),
+    responses(
+        (status = 200, description = "The request after the change", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+        (status = 410, description = "The request was erased (GDPR); it is gone", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn update(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -96,6 +193,23 @@ async fn update(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/tickets/{id}/notes",
+    tag = "staff",
+    summary = "Internal notes and hand-offs (never sent to widgets)",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+    ),
+    responses(
+        (status = 200, description = "Notes, oldest first (`at`, `by`, `kind`, `change`, `body`)", body = [Object]),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+        (status = 410, description = "The request was erased (GDPR); it is gone", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn notes(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -113,6 +227,24 @@ struct NoteBody {
     body: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/tickets/{id}/notes",
+    tag = "staff",
+    summary = "Add an internal note",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "`{\"body\"}` (not empty, at most 10,000 characters)"),
+    responses(
+        (status = 200, description = "The request's notes", body = [Object]),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+        (status = 410, description = "The request was erased (GDPR); it is gone", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn add_note(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -144,6 +276,24 @@ struct Reply {
     files: Vec<stufe_shared::ticket::FileRef>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/tickets/{id}/messages",
+    tag = "staff",
+    summary = "Reply to the customer (the first reply is the first response and opens a new request)",
+    params(
+        ("id" = String, Path, description = "The request (ticket) id: 32 hex characters"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "`{\"body\", \"files\"?: [the answers of file uploads]}`; not both empty"),
+    responses(
+        (status = 200, description = "The request after the reply", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+        (status = 410, description = "The request was erased (GDPR); it is gone", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn reply(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -155,3 +305,8 @@ async fn reply(
             .await?,
     ))
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(me, list, show, update, reply, notes, add_note, revoke, typing))]
+pub(super) struct Api;

@@ -33,6 +33,22 @@ struct SiteQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/webhooks",
+    tag = "staff",
+    summary = "A site's webhook endpoints, without secrets (admins)",
+    params(
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 200, description = "`[{\"id\", \"site\", \"url\", \"events\", \"format\", \"created_at\"}]`", body = [Object]),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn list(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -43,6 +59,21 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/webhooks",
+    tag = "staff",
+    summary = "Add a webhook endpoint (admins)",
+    request_body(content = Object, content_type = "application/json", description = "`{\"site\", \"url\", \"events\": [...], \"format\"?: \"json\"|\"slack\"}`"),
+    responses(
+        (status = 201, description = "The endpoint and its `secret` (shown only now)", body = Object),
+        (status = 400, description = "Bad input; `error` says why, and nothing was changed", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn add(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -52,6 +83,23 @@ async fn add(
     Ok((StatusCode::CREATED, Json(added)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/staff/webhooks/{id}",
+    tag = "staff",
+    summary = "Remove an endpoint and its deliveries (admins)",
+    params(
+        ("id" = i64, Path, description = "The endpoint id"),
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn remove(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -62,6 +110,24 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/staff/webhooks/{id}/deliveries",
+    tag = "staff",
+    summary = "An endpoint's deliveries, newest first (admins)",
+    params(
+        ("id" = i64, Path, description = "The endpoint id"),
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+        ("limit" = Option<u32>, Query, description = "At most this many (default 50, at most 200)"),
+    ),
+    responses(
+        (status = 200, description = "Deliveries", body = [Object]),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn deliveries(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -74,6 +140,23 @@ async fn deliveries(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/staff/webhooks/deliveries/{id}/resend",
+    tag = "staff",
+    summary = "Send a delivery again, now (admins)",
+    params(
+        ("id" = i64, Path, description = "The delivery id"),
+        ("site" = String, Query, description = "The site key, e.g. `demo`"),
+    ),
+    responses(
+        (status = 202, description = "Due again now"),
+        (status = 401, description = "No valid staff token (`Authorization: Bearer TOKEN`) or console session", body = crate::error::ErrorBody),
+        (status = 403, description = "Your role or sites do not allow it; nothing was changed", body = crate::error::ErrorBody),
+        (status = 404, description = "No such thing, or not on a site you work on", body = crate::error::ErrorBody),
+    ),
+    security(("staff_token" = [])),
+)]
 async fn resend(
     Staff(member): Staff,
     State(state): State<AppState>,
@@ -83,3 +166,8 @@ async fn resend(
     webhooks::resend(&state, &member, &q.site, id).await?;
     Ok(StatusCode::ACCEPTED)
 }
+
+/// This module's part of the staff API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, add, remove, deliveries, resend))]
+pub(super) struct Api;

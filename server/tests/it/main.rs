@@ -19,6 +19,7 @@ mod knowledge_base;
 mod layers;
 mod links;
 mod nodes;
+mod openapi;
 mod presence;
 mod privacy;
 mod rejections;
