@@ -169,11 +169,11 @@ async fn console_pages_pass_axe(browser: Browser, name: &str) -> Result<()> {
             ("staff", "/console/staff"),
             ("saved replies", "/console/saved-replies?site=demo"),
             ("settings", "/console/password"),
-            ("KPIs", "/console/kpis?site=demo"),
-            ("staff", "/console/staff"),
-            ("settings", "/console/password"),
             ("sites", "/console/sites"),
             ("site", "/console/sites/demo"),
+            ("automation rules", "/console/sites/demo/automation"),
+            ("webhooks", "/console/sites/demo/webhooks"),
+            ("audit trail", "/console/audit"),
             ("widget errors", "/console/errors"),
         ] {
             c.goto(&stufe.api(path)).await?;

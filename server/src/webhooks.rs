@@ -26,8 +26,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::now_ms;
 use crate::storage::{self, QueuedDelivery, Storage};
 
-/// How long a batch of due deliveries is the claiming server's.
-const CLAIM_MS: i64 = 5 * 60 * 1000;
+/// How long a batch of due deliveries is the claiming server's: its tries
+/// run at once and each ends within [`TIMEOUT`]. A server that dies
+/// meanwhile leaves them to the others (or itself, restarted) after that.
+const CLAIM_MS: i64 = 30 * 1000;
 
 /// Tries before a delivery is given up (its last error stays visible).
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -207,6 +209,30 @@ pub fn slack_message(payload: &str) -> String {
     serde_json::json!({ "text": line }).to_string()
 }
 
+/// One try of a claimed delivery, and its outcome recorded.
+async fn deliver(deliverer: &Deliverer, storage: &Arc<dyn Storage>, delivery: &QueuedDelivery) {
+    let (id, claim, attempts) = (delivery.id, delivery.claim, delivery.attempts + 1);
+    let outcome = deliverer.send(delivery).await;
+    let now = now_ms();
+    let recorded = match outcome {
+        Ok(status) => {
+            tracing::info!(id, event = %delivery.event, status, "webhook delivered");
+            storage::blocking(storage, move |s| s.delivery_done(id, claim, status, now)).await
+        }
+        Err((status, error)) => {
+            let next = next_attempt(deliverer.retry, attempts, now);
+            tracing::warn!(id, %error, attempts, retry = next.is_some(), "webhook not delivered");
+            storage::blocking(storage, move |s| {
+                s.delivery_failed(id, claim, status, &error, next)
+            })
+            .await
+        }
+    };
+    if let Err(err) = recorded {
+        tracing::error!(%err, "updating the webhook outbox failed");
+    }
+}
+
 /// Sends due deliveries until `shutdown`: what is due is looked for every
 /// second (events are queued with the change that made them, by any server).
 pub async fn run_outbox(
@@ -228,32 +254,13 @@ pub async fn run_outbox(
                 Vec::new()
             }
         };
-        for delivery in &due {
-            let (id, claim, attempts) = (delivery.id, delivery.claim, delivery.attempts + 1);
-            let outcome = tokio::select! {
-                outcome = deliverer.send(delivery) => outcome,
-                // Claimed, not sent: due again once the claim runs out.
-                () = shutdown.cancelled() => return,
-            };
-            let now = now_ms();
-            let recorded = match outcome {
-                Ok(status) => {
-                    tracing::info!(id, event = %delivery.event, status, "webhook delivered");
-                    storage::blocking(&storage, move |s| s.delivery_done(id, claim, status, now))
-                        .await
-                }
-                Err((status, error)) => {
-                    let next = next_attempt(deliverer.retry, attempts, now);
-                    tracing::warn!(id, %error, attempts, retry = next.is_some(), "webhook not delivered");
-                    storage::blocking(&storage, move |s| {
-                        s.delivery_failed(id, claim, status, &error, next)
-                    })
-                    .await
-                }
-            };
-            if let Err(err) = recorded {
-                tracing::error!(%err, "updating the webhook outbox failed");
-            }
+        // A batch is sent at once, so every try ends (or times out) well
+        // within the claim.
+        let sends = due.iter().map(|d| deliver(&deliverer, &storage, d));
+        tokio::select! {
+            _ = futures_util::future::join_all(sends) => {}
+            // Claimed, not sent: due again once the claim runs out.
+            () = shutdown.cancelled() => return,
         }
         if due.len() == BATCH as usize {
             continue;

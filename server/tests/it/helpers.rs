@@ -131,6 +131,8 @@ impl TestApp {
             .env("STUFE_TICKETS_PER_ADDRESS_HOUR", "100000")
             .env("STUFE_TICKETS_PER_SITE_HOUR", "100000")
             .env("STUFE_SOCKETS_PER_ADDRESS", "10000")
+            .env("STUFE_WEBHOOKS_ALLOW_HTTP", "1")
+            .env("STUFE_WEBHOOK_RETRY_MS", "200")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()

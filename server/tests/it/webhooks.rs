@@ -70,8 +70,10 @@ impl Receiver {
     }
 
     /// The events it accepted (answered 200), once `wanted` holds of them.
+    /// (Within a minute: a delivery claimed by a killed server waits out
+    /// its 30 s claim.)
     async fn accepted_until(log: &Path, wanted: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let accepted: Vec<Value> = Self::requests(log)
                 .into_iter()
@@ -119,7 +121,7 @@ fn signed_by(request: &Value, secret: &str) -> bool {
 /// An endpoint's deliveries once `n` of them are marked delivered (the
 /// receiver logs a request before it answers, so its log can be ahead).
 async fn delivered(app: &TestApp, endpoint: i64, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let listed = app
             .staff_json(&format!(
@@ -462,4 +464,59 @@ async fn admins_set_endpoints_up_on_the_console() {
     let (status, _) = tia.get("/console/sites/demo/webhooks").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn two_servers_on_postgresql_deliver_each_event_once_and_one_killed_loses_none() {
+    let url = new_postgres_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestApp::spawn_node(&url, &dir.path().join("a"));
+    let b = TestApp::spawn_node(&url, &dir.path().join("b"));
+    let log = dir.path().join("received.jsonl");
+    // Down at first: the events wait in the shared outbox.
+    let (port, log) = Receiver::start(0, 0, &log).kill();
+    add_endpoint(
+        &a,
+        &format!("http://127.0.0.1:{port}/hook"),
+        &["request.created"],
+    )
+    .await;
+    let mut created = Vec::new();
+    for node in [&a, &b, &a, &b, &a, &b] {
+        created.push(create_ticket(node).await.0.id.to_string());
+    }
+    // Node A dies (SIGKILL) with the events queued; B delivers them all.
+    a.kill();
+    let receiver = Receiver::start(port, 0, &log);
+    Receiver::accepted_until(&receiver.log, |a| a.len() >= created.len()).await;
+    // Every delivery recorded as done: no try of any of them is left, so
+    // the receiver's log is complete.
+    let endpoint = b.staff_json("/api/staff/webhooks?site=demo").await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let deliveries = delivered(&b, endpoint, created.len()).await;
+    assert_eq!(deliveries.len(), created.len());
+    let accepted: Vec<Value> = Receiver::requests(&receiver.log)
+        .into_iter()
+        .filter(|r| r["status"] == 200)
+        .collect();
+    let bodies: Vec<Value> = accepted
+        .iter()
+        .map(|r| serde_json::from_str(r["body"].as_str().unwrap()).unwrap())
+        .collect();
+    let ids: std::collections::BTreeSet<String> =
+        bodies.iter().map(|b| b["id"].to_string()).collect();
+    assert_eq!(
+        ids.len(),
+        bodies.len(),
+        "an event delivered twice: {bodies:#?}"
+    );
+    let mut requests: Vec<String> = bodies
+        .iter()
+        .map(|b| b["request"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    requests.sort();
+    created.sort();
+    assert_eq!(requests, created);
+    b.stop().await;
 }

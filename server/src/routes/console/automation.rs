@@ -168,7 +168,8 @@ fn render(
         "Automation rules",
         Some(user),
         html! {
-            p { "Site " a href={ "/console/sites/" (site) } { (site) } ". The server does these by itself, as \"Automation\"; "
+            p { a href={ "/console/sites/" (site) } { "Back to the site " (site) } }
+            p { "The server does these by itself, as \"Automation\"; "
                 "each action leaves a staff note starting with \"Rule:\" on the request." }
             @if let Some(error) = error { p.error role="alert" data-testid="automation-error" { (error) } }
             @if saved { p role="status" data-testid="automation-saved" { "Saved; the rules apply from now on." } }

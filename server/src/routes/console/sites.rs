@@ -438,10 +438,10 @@ pub(super) async fn show(
                 @if admin { button data-testid="save-site" { "Save" } }
             }
             @if admin {
-                p { a href={ "/console/sites/" (key) "/automation" } data-testid="site-automation" { "Automation rules" }
-                    " — route, assign, escalate and close requests by themselves." }
-                p { a href={ "/console/sites/" (key) "/webhooks" } data-testid="site-webhooks" { "Webhooks" }
-                    " — send this site's events (new requests, replies, changes, ratings, articles) to other systems." }
+                ul {
+                    li { a href={ "/console/sites/" (key) "/automation" } data-testid="site-automation" { "Automation rules: route, assign, escalate and close requests by themselves" } }
+                    li { a href={ "/console/sites/" (key) "/webhooks" } data-testid="site-webhooks" { "Webhooks: send this site's events to other systems" } }
+                }
                 form.card method="post" action={ "/console/sites/" (key) "/secret" } { (super::csrf::field())
                     p { "A new identity secret replaces the old one at once: tokens your backend signed with the old one stop working." }
                     button data-testid="new-secret" { "Make a new identity secret" }

@@ -83,7 +83,8 @@ async fn render(
         "Webhooks",
         Some(user),
         html! {
-            p { "Site " a href={ "/console/sites/" (site) } { (site) } ". Each event is POSTed as JSON to the endpoints that want it, "
+            p { a href={ "/console/sites/" (site) } { "Back to the site " (site) } }
+            p { "Each event is POSTed as JSON to the endpoints that want it, "
                 "signed with the endpoint's secret (header " code { "Stufe-Signature" } ", see " code { "docs/integrate.md" } "), "
                 "and tried again with growing pauses until the endpoint answers 2xx." }
             @if let Some(error) = error { p.error role="alert" data-testid="webhook-error" { (error) } }

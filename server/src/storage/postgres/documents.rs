@@ -79,6 +79,8 @@ impl DocStore for PostgresStorage {
         }
         let mut statements = Statements::default();
         let mut positions = Vec::with_capacity(writes.len());
+        // The batch's webhook events, queued with one statement at the end.
+        let mut queued = Vec::new();
         for write in writes {
             let doc_id = write.doc_id();
             let (DocWrite::Ticket { after, .. } | DocWrite::Document { after, .. }) = write;
@@ -95,7 +97,7 @@ impl DocStore for PostgresStorage {
                     ..
                 } => {
                     let seq = write_ticket(&mut tx, &mut statements, token_hash, bytes, summary)?;
-                    webhooks::queue_events(&mut tx, &mut statements, events, summary.updated_at)?;
+                    queued.extend(events.iter().map(|e| (e, summary.updated_at)));
                     seq
                 }
                 DocWrite::Document { bytes, .. } => {
@@ -105,6 +107,7 @@ impl DocStore for PostgresStorage {
             newest.insert(doc_id, seq);
             positions.push(seq);
         }
+        webhooks::queue_events(&mut tx, &queued)?;
         tx.commit()?;
         Ok(positions)
     }

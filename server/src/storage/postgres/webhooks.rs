@@ -4,34 +4,35 @@
 use super::*;
 use crate::storage::{DeliveryRecord, NewEvent, NewWebhook, QueuedDelivery, Webhook};
 
-/// Queues each event for every endpoint of its site that wants it (inside
-/// the caller's transaction); how many deliveries were queued.
+/// Queues each event (with when it happened) for every endpoint of its
+/// site that wants it, inside the caller's transaction, with one statement
+/// (one round trip, however many events); how many deliveries were queued.
 pub(super) fn queue_events(
     tx: &mut ::postgres::Transaction<'_>,
-    statements: &mut Statements,
-    events: &[NewEvent],
-    now: i64,
+    events: &[(&NewEvent, i64)],
 ) -> Result<usize, StorageError> {
-    let mut queued = 0;
-    for event in events {
-        let insert = statements.get(
-            tx,
-            "INSERT INTO webhook_deliveries (endpoint_id, event, ticket_id, payload, created_at, next_at)
-             SELECT id, $2, $3, $4, $5, $5 FROM webhook_endpoints
-             WHERE site = $1 AND $2 = ANY (string_to_array(events, ' '))",
-        )?;
-        queued += tx.execute(
-            &insert,
-            &[
-                &event.site,
-                &event.event,
-                &event.ticket,
-                &event.payload,
-                &now,
-            ],
-        )? as usize;
+    if events.is_empty() {
+        return Ok(0);
     }
-    Ok(queued)
+    let column = |f: fn(&NewEvent) -> Option<&str>| -> Vec<Option<&str>> {
+        events.iter().map(|(e, _)| f(e)).collect()
+    };
+    let sites = column(|e| Some(&e.site));
+    let names = column(|e| Some(&e.event));
+    let tickets = column(|e| e.ticket.as_deref());
+    let payloads = column(|e| Some(&e.payload));
+    let times: Vec<i64> = events.iter().map(|(_, at)| *at).collect();
+    let queued = tx.execute(
+        "INSERT INTO webhook_deliveries (endpoint_id, event, ticket_id, payload, created_at, next_at)
+         SELECT w.id, e.event, e.ticket, e.payload, e.at, e.at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+              WITH ORDINALITY AS e(site, event, ticket, payload, at, n)
+         JOIN webhook_endpoints w
+           ON w.site = e.site AND e.event = ANY (string_to_array(w.events, ' '))
+         ORDER BY e.n, w.id",
+        &[&sites, &names, &tickets, &payloads, &times],
+    )?;
+    Ok(queued as usize)
 }
 
 fn delivery(row: &Row) -> Result<DeliveryRecord, StorageError> {
@@ -107,12 +108,7 @@ impl WebhookStore for PostgresStorage {
     fn queue_event(&self, event: &NewEvent, now: i64) -> Result<usize, StorageError> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        let queued = queue_events(
-            &mut tx,
-            &mut Statements::default(),
-            std::slice::from_ref(event),
-            now,
-        )?;
+        let queued = queue_events(&mut tx, &[(event, now)])?;
         tx.commit()?;
         Ok(queued)
     }
