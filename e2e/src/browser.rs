@@ -425,6 +425,34 @@ impl Browser {
         Ok(())
     }
 
+    /// Clicks the form button matching `css` and waits until the page the
+    /// form leads to has loaded: a new document, not the one clicked in
+    /// (whose elements would otherwise be found before the form was taken).
+    pub async fn submit(&self, css: &str) -> Result<()> {
+        self.client
+            .execute("window.stufeLeft = true; return true;", vec![])
+            .await?;
+        self.click(css).await?;
+        let started = Instant::now();
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.stufeLeft === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            // (While the next page loads, a script may find no document to run in.)
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return Ok(());
+            }
+            if started.elapsed() > PATIENCE {
+                bail!("waited {PATIENCE:?} for the page after clicking {css}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until no element matches `css`.
     pub async fn wait_gone(&self, css: &str) -> Result<()> {
         let started = Instant::now();

@@ -40,10 +40,7 @@ async fn a_saved_reply_is_edited_before_sending_and_the_queue_changes_tickets_in
             .await?
             .send_keys(" See you soon.")
             .await?;
-        browser.click("[data-testid=save-ticket]").await?;
-        browser
-            .wait_for(Locator::Css("[data-testid=console-message]"))
-            .await?;
+        browser.submit("[data-testid=save-ticket]").await?;
         let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
         let staff: Vec<&serde_json::Value> = ticket["messages"]
             .as_array()
@@ -65,8 +62,7 @@ async fn a_saved_reply_is_edited_before_sending_and_the_queue_changes_tickets_in
             .await?
             .select_by_value("pending")
             .await?;
-        browser.click("[data-testid=bulk-apply]").await?;
-        browser.wait_for(Locator::Css("[data-testid=queue]")).await?;
+        browser.submit("[data-testid=bulk-apply]").await?;
         let ticket = stufe.staff_get(&format!("/api/staff/tickets/{id}")).await?;
         ensure!(ticket["status"] == "pending", "{ticket}");
         Ok(())
