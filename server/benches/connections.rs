@@ -6,7 +6,10 @@
 //! Prints: server memory (RSS) idle and with 1,000 and 10,000 widgets open and
 //! per widget; search p50/p99 over HTTP while they are open; how long one
 //! publish takes to reach 1,000 open widgets (p50/p99 over every widget of 10
-//! publishes, from the API call to the sync message's arrival); and a
+//! publishes, from the API call to the sync message's arrival; then with each
+//! widget's own decoding and applying of it, as a browser sees it, and as a
+//! load client holding all of them in one process sees it, applying one
+//! after another); and a
 //! reconnect storm: the server is killed (`SIGKILL`) and restarted on the same
 //! data, and 10,000 widgets reconnect within 3 seconds and re-sync both
 //! documents (time until all are synced, failed attempts, memory after).
@@ -180,7 +183,10 @@ async fn publish(server: &Server, n: usize) {
 
 async fn fan_out(server: &Server, widgets: Vec<Widget>) -> Vec<Widget> {
     let mut widgets = widgets;
-    let mut latencies = Vec::new();
+    let mut arrivals = Vec::new();
+    let mut browser_like = Vec::new();
+    let mut one_process = Vec::new();
+    let mut applies = Vec::new();
     let mut api = Vec::new();
     for n in 0..FANOUT_PUBLISHES {
         let waiting: Vec<_> = widgets
@@ -190,33 +196,83 @@ async fn fan_out(server: &Server, widgets: Vec<Widget>) -> Vec<Widget> {
         let started = Instant::now();
         publish(server, n).await;
         api.push(started.elapsed());
+        let mut arrived = Vec::with_capacity(waiting.len());
         for waiter in waiting {
-            let (widget, arrived) = waiter.await.expect("widget task");
-            latencies.push(arrived - started);
-            widgets.push(widget);
+            let (widget, at) = waiter.await.expect("widget task");
+            arrived.push((widget, at - started));
         }
-        // The widgets answer and the server acks before the next publish.
-        widgets = stream::iter(widgets)
-            .map(|mut w| async move {
+        // Each widget applies the change and answers (timed on its own), and
+        // the server acks before the next publish.
+        let settled: Vec<(Widget, Duration, Duration)> = stream::iter(arrived)
+            .map(|(mut w, arrival)| async move {
+                let pending = w.pending.take().expect("a change arrived");
+                let apply = client::apply_and_answer(
+                    &mut w.ws,
+                    &kb_id(),
+                    &mut w.kb,
+                    &mut w.kb_peer,
+                    &pending,
+                )
+                .await;
                 settle(&mut w).await;
-                w
+                (w, arrival, apply)
             })
             .buffer_unordered(FANOUT_WIDGETS)
             .collect()
             .await;
+        let mut in_order: Vec<(Duration, Duration)> = settled
+            .iter()
+            .map(|(_, arrival, apply)| (*arrival, *apply))
+            .collect();
+        in_order.sort();
+        // A load client holding every widget in one process applies them one
+        // after another, in arrival order: the k-th is done when the ones
+        // before it are and it has arrived, plus its own apply.
+        let mut done = Duration::ZERO;
+        for (arrival, apply) in &in_order {
+            done = done.max(*arrival) + *apply;
+            one_process.push(done);
+            browser_like.push(*arrival + *apply);
+            arrivals.push(*arrival);
+            applies.push(*apply);
+        }
+        widgets = settled.into_iter().map(|(w, _, _)| w).collect();
     }
-    latencies.sort();
-    api.sort();
+    for list in [
+        &mut arrivals,
+        &mut browser_like,
+        &mut one_process,
+        &mut applies,
+        &mut api,
+    ] {
+        list.sort();
+    }
+    let p = |list: &[Duration], q: f64| ms(percentile(list, q));
     println!(
         "  publish API call (article, index and catalogue durable): p50 {:.1} ms",
-        ms(percentile(&api, 0.5))
+        p(&api, 0.5)
     );
     println!(
-        "  publish -> all {FANOUT_WIDGETS} widgets have it: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} arrivals)",
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
-        ms(latencies[latencies.len() - 1]),
-        latencies.len()
+        "  publish -> all {FANOUT_WIDGETS} widgets have it (the sync message arrived): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} arrivals)",
+        p(&arrivals, 0.5),
+        p(&arrivals, 0.99),
+        ms(arrivals[arrivals.len() - 1]),
+        arrivals.len()
+    );
+    println!(
+        "  one widget decoding and applying the change (native; a browser's wasm is slower): p50 {:.3} ms, p99 {:.3} ms",
+        p(&applies, 0.5),
+        p(&applies, 0.99)
+    );
+    println!(
+        "  publish -> applied, each widget on its own (as browsers are): p50 {:.1} ms, p99 {:.1} ms",
+        p(&browser_like, 0.5),
+        p(&browser_like, 0.99)
+    );
+    println!(
+        "  publish -> applied, all {FANOUT_WIDGETS} in one client process one after another: p50 {:.1} ms, p99 {:.1} ms",
+        p(&one_process, 0.5),
+        p(&one_process, 0.99)
     );
     widgets
 }

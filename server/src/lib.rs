@@ -110,6 +110,8 @@ pub struct Shared {
     pub limiter: Arc<limits::Limiter>,
     /// Concurrent password verifications and failed logins.
     pub login_guard: Arc<auth::LoginGuard>,
+    /// Every site's automation rules, as last read (see [`desk::automation::RulesCache`]).
+    pub automation_rules: Arc<desk::automation::RulesCache>,
 }
 
 impl AppState {
@@ -161,6 +163,7 @@ impl AppState {
             link_key,
             limiter: Arc::new(limits::Limiter::new(limits::Limits::default())),
             login_guard: Arc::default(),
+            automation_rules: Arc::default(),
         }))
     }
 
@@ -463,6 +466,7 @@ pub async fn start(
         link_key,
         limiter,
         login_guard: Arc::default(),
+        automation_rules: Arc::default(),
     }));
     let tracker = state.tracker.clone();
     tracker.spawn(sleeper);

@@ -252,24 +252,29 @@ pub async fn create_ticket(server: &Server) -> TicketId {
     id
 }
 
-/// Applies one sync frame for `doc_id` (received on `ws`) and sends our answer, if any.
+/// Applies one sync frame for `doc_id` (received on `ws`) and sends our
+/// answer, if any; how long decoding and applying it took (what a widget
+/// spends on it, without the socket).
 pub async fn apply_and_answer(
     ws: &mut Socket,
     doc_id: &DocId,
     doc: &mut AutoCommit,
     peer: &mut sync::State,
     bytes: &[u8],
-) {
+) -> std::time::Duration {
     let frame = SyncFrame::decode(bytes).expect("sync frame");
     assert_eq!(frame.doc, *doc_id, "only {doc_id} changes here");
+    let applying = std::time::Instant::now();
     let message = sync::Message::decode(&frame.message).expect("sync message");
     doc.sync()
         .receive_sync_message(peer, message)
         .expect("apply");
+    let applied = applying.elapsed();
     if let Some(reply) = doc.sync().generate_sync_message(peer) {
         let frame = encode_sync_frame(doc_id, &reply.encode());
         ws.send(Message::Binary(frame.into())).await.expect("send");
     }
+    applied
 }
 
 /// Handles `pending` (a frame that arrived earlier) and whatever the server

@@ -137,6 +137,48 @@ impl Rules {
     }
 }
 
+/// Every site's rules as this server last read them: refreshed by every
+/// timed run (each minute) and at once when they are changed here, so a new
+/// request (many a second) costs no storage read for a site without rules.
+/// Rules changed on another server apply to new requests here within a minute.
+#[derive(Default)]
+pub struct RulesCache {
+    /// How often rules were changed here, and the rules (None: not read yet).
+    held: std::sync::RwLock<(u64, Option<AllRules>)>,
+}
+
+type AllRules = std::collections::HashMap<String, std::sync::Arc<Rules>>;
+
+impl RulesCache {
+    /// A site's rules; None when it has none, or before the first read.
+    fn of(&self, site: &str) -> Option<Option<std::sync::Arc<Rules>>> {
+        let held = self.held.read().unwrap_or_else(|p| p.into_inner());
+        held.1.as_ref().map(|all| all.get(site).cloned())
+    }
+
+    /// Which change here the rules about to be read will include.
+    fn changes(&self) -> u64 {
+        self.held.read().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    /// Every site's rules, read from storage when `changes` was current: kept
+    /// only if no rules were changed here since (else the next run reads again).
+    fn replace(&self, all: AllRules, changes: u64) {
+        let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
+        if held.0 == changes {
+            held.1 = Some(all);
+        }
+    }
+
+    fn put(&self, site: &str, rules: Rules) {
+        let mut held = self.held.write().unwrap_or_else(|p| p.into_inner());
+        held.0 += 1;
+        if let Some(all) = held.1.as_mut() {
+            all.insert(site.to_owned(), std::sync::Arc::new(rules));
+        }
+    }
+}
+
 /// The staff member rules act as (notes and notices name it).
 fn automation() -> StaffMember {
     StaffMember {
@@ -172,10 +214,12 @@ pub async fn set_rules(
     rules.check().map_err(DeskError::invalid)?;
     let json = serde_json::to_string(&rules).map_err(|err| DeskError::invalid(err.to_string()))?;
     let now = crate::clock::now_ms();
+    let stored = key.clone();
     storage::blocking(&state.storage, move |s| {
-        s.set_automation_rules(&key, &json, now)
+        s.set_automation_rules(&stored, &json, now)
     })
     .await?;
+    state.automation_rules.put(&key, rules.clone());
     tracing::info!(site, by = member.id, "automation rules changed");
     Ok(rules)
 }
@@ -202,18 +246,31 @@ async fn known_site(state: &AppState, site: &str) -> Result<String, DeskError> {
     Ok(key.to_string())
 }
 
-/// Routes and assigns a request just created (as its site's rules say).
+/// Routes and assigns a request just created on `site` (as its rules say).
 /// Failures are logged: the request stays as the customer made it.
-pub async fn on_created(state: &AppState, id: TicketId) {
-    if let Err(err) = route_and_assign(state, id).await {
+pub async fn on_created(state: &AppState, site: &str, id: TicketId) {
+    let rules = match state.automation_rules.of(site) {
+        Some(None) => return,
+        Some(Some(rules)) => Some(rules),
+        None => None,
+    };
+    if let Err(err) = route_and_assign(state, rules, id).await {
         tracing::warn!(ticket = %id, ?err, "automation rules could not act on a new request");
     }
 }
 
-async fn route_and_assign(state: &AppState, id: TicketId) -> Result<(), DeskError> {
+async fn route_and_assign(
+    state: &AppState,
+    rules: Option<std::sync::Arc<Rules>>,
+    id: TicketId,
+) -> Result<(), DeskError> {
     let ticket = state.hub.read_ticket(id).await?;
-    let Some(rules) = stored_rules(state, &ticket.site).await? else {
-        return Ok(());
+    let rules = match rules {
+        Some(rules) => rules,
+        None => match stored_rules(state, &ticket.site).await? {
+            Some(rules) => std::sync::Arc::new(rules),
+            None => return Ok(()),
+        },
     };
     let mut update = Update::default();
     let mut why = Vec::new();
@@ -260,12 +317,15 @@ pub struct Done {
 /// Runs the timed rules of every site as of `now` (ms): escalations,
 /// reminders and closings that are due. Run every minute by every server.
 pub async fn run_due(state: &AppState, now: i64) -> Result<Done, DeskError> {
+    let changes = state.automation_rules.changes();
     let all = storage::blocking(&state.storage, |s| s.all_automation_rules()).await?;
+    let all: AllRules = all
+        .into_iter()
+        .filter_map(|(site, json)| Some((site.clone(), std::sync::Arc::new(parse(&site, &json)?))))
+        .collect();
+    state.automation_rules.replace(all.clone(), changes);
     let mut done = Done::default();
-    for (site, json) in all {
-        let Some(rules) = parse(&site, &json) else {
-            continue;
-        };
+    for (site, rules) in all {
         if let Some(minutes) = rules.escalate_minutes_before {
             escalate_due(state, &site, now, minutes, &mut done).await?;
         }
@@ -453,6 +513,22 @@ mod tests {
             "whole words only"
         );
         assert!(rules.route_for("").is_none());
+    }
+
+    #[test]
+    fn a_read_older_than_a_change_made_here_does_not_undo_it() {
+        let cache = RulesCache::default();
+        assert_eq!(cache.of("demo"), None, "not read yet: storage decides");
+        cache.replace(AllRules::new(), cache.changes());
+        assert_eq!(cache.of("demo"), Some(None), "read: no rules");
+        let read_before = cache.changes();
+        let on = Rules {
+            round_robin: true,
+            ..Rules::default()
+        };
+        cache.put("demo", on.clone());
+        cache.replace(AllRules::new(), read_before);
+        assert_eq!(cache.of("demo"), Some(Some(std::sync::Arc::new(on))));
     }
 
     #[test]

@@ -346,7 +346,7 @@ mod automation {
         for n in 1..=3u8 {
             let id = TicketId::from_bytes([n; 16]);
             customer_creates(s, id, "Refund for order 1042").await;
-            on_created(s, id).await;
+            on_created(s, "demo", id).await;
             let t = summary(s, id);
             assert_eq!((t.tier, t.priority.as_str()), (2, "high"));
             given.push(t.assignee.unwrap());
@@ -362,7 +362,7 @@ mod automation {
         // No route: it stays in tier 1, for its one tier-1 colleague (Tia).
         let id = TicketId::from_bytes([9; 16]);
         customer_creates(s, id, "Printer offline").await;
-        on_created(s, id).await;
+        on_created(s, "demo", id).await;
         let t = summary(s, id);
         assert_eq!((t.tier, t.priority.as_str()), (1, "normal"));
         assert_eq!(t.assignee, Some(staff(s, "Tia First-Level").id));

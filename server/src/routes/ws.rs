@@ -50,6 +50,7 @@ async fn upgrade(
             ),
         )
     })?;
+    let created_on = site.clone();
     let ctx = SessionContext {
         hub: state.hub.clone(),
         presence: state.presence.clone(),
@@ -64,13 +65,13 @@ async fn upgrade(
         on_created: {
             let state = state.clone();
             std::sync::Arc::new(move |id, customer| {
-                let state = state.clone();
+                let (state, site) = (state.clone(), created_on.clone());
                 Box::pin(async move {
                     crate::mail::ticket_created(&state, id, customer.as_ref()).await;
                     // Routing and assignment do not hold up the customer's acknowledgement.
                     let rules = state.clone();
                     state.tracker.spawn(async move {
-                        crate::desk::automation::on_created(&rules, id).await;
+                        crate::desk::automation::on_created(&rules, site.as_str(), id).await;
                     });
                 })
             })
