@@ -366,8 +366,10 @@ async fn escalate_due(
             }
         }
         if !reasons.is_empty() {
-            escalate(state, &ticket, &reasons.join(" and ")).await?;
-            done.escalated.push(ticket.id.clone());
+            let acted = escalate(state, &ticket, &reasons.join(" and ")).await;
+            if logged(acted, &ticket.id, "escalate") {
+                done.escalated.push(ticket.id.clone());
+            }
         }
     }
     Ok(())
@@ -454,8 +456,10 @@ async fn close_pending(
             )),
             ..Update::default()
         };
-        requests::update(state, &automation(), id, update).await?;
-        done.closed.push(ticket.id.clone());
+        let acted = requests::update(state, &automation(), id, update).await;
+        if logged(acted, &ticket.id, "close") {
+            done.closed.push(ticket.id.clone());
+        }
     }
     for ticket in candidates(waited(days - 1), REMINDED).await? {
         let Some(since) = ticket.pending_since else {
@@ -470,10 +474,29 @@ async fn close_pending(
             continue;
         };
         let german = config.locale == "de";
-        requests::reply(state, &automation(), id, reminder(german).into()).await?;
-        done.reminded.push(ticket.id.clone());
+        let acted = requests::reply(state, &automation(), id, reminder(german).into()).await;
+        if logged(acted, &ticket.id, "remind") {
+            done.reminded.push(ticket.id.clone());
+        }
     }
     Ok(())
+}
+
+/// Whether a rule's action on one request happened; a failure is logged and
+/// the run goes on with the other requests (the action is marked done: it is
+/// not tried again every minute).
+fn logged<T>(acted: Result<T, DeskError>, ticket: &str, what: &str) -> bool {
+    match acted {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::error!(
+                ticket,
+                ?err,
+                "an automation rule could not {what} a request"
+            );
+            false
+        }
+    }
 }
 
 /// What the customer is told a business day before their request is closed.
