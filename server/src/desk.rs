@@ -94,6 +94,25 @@ pub fn site_key(text: &str) -> Result<stufe_shared::SiteKey, DeskError> {
         .map_err(|_| DeskError::not_found("unknown site"))
 }
 
+/// The site `text` names, and its settings; "unknown site" when there is none.
+pub async fn existing_site(
+    state: &crate::AppState,
+    text: &str,
+) -> Result<
+    (
+        stufe_shared::SiteKey,
+        std::sync::Arc<stufe_shared::site::SiteConfig>,
+    ),
+    DeskError,
+> {
+    let key = site_key(text)?;
+    let config = state
+        .site(&key)
+        .await?
+        .ok_or_else(|| DeskError::not_found("unknown site"))?;
+    Ok((key, config))
+}
+
 /// Only staff of `site` (and admins) pass.
 pub fn require_site(member: &StaffMember, site: &str) -> Result<(), DeskError> {
     if member.works_on(site) {

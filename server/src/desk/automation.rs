@@ -26,7 +26,7 @@ use stufe_shared::ticket::{Priority, Status};
 use stufe_shared::TicketId;
 
 use super::requests::{self, Update};
-use super::{require_admin, site_key, DeskError};
+use super::{existing_site, require_admin, DeskError};
 use crate::business_hours;
 use crate::storage::{self, StaffMember, TicketSummary, ESCALATED_FIRST, ESCALATED_RESOLUTION};
 use crate::AppState;
@@ -198,7 +198,7 @@ pub async fn rules_of(
     site: &str,
 ) -> Result<Rules, DeskError> {
     require_admin(member, "automation rules")?;
-    let key = known_site(state, site).await?;
+    let key = existing_site(state, site).await?.0.to_string();
     Ok(stored_rules(state, &key).await?.unwrap_or_default())
 }
 
@@ -210,7 +210,7 @@ pub async fn set_rules(
     rules: Rules,
 ) -> Result<Rules, DeskError> {
     require_admin(member, "automation rules")?;
-    let key = known_site(state, site).await?;
+    let key = existing_site(state, site).await?.0.to_string();
     rules.check().map_err(DeskError::invalid)?;
     let json = serde_json::to_string(&rules).map_err(|err| DeskError::invalid(err.to_string()))?;
     let now = crate::clock::now_ms();
@@ -235,15 +235,6 @@ fn parse(site: &str, json: &str) -> Option<Rules> {
     serde_json::from_str(json)
         .map_err(|err| tracing::error!(site, %err, "stored automation rules do not read"))
         .ok()
-}
-
-async fn known_site(state: &AppState, site: &str) -> Result<String, DeskError> {
-    let key = site_key(site)?;
-    state
-        .site(&key)
-        .await?
-        .ok_or_else(|| DeskError::not_found("unknown site"))?;
-    Ok(key.to_string())
 }
 
 /// Routes and assigns a request just created on `site` (as its rules say).
@@ -423,10 +414,7 @@ async fn close_pending(
     days: u32,
     done: &mut Done,
 ) -> Result<(), DeskError> {
-    let config = state
-        .site(&site_key(site)?)
-        .await?
-        .ok_or_else(|| DeskError::not_found("unknown site"))?;
+    let (_, config) = existing_site(state, site).await?;
     let hours = config.business_hours.as_ref();
     // N working days are at least N calendar days (an hour less across a
     // clock change): only requests pending that long can be due.

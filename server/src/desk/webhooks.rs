@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{require_admin, site_key, DeskError};
+use super::{existing_site, require_admin, DeskError};
 use crate::clock::now_ms;
 use crate::events::EVENTS;
 use crate::storage::{self, DeliveryRecord, NewEvent, NewWebhook, StaffMember, Webhook};
@@ -46,7 +46,7 @@ pub async fn endpoints_of(
     site: &str,
 ) -> Result<Vec<Webhook>, DeskError> {
     require_admin(member, "webhooks")?;
-    let site = known_site(state, site).await?;
+    let site = existing_site(state, site).await?.0.to_string();
     Ok(storage::blocking(&state.storage, move |s| s.webhooks(&site)).await?)
 }
 
@@ -56,7 +56,7 @@ pub async fn add_endpoint(
     new: NewEndpoint,
 ) -> Result<AddedEndpoint, DeskError> {
     require_admin(member, "webhooks")?;
-    let site = known_site(state, &new.site).await?;
+    let site = existing_site(state, &new.site).await?.0.to_string();
     let url = new.url.trim().to_owned();
     check_url(&url, state.config.webhooks_allow_http).map_err(DeskError::invalid)?;
     let format = new.format.unwrap_or_else(|| "json".into());
@@ -119,7 +119,7 @@ pub async fn remove_endpoint(
     id: i64,
 ) -> Result<(), DeskError> {
     require_admin(member, "webhooks")?;
-    let site = known_site(state, site).await?;
+    let site = existing_site(state, site).await?.0.to_string();
     if storage::blocking(&state.storage, move |s| s.delete_webhook(&site, id)).await? {
         tracing::info!(id, by = member.id, "webhook endpoint removed");
         Ok(())
@@ -137,7 +137,7 @@ pub async fn deliveries_of(
     limit: u32,
 ) -> Result<Vec<DeliveryRecord>, DeskError> {
     require_admin(member, "webhooks")?;
-    let site = known_site(state, site).await?;
+    let site = existing_site(state, site).await?.0.to_string();
     let limit = limit.clamp(1, MAX_LISTED);
     Ok(storage::blocking(&state.storage, move |s| {
         s.deliveries(&site, endpoint, limit)
@@ -153,7 +153,7 @@ pub async fn resend(
     delivery: i64,
 ) -> Result<(), DeskError> {
     require_admin(member, "webhooks")?;
-    let site = known_site(state, site).await?;
+    let site = existing_site(state, site).await?.0.to_string();
     let now = now_ms();
     if storage::blocking(&state.storage, move |s| {
         s.resend_delivery(&site, delivery, now)
@@ -174,14 +174,4 @@ pub async fn queue(state: &AppState, event: NewEvent) {
     if let Err(err) = storage::blocking(&state.storage, move |s| s.queue_event(&event, now)).await {
         tracing::error!(%err, event = %name, "queueing a webhook event failed");
     }
-}
-
-/// The key of a site that exists.
-async fn known_site(state: &AppState, site: &str) -> Result<String, DeskError> {
-    let key = site_key(site)?;
-    state
-        .site(&key)
-        .await?
-        .ok_or_else(|| DeskError::not_found("unknown site"))?;
-    Ok(key.to_string())
 }

@@ -3,7 +3,7 @@
 //! (a summary, its success and its refusals), and nothing else is.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use crate::helpers::*;
 /// the server's sources registers.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let mut files = Vec::new();
-    collect(
+    crate::layers::rust_files(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
         &mut files,
     );
@@ -60,17 +60,6 @@ fn closing(text: &str) -> usize {
         }
     }
     text.len()
-}
-
-fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            collect(&path, found);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            found.push(path);
-        }
-    }
 }
 
 #[tokio::test]
