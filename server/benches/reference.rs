@@ -10,6 +10,12 @@
 //! disk) reaching 1,000 clients, p50/p99 over 10 changes, from the HTTP call
 //! to each client's arrival.
 //!
+//! Then creations per server core, side by side in one run: the reference
+//! and Stufe each pinned to one core with this load client on the other,
+//! 100 clients each making new connections with one new document (the same
+//! content as a widget's new request); the server's CPU time (from `/proc`)
+//! per creation.
+//!
 //! Run with `cargo xtask bench` (it installs the npm packages in
 //! `tools/reference`), or `cargo bench -p stufe-server --bench reference`.
 
@@ -21,7 +27,12 @@ use automerge::sync::{self, SyncDoc};
 use automerge::AutoCommit;
 use ciborium::Value;
 use futures_util::stream::{self, StreamExt};
-use futures_util::SinkExt;
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, SinkExt};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use stufe_shared::TicketId;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -31,12 +42,18 @@ type Socket =
 #[path = "common/figures.rs"]
 mod figures;
 use figures::{ms, percentile};
+#[path = "common/client.rs"]
+mod client;
+#[path = "common/process.rs"]
+mod process;
 
 const ARTICLES: usize = 20;
 const FANOUT_CLIENTS: usize = 1_000;
 const MANY_CLIENTS: usize = 10_000;
 const CHANGES: usize = 10;
 const CONNECTING_AT_ONCE: usize = 200;
+const CREATION_CLIENTS: usize = 100;
+const CREATION_SECONDS: u64 = 10;
 
 struct Reference {
     child: Child,
@@ -171,7 +188,9 @@ impl Client {
     }
 }
 
-async fn open_client(port: u16, n: usize, document: &str) -> Client {
+/// Connects (from one of 8 loopback addresses, by `n`) and joins as an
+/// ephemeral peer; the socket, our peer id and the server's.
+async fn join(port: u16, n: usize) -> (Socket, String, String) {
     let source = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1 + (n % 8) as u8));
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket
@@ -216,6 +235,162 @@ async fn open_client(port: u16, n: usize, document: &str) -> Client {
             other => panic!("no peer message: {other:?}"),
         }
     };
+    (ws, peer_id, server_id)
+}
+
+/// A new automerge-repo document id: a random (version 4) UUID, in
+/// base58check as automerge-repo writes them.
+fn new_document_id() -> String {
+    let mut uuid: [u8; 16] = rand::random();
+    uuid[6] = (uuid[6] & 0x0f) | 0x40;
+    uuid[8] = (uuid[8] & 0x3f) | 0x80;
+    let checksum = Sha256::digest(Sha256::digest(uuid));
+    let mut payload = uuid.to_vec();
+    payload.extend_from_slice(&checksum[..4]);
+    base58(&payload)
+}
+
+/// Bitcoin's base58 alphabet, leading zero bytes as '1'.
+fn base58(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut digits: Vec<u32> = Vec::new(); // least significant first
+    for &byte in bytes {
+        let mut carry = u32::from(byte);
+        for digit in &mut digits {
+            carry += *digit << 8;
+            *digit = carry % 58;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push(carry % 58);
+            carry /= 58;
+        }
+    }
+    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    std::iter::repeat_n('1', zeros)
+        .chain(digits.iter().rev().map(|&d| char::from(ALPHABET[d as usize])))
+        .collect()
+}
+
+/// A new client creates a document (the same content as a Stufe widget's
+/// new request) on the reference server: connect, join, sync until the
+/// server's answer shows it has our heads. automerge-repo has no
+/// acknowledgement of storage: it saves a changed document to its files at
+/// most every 100 ms (throttled) and does not tell the client.
+async fn create_on_reference(port: u16, n: usize) {
+    let (ws, peer_id, server_id) = join(port, n).await;
+    let mut client = Client {
+        ws,
+        peer_id,
+        server_id,
+        doc: client::new_ticket(TicketId::from_bytes(rand::random())),
+        state: sync::State::new(),
+        pending: None,
+    };
+    let document = new_document_id();
+    let mut heads = client.doc.get_heads();
+    heads.sort();
+    client.send_sync("sync", &document).await;
+    loop {
+        let mut shared = client.state.shared_heads.clone();
+        shared.sort();
+        if shared == heads {
+            break;
+        }
+        match client.ws.next().await {
+            Some(Ok(Message::Binary(bytes))) => {
+                if client.apply(&bytes) {
+                    client.send_sync("sync", &document).await;
+                } else {
+                    let value: Value = ciborium::from_reader(&bytes[..]).expect("cbor");
+                    panic!("the reference server answered a new document with {value:?}");
+                }
+            }
+            Some(Ok(_)) => {}
+            other => panic!("socket ended: {other:?}"),
+        }
+    }
+    let _ = client.ws.close(None).await;
+}
+
+/// Creations by [`CREATION_CLIENTS`] clients for [`CREATION_SECONDS`]
+/// against the server process `pid`: how many, and the CPU time the server
+/// used for them (read once its throttled saves are done, a second later).
+async fn creations<F>(pid: u32, create: F) -> (usize, Duration, Duration)
+where
+    F: Fn(usize) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+{
+    let create = Arc::new(create);
+    let stop = Arc::new(AtomicBool::new(false));
+    let cpu_before = process::cpu_time(pid);
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CREATION_CLIENTS)
+        .map(|c| {
+            let (create, stop) = (Arc::clone(&create), Arc::clone(&stop));
+            tokio::spawn(async move {
+                let mut made = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    create(c * 1_000_000 + made).await;
+                    made += 1;
+                }
+                made
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(CREATION_SECONDS)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut count = 0;
+    for client in clients {
+        count += client.await.expect("client");
+    }
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    (count, elapsed, process::cpu_time(pid) - cpu_before)
+}
+
+/// Durable creations per server core, the reference and Stufe one after the
+/// other in this run, each server pinned to core 0 and this load client to
+/// core 1: the server's CPU time per creation.
+async fn creations_per_core() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!("\ncreations per server core: {CREATION_CLIENTS} clients for {CREATION_SECONDS} s, each creation a new connection with one new document (a request as a widget creates it); the server pinned to core 0, this load client to core 1");
+    let report = |name: &str, (count, elapsed, cpu): (usize, Duration, Duration), acked: &str| {
+        println!(
+            "  {name}: {count} created, {:.0}/s; server CPU {:.2} s, {:.0} µs per creation ({acked})",
+            count as f64 / elapsed.as_secs_f64(),
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / count.max(1) as f64,
+        );
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    let reference = Reference::start(data.path());
+    if cores < 2 || !(process::pin(reference.child.id(), "0") && process::pin(std::process::id(), "1")) {
+        println!("  (one core, or no taskset: left out)");
+        return;
+    }
+    let port = reference.port;
+    let figures = creations(reference.child.id(), move |n| create_on_reference(port, n).boxed()).await;
+    report("reference", figures, "acked when the server's sync answer has our heads; saved to its files within 100 ms, unconfirmed");
+    drop(reference);
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let stufe = Arc::new(client::Server::start(data.path(), 0));
+    process::pin(stufe.pid(), "0");
+    let server = Arc::clone(&stufe);
+    let figures = creations(stufe.pid(), move |_| {
+        let server = Arc::clone(&server);
+        async move {
+            client::create_ticket(&server).await;
+        }
+        .boxed()
+    })
+    .await;
+    report("Stufe", figures, "acked after the SQLite commit");
+    process::pin(std::process::id(), &format!("0-{}", cores - 1));
+}
+
+async fn open_client(port: u16, n: usize, document: &str) -> Client {
+    let (ws, peer_id, server_id) = join(port, n).await;
     let mut client = Client {
         ws,
         peer_id,
@@ -347,4 +522,6 @@ async fn main() {
         (many.saturating_sub(idle)) as f64 / wanted as f64
     );
     drop((clients, more));
+    drop(reference);
+    creations_per_core().await;
 }

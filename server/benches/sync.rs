@@ -37,6 +37,9 @@ use figures::{ms, percentile};
 mod client;
 #[path = "common/corpus.rs"]
 mod corpus;
+#[path = "common/process.rs"]
+mod process;
+use process::pin;
 use client::{
     create_ticket, new_ticket, new_visitor, open, send_until_acked, sync_until_acked, Server,
     STAFF_TOKEN,
@@ -285,13 +288,4 @@ async fn creations_per_core() {
     )
     .await;
     pin(std::process::id(), &format!("0-{}", cores - 1));
-}
-
-/// Pins every thread of process `pid` to `cpus` (a `taskset` list).
-fn pin(pid: u32, cpus: &str) -> bool {
-    std::process::Command::new("taskset")
-        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
 }
