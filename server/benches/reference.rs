@@ -374,8 +374,7 @@ async fn creations_per_core() {
     drop(reference);
 
     let data = tempfile::tempdir().expect("temp dir");
-    let stufe = Arc::new(client::Server::start(data.path(), 0));
-    process::pin(stufe.pid(), "0");
+    let stufe = Arc::new(client::Server::start_pinned(data.path(), "0").expect("taskset"));
     let server = Arc::clone(&stufe);
     let figures = creations(stufe.pid(), move |_| {
         let server = Arc::clone(&server);

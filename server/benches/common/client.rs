@@ -41,7 +41,24 @@ impl Server {
 
     /// [`Server::start`] with extra environment variables.
     pub fn start_with(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stufe-server"))
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_stufe-server")), data, port, env)
+    }
+
+    /// [`Server::start`] on the cores `cpus` (a `taskset` list) from its
+    /// first instruction, so that it sizes its thread pools for them as it
+    /// would on a machine of that many cores; `None` without `taskset`.
+    pub fn start_pinned(data: &Path, cpus: &str) -> Option<Server> {
+        let taskset = Command::new("taskset").arg("-V").output().ok()?;
+        taskset.status.success().then_some(())?;
+        let mut command = Command::new("taskset");
+        command
+            .args(["-c", cpus])
+            .arg(env!("CARGO_BIN_EXE_stufe-server"));
+        Some(Self::spawn(command, data, 0, &[]))
+    }
+
+    fn spawn(mut command: Command, data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
+        let mut child = command
             // The knowledge-base figures count the articles the bench publishes.
             .env("STUFE_SEED_DEMO_ARTICLES", "0")
             // The load clients are one address creating thousands of tickets.

@@ -277,7 +277,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
     /// lacks (then their acks), and who of the staff is typing.
     async fn tell(&mut self, news: News) -> bool {
         for id in news.docs {
-            if !(self.push(&id).await && self.flush_ack(&id).await) {
+            if !self.push_and_ack(&id).await {
                 return false;
             }
         }

@@ -55,13 +55,13 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         match result {
             // Our side of the sync goes first, so acked heads are known when the ack arrives.
             Ok(Received::NothingNew | Received::Committed { created: false, .. }) => {
-                self.push(&id).await && self.flush_ack(&id).await
+                self.push_and_ack(&id).await
             }
             Ok(Received::Committed { created: true, .. }) => {
                 if let DocId::Ticket(ticket) = &id {
                     (self.ctx.on_created)(*ticket, self.customer.as_deref().cloned()).await;
                 }
-                self.push(&id).await && self.flush_ack(&id).await
+                self.push_and_ack(&id).await
             }
             Ok(Received::Incomplete {
                 missing,
@@ -129,7 +129,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
     }
 
     /// Acknowledges the committed heads once the peer has everything they name.
-    pub(super) async fn flush_ack(&mut self, id: &DocId) -> bool {
+    async fn flush_ack(&mut self, id: &DocId) -> bool {
         let Some(open) = self.open.get_mut(id) else {
             return true;
         };
@@ -147,14 +147,22 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         self.send_control(&ack).await
     }
 
-    /// Sends the peer what it lacks of a document.
-    pub(super) async fn push(&mut self, id: &DocId) -> bool {
+    /// Sends the peer what it lacks of a document and then, when due, the
+    /// ack, written to the socket together (one write, one wake-up of the
+    /// peer, where two sends were two).
+    pub(super) async fn push_and_ack(&mut self, id: &DocId) -> bool {
+        self.push(id).await && self.flush_ack(id).await && self.out.flush().await.is_ok()
+    }
+
+    /// Queues what the peer lacks of a document (written by the next send or
+    /// flush).
+    async fn push(&mut self, id: &DocId) -> bool {
         let Some(open) = self.open.get_mut(id) else {
             return true;
         };
         if let Some(message) = open.entry.generate(&mut open.peer).await {
             let frame = encode_sync_frame(id, &message);
-            if self.out.send(Message::Binary(frame.into())).await.is_err() {
+            if self.out.feed(Message::Binary(frame.into())).await.is_err() {
                 return false;
             }
         } else if open.entry.is_erased().await {
