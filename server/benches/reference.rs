@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use automerge::sync::{self, SyncDoc};
 use automerge::AutoCommit;
 use ciborium::Value;
-use futures_util::stream::{self, StreamExt};
 use futures_util::future::BoxFuture;
+use futures_util::stream::{self, StreamExt};
 use futures_util::{FutureExt, SinkExt};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -268,7 +268,12 @@ fn base58(bytes: &[u8]) -> String {
     }
     let zeros = bytes.iter().take_while(|&&b| b == 0).count();
     std::iter::repeat_n('1', zeros)
-        .chain(digits.iter().rev().map(|&d| char::from(ALPHABET[d as usize])))
+        .chain(
+            digits
+                .iter()
+                .rev()
+                .map(|&d| char::from(ALPHABET[d as usize])),
+        )
         .collect()
 }
 
@@ -364,12 +369,17 @@ async fn creations_per_core() {
     };
     let data = tempfile::tempdir().expect("temp dir");
     let reference = Reference::start(data.path());
-    if cores < 2 || !(process::pin(reference.child.id(), "0") && process::pin(std::process::id(), "1")) {
+    if cores < 2
+        || !(process::pin(reference.child.id(), "0") && process::pin(std::process::id(), "1"))
+    {
         println!("  (one core, or no taskset: left out)");
         return;
     }
     let port = reference.port;
-    let figures = creations(reference.child.id(), move |n| create_on_reference(port, n).boxed()).await;
+    let figures = creations(reference.child.id(), move |n| {
+        create_on_reference(port, n).boxed()
+    })
+    .await;
     report("reference", figures, "acked when the server's sync answer has our heads; saved to its files within 100 ms, unconfirmed");
     drop(reference);
 

@@ -39,12 +39,12 @@ mod client;
 mod corpus;
 #[path = "common/process.rs"]
 mod process;
-use process::pin;
 use client::{
     create_ticket, new_ticket, new_visitor, open, send_until_acked, sync_until_acked, Server,
     STAFF_TOKEN,
 };
 use corpus::{sentence, word, zipf_rank};
+use process::pin;
 use stufe_shared::ticket::{self, Author, NewMessage};
 use stufe_shared::validate::MAX_MESSAGES;
 

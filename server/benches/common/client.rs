@@ -40,8 +40,22 @@ impl Server {
     }
 
     /// [`Server::start`] with extra environment variables.
+    /// `STUFE_BENCH_SERVER_WRAPPER`, when set, is a command (split at
+    /// spaces) the server runs under, e.g. `heaptrack -o /tmp/stufe` for a
+    /// heap profile.
     pub fn start_with(data: &Path, port: u16, env: &[(&str, &str)]) -> Server {
-        Self::spawn(Command::new(env!("CARGO_BIN_EXE_stufe-server")), data, port, env)
+        let binary = env!("CARGO_BIN_EXE_stufe-server");
+        let wrapper = std::env::var("STUFE_BENCH_SERVER_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let command = match words.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(words).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        Self::spawn(command, data, port, env)
     }
 
     /// [`Server::start`] on the cores `cpus` (a `taskset` list) from its

@@ -22,7 +22,7 @@ mod fanout;
 mod replies;
 mod sleep;
 
-use replies::{peer_state_key, Replies, WholeDocument, MAX_REPLIES_PER_VERSION};
+use replies::{peer_state_key, Replies, Reply, WholeDocument, MAX_REPLIES_PER_VERSION};
 
 use super::decide::{decide_ticket, server_actor, Decision, Judged};
 use super::error::HubError;

@@ -166,6 +166,12 @@ struct Session<O> {
     customer: Option<Box<VerifiedCustomer>>,
 }
 
+/// A control frame as the text message it is sent as.
+fn control_message(frame: &ServerFrame) -> Message {
+    let json = serde_json::to_string(frame).expect("server frames serialize");
+    Message::Text(json.into())
+}
+
 /// The size of a text or binary message's payload.
 fn payload_len(message: &Message) -> usize {
     match message {
@@ -296,8 +302,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
     }
 
     async fn send_control(&mut self, frame: &ServerFrame) -> bool {
-        let json = serde_json::to_string(frame).expect("server frames serialize");
-        self.out.send(Message::Text(json.into())).await.is_ok()
+        self.out.send(control_message(frame)).await.is_ok()
     }
 
     /// Closes the socket with the WebSocket close code that names what was

@@ -93,6 +93,16 @@ impl Hub {
     }
 }
 
+/// What one peer of a document is due (see [`DocEntry::due`]).
+pub struct Due {
+    /// The sync message it lacks, if any.
+    pub message: Option<Vec<u8>>,
+    /// The committed heads, once it has everything they name.
+    pub ackable: Option<Vec<ChangeHash>>,
+    /// The ticket was erased (and there is no message).
+    pub erased: bool,
+}
+
 impl DocEntry {
     pub fn subscribe(&self, id: SubscriberId, changed: Arc<Changed>) {
         self.subscribers().insert(id, changed);
@@ -118,27 +128,64 @@ impl DocEntry {
         }
     }
 
-    /// Whether the document is a ticket erased for its customer.
-    pub async fn is_erased(&self) -> bool {
-        match self.loaded.get() {
-            Some(state) => state.lock().await.is_erased(),
-            None => false,
-        }
-    }
-
     /// The next sync message for a peer, if it lacks anything.
     pub async fn generate(&self, peer: &mut sync::State) -> Option<Vec<u8>> {
         let mut st = self.state().lock().await;
-        if matches!(self.id, DocId::Kb { .. }) && WholeDocument::is_wanted_by(st.doc().ok()?, peer)
-        {
-            let heads = st.doc().ok()?.get_heads();
+        self.generate_in(&mut st, peer).0
+    }
+
+    /// What a peer is due now, read under one lock of the document (tens of
+    /// thousands of sessions take it one after another when it changes):
+    /// the sync message it lacks, the heads to acknowledge, and whether the
+    /// ticket was erased. Peers that were in the same state are due the same
+    /// acknowledgement, worked out once.
+    pub async fn due(&self, peer: &mut sync::State) -> Due {
+        let mut st = self.state().lock().await;
+        let (message, reply) = self.generate_in(&mut st, peer);
+        let cached = reply
+            .and_then(|key| st.replies.by_state.get(&key))
+            .and_then(|reply| reply.ackable.clone());
+        let ackable = match cached {
+            Some(ackable) => ackable,
+            None => {
+                let ackable = Self::ackable_in(&mut st, peer);
+                if st.stored {
+                    if let Some(reply) = reply.and_then(|key| st.replies.by_state.get_mut(&key)) {
+                        reply.ackable = Some(ackable.clone());
+                    }
+                }
+                ackable
+            }
+        };
+        Due {
+            erased: message.is_none() && st.is_erased(),
+            message,
+            ackable,
+        }
+    }
+
+    /// The next sync message for a peer, and the key of the cached reply it
+    /// came from or went into (None for a catalogue's whole document).
+    fn generate_in(
+        &self,
+        st: &mut DocState,
+        peer: &mut sync::State,
+    ) -> (Option<Vec<u8>>, Option<[u8; 32]>) {
+        let Ok(doc) = st.doc() else {
+            return (None, None);
+        };
+        if matches!(self.id, DocId::Kb { .. }) && WholeDocument::is_wanted_by(doc, peer) {
+            let heads = doc.get_heads();
             if st.whole.as_ref().is_none_or(|w| w.heads != heads) {
-                let whole = WholeDocument::build(st.doc().ok()?);
+                let Ok(doc) = st.doc() else {
+                    return (None, None);
+                };
+                let whole = WholeDocument::build(doc);
                 st.whole = Some(whole);
             }
-            return st.whole.as_ref().map(|whole| whole.send_to(peer));
+            return (st.whole.as_ref().map(|whole| whole.send_to(peer)), None);
         }
-        let heads = st.doc().ok()?.get_heads();
+        let heads = doc.get_heads();
         if st.replies.heads != heads {
             st.replies = Replies {
                 heads,
@@ -146,22 +193,25 @@ impl DocEntry {
             };
         }
         let key = peer_state_key(peer);
-        if let Some((message, after)) = st.replies.by_state.get(&key) {
-            *peer = after.clone();
-            return message.clone();
+        if let Some(reply) = st.replies.by_state.get(&key) {
+            *peer = reply.after.clone();
+            return (reply.message.clone(), Some(key));
         }
-        let message = st
-            .doc()
-            .ok()?
-            .sync()
-            .generate_sync_message(peer)
-            .map(|m| m.encode());
+        let Ok(doc) = st.doc() else {
+            return (None, None);
+        };
+        let message = doc.sync().generate_sync_message(peer).map(|m| m.encode());
         if st.replies.by_state.len() < MAX_REPLIES_PER_VERSION {
-            st.replies
-                .by_state
-                .insert(key, (message.clone(), peer.clone()));
+            st.replies.by_state.insert(
+                key,
+                Reply {
+                    message: message.clone(),
+                    after: peer.clone(),
+                    ackable: None,
+                },
+            );
         }
-        message
+        (message, Some(key))
     }
 
     /// A sync message that asks the peer for `missing` (the dependencies of
@@ -189,8 +239,7 @@ impl DocEntry {
     /// (in the history of the heads it told us, or sent to it since).
     /// None while a ticket is not stored or the peer still lacks something:
     /// an ack never arrives before the data it names.
-    pub async fn ackable_heads(&self, peer: &sync::State) -> Option<Vec<ChangeHash>> {
-        let mut st = self.state().lock().await;
+    fn ackable_in(st: &mut DocState, peer: &sync::State) -> Option<Vec<ChangeHash>> {
         if !st.stored {
             return None;
         }

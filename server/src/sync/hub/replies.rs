@@ -14,8 +14,18 @@ pub(super) const MAX_REPLIES_PER_VERSION: usize = 64;
 #[derive(Default)]
 pub(super) struct Replies {
     pub(super) heads: Vec<ChangeHash>,
-    /// SHA-256 of the peer state -> the message and the peer state after it.
-    pub(super) by_state: HashMap<[u8; 32], (Option<Vec<u8>>, sync::State)>,
+    /// SHA-256 of the peer state -> the message and what follows from it.
+    pub(super) by_state: HashMap<[u8; 32], Reply>,
+}
+
+/// One generated reply, for every peer that was in the same state.
+pub(super) struct Reply {
+    pub(super) message: Option<Vec<u8>>,
+    /// The peer's state after it.
+    pub(super) after: sync::State,
+    /// The heads a peer in `after` may be acknowledged (None: not yet
+    /// known; computed once, for a stored document).
+    pub(super) ackable: Option<Option<Vec<ChangeHash>>>,
 }
 
 /// A digest of everything in a sync state that `generate_sync_message` reads.

@@ -166,3 +166,50 @@ async fn a_refused_change_in_place_leaves_the_ticket_as_stored() {
         .unwrap();
     assert_eq!((next.status, next.rating), (Status::Open, None));
 }
+
+#[tokio::test]
+async fn peers_in_one_state_are_each_due_the_change_and_its_ack_and_a_peer_in_another_is_not_acked_early(
+) {
+    let f = hub_with_ticket().await;
+    let entry = f.hub.entry(&DocId::Ticket(f.id)).await.unwrap();
+    // Two widgets holding the whole ticket, in the same sync state.
+    let mut up_to_date = sync::State::new();
+    let (mut copy, mut ours) = (AutoCommit::new(), sync::State::new());
+    loop {
+        let Some(message) = entry.generate(&mut up_to_date).await else {
+            break;
+        };
+        copy.sync()
+            .receive_sync_message(&mut ours, sync::Message::decode(&message).unwrap())
+            .unwrap();
+        let answer = copy.sync().generate_sync_message(&mut ours).unwrap();
+        entry
+            .state()
+            .lock()
+            .await
+            .doc()
+            .unwrap()
+            .sync()
+            .receive_sync_message(&mut up_to_date, answer)
+            .unwrap();
+    }
+    let (mut first, mut second) = (up_to_date.clone(), up_to_date);
+    let mut stranger = sync::State::new();
+
+    f.hub
+        .staff_change(f.id, staff_reply("On it."))
+        .await
+        .unwrap();
+    let heads = entry.state().lock().await.doc().unwrap().get_heads();
+    for peer in [&mut first, &mut second] {
+        let due = entry.due(peer).await;
+        assert!(due.message.is_some(), "the reply goes out");
+        assert_eq!(due.ackable, Some(heads.clone()), "and with it the ack");
+        assert!(!due.erased);
+    }
+    let due = entry.due(&mut stranger).await;
+    assert_eq!(
+        due.ackable, None,
+        "a peer that has told nothing and been sent nothing is not acked"
+    );
+}

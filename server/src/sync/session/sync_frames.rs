@@ -128,44 +128,16 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         }
     }
 
-    /// Acknowledges the committed heads once the peer has everything they name.
-    async fn flush_ack(&mut self, id: &DocId) -> bool {
-        let Some(open) = self.open.get_mut(id) else {
-            return true;
-        };
-        let Some(heads) = open.entry.ackable_heads(&open.peer).await else {
-            return true;
-        };
-        if open.acked.as_ref() == Some(&heads) {
-            return true;
-        }
-        let ack = ServerFrame::Ack {
-            doc: id.to_string(),
-            heads: heads.iter().map(ToString::to_string).collect(),
-        };
-        open.acked = Some(heads);
-        self.send_control(&ack).await
-    }
-
-    /// Sends the peer what it lacks of a document and then, when due, the
-    /// ack, written to the socket together (one write, one wake-up of the
-    /// peer, where two sends were two).
+    /// Sends the peer what it lacks of a document and, once it has
+    /// everything the committed heads name, their ack: both read under one
+    /// lock of the document and written to the socket together (one write,
+    /// one wake-up of the peer).
     pub(super) async fn push_and_ack(&mut self, id: &DocId) -> bool {
-        self.push(id).await && self.flush_ack(id).await && self.out.flush().await.is_ok()
-    }
-
-    /// Queues what the peer lacks of a document (written by the next send or
-    /// flush).
-    async fn push(&mut self, id: &DocId) -> bool {
         let Some(open) = self.open.get_mut(id) else {
             return true;
         };
-        if let Some(message) = open.entry.generate(&mut open.peer).await {
-            let frame = encode_sync_frame(id, &message);
-            if self.out.feed(Message::Binary(frame.into())).await.is_err() {
-                return false;
-            }
-        } else if open.entry.is_erased().await {
+        let due = open.entry.due(&mut open.peer).await;
+        if due.erased {
             // Erased while open: the peer drops its copy.
             if let Some(open) = self.open.remove(id) {
                 open.entry.unsubscribe(self.id);
@@ -174,6 +146,31 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                 .send_error(Some(id), ErrorCode::Erased, "this ticket was erased")
                 .await;
         }
-        true
+        // No ack is sent twice.
+        let ack = due
+            .ackable
+            .filter(|heads| open.acked.as_ref() != Some(heads));
+        if let Some(heads) = &ack {
+            open.acked = Some(heads.clone());
+        }
+        let sync = due
+            .message
+            .map(|message| Message::Binary(encode_sync_frame(id, &message).into()));
+        let ack = ack.map(|heads| {
+            control_message(&ServerFrame::Ack {
+                doc: id.to_string(),
+                heads: heads.iter().map(ToString::to_string).collect(),
+            })
+        });
+        let frames: Vec<Message> = sync.into_iter().chain(ack).collect();
+        if frames.is_empty() {
+            return true;
+        }
+        for frame in frames {
+            if self.out.feed(frame).await.is_err() {
+                return false;
+            }
+        }
+        self.out.flush().await.is_ok()
     }
 }
