@@ -88,10 +88,13 @@ async fn upgrade(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(4 * MAX_FRAME_BYTES)
         .on_upgrade(move |ws| {
+            // The session boxed at its own size: built inside this future,
+            // the task would hold its arguments beside it.
+            let run = Box::pin(session::run(ws, ctx));
             tracker.track_future(async move {
                 // Counted against the address for as long as the session runs.
                 let _socket = socket;
-                session::run(ws, ctx).await;
+                run.await;
             })
         }))
 }

@@ -4,6 +4,7 @@
 //! `sync_frames` the binary sync messages.
 
 use automerge::ChangeHash;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -182,14 +183,18 @@ fn payload_len(message: &Message) -> usize {
 }
 
 /// Runs one connection until the peer leaves, goes silent, or the server shuts down.
-pub async fn run(socket: WebSocket, ctx: SessionContext) {
+pub fn run(socket: WebSocket, ctx: SessionContext) -> impl Future<Output = ()> {
     let (out, incoming) = socket.split();
-    run_on(incoming, out, ctx).await;
+    run_on(incoming, out, ctx)
 }
 
 /// Runs a session over any stream of incoming messages and sink for outgoing
 /// ones: a WebSocket in production, in-memory channels in tests.
-pub async fn run_on<I, O>(mut incoming: I, out: O, ctx: SessionContext)
+///
+/// The session is built here and only it is moved into the future: an idle
+/// widget's whole connection is that future, and an `async fn` would hold
+/// its arguments beside the session they were moved into.
+pub fn run_on<I, O>(mut incoming: I, out: O, ctx: SessionContext) -> impl Future<Output = ()>
 where
     I: Stream<Item = Result<Message, axum::Error>> + Unpin,
     O: Sink<Message> + Unpin,
@@ -205,12 +210,14 @@ where
     };
     // Debug level: an enabled span per session costs every idle widget memory.
     let span = tracing::debug_span!("sync_session", id = session.id, site = %session.ctx.site);
-    // Instrumenting (not entering) the span: a guard held across `.await`
-    // would attribute other sessions' log lines to this one.
-    session
-        .serve(&mut incoming, &changed)
-        .instrument(span)
-        .await;
+    async move {
+        // Instrumenting (not entering) the span: a guard held across `.await`
+        // would attribute other sessions' log lines to this one.
+        session
+            .serve(&mut incoming, &changed)
+            .instrument(span)
+            .await;
+    }
 }
 
 impl<O: Sink<Message> + Unpin> Session<O> {
