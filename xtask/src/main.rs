@@ -122,7 +122,8 @@ fn main() -> Result<()> {
                 "attachments",
             ]))?;
             tools::ensure_postgres()?;
-            run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "nodes"]))
+            run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "nodes"]))?;
+            run_cmd(cargo().args(["bench", "--package", "stufe-server", "--bench", "fleet"]))
         }
     }
 }
