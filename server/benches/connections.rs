@@ -21,14 +21,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 use rand::Rng;
-use serde_json::json;
 
 #[path = "common/figures.rs"]
 mod figures;
 use figures::{ms, percentile};
 #[path = "common/client.rs"]
 mod client;
-use client::{Server, STAFF_TOKEN};
+use client::{publish_article, Server};
 #[path = "common/widget.rs"]
 mod widget;
 use widget::{kb_id, open_widget, receive_kb_change, settle, Widget};
@@ -51,20 +50,6 @@ async fn open_many(port: u16, from: usize, count: usize) -> Vec<Widget> {
         .await
 }
 
-async fn publish(server: &Server, n: usize) {
-    let response = reqwest::Client::new()
-        .put(server.url(&format!("/api/staff/articles/fanout-{n}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&json!({
-            "site": "demo", "locale": "en", "category": "general",
-            "title": format!("Fan-out test {n}"), "body": "Reaches every open widget.",
-        }))
-        .send()
-        .await
-        .expect("publish");
-    assert!(response.status().is_success(), "{}", response.status());
-}
-
 async fn fan_out(server: &Server, widgets: Vec<Widget>) -> Vec<Widget> {
     let mut widgets = widgets;
     let mut arrivals = Vec::new();
@@ -78,7 +63,7 @@ async fn fan_out(server: &Server, widgets: Vec<Widget>) -> Vec<Widget> {
             .map(|w| tokio::spawn(receive_kb_change(w)))
             .collect();
         let started = Instant::now();
-        publish(server, n).await;
+        publish_article(server, &format!("fanout-{n}"), &format!("Fan-out test {n}")).await;
         api.push(started.elapsed());
         let mut arrived = Vec::with_capacity(waiting.len());
         for waiter in waiting {

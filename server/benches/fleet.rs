@@ -30,7 +30,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, StreamExt};
 use rand::Rng;
-use serde_json::json;
 use stufe_shared::DocId;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -39,7 +38,7 @@ mod figures;
 use figures::{ms, percentile};
 #[path = "common/client.rs"]
 mod client;
-use client::{Server, STAFF_TOKEN};
+use client::{publish_article, Server, STAFF_TOKEN};
 #[path = "common/widget.rs"]
 mod widget;
 use widget::{open_widget, receive_kb_change, settle, Widget};
@@ -143,20 +142,6 @@ impl Drop for LoadClient {
     }
 }
 
-async fn publish(server: &Server, n: usize) {
-    let response = reqwest::Client::new()
-        .put(server.url(&format!("/api/staff/articles/fleet-{n}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&json!({
-            "site": "demo", "locale": "en", "category": "general",
-            "title": format!("Fleet test {n}"), "body": "Reaches every open widget.",
-        }))
-        .send()
-        .await
-        .expect("publish");
-    assert!(response.status().is_success(), "{}", response.status());
-}
-
 fn node_rss(nodes: &[Arc<Server>]) -> Vec<u64> {
     nodes.iter().map(|n| n.rss_kib()).collect()
 }
@@ -214,7 +199,7 @@ async fn coordinate() {
             c.answer("armed");
         });
         let at = now_micros();
-        publish(&nodes[0], n).await;
+        publish_article(&nodes[0], &format!("fleet-{n}"), &format!("Fleet test {n}")).await;
         for client in &mut clients {
             let arrivals = client.answer("arrivals");
             latencies.extend(arrivals.split_whitespace().map(|a| {
@@ -232,22 +217,11 @@ async fn coordinate() {
     );
 
     // A staff reply through node 2 to the first widget (on node 1).
-    let ticket = tickets[0].clone();
+    let ticket: stufe_shared::TicketId = tickets[0].parse().expect("a ticket id");
     clients[0].order("reply-arm");
     clients[0].answer("armed");
     let at = now_micros();
-    let response = reqwest::Client::new()
-        .post(nodes[1].url(&format!("/api/staff/tickets/{ticket}/messages")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&json!({ "body": "We are on it." }))
-        .send()
-        .await
-        .expect("reply");
-    assert!(
-        response.status().is_success(),
-        "reply: {}",
-        response.status()
-    );
+    client::staff_reply(&reqwest::Client::new(), &nodes[1], ticket, "We are on it.").await;
     let arrived: u64 = clients[0].answer("replied").parse().expect("micros");
     println!(
         "  staff reply on node 2 -> its widget on node 1, {WIDGETS} open: {:.1} ms",

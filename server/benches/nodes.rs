@@ -12,24 +12,22 @@
 //!
 //! Run with `cargo xtask bench` (or `cargo bench -p stufe-server --bench nodes`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use automerge::sync;
-use automerge::AutoCommit;
 use futures_util::{stream, StreamExt};
-use rand::Rng;
-use serde_json::json;
-use stufe_shared::{DocId, TicketId};
-use tokio_tungstenite::tungstenite::Message;
 
 #[path = "common/figures.rs"]
 mod figures;
 use figures::{ms, percentile};
 #[path = "common/client.rs"]
 mod client;
-use client::{create_ticket, new_ticket, open, sync_until_acked, Server, Socket, STAFF_TOKEN};
+use client::{create_ticket, publish_article, Server};
+#[path = "common/load.rs"]
+mod load;
+#[path = "common/widget.rs"]
+mod widget;
+use widget::{open_widget, receive_kb_change, settle, Widget};
 
 const CREATION_CLIENTS: usize = 100;
 const CREATION_SECONDS: u64 = 5;
@@ -37,87 +35,17 @@ const WIDGETS: usize = 1_000;
 const PUBLISHES: usize = 20;
 const CONNECTING_AT_ONCE: usize = 100;
 
-fn kb_id() -> DocId {
-    "kb:demo:en".parse().expect("doc id")
-}
-
 /// Durable creations per second, the clients taking the servers in turn.
 async fn creations(servers: &[Arc<Server>]) -> f64 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let clients: Vec<_> = (0..CREATION_CLIENTS)
-        .map(|n| {
-            let (server, stop) = (Arc::clone(&servers[n % servers.len()]), Arc::clone(&stop));
-            tokio::spawn(async move {
-                let mut created = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    create_ticket(&server).await;
-                    created += 1;
-                }
-                created
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(CREATION_SECONDS)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut created = 0;
-    for client in clients {
-        created += client.await.expect("client");
-    }
-    created as f64 / started.elapsed().as_secs_f64()
-}
-
-/// An open widget: the knowledge base synced, its ticket open.
-struct Widget {
-    ws: Socket,
-    kb: AutoCommit,
-    kb_peer: sync::State,
-}
-
-async fn open_widget(server: &Server) -> Widget {
-    let mut ws = server.connect().await;
-    let (mut kb, mut kb_peer) = (AutoCommit::new(), sync::State::new());
-    open(&mut ws, &kb_id(), None).await;
-    sync_until_acked(&mut ws, &kb_id(), &mut kb, &mut kb_peer).await;
-    let mut rng = rand::rng();
-    let id = TicketId::from_bytes(rng.random());
-    let token = hex::encode(rng.random::<[u8; 32]>());
-    let ticket = DocId::Ticket(id);
-    open(&mut ws, &ticket, Some(&token)).await;
-    sync_until_acked(
-        &mut ws,
-        &ticket,
-        &mut new_ticket(id),
-        &mut sync::State::new(),
-    )
-    .await;
-    Widget { ws, kb, kb_peer }
-}
-
-/// Waits for the widget's next sync message; returns when it arrived (it is
-/// applied afterwards, so the client's own work does not delay arrivals).
-async fn next_change(mut widget: Widget) -> (Widget, Instant, Vec<u8>) {
-    loop {
-        match widget.ws.next().await {
-            Some(Ok(Message::Binary(bytes))) => return (widget, Instant::now(), bytes.to_vec()),
-            Some(Ok(_)) => continue,
-            other => panic!("socket ended: {other:?}"),
+    let servers = servers.to_vec();
+    let (times, elapsed) = load::repeat_for(CREATION_CLIENTS, CREATION_SECONDS, move |c| {
+        let server = Arc::clone(&servers[c % servers.len()]);
+        async move {
+            create_ticket(&server).await;
         }
-    }
-}
-
-async fn publish(server: &Server, n: usize) {
-    let response = reqwest::Client::new()
-        .put(server.url(&format!("/api/staff/articles/nodes-{n}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&json!({
-            "site": "demo", "locale": "en", "category": "general",
-            "title": format!("Across servers {n}"), "body": "Reaches every open widget.",
-        }))
-        .send()
-        .await
-        .expect("publish");
-    assert!(response.status().is_success(), "{}", response.status());
+    })
+    .await;
+    times.len() as f64 / elapsed.as_secs_f64()
 }
 
 /// Publishes on the first server; p50/p99 until every widget had the change.
@@ -126,19 +54,24 @@ async fn fan_out(servers: &[Arc<Server>], mut widgets: Vec<Widget>) -> (f64, f64
     for n in 0..PUBLISHES {
         let waiting: Vec<_> = widgets
             .drain(..)
-            .map(|w| tokio::spawn(next_change(w)))
+            .map(|w| tokio::spawn(receive_kb_change(w)))
             .collect();
         let started = Instant::now();
-        publish(&servers[0], n).await;
+        publish_article(
+            &servers[0],
+            &format!("nodes-{n}"),
+            &format!("Across servers {n}"),
+        )
+        .await;
         let mut arrived = Vec::new();
         for waiter in waiting {
-            let (widget, at, bytes) = waiter.await.expect("widget task");
+            let (widget, at) = waiter.await.expect("widget task");
             latencies.push(at - started);
-            arrived.push((widget, bytes));
+            arrived.push(widget);
         }
         widgets = stream::iter(arrived)
-            .map(|(mut w, bytes)| async move {
-                client::settle(&mut w.ws, &kb_id(), &mut w.kb, &mut w.kb_peer, Some(bytes)).await;
+            .map(|mut w| async move {
+                settle(&mut w).await;
                 w
             })
             .buffer_unordered(WIDGETS)
@@ -164,8 +97,8 @@ async fn measure(servers: Vec<Arc<Server>>) -> Figures {
     let idle: u64 = servers.iter().map(|s| s.rss_kib()).sum();
     let widgets: Vec<Widget> = stream::iter(0..WIDGETS)
         .map(|n| {
-            let server = Arc::clone(&servers[n % servers.len()]);
-            async move { open_widget(&server).await }
+            let port = servers[n % servers.len()].port;
+            async move { open_widget(port, n, None).await.expect("widget opens") }
         })
         .buffer_unordered(CONNECTING_AT_ONCE)
         .collect()

@@ -30,7 +30,6 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use futures_util::{FutureExt, SinkExt};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use stufe_shared::TicketId;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -44,6 +43,8 @@ mod figures;
 use figures::{ms, percentile};
 #[path = "common/client.rs"]
 mod client;
+#[path = "common/load.rs"]
+mod load;
 #[path = "common/process.rs"]
 mod process;
 
@@ -325,32 +326,10 @@ async fn creations<F>(pid: u32, create: F) -> (usize, Duration, Duration)
 where
     F: Fn(usize) -> BoxFuture<'static, ()> + Send + Sync + 'static,
 {
-    let create = Arc::new(create);
-    let stop = Arc::new(AtomicBool::new(false));
     let cpu_before = process::cpu_time(pid);
-    let started = Instant::now();
-    let clients: Vec<_> = (0..CREATION_CLIENTS)
-        .map(|c| {
-            let (create, stop) = (Arc::clone(&create), Arc::clone(&stop));
-            tokio::spawn(async move {
-                let mut made = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    create(c * 1_000_000 + made).await;
-                    made += 1;
-                }
-                made
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(CREATION_SECONDS)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut count = 0;
-    for client in clients {
-        count += client.await.expect("client");
-    }
-    let elapsed = started.elapsed();
+    let (times, elapsed) = load::repeat_for(CREATION_CLIENTS, CREATION_SECONDS, create).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    (count, elapsed, process::cpu_time(pid) - cpu_before)
+    (times.len(), elapsed, process::cpu_time(pid) - cpu_before)
 }
 
 /// Durable creations per server core, the reference and Stufe one after the

@@ -14,7 +14,6 @@
 //!
 //! Run with `cargo xtask bench` (or `cargo bench -p stufe-server --bench sync`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +36,8 @@ use figures::{ms, percentile};
 mod client;
 #[path = "common/corpus.rs"]
 mod corpus;
+#[path = "common/load.rs"]
+mod load;
 #[path = "common/process.rs"]
 mod process;
 use client::{
@@ -174,18 +175,13 @@ async fn ticket_history(server: &Server) {
     let mut staff = Vec::with_capacity(STAFF_REPLIES);
     for i in 0..STAFF_REPLIES {
         let started = Instant::now();
-        let response = http
-            .post(server.url(&format!("/api/staff/tickets/{id}/messages")))
-            .bearer_auth(STAFF_TOKEN)
-            .json(&json!({ "body": format!("Reply {i}: one more detail about the printer.") }))
-            .send()
-            .await
-            .expect("reply");
-        assert!(
-            response.status().is_success(),
-            "reply: {}",
-            response.status()
-        );
+        client::staff_reply(
+            &http,
+            server,
+            id,
+            &format!("Reply {i}: one more detail about the printer."),
+        )
+        .await;
         staff.push(started.elapsed());
     }
     let late = customer_replies(server, &mut ticket, CUSTOMER_REPLIES).await;
@@ -221,29 +217,14 @@ async fn ticket_history(server: &Server) {
 }
 
 async fn creations(server: &Arc<Server>, setup: &str) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let clients: Vec<_> = (0..CREATION_CLIENTS)
-        .map(|_| {
-            let (server, stop) = (Arc::clone(server), Arc::clone(&stop));
-            tokio::spawn(async move {
-                let mut times = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let began = Instant::now();
-                    create_ticket(&server).await;
-                    times.push(began.elapsed());
-                }
-                times
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(CREATION_SECONDS)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut times = Vec::new();
-    for client in clients {
-        times.extend(client.await.expect("client"));
-    }
-    let elapsed = started.elapsed();
+    let creating = Arc::clone(server);
+    let (mut times, elapsed) = load::repeat_for(CREATION_CLIENTS, CREATION_SECONDS, move |_| {
+        let server = Arc::clone(&creating);
+        async move {
+            create_ticket(&server).await;
+        }
+    })
+    .await;
     times.sort();
     println!(
         "\ndurable ticket creations, {CREATION_CLIENTS} clients, each creation a new connection (connect, open, sync, ack after commit); {setup}"

@@ -328,3 +328,39 @@ pub async fn settle(
         }
     }
 }
+
+/// Publishes the short article `slug` on the demo site through the staff API
+/// (a change every open widget's knowledge base receives).
+pub async fn publish_article(server: &Server, slug: &str, title: &str) {
+    let response = reqwest::Client::new()
+        .put(server.url(&format!("/api/staff/articles/{slug}")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&json!({
+            "site": "demo", "locale": "en", "category": "general",
+            "title": title, "body": "Reaches every open widget.",
+        }))
+        .send()
+        .await
+        .expect("publish");
+    assert!(
+        response.status().is_success(),
+        "publish: {}",
+        response.status()
+    );
+}
+
+/// A staff reply to ticket `id` through the staff API.
+pub async fn staff_reply(http: &reqwest::Client, server: &Server, id: TicketId, body: &str) {
+    let response = http
+        .post(server.url(&format!("/api/staff/tickets/{id}/messages")))
+        .bearer_auth(STAFF_TOKEN)
+        .json(&json!({ "body": body }))
+        .send()
+        .await
+        .expect("reply");
+    assert!(
+        response.status().is_success(),
+        "reply: {}",
+        response.status()
+    );
+}
