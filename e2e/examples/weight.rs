@@ -72,20 +72,37 @@ const FORM_TIME: &str = "const seen = () => {
 const FRAME_TIMES: &str = "const help = performance.getEntriesByName('stufe:help')[0];
     return [help ? performance.timeOrigin + help.startTime : null, window.__stufeFormAt || null];";
 
-fn loader_bytes() -> Result<u64> {
-    let site = std::env::var("STUFE_SITE_DIR").context("STUFE_SITE_DIR")?;
-    Ok(std::fs::metadata(std::path::Path::new(&site).join("widget.js.br"))?.len())
+/// On the host page: what it fetched from Stufe (the loader, its panel; the
+/// frame's page is counted in the frame), as
+/// [path, bytes on the wire with headers, body bytes as sent, whether the
+/// request started before the page's load event].
+const HOST_FETCHED: &str = "const load = performance.getEntriesByType('navigation')[0].loadEventStart;
+    return performance.getEntriesByType('resource')
+      .filter(e => { const p = new URL(e.name).pathname; return p == '/widget.js' || (p.startsWith('/w/') && !p.endsWith('.html')); })
+      .map(e => [new URL(e.name).pathname, e.transferSize, e.encodedBodySize, !load || e.startTime < load]);";
+
+async fn host_fetched(browser: &Browser) -> Result<Vec<(String, u64, u64, bool)>> {
+    browser.client.enter_parent_frame().await?;
+    let fetched = browser.client.execute(HOST_FETCHED, vec![]).await?;
+    Ok(serde_json::from_value(fetched)?)
 }
 
-fn print_fetched(what: &str, fetched: &[(String, u64, u64)], loader: u64) {
-    let wire: u64 = fetched.iter().map(|f| f.1).sum();
-    let body: u64 = fetched.iter().map(|f| f.2).sum();
+/// Prints what the host page (`host`) and the frame (`frame`) fetched.
+fn print_fetched(what: &str, host: &[(String, u64, u64, bool)], frame: &[(String, u64, u64)]) {
+    let all = host
+        .iter()
+        .map(|h| (&h.0, h.1, h.2, if h.3 { "before load" } else { "" }))
+        .chain(frame.iter().map(|f| (&f.0, f.1, f.2, "frame")))
+        .collect::<Vec<_>>();
+    let wire: u64 = all.iter().map(|f| f.1).sum();
+    let body: u64 = all.iter().map(|f| f.2).sum();
+    let before_load: u64 = host.iter().filter(|h| h.3).map(|h| h.2).sum();
     println!(
-        "{what}: loader {loader} B (brotli) + frame {} requests, {wire} B on the wire ({body} B bodies)",
-        fetched.len()
+        "{what}: {} requests, {wire} B on the wire ({body} B bodies); before the host page's load event: {before_load} B bodies",
+        all.len()
     );
-    for (path, wire, body) in fetched {
-        println!("    {path:<48} {wire:>8} B wire {body:>8} B body");
+    for (path, wire, body, when) in all {
+        println!("    {path:<48} {wire:>8} B wire {body:>8} B body  {when}");
     }
 }
 
@@ -93,7 +110,6 @@ fn print_fetched(what: &str, fetched: &[(String, u64, u64)], loader: u64) {
 async fn main() -> Result<()> {
     let stufe = Stufe::start().await?;
     let host = HostSite::start(&stufe).await?;
-    let loader = loader_bytes()?;
 
     // A first-time visitor who never opens it.
     let browser = Browser::launch().await?;
@@ -107,7 +123,12 @@ async fn main() -> Result<()> {
     ))
     .await;
     let idle = frame_fetched(&browser).await?;
-    print_fetched("first-time visitor, 60 s idle, never opened", &idle, loader);
+    let idle_host = host_fetched(&browser).await?;
+    print_fetched(
+        "first-time visitor, 60 s idle, never opened",
+        &idle_host,
+        &idle,
+    );
     let widget = idle
         .iter()
         .any(|f| f.0.ends_with(".wasm") || f.0.contains("/stufe_widget-"));
@@ -160,7 +181,8 @@ async fn main() -> Result<()> {
     );
     browser.client.enter_parent_frame().await?;
     let opened = frame_fetched(&browser).await?;
-    print_fetched("everything loaded once opened", &opened, loader);
+    let opened_host = host_fetched(&browser).await?;
+    print_fetched("everything loaded once opened", &opened_host, &opened);
     browser.quit().await?;
     Ok(())
 }

@@ -140,37 +140,56 @@ const FRAME_FETCHED: &str =
     "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname);";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_first_time_visitor_who_never_opens_it_gets_the_help_shell_only() -> Result<()> {
+async fn a_first_time_visitor_who_never_opens_it_gets_only_the_frames_start_up() -> Result<()> {
     let stufe = Stufe::start().await?;
     let host = HostSite::start(&stufe).await?;
     let browser = Browser::launch().await?;
     let result = async {
         browser.client.goto(&host.url()).await?;
         browser.wait_for(Locator::Css("#stufe-widget")).await?;
-        // The loader makes the frame when the browser is idle; the Help
-        // shell runs in it and the start-up has looked at the frame's storage.
+        // The loader fetches its panel (which makes the frame) once the page
+        // has loaded and the browser is idle; the frame's start-up passes the
+        // site's launcher settings on and looks at the frame's storage.
         browser.wait_script(FRAME_REQUESTED).await?;
+        let before_load = browser
+            .client
+            .execute(
+                "const load = performance.getEntriesByType('navigation')[0].loadEventStart;
+                 return performance.getEntriesByType('resource')
+                   .filter(e => e.name.includes('/w/') && e.startTime < load)
+                   .map(e => new URL(e.name).pathname);",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            before_load == serde_json::json!([]),
+            "fetched from Stufe before the host page's load event, beside the loader: {before_load}"
+        );
         browser.enter_closed_or_open_widget_frame().await?;
         browser
-            .wait_for(Locator::Css("[data-testid=help-shell]"))
+            .wait_script("return performance.getEntriesByType('resource').some(e => e.name.includes('/config'));")
             .await?;
-        browser
-            .wait_script("return performance.getEntriesByType('resource').some(e => e.name.includes('/boot-'));")
-            .await?;
-        // Idle a while longer: nothing else arrives.
+        // Idle a while longer: nothing else arrives — not the Help shell, not
+        // the widget.
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
         let fetched = browser.client.execute(FRAME_FETCHED, vec![]).await?;
         let fetched: Vec<String> = serde_json::from_value(fetched)?;
-        let widget: Vec<&String> = fetched
+        let more: Vec<&String> = fetched
             .iter()
-            .filter(|p| {
-                p.ends_with(".wasm")
-                    || p.contains("/stufe_widget-")
-                    || p.ends_with("/sw.js")
-                    || (p.contains("/stufe-") && p.ends_with(".css"))
-            })
+            .filter(|p| !(p.contains("/boot-") || p.ends_with("/config")))
             .collect();
-        ensure!(widget.is_empty(), "the widget was loaded: {widget:?} (all: {fetched:?})");
+        ensure!(
+            more.is_empty(),
+            "a first-time visitor's closed frame fetched {more:?} (all: {fetched:?})"
+        );
+        ensure!(
+            browser
+                .client
+                .find(Locator::Css("[data-testid=help-shell]"))
+                .await
+                .is_err(),
+            "the Help shell is there before the panel opened"
+        );
         // Nothing written: no database, no keys, no service worker. The wasm
         // (the only code that opens the WebSocket) never ran.
         let stored = browser
@@ -187,7 +206,29 @@ async fn a_first_time_visitor_who_never_opens_it_gets_the_help_shell_only() -> R
             stored == serde_json::json!({ "dbs": [], "workers": 0, "keys": 0, "started": false }),
             "the frame wrote or started something: {stored}"
         );
+        // The launcher gets focus (or the pointer): the Help shell is fetched
+        // ahead of the click, the widget is not.
+        browser.client.enter_parent_frame().await?;
+        browser
+            .client
+            .execute(
+                "document.getElementById('stufe-widget').shadowRoot
+                   .querySelector('[data-testid=launcher]').focus(); return true;",
+                vec![],
+            )
+            .await?;
+        browser.enter_closed_or_open_widget_frame().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=help-shell]"))
+            .await?;
+        let fetched = browser.client.execute(FRAME_FETCHED, vec![]).await?;
+        let fetched: Vec<String> = serde_json::from_value(fetched)?;
+        ensure!(
+            !fetched.iter().any(|p| p.ends_with(".wasm")),
+            "the widget was fetched on focus: {fetched:?}"
+        );
         // Opening it starts the widget: the ticket form becomes usable.
+        browser.client.enter_parent_frame().await?;
         browser.open_widget().await?;
         Ok(())
     }
@@ -249,7 +290,13 @@ async fn a_returning_customer_gets_the_widget_at_idle_and_the_badge_without_open
 }
 
 /// Whether the host page has requested anything from the widget's frame yet.
+/// On the host page: whether the widget's frame was requested.
 const FRAME_REQUESTED: &str =
+    "return performance.getEntriesByType('resource').some(e => e.name.includes('/w/frame.html'));";
+
+/// On the host page: whether anything but the loader was fetched from Stufe
+/// (its panel.js, the frame).
+const BEYOND_THE_LOADER: &str =
     "return performance.getEntriesByType('resource').some(e => e.name.includes('/w/'));";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,8 +317,11 @@ async fn with_load_on_click_nothing_loads_until_the_customer_or_the_owner_says_s
                 vec![],
             )
             .await?;
-        let requested = browser.client.execute(FRAME_REQUESTED, vec![]).await?;
-        ensure!(requested == false, "the frame was fetched before any click");
+        let requested = browser.client.execute(BEYOND_THE_LOADER, vec![]).await?;
+        ensure!(
+            requested == false,
+            "more than the loader was fetched before any click"
+        );
 
         // The owner's consent: preloading starts (the panel stays closed).
         browser

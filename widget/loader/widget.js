@@ -1,28 +1,23 @@
 /* Stufe loader: the one script a host page includes.
    <script src="https://HOST/widget.js" data-site="SITE" async></script>
-   Draws the launcher in a shadow root, loads the widget (an iframe) on first
-   open or when the browser is idle (with data-load="click": only on first open
-   or after Stufe('consent')), and queues Stufe(...) calls made earlier.
-   It watches the frame: a frame that reports a crash (or stops answering the
-   heartbeat) is reloaded once (unsent work is in the frame's storage); after a
-   second crash the launcher says support is unavailable instead of showing a
-   dead panel.
-   No framework, no cookies, no globals besides window.Stufe. Every byte here
-   is paid by every page view (the build minifies it; `cargo xtask build`
-   prints its brotli size, aimed at 2 KiB): what matters only once the
-   widget runs lives in the frame. */
+   Draws the launcher in a shadow root and queues Stufe(...) calls. Every byte
+   here is paid by every page view before the host page's load event (the
+   build minifies it; `cargo xtask build` prints its brotli size, aimed at
+   2 KiB), so the rest — the widget's frame, its heartbeat and crash handling,
+   the commands and events — is panel.js, which this file fetches when the
+   browser is idle (with data-load="click": only on first open or after
+   Stufe('consent')) and hands the launcher and the queued calls to.
+   No framework, no cookies, no globals besides window.Stufe. */
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script || (window.Stufe && window.Stufe.loaded)) return;
   var attr = function (name) { return script.getAttribute("data-" + name); };
   var origin = new URL(script.src).origin;
-  var site = attr("site") || "";
   // data-load="click": nothing is fetched and no connection opened until the
   // customer opens the widget, or the owner calls Stufe('consent').
   var consented = attr("load") != "click";
   var queued = (window.Stufe && window.Stufe.q) || [];
-  var german = /^de/i.test(navigator.language);
   var host = document.createElement("div");
   host.id = "stufe-widget";
   host.style.cssText = "all:initial!important;position:fixed!important;z-index:2147483000!important";
@@ -43,7 +38,6 @@
   var button = root.firstChild;
   var icon = button.firstChild;
   var label = icon.nextSibling;
-  var badge = button.lastChild;
   // A constructed stylesheet is not inline CSS: host pages whose
   // Content-Security-Policy forbids inline styles still style the launcher.
   // Browsers without constructed stylesheets get a <style> element.
@@ -54,7 +48,10 @@
   } catch (e) {
     sheet = root.appendChild(document.createElement("style"));
   }
-  function draw() {
+  // Draws the launcher (and the panel's box) with `look`; panel.js calls it
+  // again with the site's settings.
+  function draw(newLook) {
+    look = newLook || look;
     var side = look.position == "left" ? "left" : "right";
     var box = "position:fixed;" + side + ":20px;bottom:88px;border-radius:12px;box-shadow:0 8px 30px #0005;background:#fff;display:none;";
     var css =
@@ -75,176 +72,42 @@
     icon.innerHTML = ICONS[look.icon] || ICONS.chat;
     label.textContent = look.label = ("" + (look.label || "")).slice(0, 24);
     label.hidden = !look.label;
-    showUnread(unreadCount);
+    button.setAttribute("aria-label", look.label || "Support");
+    return look;
   }
-  var unreadCount = 0, unreadLabel;
   draw();
-  // Stufe('on', event, fn) handlers. Handlers get ids and counts, never text.
-  var handlers = { open: [], close: [], "ticket:created": [], message: [], unread: [] };
-  function emit(name, detail) {
-    handlers[name].slice().forEach(function (fn) {
-      try { fn(detail); } catch (e) { console.error(e); }
-    });
+  // panel.js, fetched once: at idle, on the first open, or for a command
+  // that opens the panel.
+  var panel;
+  function loadPanel() {
+    if (panel) return;
+    panel = root.appendChild(document.createElement("script"));
+    panel.src = origin + "/w/__PANEL__";
+    // Unreachable now: the next open tries again.
+    panel.onerror = function () { panel.remove(); panel = 0; };
   }
-  // New staff replies while the panel is closed (the widget counts them).
-  // `text`: the launcher's name with the count, in the widget's language.
-  function showUnread(n, text) {
-    if (n != unreadCount) { unreadCount = n; emit("unread", { count: n }); }
-    if (text) unreadLabel = text;
-    badge.hidden = !(n > 0);
-    badge.textContent = n > 9 ? "9+" : n;
-    button.setAttribute("aria-label", n > 0 && unreadLabel || look.label || "Support");
+  // Never before the host page's load event: then when the browser is idle.
+  function loadWhenIdle() {
+    if (document.readyState != "complete") return addEventListener("load", loadWhenIdle);
+    (window.requestIdleCallback || function (f) { setTimeout(f, 3000); })(loadPanel, { timeout: 10000 });
   }
-  function tellFrame(kind) {
-    if (frame && frame.contentWindow) frame.contentWindow.postMessage({ stufe: kind }, origin);
-  }
-  var crashText;
-  var frame, down, isOpen, answering, started, ready, identified, crashedThisLoad;
-  var crashes = 0, unanswered = 0;
-  // Commands for the widget itself wait until it has said hello.
-  var pending = [];
-
-  function ensureFrame() {
-    if (frame || down) return;
-    frame = root.appendChild(document.createElement("iframe"));
-    frame.title = "Support";
-    frame.setAttribute("data-testid", "widget-frame");
-    // The page's origin goes with the frame request (whatever the page's own
-    // referrer policy), so the server can tell where its widget is installed.
-    frame.referrerPolicy = "origin";
-    frame.src = origin + "/w/frame.html?site=" + encodeURIComponent(site);
-    frame.onload = function () {
-      crashedThisLoad = 0;
-      // The frame's first script says "started" before its load event (the
-      // message may still be on its way, hence the grace); a frame that loaded
-      // without it was refused (this page's origin is not one the site allows:
-      // frame-ancestors) or the server could not be reached.
-      setTimeout(function () {
-        if (!started && frame) {
-          console.error("Stufe: site '" + site + "' could not start on this page: add " + location.origin +
-            " to its allowed origins, or " + origin + " is unreachable.");
-          showDown(1);
-        }
-      }, 2000);
-    };
-    // The frame answers every ping once it runs; a frame that answered before
-    // and then misses several in a row is taken as crashed (hidden pages skip beats).
-    setInterval(function () {
-      if (!frame || !frame.contentWindow || document.hidden) return;
-      if (answering && unanswered > 2) return crashed();
-      if (answering) unanswered++;
-      tellFrame("ping");
-    }, 5000);
-  }
-  function crashed() {
-    // One crash per document: its panic and the error after it are one crash.
-    if (crashedThisLoad) return;
-    crashedThisLoad = 1;
-    answering = ready = started = unanswered = 0;
-    if (++crashes < 2) frame.src = frame.src;
-    else showDown();
-  }
-  // `here`: the widget could not start on this page at all (not allowed
-  // here, or unreachable), so reloading will not help.
-  function showDown(here) {
-    // Hidden, not removed: removing it would cancel the crash report the
-    // frame is still sending. It is never shown or pinged again.
-    frame.className = "";
-    frame.hidden = true;
-    frame.setAttribute("data-testid", "crashed-frame");
-    frame = null;
-    down = root.appendChild(document.createElement("div"));
-    down.setAttribute("role", "alert");
-    down.setAttribute("data-testid", "unavailable");
-    down.textContent = here
-      ? (german ? "Der Support ist auf dieser Seite nicht verfügbar." : "Support is not available on this page.")
-      // (A frame from before the frame sent its text: English.)
-      : crashText || "Support is unavailable – reload the page.";
-    down.classList.toggle("open", !!isOpen);
-  }
-  function setOpen(open) {
-    if (open) ensureFrame();
-    if (!open && !isOpen) return;
-    isOpen = open;
-    (frame || down).classList.toggle("open", open);
-    button.setAttribute("aria-expanded", open);
-    if (!open) button.focus(); else if (frame) frame.focus();
-    tellFrame(open ? "opened" : "closed");
-    emit(open ? "open" : "close", {});
-  }
-  // Passed to the widget once it runs, without opening the panel. A
-  // signed-in customer may have requests from another device (their badge),
-  // so identify starts the widget (now, or once the frame says it is
-  // waiting); other commands wait until it runs for another reason.
-  function send(name, arg) {
-    pending.push({ stufe: "command", name: name, arg: arg });
-    if (name == "identify") identified = 1, tellFrame("start");
-    flush();
-  }
-  function flush() {
-    while (ready && frame && pending.length) frame.contentWindow.postMessage(pending.shift(), origin);
-  }
-  function warn(text) { console.warn("Stufe: " + text); }
-  var commands = {
-    open: function () { setOpen(true); },
-    close: function () { setOpen(false); },
-    toggle: function () { setOpen(!isOpen); },
-    consent: function () { if (!consented) { consented = true; preloadWhenIdle(); } },
-    hideLauncher: function () { button.hidden = true; },
-    showLauncher: function () { button.hidden = false; },
-    logout: function () { unreadCount = -1; showUnread(0); send("logout"); },
-    on: function (name, fn) {
-      if (handlers[name] && typeof fn == "function") handlers[name].push(fn);
-      else warn("'on' takes one of " + Object.keys(handlers) + " and a function.");
-    },
-    off: function (name, fn) {
-      if (handlers[name]) handlers[name] = fn ? handlers[name].filter(function (h) { return h !== fn; }) : [];
-    }
-  };
-  commands.reset = commands.logout;
-  // The widget checks these arguments (and warns about bad ones) once it runs.
-  ["identify", "prefill", "setLocale", "search", "showArticle"].forEach(function (name, i) {
-    commands[name] = function (arg) {
-      if (i > 2) setOpen(true);
-      send(name, arg && typeof arg == "object" ? JSON.stringify(arg) : arg);
-    };
-  });
-  var warned = {};
-  var api = function (command, arg, more) {
-    if (commands.hasOwnProperty(command)) return void commands[command](arg, more);
-    if (!warned[command]) {
-      warned[command] = 1;
-      warn("unknown command '" + command + "' is ignored. Known commands: " + Object.keys(commands) + ".");
-    }
+  // Until panel.js runs, calls wait in `queue` (it takes them over with
+  // window.Stufe); the launcher's visibility changes at once.
+  var queue = [];
+  var api = function (command) {
+    if (/^(hide|show)Launcher$/.test(command)) button.hidden = command == "hideLauncher";
+    else queue.push(arguments);
+    if (/^(open|toggle|search|showArticle)$/.test(command)) loadPanel();
+    if (command == "consent" && !consented) consented = 1, loadWhenIdle();
   };
   api.loaded = true;
+  api._ = { origin: origin, site: attr("site") || "", root: root, button: button, draw: draw, queue: queue };
   window.Stufe = api;
-  button.onclick = commands.toggle;
-  addEventListener("message", function (event) {
-    var data = event.data;
-    if (!frame || event.source !== frame.contentWindow || event.origin !== origin || !data) return;
-    var kind = data.stufe;
-    // The frame runs, and says in its language what to show should it crash.
-    if (kind == "started") started = 1, crashText = data.down || crashText;
-    // The frame starts the widget itself for a returning customer; otherwise
-    // once the panel opens or the page signed a customer in (identify).
-    else if (kind == "waiting" && (isOpen || identified)) tellFrame("start");
-    else if (kind == "close") setOpen(false);
-    // The site's launcher settings, from the frame: they win over the tag's.
-    else if (kind == "look" && data.look) look = data.look, draw();
-    else if (kind == "pong") answering = 1, unanswered = 0;
-    else if (kind == "hello") { ready = 1; tellFrame(isOpen ? "opened" : "closed"); flush(); }
-    else if (kind == "unread" && typeof data.n == "number") showUnread(data.n, data.label);
-    else if (kind == "crashed") crashed();
-    else if (kind == "event" && /^(ticket:created|message)$/.test(data.name)) emit(data.name, { id: "" + data.id });
-  });
-  function preloadWhenIdle() {
-    (window.requestIdleCallback || function (f) { setTimeout(f, 3000); })(ensureFrame, { timeout: 10000 });
-  }
+  button.onclick = function () { api("toggle"); };
   function mount() {
     document.body.appendChild(host);
     queued.forEach(function (call) { api.apply(null, call); });
-    if (consented) preloadWhenIdle();
+    if (consented) loadWhenIdle();
     // Pages that swap their <body> (Turbo-style navigation) keep the launcher;
     // the frame loads again inside it (its unsent work is in its own storage).
     new MutationObserver(function () {

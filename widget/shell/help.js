@@ -1,26 +1,22 @@
-/* Stufe help shell: the Help tab in a few kilobytes of plain JS, usable the
-   moment the frame opens, while the widget itself (wasm with its CRDT engine,
-   ~350 KB) loads behind it. It searches and shows published articles through
+/* Stufe help shell: the Help tab in a few kilobytes of plain JS, loaded by
+   the frame's start-up (boot.js) when the panel opens and usable at once,
+   while the widget itself (wasm with its CRDT engine, ~390 KB) loads behind it. It searches and shows published articles through
    the same HTTP API the widget uses; tickets wait for the widget. When the
    widget starts it takes the shell's place and carries over the search typed
    and the article open (`data-query`, `data-article` on #stufe-shell).
    No inline script or style: the frame's policy allows neither. */
 (function () {
   "use strict";
+  // One shell, and none once the widget runs (boot.js says so).
+  if (window.stufeUp || document.getElementById("stufe-shell")) return;
   var site = new URLSearchParams(location.search).get("site") || "";
   var api = "/api/sites/" + encodeURIComponent(site);
   var TEXTS = {
-    en: { search: "Search help articles", none: "No articles found.", back: "Back", close: "Close", loading: "Requests and tickets are loading…",
-          down: "Support is unavailable – reload the page." },
-    de: { search: "Hilfeartikel durchsuchen", none: "Keine Artikel gefunden.", back: "Zurück", close: "Schließen", loading: "Anfragen und Tickets werden geladen…",
-          down: "Der Support ist gerade nicht verfügbar – bitte laden Sie die Seite neu." }
+    en: { search: "Search help articles", none: "No articles found.", back: "Back", close: "Close", loading: "Requests and tickets are loading…" },
+    de: { search: "Hilfeartikel durchsuchen", none: "Keine Artikel gefunden.", back: "Zurück", close: "Schließen", loading: "Anfragen und Tickets werden geladen…" }
   };
   var browserLang = (navigator.language || "").slice(0, 2).toLowerCase();
   var lang = TEXTS[browserLang] ? browserLang : "en";
-  // Tells the loader this frame runs (a frame refused by the site's
-  // frame-ancestors never says it), with what its launcher should say should
-  // the widget crash twice. Nothing private, so any target may hear it.
-  if (parent !== window) parent.postMessage({ stufe: "started", down: TEXTS[lang].down }, "*");
 
   var shell = document.createElement("div");
   shell.id = "stufe-shell";
@@ -73,17 +69,13 @@
   // When Help became usable, for `cargo xtask bench` (a User Timing mark).
   if (performance.mark) performance.mark("stufe:help");
 
-  fetch(api + "/config").then(function (r) { return r.ok ? r.json() : null; }).then(function (config) {
+  // The site's settings, as the frame's start-up (boot.js) fetched them.
+  window.stufeConfig.then(function (config) {
     if (!config) return;
     title.textContent = config.name || "";
     if (config.brand_color) shell.style.setProperty("--brand", config.brand_color);
-    // The launcher on the host page takes the site's colour, corner, label
-    // and icon (public settings, so any target may hear them).
-    var launcher = config.launcher || {};
-    if (parent !== window) parent.postMessage({ stufe: "look", look: { color: config.brand_color,
-      position: launcher.position, label: launcher.label, icon: launcher.icon } }, "*");
     if (!TEXTS[browserLang] && TEXTS[config.locale]) { lang = config.locale; texts(); }
-  }).catch(function () {});
+  });
 
   var asked = 0;
   var timer = null;

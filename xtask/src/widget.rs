@@ -1,7 +1,8 @@
 //! Building the widget into the site dir, as `Leptos.toml` describes:
 //! cargo (wasm32, size profile) -> wasm-bindgen (library, same version as the
 //! widget's wasm-bindgen) -> wasm-opt -Oz -> content-hashed names -> brotli
-//! and gzip siblings, plus the frame page and the `widget.js` loader.
+//! and gzip siblings, plus the frame page and the `widget.js` loader with its
+//! `panel.js`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ struct Settings {
     style_file: PathBuf,
     shell_style_file: PathBuf,
     loader_file: PathBuf,
+    panel_file: PathBuf,
     lib_profile_release: String,
     #[serde(default)]
     lib_rustflags: String,
@@ -177,7 +179,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     let css = fs::read(root.join(&s.style_file)).context("reading the style file")?;
     let shell_css =
         fs::read(root.join(&s.shell_style_file)).context("reading the shell's style file")?;
-    let loader = fs::read(root.join(&s.loader_file)).context("reading the loader")?;
+    let loader = fs::read_to_string(root.join(&s.loader_file)).context("reading the loader")?;
+    let panel = fs::read(root.join(&s.panel_file)).context("reading the loader's panel")?;
     let shell = fs::read(root.join(HELP_SHELL)).context("reading the help shell")?;
     let boot = fs::read_to_string(root.join(BOOT)).context("reading the frame's start-up")?;
 
@@ -186,7 +189,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         &fs::read(&wasm)?,
         &css,
         &shell_css,
-        &loader,
+        loader.as_bytes(),
+        &panel,
         &shell,
         boot.as_bytes(),
         &fs::read(root.join("Leptos.toml"))?,
@@ -227,20 +231,20 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     }
     // No inline script: the frame runs under a strict Content-Security-Policy
     // (script-src 'self'), so its start-up lives in a file of its own. It
-    // loads the wasm only when it is needed (see the file).
+    // loads the Help shell and the wasm only when they are needed (see the file).
+    let shell_name = write_hashed(&pkg, "help", "js", &minified(root, &shell)?)?;
     let boot = boot
         .replace("__GLUE__", &glue)
         .replace("__WASM__", &wasm_name)
-        .replace("__CSS__", &css_name);
+        .replace("__CSS__", &css_name)
+        .replace("__SHELL_CSS__", &shell_css_name)
+        .replace("__HELP__", &shell_name);
     let boot_name = write_hashed(&pkg, "boot", "js", &minified(root, boot.as_bytes())?)?;
-    let shell_name = write_hashed(&pkg, "help", "js", &minified(root, &shell)?)?;
     let frame = format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Support</title>
-<link rel="stylesheet" href="{shell_css_name}">
 </head><body>
-<script src="{shell_name}" defer></script>
 <script src="{boot_name}" defer></script>
 </body></html>
 "#
@@ -258,7 +262,10 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         &pkg.join("sw.js"),
         service_worker(&fingerprint[..10], &assets).as_bytes(),
     )?;
-    write_compressed(&site.join("widget.js"), &minified(root, &loader)?)?;
+    // The loader fetches the rest of itself (panel.js) by its hashed name.
+    let panel_name = write_hashed(&pkg, "panel", "js", &minified(root, &panel)?)?;
+    let loader = loader.replace("__PANEL__", &panel_name);
+    write_compressed(&site.join("widget.js"), &minified(root, loader.as_bytes())?)?;
     fs::write(&stamp, fingerprint)?;
     println!("widget built into {}", site.display());
     Ok(site)

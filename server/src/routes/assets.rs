@@ -1,13 +1,13 @@
 //! The widget's static files, built by `cargo xtask build` into the site dir:
 //! `/widget.js` (the loader; short cache, it is the URL site owners paste) and
-//! `/w/*` (frame page and service worker, always revalidated; hashed JS glue,
-//! wasm and CSS, cached forever).
+//! `/w/*` (frame page and service worker, always revalidated; the loader's
+//! panel, hashed JS glue, wasm and CSS, cached forever).
 //! Pre-compressed `.br` and `.gz` siblings are served with `Content-Encoding`.
 
 use std::path::Path;
 
 use axum::extract::Request;
-use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::http::header::{HeaderName, HeaderValue, CACHE_CONTROL};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -40,9 +40,14 @@ async fn cache_headers(request: Request, next: Next) -> Response {
         } else {
             "no-cache"
         };
-        response
-            .headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+        let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+        // Public files: a host page may see their sizes and timings in its
+        // own measurements (Resource Timing), as `cargo xtask bench` does.
+        headers.insert(
+            HeaderName::from_static("timing-allow-origin"),
+            HeaderValue::from_static("*"),
+        );
     }
     response
 }
