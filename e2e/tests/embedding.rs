@@ -289,7 +289,6 @@ async fn a_returning_customer_gets_the_widget_at_idle_and_the_badge_without_open
     finish(browser, &stufe, "returning", result).await
 }
 
-/// Whether the host page has requested anything from the widget's frame yet.
 /// On the host page: whether the widget's frame was requested.
 const FRAME_REQUESTED: &str =
     "return performance.getEntriesByType('resource').some(e => e.name.includes('/w/frame.html'));";
@@ -324,12 +323,29 @@ async fn with_load_on_click_nothing_loads_until_the_customer_or_the_owner_says_s
         );
 
         // The owner's consent: preloading starts (the panel stays closed).
+        // A page that kept the loader's `Stufe` keeps reaching the widget
+        // once the rest of the loader has taken over.
         browser
             .client
-            .execute("Stufe('consent'); return true;", vec![])
+            .execute(
+                "window.keptStufe = Stufe; Stufe('consent'); return true;",
+                vec![],
+            )
             .await?;
         browser.wait_script(FRAME_REQUESTED).await?;
+        browser
+            .client
+            .execute(
+                "keptStufe('on', 'open', () => { window.openedSeen = true; }); return keptStufe !== Stufe;",
+                vec![],
+            )
+            .await?;
         browser.open_widget().await?;
+        browser.client.enter_parent_frame().await?;
+        ensure!(
+            browser.client.execute("return window.openedSeen === true;", vec![]).await? == true,
+            "a handler added through the kept Stufe was not called on open"
+        );
         Ok(())
     }
     .await;

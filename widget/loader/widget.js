@@ -95,6 +95,8 @@
   // window.Stufe); the launcher's visibility changes at once.
   var queue = [];
   var api = function (command) {
+    // (A page that kept this function calls panel.js's once it runs.)
+    if (window.Stufe != api) return window.Stufe.apply(null, arguments);
     if (/^(hide|show)Launcher$/.test(command)) button.hidden = command == "hideLauncher";
     else queue.push(arguments);
     if (/^(open|toggle|search|showArticle)$/.test(command)) loadPanel();
