@@ -353,6 +353,63 @@ async fn with_load_on_click_nothing_loads_until_the_customer_or_the_owner_says_s
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_while_the_loaders_panel_cannot_load_leaves_the_next_click_to_open_it() -> Result<()>
+{
+    let stufe = Stufe::start().await?;
+    let host = HostSite::start_with_tag(&stufe, "", r#"data-load="click""#).await?;
+    let browser = Browser::launch().await?;
+    let shadow_root = "document.getElementById('stufe-widget').shadowRoot";
+    let result = async {
+        // The rest of the loader (panel.js) cannot be fetched for now.
+        browser.block_urls(&["*/w/panel-*"]).await?;
+        browser.client.goto(&host.url()).await?;
+        let launcher = browser.wait_for(Locator::Css("#stufe-widget")).await?;
+        browser
+            .client
+            .execute(
+                &format!(
+                    "{shadow_root}.addEventListener('error', () => {{ window.panelFailed = true; }}, true);
+                     return true;"
+                ),
+                vec![],
+            )
+            .await?;
+        let button = launcher
+            .shadow_root()
+            .await?
+            .find(Locator::Css("[data-testid=launcher]"))
+            .await?;
+        button.click().await?;
+        browser.wait_script("return window.panelFailed === true;").await?;
+        // Reachable again: the next click opens the panel, and it stays open
+        // (the first click is not taken as a second toggle).
+        browser.block_urls(&[]).await?;
+        button.click().await?;
+        browser
+            .wait_script(&format!(
+                "return !!{shadow_root}.querySelector('iframe.open');"
+            ))
+            .await?;
+        browser.enter_closed_or_open_widget_frame().await?;
+        browser
+            .wait_for(Locator::Css("[data-testid=new-ticket-tab]"))
+            .await?;
+        browser.client.enter_parent_frame().await?;
+        let open = browser
+            .client
+            .execute(
+                &format!("return {shadow_root}.querySelector('[data-testid=launcher]').getAttribute('aria-expanded');"),
+                vec![],
+            )
+            .await?;
+        ensure!(open == "true", "the panel did not stay open: aria-expanded {open}");
+        Ok(())
+    }
+    .await;
+    finish(browser, &stufe, "panel-unreachable", result).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_js_api_hides_the_launcher_warns_once_about_unknown_commands_and_survives_a_new_body(
 ) -> Result<()> {
     let stufe = Stufe::start().await?;

@@ -105,7 +105,9 @@
   api.loaded = true;
   api._ = { origin: origin, site: attr("site") || "", root: root, button: button, draw: draw, queue: queue };
   window.Stufe = api;
-  button.onclick = function () { api("toggle"); };
+  // Until panel.js runs the panel is closed: a click opens it (clicks made
+  // while panel.js is on its way, or after it failed to load, are one open).
+  button.onclick = function () { api("open"); };
   function mount() {
     document.body.appendChild(host);
     queued.forEach(function (call) { api.apply(null, call); });
