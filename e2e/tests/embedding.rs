@@ -361,7 +361,7 @@ async fn a_click_while_the_loaders_panel_cannot_load_leaves_the_next_click_to_op
     let shadow_root = "document.getElementById('stufe-widget').shadowRoot";
     let result = async {
         // The rest of the loader (panel.js) cannot be fetched for now.
-        browser.block_urls(&["*/w/panel-*"]).await?;
+        browser.block_urls(&["*/w/panel.js*"]).await?;
         browser.client.goto(&host.url()).await?;
         let launcher = browser.wait_for(Locator::Css("#stufe-widget")).await?;
         browser

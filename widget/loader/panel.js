@@ -9,7 +9,8 @@
 (function () {
   "use strict";
   // What the loader hands over: its origin and site, the launcher and the
-  // calls made so far.
+  // calls made so far. A loader cached from the release before may hand
+  // over (both are kept 5 minutes): read only these names.
   var loader = window.Stufe && window.Stufe._;
   if (!loader || loader.taken) return;
   loader.taken = 1;

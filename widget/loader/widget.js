@@ -103,6 +103,8 @@
     if (command == "consent" && !consented) consented = 1, loadWhenIdle();
   };
   api.loaded = true;
+  // What panel.js takes over. A loader cached from one release may meet the
+  // panel of the next (both are kept 5 minutes), so these names stay.
   api._ = { origin: origin, site: attr("site") || "", root: root, button: button, draw: draw, queue: queue };
   window.Stufe = api;
   // Until panel.js runs the panel is closed: a click opens it (clicks made

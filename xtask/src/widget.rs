@@ -262,9 +262,14 @@ pub fn build(root: &Path) -> Result<PathBuf> {
         &pkg.join("sw.js"),
         service_worker(&fingerprint[..10], &assets).as_bytes(),
     )?;
-    // The loader fetches the rest of itself (panel.js) by its hashed name.
-    let panel_name = write_hashed(&pkg, "panel", "js", &minified(root, &panel)?)?;
-    let loader = loader.replace("__PANEL__", &panel_name);
+    // The rest of the loader, under a name that stays (a loader cached from
+    // the release before still finds a panel after a deploy; the two keep
+    // their hand-over compatible), with this release's hash as its query so
+    // a new loader does not get an older panel from the browser's cache.
+    let panel = minified(root, &panel)?;
+    write_compressed(&pkg.join("panel.js"), &panel)?;
+    let panel_url = format!("panel.js?v={}", hex::encode(&Sha256::digest(&panel)[..5]));
+    let loader = loader.replace("__PANEL__", &panel_url);
     write_compressed(&site.join("widget.js"), &minified(root, loader.as_bytes())?)?;
     fs::write(&stamp, fingerprint)?;
     println!("widget built into {}", site.display());

@@ -1,7 +1,9 @@
 //! The widget's static files, built by `cargo xtask build` into the site dir:
-//! `/widget.js` (the loader; short cache, it is the URL site owners paste) and
-//! `/w/*` (frame page and service worker, always revalidated; the loader's
-//! panel, hashed JS glue, wasm and CSS, cached forever).
+//! `/widget.js` (the loader; short cache, it is the URL site owners paste),
+//! `/w/panel.js` (the rest of the loader, fetched by it; short cache too: a
+//! loader of the release before finds it after a deploy) and `/w/*` (frame
+//! page and service worker, always revalidated; hashed JS glue, wasm and CSS,
+//! cached forever).
 //! Pre-compressed `.br` and `.gz` siblings are served with `Content-Encoding`.
 
 use std::path::Path;
@@ -33,10 +35,10 @@ async fn cache_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if response.status().is_success() {
         let revalidate = path.ends_with(".html") || path == "/w/sw.js";
-        let policy = if path.starts_with("/w/") && !revalidate {
-            "public, max-age=31536000, immutable"
-        } else if path == "/widget.js" {
+        let policy = if path == "/widget.js" || path == "/w/panel.js" {
             "public, max-age=300"
+        } else if path.starts_with("/w/") && !revalidate {
+            "public, max-age=31536000, immutable"
         } else {
             "no-cache"
         };

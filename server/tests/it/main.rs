@@ -2,6 +2,7 @@
 //! in a temp dir, spoken to over a real WebSocket by an Automerge peer.
 
 mod accounts;
+mod assets;
 mod attachments;
 mod attacks;
 mod audit;
