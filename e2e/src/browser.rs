@@ -310,8 +310,9 @@ impl Browser {
             .await?
             .click()
             .await?;
-        let frame = root.find(Locator::Css("iframe.open")).await?;
-        frame.enter_frame().await?;
+        // Opened by the loader's panel.js: at once if it runs already, else
+        // once it has been fetched.
+        self.in_launcher("iframe.open").await?.enter_frame().await?;
         self.wait_for(Locator::Css("[data-testid=new-ticket-tab]"))
             .await?;
         Ok(())
@@ -342,10 +343,25 @@ impl Browser {
     }
 
     async fn enter_frame_matching(&self, css: &str) -> Result<()> {
-        let host = self.wait_for(Locator::Css("#stufe-widget")).await?;
-        let frame = host.shadow_root().await?.find(Locator::Css(css)).await?;
-        frame.enter_frame().await?;
+        self.in_launcher(css).await?.enter_frame().await?;
         Ok(())
+    }
+
+    /// Waits for the element matching `css` in the loader's shadow root (the
+    /// launcher, the frame made by its panel.js) on the host page.
+    pub async fn in_launcher(&self, css: &str) -> Result<Element> {
+        let host = self.wait_for(Locator::Css("#stufe-widget")).await?;
+        let root = host.shadow_root().await?;
+        let started = Instant::now();
+        loop {
+            match root.find(Locator::Css(css)).await {
+                Ok(element) => return Ok(element),
+                Err(_) if started.elapsed() < PATIENCE => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(err) => bail!("waited {PATIENCE:?} for {css} in the launcher: {err}"),
+            }
+        }
     }
 
     /// In a new window: logs in to the staff console, writes a draft and publishes it.

@@ -81,12 +81,7 @@ async fn help_works_before_the_widget_has_loaded_and_the_widget_carries_on_with_
             .await?
             .click()
             .await?;
-        let host_root = launcher.shadow_root().await?;
-        host_root
-            .find(Locator::Css("iframe.open"))
-            .await?
-            .enter_frame()
-            .await?;
+        browser.in_launcher("iframe.open").await?.enter_frame().await?;
         // The Help tab is usable all the same: search, results, the article.
         browser
             .wait_for(Locator::Css("[data-testid=shell-search]"))
@@ -439,12 +434,33 @@ async fn the_js_api_hides_the_launcher_warns_once_about_unknown_commands_and_sur
                 vec![],
             )
             .await?;
-        let warnings: Vec<_> = browser
-            .log()
-            .await?
-            .into_iter()
-            .filter(|e| e.message.contains("unknown command"))
-            .collect();
+        // The warnings come from the loader's panel: at once if it runs
+        // already, else when it runs (at idle) and takes the queued calls.
+        let mut warnings = Vec::new();
+        let since = std::time::Instant::now();
+        loop {
+            let panel_ran = browser.client.execute(FRAME_REQUESTED, vec![]).await? == true;
+            warnings.extend(
+                browser
+                    .log()
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.message.contains("unknown command")),
+            );
+            if panel_ran && warnings.len() >= 2 || since.elapsed().as_secs() > 20 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // A third (a repeated name warned again) would be in the log by now.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        warnings.extend(
+            browser
+                .log()
+                .await?
+                .into_iter()
+                .filter(|e| e.message.contains("unknown command")),
+        );
         ensure!(
             warnings.len() == 2,
             "one warning per unknown command: {warnings:#?}"
