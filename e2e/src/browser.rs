@@ -347,6 +347,16 @@ impl Browser {
         Ok(())
     }
 
+    /// An attribute of the launcher button on the host page (`aria-expanded`,
+    /// `aria-label`, …); the host page must be the current context.
+    pub async fn launcher_attribute(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .in_launcher("[data-testid=launcher]")
+            .await?
+            .attr(name)
+            .await?)
+    }
+
     /// Waits for the element matching `css` in the loader's shadow root (the
     /// launcher, the frame made by its panel.js) on the host page.
     pub async fn in_launcher(&self, css: &str) -> Result<Element> {

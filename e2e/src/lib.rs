@@ -29,7 +29,7 @@ mod mail;
 mod server;
 
 pub use assertions::finish;
-pub use browser::Browser;
+pub use browser::{Browser, LogEntry};
 pub use host::HostSite;
 pub use mail::{Mail, MailServer};
 pub use server::{new_postgres_database, Stufe, REPLY_DOMAIN};

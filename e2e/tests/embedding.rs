@@ -269,15 +269,11 @@ async fn a_returning_customer_gets_the_widget_at_idle_and_the_badge_without_open
                 "{badge} return !badge.hidden && badge.textContent === '1';"
             ))
             .await?;
-        let expanded = browser
-            .client
-            .execute(
-                "return document.getElementById('stufe-widget').shadowRoot
-                    .querySelector('[data-testid=launcher]').getAttribute('aria-expanded');",
-                vec![],
-            )
-            .await?;
-        ensure!(expanded == "false", "the panel was opened: {expanded}");
+        let expanded = browser.launcher_attribute("aria-expanded").await?;
+        ensure!(
+            expanded.as_deref() == Some("false"),
+            "the panel was opened: {expanded:?}"
+        );
         Ok(())
     }
     .await;
@@ -358,7 +354,7 @@ async fn a_click_while_the_loaders_panel_cannot_load_leaves_the_next_click_to_op
         // The rest of the loader (panel.js) cannot be fetched for now.
         browser.block_urls(&["*/w/panel.js*"]).await?;
         browser.client.goto(&host.url()).await?;
-        let launcher = browser.wait_for(Locator::Css("#stufe-widget")).await?;
+        let button = browser.in_launcher("[data-testid=launcher]").await?;
         browser
             .client
             .execute(
@@ -368,11 +364,6 @@ async fn a_click_while_the_loaders_panel_cannot_load_leaves_the_next_click_to_op
                 ),
                 vec![],
             )
-            .await?;
-        let button = launcher
-            .shadow_root()
-            .await?
-            .find(Locator::Css("[data-testid=launcher]"))
             .await?;
         button.click().await?;
         browser.wait_script("return window.panelFailed === true;").await?;
@@ -390,14 +381,11 @@ async fn a_click_while_the_loaders_panel_cannot_load_leaves_the_next_click_to_op
             .wait_for(Locator::Css("[data-testid=new-ticket-tab]"))
             .await?;
         browser.client.enter_parent_frame().await?;
-        let open = browser
-            .client
-            .execute(
-                &format!("return {shadow_root}.querySelector('[data-testid=launcher]').getAttribute('aria-expanded');"),
-                vec![],
-            )
-            .await?;
-        ensure!(open == "true", "the panel did not stay open: aria-expanded {open}");
+        let open = browser.launcher_attribute("aria-expanded").await?;
+        ensure!(
+            open.as_deref() == Some("true"),
+            "the panel did not stay open: aria-expanded {open:?}"
+        );
         Ok(())
     }
     .await;
@@ -436,17 +424,15 @@ async fn the_js_api_hides_the_launcher_warns_once_about_unknown_commands_and_sur
             .await?;
         // The warnings come from the loader's panel: at once if it runs
         // already, else when it runs (at idle) and takes the queued calls.
+        let unknown_commands = |log: Vec<stufe_e2e::LogEntry>| {
+            log.into_iter()
+                .filter(|e| e.message.contains("unknown command"))
+        };
         let mut warnings = Vec::new();
         let since = std::time::Instant::now();
         loop {
             let panel_ran = browser.client.execute(FRAME_REQUESTED, vec![]).await? == true;
-            warnings.extend(
-                browser
-                    .log()
-                    .await?
-                    .into_iter()
-                    .filter(|e| e.message.contains("unknown command")),
-            );
+            warnings.extend(unknown_commands(browser.log().await?));
             if panel_ran && warnings.len() >= 2 || since.elapsed().as_secs() > 20 {
                 break;
             }
@@ -454,13 +440,7 @@ async fn the_js_api_hides_the_launcher_warns_once_about_unknown_commands_and_sur
         }
         // A third (a repeated name warned again) would be in the log by now.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        warnings.extend(
-            browser
-                .log()
-                .await?
-                .into_iter()
-                .filter(|e| e.message.contains("unknown command")),
-        );
+        warnings.extend(unknown_commands(browser.log().await?));
         ensure!(
             warnings.len() == 2,
             "one warning per unknown command: {warnings:#?}"
@@ -526,15 +506,11 @@ async fn a_staff_reply_while_the_widget_is_closed_shows_an_unread_badge_until_op
                 "{badge} return !badge.hidden && badge.textContent === '1';"
             ))
             .await?;
-        let label = browser
-            .client
-            .execute(
-                "return document.getElementById('stufe-widget').shadowRoot
-                    .querySelector('[data-testid=launcher]').getAttribute('aria-label');",
-                vec![],
-            )
-            .await?;
-        ensure!(label == "Support – 1 new reply", "launcher label: {label}");
+        let label = browser.launcher_attribute("aria-label").await?;
+        ensure!(
+            label.as_deref() == Some("Support – 1 new reply"),
+            "launcher label: {label:?}"
+        );
         browser
             .wait_script(&format!(
                 "return window.events.includes('message {{\"id\":\"{id}\"}}')

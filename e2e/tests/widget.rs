@@ -372,15 +372,8 @@ async fn host_page_opens_the_widget_before_the_loader_has_arrived() -> Result<()
             .wait_for(Locator::Css("[data-testid=kb-search]"))
             .await?;
         browser.client.enter_parent_frame().await?;
-        let expanded = browser
-            .client
-            .execute(
-                "return document.getElementById('stufe-widget').shadowRoot
-                    .querySelector('[data-testid=launcher]').getAttribute('aria-expanded');",
-                vec![],
-            )
-            .await?;
-        assert_eq!(expanded, serde_json::json!("true"));
+        let expanded = browser.launcher_attribute("aria-expanded").await?;
+        assert_eq!(expanded.as_deref(), Some("true"));
         Ok(())
     }
     .await;

@@ -41,8 +41,8 @@ mod load;
 #[path = "common/process.rs"]
 mod process;
 use client::{
-    create_ticket, new_ticket, new_visitor, open, send_until_acked, sync_until_acked, Server,
-    STAFF_TOKEN,
+    create_ticket, new_ticket, new_visitor, open, send_until_acked, staff_call, sync_until_acked,
+    Server,
 };
 use corpus::{sentence, word, zipf_rank};
 use process::pin;
@@ -56,18 +56,12 @@ async fn publish(http: &reqwest::Client, server: &Server, id: usize, rng: &mut S
         "tags": [word(zipf_rank(rng))],
         "body": sentence(rng, 80),
     });
-    let response = http
-        .put(server.url(&format!("/api/staff/articles/article-{id}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .expect("publish");
-    assert!(
-        response.status().is_success(),
-        "publish: {}",
-        response.status()
-    );
+    staff_call(
+        http.put(server.url(&format!("/api/staff/articles/article-{id}")))
+            .json(&body),
+        "publish",
+    )
+    .await;
 }
 
 /// Publishes articles `from..to` with 8 publishers at once.

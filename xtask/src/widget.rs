@@ -268,7 +268,7 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     // a new loader does not get an older panel from the browser's cache.
     let panel = minified(root, &panel)?;
     write_compressed(&pkg.join("panel.js"), &panel)?;
-    let panel_url = format!("panel.js?v={}", hex::encode(&Sha256::digest(&panel)[..5]));
+    let panel_url = format!("panel.js?v={}", content_hash(&panel));
     let loader = loader.replace("__PANEL__", &panel_url);
     write_compressed(&site.join("widget.js"), &minified(root, loader.as_bytes())?)?;
     fs::write(&stamp, fingerprint)?;
@@ -358,9 +358,14 @@ self.addEventListener("fetch", (e) => {{
     )
 }
 
+/// The short content hash that names (or versions) a release's file.
+fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes)[..5])
+}
+
 /// Writes `NAME-HASH.EXT` (plus .br and .gz); returns the file name.
 fn write_hashed(dir: &Path, name: &str, ext: &str, bytes: &[u8]) -> Result<String> {
-    let hash = hex::encode(&Sha256::digest(bytes)[..5]);
+    let hash = content_hash(bytes);
     let file = format!("{name}-{hash}.{ext}");
     write_compressed(&dir.join(&file), bytes)?;
     Ok(file)

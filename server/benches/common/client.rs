@@ -332,35 +332,39 @@ pub async fn settle(
 /// Publishes the short article `slug` on the demo site through the staff API
 /// (a change every open widget's knowledge base receives).
 pub async fn publish_article(server: &Server, slug: &str, title: &str) {
-    let response = reqwest::Client::new()
-        .put(server.url(&format!("/api/staff/articles/{slug}")))
-        .bearer_auth(STAFF_TOKEN)
-        .json(&json!({
-            "site": "demo", "locale": "en", "category": "general",
-            "title": title, "body": "Reaches every open widget.",
-        }))
-        .send()
-        .await
-        .expect("publish");
-    assert!(
-        response.status().is_success(),
-        "publish: {}",
-        response.status()
-    );
+    staff_call(
+        reqwest::Client::new()
+            .put(server.url(&format!("/api/staff/articles/{slug}")))
+            .json(&json!({
+                "site": "demo", "locale": "en", "category": "general",
+                "title": title, "body": "Reaches every open widget.",
+            })),
+        "publish",
+    )
+    .await;
 }
 
 /// A staff reply to ticket `id` through the staff API.
 pub async fn staff_reply(http: &reqwest::Client, server: &Server, id: TicketId, body: &str) {
-    let response = http
-        .post(server.url(&format!("/api/staff/tickets/{id}/messages")))
+    staff_call(
+        http.post(server.url(&format!("/api/staff/tickets/{id}/messages")))
+            .json(&json!({ "body": body })),
+        "reply",
+    )
+    .await;
+}
+
+/// Sends `request` to the staff API as the bench's staff member; panics
+/// (saying `what` failed) unless it succeeds.
+pub async fn staff_call(request: reqwest::RequestBuilder, what: &str) {
+    let response = request
         .bearer_auth(STAFF_TOKEN)
-        .json(&json!({ "body": body }))
         .send()
         .await
-        .expect("reply");
+        .unwrap_or_else(|err| panic!("{what}: {err}"));
     assert!(
         response.status().is_success(),
-        "reply: {}",
+        "{what}: {}",
         response.status()
     );
 }
