@@ -229,8 +229,7 @@ async fn main() {
     println!("\nopen widgets on one server (release build; open-file limit {limit}, hard {hard})");
     let data = tempfile::tempdir().expect("temp dir");
     let server = Server::start_with(data.path(), 0, SERVER_ENV);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle = server.rss_kib();
+    let idle = server.rss_at_rest_kib().await;
     println!("  idle server: {} MiB", idle / 1024);
 
     let widgets = open_many(server.port, 0, FANOUT_WIDGETS).await;

@@ -181,3 +181,12 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+
+/// jemalloc instead of glibc's malloc: with many open widgets, memory freed
+/// after their tickets went to sleep stayed with the process under glibc
+/// (one arena per thread, pages freed in the middle kept); jemalloc's
+/// background thread hands pages unused for a second back to the system
+/// (settings in `.cargo/config.toml`). Measured with
+/// `cargo bench -p stufe-server --bench connections` (docs/deployment.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -67,7 +67,11 @@ enum Task {
 fn main() -> Result<()> {
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
-    match Cli::parse().task {
+    let task = Cli::parse().task;
+    if matches!(task, Task::Run | Task::Test { .. } | Task::Bench) {
+        tools::ensure_make()?;
+    }
+    match task {
         Task::Run => run(&root),
         Task::Test { e2e_repeat: None } => test(&root),
         Task::Test {

@@ -23,6 +23,26 @@ pub fn ensure_components() -> Result<()> {
     Ok(())
 }
 
+/// GNU Make, which building the server's allocator (jemalloc, C) needs.
+pub fn ensure_make() -> Result<()> {
+    let has_make = || {
+        Command::new("make")
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    if has_make() {
+        return Ok(());
+    }
+    println!("installing make (Debian package; the server's allocator is built with it)");
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "make"])?;
+    if !has_make() {
+        bail!("make did not install");
+    }
+    Ok(())
+}
+
 /// The version of cargo-deny `cargo xtask test` checks licences with.
 const CARGO_DENY_VERSION: &str = "0.20";
 

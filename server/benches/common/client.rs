@@ -124,6 +124,20 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// The server's RSS at rest: the lowest of readings over 3 s of idling.
+    /// Start-up frees memory (hashing the demo staff password alone takes
+    /// 19 MiB) that the allocator hands back to the system within a second
+    /// or two; a reading right after start counted it as the idle server's,
+    /// so that whatever of it went back later looked like less per widget.
+    pub async fn rss_at_rest_kib(&self) -> u64 {
+        let mut lowest = self.rss_kib();
+        for _ in 0..12 {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            lowest = lowest.min(self.rss_kib());
+        }
+        lowest
+    }
+
     pub async fn connect(&self) -> Socket {
         let url = format!("ws://127.0.0.1:{}/ws?site=demo", self.port);
         // A small read buffer, as the server uses: the default 128 KiB is

@@ -118,7 +118,7 @@ struct DocState {
     token_hash: Option<String>,
     /// Tickets: the signed-in customer whose connection claimed it, if any;
     /// their other devices open it by identity.
-    customer: Option<VerifiedCustomer>,
+    customer: Option<Box<VerifiedCustomer>>,
     site: Option<SiteKey>,
     stored: bool,
     size: StoredSize,
@@ -126,12 +126,13 @@ struct DocState {
     /// [`DocWrite`]; always 0 on SQLite).
     seq: i64,
     /// Catalogues: the whole-document first message, built once per heads.
-    whole: Option<WholeDocument>,
+    whole: Option<Box<WholeDocument>>,
     replies: Replies,
     /// Tickets: the ticket as the held copy reads, kept so that a change is
     /// checked and projected from what it touched (see [`project`]);
-    /// read again when missing.
-    projection: Option<Projection>,
+    /// read again when missing. Boxed: most held tickets are asleep without
+    /// one, and it is larger than the rest of the entry.
+    projection: Option<Box<Projection>>,
 }
 
 /// A document in memory, or (a ticket nobody touched for a while) only its
@@ -178,9 +179,11 @@ impl DocState {
     /// The ticket the held copy reads as (`None`: the document is empty).
     fn projection(&mut self) -> Result<Option<&Projection>, HubError> {
         if self.projection.is_none() {
-            self.projection = Projection::read(self.doc()?).map_err(corrupt_ticket)?;
+            self.projection = Projection::read(self.doc()?)
+                .map_err(corrupt_ticket)?
+                .map(Box::new);
         }
-        Ok(self.projection.as_ref())
+        Ok(self.projection.as_deref())
     }
 
     /// The document, loaded again if it was put to sleep.
@@ -549,9 +552,9 @@ impl Hub {
                             true,
                             StoredSize::loaded(stored.bytes.len(), stored.appended),
                         );
-                        state.customer = stored.customer;
+                        state.customer = stored.customer.map(Box::new);
                         state.seq = stored.seq;
-                        state.projection = Some(projection);
+                        state.projection = Some(Box::new(projection));
                         state
                     }
                     None => DocState::new(
@@ -661,7 +664,7 @@ impl DocEntry {
             Some(_) => Err(HubError::Forbidden),
             None => {
                 st.token_hash = Some(hash);
-                st.customer = customer.cloned();
+                st.customer = customer.cloned().map(Box::new);
                 Ok(Opened { exists: false })
             }
         }

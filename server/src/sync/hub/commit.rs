@@ -122,7 +122,7 @@ impl Hub {
             .and_then(|()| next.sync().receive_sync_message(&mut next_peer, message))
             .map_err(|err| HubError::InvalidSyncMessage(err.to_string()));
         let decided = applied.and_then(|()| {
-            let before = st.projection.as_ref();
+            let before = st.projection.as_deref();
             decide_ticket(before, &since, &mut next, *ticket_id, &who, now)
         });
         let decided = match decided {
@@ -243,7 +243,7 @@ impl Hub {
         // ticket cost more than the rest of a reply); if it is refused, or
         // storing fails, the stored ticket is loaded again.
         let mut doc = st.lend()?;
-        let before = st.projection.as_ref().expect("projected above");
+        let before = st.projection.as_deref().expect("projected above");
         let since = doc.get_heads();
         server_actor(&mut doc);
         let checked = edit(&mut doc, &before.ticket).and_then(|()| {
@@ -355,7 +355,7 @@ impl Hub {
             }
             projection = Some(
                 projected
-                    .applied_to(st.projection.take())
+                    .applied_to(st.projection.take().map(|p| *p))
                     .ok_or(HubError::NotFound)?,
             );
         }
@@ -371,7 +371,7 @@ impl Hub {
                     )?;
                     let ticket = &projection.as_ref().ok_or(HubError::NotFound)?.ticket;
                     let mut summary = TicketSummary::of(ticket, (self.clock)());
-                    summary.customer = st.customer.clone();
+                    summary.customer = st.customer.as_deref().cloned();
                     DocWrite::Ticket {
                         token_hash: st.token_hash.clone().ok_or(HubError::Forbidden)?,
                         bytes,
@@ -418,7 +418,7 @@ impl Hub {
         st.size = size;
         st.seq = seq;
         st.set_doc(next);
-        st.projection = projection;
+        st.projection = projection.map(Box::new);
         st.stored = true;
         entry.notify(origin);
         if let (DocId::Ticket(_), Some(site)) = (&entry.id, &st.site) {

@@ -181,7 +181,7 @@ impl DocEntry {
                     return (None, None);
                 };
                 let whole = WholeDocument::build(doc);
-                st.whole = Some(whole);
+                st.whole = Some(Box::new(whole));
             }
             return (st.whole.as_ref().map(|whole| whole.send_to(peer)), None);
         }
