@@ -188,5 +188,7 @@ async fn wait_for_signal() {
 /// background thread hands pages unused for a second back to the system
 /// (settings in `.cargo/config.toml`). Measured with
 /// `cargo bench -p stufe-server --bench connections` (docs/deployment.md).
+/// Without the `jemalloc` feature, glibc's (for heap profilers such as heaptrack).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
