@@ -29,8 +29,8 @@ pub struct Config {
     pub demo_staff_token: Option<String>,
     /// The demo accounts' console password (`STUFE_DEMO_STAFF_PASSWORD`, default `stufe-demo`).
     pub demo_staff_password: String,
-    /// A ticket unused this long keeps only its saved bytes in memory until
-    /// used again (`STUFE_TICKET_IDLE_SECS`, default 30).
+    /// A ticket unused this long keeps nothing of its document in memory;
+    /// its next use loads it from storage (`STUFE_TICKET_IDLE_SECS`, default 30).
     pub ticket_idle: std::time::Duration,
     /// At most this many tickets are kept awake; beyond it the least recently
     /// used sleep at once, idle or not (`STUFE_AWAKE_TICKETS`, default 1000).

@@ -421,7 +421,7 @@ pub async fn start(
             "knowledge-base catalogues were behind the published articles"
         );
     }
-    // Idle tickets are put to sleep (saved bytes only) until used again.
+    // Idle tickets are put to sleep (nothing of them held) until used again.
     let sleeper = {
         let (hub, stop) = (hub.clone(), shutdown.clone());
         let (idle, max_awake) = (config.ticket_idle, config.max_awake_tickets);

@@ -70,7 +70,7 @@ async fn customer_creates(state: &AppState, id: TicketId, subject: &str) {
             .receive(&entry, &mut server, &sender, &message.encode(), &[])
             .await
             .unwrap();
-        match entry.generate(&mut server).await {
+        match state.hub.generate(&entry, &mut server).await {
             Some(back) => doc
                 .sync()
                 .receive_sync_message(&mut client, sync::Message::decode(&back).unwrap())

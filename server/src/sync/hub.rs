@@ -135,13 +135,15 @@ struct DocState {
     projection: Option<Box<Projection>>,
 }
 
-/// A document in memory, or (a ticket nobody touched for a while) only its
-/// saved bytes: an open widget keeps its ticket open for as long as the page
-/// is open, and a loaded document weighs ten times its saved bytes.
+/// A document in memory, or (a stored ticket nobody touched for a while)
+/// nothing of it: an open widget keeps its ticket open for as long as the
+/// page is open, and a loaded document weighs ten times its saved bytes,
+/// which grow with the conversation.
 enum Held {
-    /// Boxed: a sleeping ticket then weighs its saved bytes, not the size of a document.
+    /// Boxed: a sleeping ticket's state is then a few words, not the size of a document.
     Awake(Box<AutoCommit>),
-    Asleep(Vec<u8>),
+    /// Stored, and loaded again from storage by its next use ([`Hub::lock`]).
+    Asleep,
     /// Taken out for a change made in place ([`DocState::lend`]) and not put
     /// back yet; still so under a new lock, the change was interrupted and
     /// the stored document is loaded again ([`Hub::lock`]).
@@ -186,19 +188,12 @@ impl DocState {
         Ok(self.projection.as_deref())
     }
 
-    /// The document, loaded again if it was put to sleep.
+    /// The document (a state locked with [`Hub::lock`] holds it, unless erased).
     fn doc(&mut self) -> Result<&mut AutoCommit, HubError> {
         self.last_used = LastUse::now(&self.clock);
-        if let Held::Asleep(bytes) = &self.held {
-            let doc = AutoCommit::load(bytes).map_err(|err| {
-                HubError::Storage(StorageError::Corrupt(format!("a sleeping document: {err}")))
-            })?;
-            self.held = Held::Awake(Box::new(doc));
-        }
         match &mut self.held {
             Held::Awake(doc) => Ok(doc),
-            Held::Asleep(_) => unreachable!("woken above"),
-            Held::Lent => Err(HubError::Interrupted),
+            Held::Asleep | Held::Lent => Err(HubError::Interrupted),
             Held::Erased => Err(HubError::Storage(StorageError::Erased(String::new()))),
         }
     }
@@ -215,6 +210,10 @@ impl DocState {
 
     fn is_lent(&self) -> bool {
         matches!(self.held, Held::Lent)
+    }
+
+    fn is_asleep(&self) -> bool {
+        matches!(self.held, Held::Asleep)
     }
 
     /// Drops everything held of an erased ticket; every later use is refused.
@@ -240,15 +239,13 @@ impl DocState {
         self.stored && matches!(self.held, Held::Awake(_))
     }
 
-    /// Keeps only the saved bytes of a stored, awake ticket; false otherwise.
+    /// Drops the document of a stored, awake ticket (storage has all of
+    /// it); false otherwise.
     fn sleep(&mut self) -> bool {
-        let Held::Awake(doc) = &mut self.held else {
-            return false;
-        };
-        if !self.stored {
+        if !self.may_sleep() {
             return false;
         }
-        self.held = Held::Asleep(doc.save());
+        self.held = Held::Asleep;
         self.replies = Replies::default();
         self.projection = None;
         true
@@ -515,9 +512,10 @@ impl Hub {
         Ok(entry)
     }
 
-    /// Locks a loaded entry's state; a state whose document was lent out and
-    /// never put back (the change in place was interrupted: its caller went
-    /// away mid-commit) is loaded again from storage first.
+    /// Locks a loaded entry's state, with its document in memory: an asleep
+    /// ticket is loaded again from storage, and so is a state whose document
+    /// was lent out and never put back (the change in place was interrupted:
+    /// its caller went away mid-commit).
     async fn lock<'a>(
         &self,
         entry: &'a DocEntry,
@@ -526,6 +524,13 @@ impl Hub {
         if st.is_lent() {
             tracing::warn!(doc = %entry.id, "a change was interrupted; loading the document again");
             *st = self.load_state(&entry.id).await?;
+        } else if st.is_asleep() {
+            let held_up_to = st.seq;
+            *st = self.load_state(&entry.id).await?;
+            // Other servers wrote it while it slept: its peers are due that.
+            if st.seq > held_up_to {
+                entry.notify(None);
+            }
         }
         Ok(st)
     }

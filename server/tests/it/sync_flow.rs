@@ -249,7 +249,7 @@ async fn a_sleeping_ticket_wakes_for_staff_changes_and_for_its_widget() {
                     .unwrap();
                 committed |= matches!(result, Received::Committed { .. });
             }
-            if let Some(answer) = entry.generate(server_peer).await {
+            if let Some(answer) = hub.generate(entry, server_peer).await {
                 let message = sync::Message::decode(&answer).unwrap();
                 local.sync().receive_sync_message(peer, message).unwrap();
             }

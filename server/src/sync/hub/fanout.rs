@@ -127,28 +127,46 @@ impl DocEntry {
             }
         }
     }
+}
 
-    /// The next sync message for a peer, if it lacks anything.
-    pub async fn generate(&self, peer: &mut sync::State) -> Option<Vec<u8>> {
-        let mut st = self.state().lock().await;
-        self.generate_in(&mut st, peer).0
+/// What peers of a document are sent: read under [`Hub::lock`], so that an
+/// asleep ticket is loaded again first.
+impl Hub {
+    /// The next sync message for a peer of `entry`, if it lacks anything.
+    pub async fn generate(&self, entry: &DocEntry, peer: &mut sync::State) -> Option<Vec<u8>> {
+        let mut st = self.lock(entry).await.ok()?;
+        entry.generate_in(&mut st, peer).0
     }
 
-    /// What a peer is due now, read under one lock of the document (tens of
-    /// thousands of sessions take it one after another when it changes):
-    /// the sync message it lacks, the heads to acknowledge, and whether the
-    /// ticket was erased. Peers that were in the same state are due the same
-    /// acknowledgement, worked out once.
-    pub async fn due(&self, peer: &mut sync::State) -> Due {
-        let mut st = self.state().lock().await;
-        let (message, reply) = self.generate_in(&mut st, peer);
+    /// What a peer of `entry` is due now, read under one lock of the document
+    /// (tens of thousands of sessions take it one after another when it
+    /// changes): the sync message it lacks, the heads to acknowledge, and
+    /// whether the ticket was erased. Peers that were in the same state are
+    /// due the same acknowledgement, worked out once.
+    pub async fn due(&self, entry: &DocEntry, peer: &mut sync::State) -> Due {
+        let mut st = match self.lock(entry).await {
+            Ok(st) => st,
+            Err(err) => {
+                // Erased on another server while it slept here.
+                let erased = matches!(err, HubError::Storage(StorageError::Erased(_)));
+                if !erased {
+                    tracing::warn!(%err, doc = %entry.id, "cannot load a document for its peer");
+                }
+                return Due {
+                    message: None,
+                    ackable: None,
+                    erased,
+                };
+            }
+        };
+        let (message, reply) = entry.generate_in(&mut st, peer);
         let cached = reply
             .and_then(|key| st.replies.by_state.get(&key))
             .and_then(|reply| reply.ackable.clone());
         let ackable = match cached {
             Some(ackable) => ackable,
             None => {
-                let ackable = Self::ackable_in(&mut st, peer);
+                let ackable = DocEntry::ackable_in(&mut st, peer);
                 if st.stored {
                     if let Some(reply) = reply.and_then(|key| st.replies.by_state.get_mut(&key)) {
                         reply.ackable = Some(ackable.clone());
@@ -164,6 +182,34 @@ impl DocEntry {
         }
     }
 
+    /// A sync message that asks the peer for `missing` (the dependencies of
+    /// changes it sent that the server lacks): what [`DocEntry::generate`]
+    /// would send, with `missing` as its `need`. Automerge peers answer a
+    /// `need` with those changes even when they believe the server has them.
+    pub async fn ask_for(
+        &self,
+        entry: &DocEntry,
+        peer: &mut sync::State,
+        missing: &[ChangeHash],
+    ) -> Option<Vec<u8>> {
+        let mut st = self.lock(entry).await.ok()?;
+        let doc = st.doc().ok()?;
+        let generated = doc.sync().generate_sync_message(peer);
+        let mut message = generated.unwrap_or_else(|| sync::Message {
+            heads: doc.get_heads(),
+            need: Vec::new(),
+            have: Vec::new(),
+            changes: sync::ChunkList::empty(),
+            supported_capabilities: None,
+            version: sync::MessageVersion::V1,
+        });
+        message.need = missing.to_vec();
+        peer.in_flight = true;
+        Some(message.encode())
+    }
+}
+
+impl DocEntry {
     /// The next sync message for a peer, and the key of the cached reply it
     /// came from or went into (None for a catalogue's whole document).
     fn generate_in(
@@ -212,27 +258,6 @@ impl DocEntry {
             );
         }
         (message, Some(key))
-    }
-
-    /// A sync message that asks the peer for `missing` (the dependencies of
-    /// changes it sent that the server lacks): what [`DocEntry::generate`]
-    /// would send, with `missing` as its `need`. Automerge peers answer a
-    /// `need` with those changes even when they believe the server has them.
-    pub async fn ask_for(&self, peer: &mut sync::State, missing: &[ChangeHash]) -> Option<Vec<u8>> {
-        let mut st = self.state().lock().await;
-        let doc = st.doc().ok()?;
-        let generated = doc.sync().generate_sync_message(peer);
-        let mut message = generated.unwrap_or_else(|| sync::Message {
-            heads: doc.get_heads(),
-            need: Vec::new(),
-            have: Vec::new(),
-            changes: sync::ChunkList::empty(),
-            supported_capabilities: None,
-            version: sync::MessageVersion::V1,
-        });
-        message.need = missing.to_vec();
-        peer.in_flight = true;
-        Some(message.encode())
     }
 
     /// The committed heads, once the peer has every change in their history

@@ -1,9 +1,9 @@
-//! Putting idle tickets to sleep: only their saved bytes stay in memory until they are used again.
+//! Putting idle tickets to sleep: nothing of their document stays in memory; their next use loads it from storage.
 
 use super::*;
 
 impl Hub {
-    /// Puts tickets to sleep (only their saved bytes are kept): those nobody used for `idle`,
+    /// Puts tickets to sleep (their document dropped; storage has it): those nobody used for `idle`,
     /// and, while more than `max_awake` are awake, the least recently used
     /// beyond that number (a reconnect storm wakes thousands at once; this
     /// keeps the memory they take bounded). Returns how many. A ticket is woken

@@ -11,6 +11,7 @@ use stufe_shared::ticket::{Author, NewMessage};
 /// 2026-12-03 09:00 UTC, in milliseconds.
 const T0: i64 = 1_796_288_400_000;
 const HOUR_MS: i64 = 3_600_000;
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A hub on an in-memory store, reading the time from `clock`, holding one
 /// ticket a customer created.
@@ -57,7 +58,7 @@ async fn hub_with_ticket() -> Fixture {
                 id,
             };
         }
-        let reply = entry.generate(&mut theirs).await.unwrap();
+        let reply = hub.generate(&entry, &mut theirs).await.unwrap();
         let reply = sync::Message::decode(&reply).unwrap();
         doc.sync().receive_sync_message(&mut ours, reply).unwrap();
     }
@@ -176,7 +177,7 @@ async fn peers_in_one_state_are_each_due_the_change_and_its_ack_and_a_peer_in_an
     let mut up_to_date = sync::State::new();
     let (mut copy, mut ours) = (AutoCommit::new(), sync::State::new());
     loop {
-        let Some(message) = entry.generate(&mut up_to_date).await else {
+        let Some(message) = f.hub.generate(&entry, &mut up_to_date).await else {
             break;
         };
         copy.sync()
@@ -202,14 +203,70 @@ async fn peers_in_one_state_are_each_due_the_change_and_its_ack_and_a_peer_in_an
         .unwrap();
     let heads = entry.state().lock().await.doc().unwrap().get_heads();
     for peer in [&mut first, &mut second] {
-        let due = entry.due(peer).await;
+        let due = f.hub.due(&entry, peer).await;
         assert!(due.message.is_some(), "the reply goes out");
         assert_eq!(due.ackable, Some(heads.clone()), "and with it the ack");
         assert!(!due.erased);
     }
-    let due = entry.due(&mut stranger).await;
+    let due = f.hub.due(&entry, &mut stranger).await;
     assert_eq!(
         due.ackable, None,
         "a peer that has told nothing and been sent nothing is not acked"
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_asleep_here_that_another_server_wrote_wakes_with_that_write_and_its_peers_are_told(
+) {
+    let f = hub_with_ticket().await;
+    let id = DocId::Ticket(f.id);
+    let entry = f.hub.entry(&id).await.unwrap();
+    // A widget holding the whole ticket, subscribed to it.
+    let (mut copy, mut ours, mut theirs) =
+        (AutoCommit::new(), sync::State::new(), sync::State::new());
+    let mut sync_copy = |message: Vec<u8>, copy: &mut AutoCommit| {
+        copy.sync()
+            .receive_sync_message(&mut ours, sync::Message::decode(&message).unwrap())
+            .unwrap();
+        copy.sync().generate_sync_message(&mut ours)
+    };
+    while let Some(message) = f.hub.generate(&entry, &mut theirs).await {
+        if let Some(answer) = sync_copy(message, &mut copy) {
+            let mut st = f.hub.lock(&entry).await.unwrap();
+            st.doc()
+                .unwrap()
+                .sync()
+                .receive_sync_message(&mut theirs, answer)
+                .unwrap();
+        }
+    }
+    let changed = Arc::new(Changed::default());
+    entry.subscribe(99, Arc::clone(&changed));
+    f.clock.store(T0 + HOUR_MS, Ordering::SeqCst);
+    assert_eq!(f.hub.sleep_idle_tickets(HOUR, usize::MAX).await, 1);
+
+    // Another server on the same storage answers the ticket.
+    let other = Hub::with_clock(f.docs.clone(), Arc::new(|| T0 + HOUR_MS));
+    other
+        .staff_change(f.id, staff_reply("From the other server."))
+        .await
+        .unwrap();
+    let seq = f.docs.ticket(f.id).unwrap().unwrap().seq;
+    // Its notice wakes the ticket here with that write, and the widget is told.
+    f.hub.remote_change(&id, seq).await.unwrap();
+    assert_eq!(changed.news().docs, [id], "the widget is told");
+    let due = f.hub.due(&entry, &mut theirs).await;
+    sync_copy(due.message.expect("the write goes out"), &mut copy);
+    let bodies: Vec<String> = Projection::read(&copy)
+        .unwrap()
+        .unwrap()
+        .ticket
+        .messages
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert!(
+        bodies.contains(&"From the other server.".to_owned()),
+        "{bodies:?}"
     );
 }

@@ -86,7 +86,12 @@ impl<O: Sink<Message> + Unpin> Session<O> {
                     chunks: carried,
                     asks,
                 }));
-                match open.entry.ask_for(&mut open.peer, &missing).await {
+                match self
+                    .ctx
+                    .hub
+                    .ask_for(&open.entry, &mut open.peer, &missing)
+                    .await
+                {
                     Some(message) => {
                         let frame = encode_sync_frame(&id, &message);
                         self.out.send(Message::Binary(frame.into())).await.is_ok()
@@ -136,7 +141,7 @@ impl<O: Sink<Message> + Unpin> Session<O> {
         let Some(open) = self.open.get_mut(id) else {
             return true;
         };
-        let due = open.entry.due(&mut open.peer).await;
+        let due = self.ctx.hub.due(&open.entry, &mut open.peer).await;
         if due.erased {
             // Erased while open: the peer drops its copy.
             if let Some(open) = self.open.remove(id) {
