@@ -24,14 +24,32 @@ impl Hub {
     }
 
     /// Catches up every document held here (after the notifications of
-    /// other servers' writes may have been missed).
+    /// other servers' writes may have been missed); asleep tickets stay
+    /// asleep, their peers told when storage has newer writes.
     pub async fn catch_up_all(&self) {
         let entries: Vec<Arc<DocEntry>> = {
             let docs = self.docs.lock().await;
             docs.live.values().filter_map(Weak::upgrade).collect()
         };
         for entry in entries {
-            if entry.loaded.get().is_none() {
+            let Some(state) = entry.loaded.get() else {
+                continue;
+            };
+            let asleep_at = {
+                let st = state.lock().await;
+                st.is_asleep().then_some(st.seq)
+            };
+            if let Some(seq) = asleep_at {
+                // Left asleep (thousands may be): its next use loads what
+                // storage has; its peers are told if that is newer.
+                let key = entry.id.to_string();
+                match storage::blocking(&self.storage, move |s| s.changes_since(&key, seq)).await {
+                    Ok(Some(_)) | Err(StorageError::Erased(_)) => entry.notify(None),
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, doc = %entry.id, "cannot catch up with other servers");
+                    }
+                }
                 continue;
             }
             let Ok(mut st) = self.lock(&entry).await else {

@@ -270,3 +270,38 @@ async fn a_ticket_asleep_here_that_another_server_wrote_wakes_with_that_write_an
         "{bodies:?}"
     );
 }
+
+#[tokio::test]
+async fn catching_up_with_other_servers_leaves_asleep_tickets_asleep_and_tells_the_peers_of_those_written(
+) {
+    let f = hub_with_ticket().await;
+    let id = DocId::Ticket(f.id);
+    let entry = f.hub.entry(&id).await.unwrap();
+    let changed = Arc::new(Changed::default());
+    entry.subscribe(99, Arc::clone(&changed));
+    f.clock.store(T0 + HOUR_MS, Ordering::SeqCst);
+    assert_eq!(f.hub.sleep_idle_tickets(HOUR, usize::MAX).await, 1);
+
+    f.hub.catch_up_all().await;
+    assert!(changed.news().is_empty(), "nothing new: nobody told");
+    assert!(entry.state().lock().await.is_asleep(), "and still asleep");
+
+    let other = Hub::with_clock(f.docs.clone(), Arc::new(|| T0 + HOUR_MS));
+    other
+        .staff_change(f.id, staff_reply("Missed notice."))
+        .await
+        .unwrap();
+    f.hub.catch_up_all().await;
+    assert_eq!(changed.news().docs, [id], "told of the write");
+    assert!(entry.state().lock().await.is_asleep(), "still asleep");
+    let bodies: Vec<String> = f
+        .hub
+        .read_ticket(f.id)
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert!(bodies.contains(&"Missed notice.".to_owned()), "{bodies:?}");
+}
