@@ -33,7 +33,12 @@ pub struct Config {
     /// its next use loads it from storage (`STUFE_TICKET_IDLE_SECS`, default 30).
     pub ticket_idle: std::time::Duration,
     /// At most this many tickets are kept awake; beyond it the least recently
-    /// used sleep at once, idle or not (`STUFE_AWAKE_TICKETS`, default 1000).
+    /// used sleep at once, idle or not (`STUFE_AWAKE_TICKETS`, default 250).
+    /// An awake ticket weighs tens of KB (its loaded document, 18 KB for a
+    /// new one, and its sync replies); waking one costs a storage read and
+    /// about 40 µs of loading. With 1,000 awake, what opening widgets woke and
+    /// then freed stayed between their long-lived pieces: 11.2 KiB per idle
+    /// widget against 10.0 with 250 (`connections` bench, 2026-12-07).
     pub max_awake_tickets: usize,
     /// The SMTP server for email to customers (`STUFE_SMTP_URL`, e.g.
     /// `smtp://127.0.0.1:2525`, `smtps://user:pass@smtp.example.com`,
@@ -86,7 +91,7 @@ impl Config {
             ),
             max_awake_tickets: var("STUFE_AWAKE_TICKETS")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(1_000),
+                .unwrap_or(250),
             smtp_url: var("STUFE_SMTP_URL"),
             mail_from: var("STUFE_MAIL_FROM")
                 .unwrap_or_else(|| "Stufe Support <support@localhost>".into()),
