@@ -4,6 +4,7 @@ use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use futures_util::FutureExt;
 use serde::Deserialize;
 use stufe_shared::protocol::MAX_FRAME_BYTES;
 use stufe_shared::validate::Role;
@@ -93,12 +94,12 @@ async fn upgrade(
             // is also sized for the handshake (about 770 B more per open
             // widget). Built out here, the task does not hold the session's
             // arguments beside the session.
+            // Not an `async` block around `run`: awaiting a captured future
+            // keeps room for it twice (the capture and the awaited), and this
+            // future is an idle widget's whole connection.
             let run = session::run(ws, ctx);
-            tracker.spawn(async move {
-                // Counted against the address for as long as the session runs.
-                let _socket = socket;
-                run.await;
-            });
+            // The socket is counted against the address for as long as the session runs.
+            tracker.spawn(run.map(move |()| drop(socket)));
             std::future::ready(())
         }))
 }
