@@ -167,8 +167,10 @@ async fn coordinate() {
         })
         .collect();
     let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle = node_rss(&nodes);
+    // Each node at rest (see `Server::rss_at_rest_kib`): the first seeds the
+    // demo site, whose start-up memory its allocator hands back later.
+    let idle =
+        futures_util::future::join_all(nodes.iter().map(|node| node.rss_at_rest_kib())).await;
 
     let started = Instant::now();
     let mut clients: Vec<LoadClient> = (0..LOAD_CLIENTS)
