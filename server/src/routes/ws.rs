@@ -96,11 +96,9 @@ async fn upgrade(
             // The session runs in a task of its own, sized to it: awaited
             // here, it would live on in the socket layer's upgrade task, which
             // is also sized for the handshake (about 770 B more per open
-            // widget). Built out here, the task does not hold the session's
-            // arguments beside the session.
-            // Not an `async` block around `run`: awaiting a captured future
-            // keeps room for it twice (the capture and the awaited), and this
-            // future is an idle widget's whole connection.
+            // widget). And not in an `async` block around `run`: awaiting a
+            // captured future keeps room for it twice (the capture and the
+            // awaited), and this future is an idle widget's whole connection.
             let run = session::run(ws, ctx);
             // The socket is counted against the address for as long as the session runs.
             tracker.spawn(run.map(move |()| drop(socket)));

@@ -111,7 +111,7 @@ impl Hub {
     }
 }
 
-/// What one peer of a document is due (see [`DocEntry::due`]).
+/// What one peer of a document is due (see [`Hub::due`]).
 pub struct Due {
     /// The sync message it lacks, if any.
     pub message: Option<Vec<u8>>,
@@ -147,8 +147,8 @@ impl DocEntry {
     }
 }
 
-/// What peers of a document are sent: read under [`Hub::lock`], so that an
-/// asleep ticket is loaded again first.
+/// What peers of a document are sent: read under the document's lock
+/// (`Hub::lock`), so that an asleep ticket is loaded again first.
 impl Hub {
     /// The next sync message for a peer of `entry`, if it lacks anything.
     pub async fn generate(&self, entry: &DocEntry, peer: &mut sync::State) -> Option<Vec<u8>> {
@@ -201,7 +201,7 @@ impl Hub {
     }
 
     /// A sync message that asks the peer for `missing` (the dependencies of
-    /// changes it sent that the server lacks): what [`DocEntry::generate`]
+    /// changes it sent that the server lacks): what [`Hub::generate`]
     /// would send, with `missing` as its `need`. Automerge peers answer a
     /// `need` with those changes even when they believe the server has them.
     pub async fn ask_for(
