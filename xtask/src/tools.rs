@@ -31,16 +31,12 @@ pub fn ensure_make() -> Result<()> {
             .output()
             .is_ok_and(|out| out.status.success())
     };
-    if has_make() {
-        return Ok(());
-    }
-    println!("installing make (Debian package; the server's allocator is built with it)");
-    apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "make"])?;
-    if !has_make() {
-        bail!("make did not install");
-    }
-    Ok(())
+    ensure_debian_packages(
+        &["make"],
+        "the server's allocator is built with it",
+        has_make,
+        "a working `make --version`",
+    )
 }
 
 /// The version of cargo-deny `cargo xtask test` checks licences with.
@@ -170,16 +166,12 @@ fn has_aiosmtpd() -> bool {
 
 /// A local SMTP server for the demo's and the tests' customer email.
 pub fn ensure_smtp_server() -> Result<()> {
-    if has_aiosmtpd() {
-        return Ok(());
-    }
-    println!("installing python3-aiosmtpd (Debian package; a local SMTP server)");
-    apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "python3-aiosmtpd"])?;
-    if !has_aiosmtpd() {
-        bail!("python3-aiosmtpd did not install for {PYTHON}");
-    }
-    Ok(())
+    ensure_debian_packages(
+        &["python3-aiosmtpd"],
+        "a local SMTP server",
+        has_aiosmtpd,
+        &format!("the module for {PYTHON}"),
+    )
 }
 
 /// Debian's PostgreSQL server binaries (`initdb`, `postgres`), for the tests
@@ -193,14 +185,32 @@ pub fn ensure_postgres() -> Result<()> {
                 .any(|v| v.path().join("bin/initdb").exists())
         })
     };
-    if has_initdb() {
+    ensure_debian_packages(
+        &["postgresql"],
+        "tests start a scratch server",
+        has_initdb,
+        "/usr/lib/postgresql/<version>/bin/initdb",
+    )
+}
+
+/// Installs Debian `packages` (`apt-get`) unless `present` already holds;
+/// `why` says what they are for, `missing` what is still absent if
+/// `present` does not hold after the install.
+fn ensure_debian_packages(
+    packages: &[&str],
+    why: &str,
+    present: impl Fn() -> bool,
+    missing: &str,
+) -> Result<()> {
+    if present() {
         return Ok(());
     }
-    println!("installing postgresql (Debian package; tests start a scratch server)");
+    let names = packages.join(" and ");
+    println!("installing {names} (Debian packages; {why})");
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "postgresql"])?;
-    if !has_initdb() {
-        bail!("postgresql did not install /usr/lib/postgresql/<version>/bin/initdb");
+    apt(&[&["install", "-y", "-qq"], packages].concat())?;
+    if !present() {
+        bail!("{names} did not install {missing}");
     }
     Ok(())
 }
@@ -223,18 +233,16 @@ pub fn ensure_chromium() -> Result<Browser> {
         chromium: PathBuf::from("/usr/bin/chromium"),
         chromedriver: PathBuf::from("/usr/bin/chromedriver"),
     };
-    if browser.chromium.exists() && browser.chromedriver.exists() {
-        return Ok(browser);
-    }
-    println!("installing chromium and chromium-driver (Debian packages)");
-    apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])?;
-    if !browser.chromedriver.exists() {
-        bail!(
-            "chromium-driver did not install {}",
+    ensure_debian_packages(
+        &["chromium", "chromium-driver"],
+        "the browser of the end-to-end tests",
+        || browser.chromium.exists() && browser.chromedriver.exists(),
+        &format!(
+            "{} and {}",
+            browser.chromium.display(),
             browser.chromedriver.display()
-        );
-    }
+        ),
+    )?;
     Ok(browser)
 }
 
