@@ -168,32 +168,56 @@ async fn a_refused_change_in_place_leaves_the_ticket_as_stored() {
     assert_eq!((next.status, next.rating), (Status::Open, None));
 }
 
+/// A widget's copy of the ticket `entry`, synced whole: the copy, its sync
+/// state, and the hub's sync state for it.
+async fn synced_copy(hub: &Hub, entry: &DocEntry) -> (AutoCommit, sync::State, sync::State) {
+    let (mut copy, mut ours, mut theirs) =
+        (AutoCommit::new(), sync::State::new(), sync::State::new());
+    while let Some(message) = hub.generate(entry, &mut theirs).await {
+        copy.sync()
+            .receive_sync_message(&mut ours, sync::Message::decode(&message).unwrap())
+            .unwrap();
+        let answer = copy.sync().generate_sync_message(&mut ours).unwrap();
+        hub.lock(entry)
+            .await
+            .unwrap()
+            .doc()
+            .unwrap()
+            .sync()
+            .receive_sync_message(&mut theirs, answer)
+            .unwrap();
+    }
+    (copy, ours, theirs)
+}
+
+/// The fixture's ticket with a session subscribed to it, put to sleep an
+/// hour later by the hub's clock.
+async fn asleep_with_a_subscriber(f: &Fixture) -> (Arc<DocEntry>, Arc<Changed>) {
+    let entry = f.hub.entry(&DocId::Ticket(f.id)).await.unwrap();
+    let changed = Arc::new(Changed::default());
+    entry.subscribe(99, Arc::clone(&changed));
+    f.clock.store(T0 + HOUR_MS, Ordering::SeqCst);
+    assert_eq!(f.hub.sleep_idle_tickets(HOUR, usize::MAX).await, 1);
+    (entry, changed)
+}
+
+/// Another server on the fixture's storage answers its ticket with `body`.
+async fn another_server_replies(f: &Fixture, body: &str) {
+    let other = Hub::with_clock(f.docs.clone(), Arc::new(|| T0 + HOUR_MS));
+    other.staff_change(f.id, staff_reply(body)).await.unwrap();
+}
+
+fn bodies(ticket: Ticket) -> Vec<String> {
+    ticket.messages.into_iter().map(|m| m.body).collect()
+}
+
 #[tokio::test]
 async fn peers_in_one_state_are_each_due_the_change_and_its_ack_and_a_peer_in_another_is_not_acked_early(
 ) {
     let f = hub_with_ticket().await;
     let entry = f.hub.entry(&DocId::Ticket(f.id)).await.unwrap();
     // Two widgets holding the whole ticket, in the same sync state.
-    let mut up_to_date = sync::State::new();
-    let (mut copy, mut ours) = (AutoCommit::new(), sync::State::new());
-    loop {
-        let Some(message) = f.hub.generate(&entry, &mut up_to_date).await else {
-            break;
-        };
-        copy.sync()
-            .receive_sync_message(&mut ours, sync::Message::decode(&message).unwrap())
-            .unwrap();
-        let answer = copy.sync().generate_sync_message(&mut ours).unwrap();
-        entry
-            .state()
-            .lock()
-            .await
-            .doc()
-            .unwrap()
-            .sync()
-            .receive_sync_message(&mut up_to_date, answer)
-            .unwrap();
-    }
+    let (_, _, up_to_date) = synced_copy(&f.hub, &entry).await;
     let (mut first, mut second) = (up_to_date.clone(), up_to_date);
     let mut stranger = sync::State::new();
 
@@ -220,51 +244,22 @@ async fn a_ticket_asleep_here_that_another_server_wrote_wakes_with_that_write_an
 ) {
     let f = hub_with_ticket().await;
     let id = DocId::Ticket(f.id);
-    let entry = f.hub.entry(&id).await.unwrap();
     // A widget holding the whole ticket, subscribed to it.
-    let (mut copy, mut ours, mut theirs) =
-        (AutoCommit::new(), sync::State::new(), sync::State::new());
-    let mut sync_copy = |message: Vec<u8>, copy: &mut AutoCommit| {
-        copy.sync()
-            .receive_sync_message(&mut ours, sync::Message::decode(&message).unwrap())
-            .unwrap();
-        copy.sync().generate_sync_message(&mut ours)
-    };
-    while let Some(message) = f.hub.generate(&entry, &mut theirs).await {
-        if let Some(answer) = sync_copy(message, &mut copy) {
-            let mut st = f.hub.lock(&entry).await.unwrap();
-            st.doc()
-                .unwrap()
-                .sync()
-                .receive_sync_message(&mut theirs, answer)
-                .unwrap();
-        }
-    }
-    let changed = Arc::new(Changed::default());
-    entry.subscribe(99, Arc::clone(&changed));
-    f.clock.store(T0 + HOUR_MS, Ordering::SeqCst);
-    assert_eq!(f.hub.sleep_idle_tickets(HOUR, usize::MAX).await, 1);
+    let entry = f.hub.entry(&id).await.unwrap();
+    let (mut copy, mut ours, mut theirs) = synced_copy(&f.hub, &entry).await;
+    let (entry, changed) = asleep_with_a_subscriber(&f).await;
 
-    // Another server on the same storage answers the ticket.
-    let other = Hub::with_clock(f.docs.clone(), Arc::new(|| T0 + HOUR_MS));
-    other
-        .staff_change(f.id, staff_reply("From the other server."))
-        .await
-        .unwrap();
+    another_server_replies(&f, "From the other server.").await;
     let seq = f.docs.ticket(f.id).unwrap().unwrap().seq;
     // Its notice wakes the ticket here with that write, and the widget is told.
     f.hub.remote_change(&id, seq).await.unwrap();
     assert_eq!(changed.news().docs, [id], "the widget is told");
     let due = f.hub.due(&entry, &mut theirs).await;
-    sync_copy(due.message.expect("the write goes out"), &mut copy);
-    let bodies: Vec<String> = Projection::read(&copy)
-        .unwrap()
-        .unwrap()
-        .ticket
-        .messages
-        .into_iter()
-        .map(|m| m.body)
-        .collect();
+    let message = due.message.expect("the write goes out");
+    copy.sync()
+        .receive_sync_message(&mut ours, sync::Message::decode(&message).unwrap())
+        .unwrap();
+    let bodies = bodies(Projection::read(&copy).unwrap().unwrap().ticket);
     assert!(
         bodies.contains(&"From the other server.".to_owned()),
         "{bodies:?}"
@@ -275,33 +270,20 @@ async fn a_ticket_asleep_here_that_another_server_wrote_wakes_with_that_write_an
 async fn catching_up_with_other_servers_leaves_asleep_tickets_asleep_and_tells_the_peers_of_those_written(
 ) {
     let f = hub_with_ticket().await;
-    let id = DocId::Ticket(f.id);
-    let entry = f.hub.entry(&id).await.unwrap();
-    let changed = Arc::new(Changed::default());
-    entry.subscribe(99, Arc::clone(&changed));
-    f.clock.store(T0 + HOUR_MS, Ordering::SeqCst);
-    assert_eq!(f.hub.sleep_idle_tickets(HOUR, usize::MAX).await, 1);
+    let (entry, changed) = asleep_with_a_subscriber(&f).await;
 
     f.hub.catch_up_all().await;
     assert!(changed.news().is_empty(), "nothing new: nobody told");
     assert!(entry.state().lock().await.is_asleep(), "and still asleep");
 
-    let other = Hub::with_clock(f.docs.clone(), Arc::new(|| T0 + HOUR_MS));
-    other
-        .staff_change(f.id, staff_reply("Missed notice."))
-        .await
-        .unwrap();
+    another_server_replies(&f, "Missed notice.").await;
     f.hub.catch_up_all().await;
-    assert_eq!(changed.news().docs, [id], "told of the write");
+    assert_eq!(
+        changed.news().docs,
+        [DocId::Ticket(f.id)],
+        "told of the write"
+    );
     assert!(entry.state().lock().await.is_asleep(), "still asleep");
-    let bodies: Vec<String> = f
-        .hub
-        .read_ticket(f.id)
-        .await
-        .unwrap()
-        .messages
-        .into_iter()
-        .map(|m| m.body)
-        .collect();
+    let bodies = bodies(f.hub.read_ticket(f.id).await.unwrap());
     assert!(bodies.contains(&"Missed notice.".to_owned()), "{bodies:?}");
 }
